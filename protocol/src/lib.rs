@@ -1,0 +1,30 @@
+//! Concord's wire protocol, shared by the server and every client.
+//!
+//! This crate is pure: no I/O, no clocks, no threads. It builds for native targets and for
+//! `wasm32-unknown-unknown`, so the server and the browser client decode the same bytes with the
+//! same code.
+//!
+//! - [`message`]: the messages of one WebSocket frame. The y-websocket protocol (sync step 1,
+//!   sync step 2, update, awareness, query awareness, auth) plus Concord's extensions (`Session`,
+//!   `Ack`), which live in the protocol's extension space so stock Yjs clients skip them.
+//! - [`close`]: WebSocket close codes and what they mean to a client.
+//! - [`session`]: who a connection is (person, mission, role) as told by the server.
+//!
+//! # Example
+//! ```
+//! use concord_protocol::message::Message;
+//!
+//! let frame = Message::Update(b"\x00\x00").encode();
+//! let decoded = Message::decode_frame(&frame).unwrap();
+//! assert_eq!(decoded, vec![Message::Update(b"\x00\x00")]);
+//! ```
+
+pub mod close;
+pub mod lib0;
+pub mod message;
+pub mod session;
+pub mod update;
+
+pub use close::CloseCode;
+pub use message::{DecodeError, Message};
+pub use session::{Role, Session};

@@ -1,0 +1,41 @@
+//! Who a connection is, as the server tells it.
+
+use serde::{Deserialize, Serialize};
+
+/// What a person may do in a negotiation (DESIGN.md section 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Co-facilitators, the chair and their secretariat: they hold the pen.
+    Facilitator,
+    /// A mission (delegation): proposes and co-drafts amendments.
+    Delegation,
+    /// NGOs, agencies, galleries: read only, invisible in presence.
+    Observer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Facilitator => "facilitator",
+            Role::Delegation => "delegation",
+            Role::Observer => "observer",
+        }
+    }
+}
+
+/// Sent by the server as the first message of every connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The document this connection is bound to.
+    pub document: String,
+    /// The person (token subject), when the connection is authenticated.
+    pub person: Option<String>,
+    /// The mission the person acts for.
+    pub mission: Option<String>,
+    pub role: Option<Role>,
+    /// When the token expires, in seconds since the Unix epoch.
+    pub expires_at: Option<u64>,
+    /// The server's clock when it sent this, in milliseconds since the Unix epoch.
+    pub server_time_ms: u64,
+}
