@@ -56,7 +56,8 @@ pub enum Message<'a> {
     PermissionDenied(&'a str),
     /// Concord: the session as the server sees it.
     Session(Session),
-    /// Concord: the first `n` updates this connection sent are durable.
+    /// Concord: the first `n` document updates (sync step 2 or update messages, counted
+    /// together in the order sent) this connection sent are durable.
     Ack(u64),
 }
 

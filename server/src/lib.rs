@@ -1,1 +1,36 @@
+//! The Concord server: WebSocket rooms hosting yrs documents over a durable log.
+//!
+//! - [`server`]: start and stop ([`Server::start`], graceful shutdown).
+//! - [`http`]: routes (`GET /ws/{doc}`, `GET /healthz`) and JSON errors.
+//! - [`connection`]: one socket: decode and check frames, forward to the room, write back.
+//! - [`peer`]: what a connection shares with its room (outbox, acks, lag, close).
+//! - [`room`]: one live document in one task: apply, broadcast once, log, snapshot, unload.
+//! - [`rooms`]: the registry that guarantees one room per document.
+//! - [`storage`]: the document log trait and its embedded SQLite backend.
+//! - [`config`], [`cli`]: settings and the `concord` command line.
+//!
+//! # Example
+//! ```no_run
+//! # async fn run() -> Result<(), concord_server::server::ServerError> {
+//! let config = concord_server::config::Config {
+//!     listen: "127.0.0.1:0".parse().unwrap(),
+//!     ..Default::default()
+//! };
+//! let server = concord_server::Server::start(config).await?;
+//! println!("ws://{}/ws/my-document", server.addr());
+//! server.shutdown().await
+//! # }
+//! ```
 
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod http;
+pub mod peer;
+pub mod room;
+pub mod rooms;
+pub mod server;
+pub mod storage;
+
+pub use config::Config;
+pub use server::Server;

@@ -1,1 +1,21 @@
-//! stub
+//! The end-to-end test harness: real servers on 127.0.0.1:0 and real clients.
+//!
+//! - [`TestServer`]: a server in this process, with its own data directory.
+//! - [`ProcessServer`]: the `concord` binary as a child process, for kill -9 tests.
+//! - [`Client`]: a native y-websocket client on yrs, as a delegate's browser would be.
+//! - [`RawSocket`]: a bare WebSocket for crafted, hostile frames.
+//!
+//! Nothing here sleeps to synchronise: every wait is on an event, bounded by a timeout.
+
+pub mod client;
+pub mod raw;
+pub mod servers;
+
+pub use client::Client;
+pub use raw::RawSocket;
+pub use servers::{http_get, ProcessServer, TempDir, TestServer};
+
+use std::time::Duration;
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(20);

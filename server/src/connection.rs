@@ -1,0 +1,363 @@
+//! One WebSocket connection to one document.
+//!
+//! The connection is two halves. The reader decodes frames, checks them (nothing malformed
+//! reaches a room: updates are scanned for hostile structure and decoded here, off the room's
+//! task) and forwards requests to the room. The writer owns the socket's sending half: it sends
+//! what the room queued in the outbox, batching whatever is ready into one flush, plus the
+//! coalesced `Ack`, pings, and at the end the close frame.
+//!
+//! Close codes: 4400 malformed input (with the decoder's reason), 4413 a frame over the limit,
+//! 4000 no sign of life, 1001 shutdown or unload, 1011 the room failed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use bytes::Bytes;
+use concord_protocol::update::scan_update_v1;
+use concord_protocol::{CloseCode, Message, Session};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use yrs::updates::decoder::Decode;
+use yrs::Update;
+
+use crate::config::Config;
+use crate::peer::{ConnId, Peer, PeerState};
+use crate::room::RoomRequest;
+use crate::rooms::{RoomHandle, Rooms};
+
+/// How many times a connection looks a room up again when it retired under it.
+const JOIN_ATTEMPTS: usize = 8;
+/// Frames the writer sends before one flush.
+const WRITE_BATCH: usize = 64;
+/// How long a closing connection waits for the peer's close reply.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+pub struct ConnectionContext {
+    pub config: Arc<Config>,
+    pub rooms: Arc<Rooms>,
+    pub shutdown: CancellationToken,
+}
+
+/// Serves one upgraded socket until it closes.
+pub async fn serve(socket: WebSocket, id: ConnId, document: Arc<str>, ctx: &ConnectionContext) {
+    let (sink, stream) = socket.split();
+    let (outbox, outbox_rx) = mpsc::channel::<Bytes>(ctx.config.outbox_frames.max(8));
+    let state = Arc::new(PeerState::default());
+    let peer = Peer {
+        id,
+        outbox: outbox.clone(),
+        state: Arc::clone(&state),
+    };
+
+    let session = Session {
+        document: document.to_string(),
+        person: None,
+        mission: None,
+        role: None,
+        expires_at: None,
+        server_time_ms: now_ms(),
+    };
+    // The outbox is empty: the first frame always fits.
+    let _ = outbox.try_send(Message::Session(session).encode().into());
+
+    let room = match join(&ctx.rooms, &document, peer).await {
+        Ok(room) => Some(room),
+        Err(reason) => {
+            state.request_close(CloseCode::InternalError, reason);
+            None
+        }
+    };
+    let writer = tokio::spawn(write_loop(
+        sink,
+        outbox_rx,
+        Arc::clone(&state),
+        room.clone().map(|room| (id, room)),
+        ctx.config.ping_interval,
+        ctx.config.write_timeout,
+    ));
+    drop(outbox);
+
+    let mut stream = stream;
+    if let Some(room) = &room {
+        let mut reader = Reader {
+            id,
+            room: room.clone(),
+            state: Arc::clone(&state),
+            config: &ctx.config,
+            updates: 0,
+        };
+        if let Some((code, reason)) = reader.read_loop(&mut stream, &ctx.shutdown).await {
+            state.request_close(code, reason);
+        }
+        let _ = room.send(RoomRequest::Leave { peer: id }).await;
+    }
+    // Let the writer send its close frame, and drain what the peer still sends meanwhile so
+    // that closing the socket does not reset it before the peer has read the close frame.
+    state.request_close(CloseCode::GoingAway, "");
+    let linger = async {
+        while let Some(Ok(frame)) = stream.next().await {
+            if matches!(frame, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
+    let _ = tokio::time::timeout(CLOSE_LINGER, writer).await;
+}
+
+async fn join(rooms: &Arc<Rooms>, document: &str, peer: Peer) -> Result<RoomHandle, String> {
+    for _ in 0..JOIN_ATTEMPTS {
+        let room = rooms.get(document);
+        match room.join(peer.clone()).await {
+            Ok(Some(())) => return Ok(room),
+            Ok(None) => continue,
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    Err("the document is being unloaded; try again".into())
+}
+
+struct Reader<'a> {
+    id: ConnId,
+    room: RoomHandle,
+    state: Arc<PeerState>,
+    config: &'a Config,
+    /// Document updates received so far; the n-th is acknowledged with `Ack(n)`.
+    updates: u64,
+}
+
+type CloseReason = (CloseCode, String);
+
+impl Reader<'_> {
+    /// Reads until the connection ends. Returns the close the server should send, if any.
+    async fn read_loop(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        shutdown: &CancellationToken,
+    ) -> Option<CloseReason> {
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => {
+                    return Some((CloseCode::GoingAway, "server shutting down".into()));
+                }
+                // The writer or the room decided to close: stop reading.
+                () = self.state.closing() => return None,
+                next = tokio::time::timeout(self.config.liveness_timeout, stream.next()) => next,
+            };
+            let frame = match next {
+                Err(_) => return Some((CloseCode::LivenessTimeout, "no sign of life".into())),
+                Ok(None) => return None,
+                Ok(Some(Err(err))) => return read_error(err),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            match frame {
+                WsMessage::Binary(bytes) => {
+                    if bytes.len() > self.config.max_frame_bytes {
+                        return Some((CloseCode::TooLarge, too_large(self.config.max_frame_bytes)));
+                    }
+                    if let Err(close) = self.handle_frame(bytes).await {
+                        return Some(close);
+                    }
+                }
+                WsMessage::Text(_) => {
+                    return Some((
+                        CloseCode::Malformed,
+                        "text frames are not supported: send binary y-websocket frames".into(),
+                    ))
+                }
+                WsMessage::Close(_) => return None,
+                WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+            }
+        }
+    }
+
+    async fn handle_frame(&mut self, frame: Bytes) -> Result<(), CloseReason> {
+        let messages = Message::decode_frame(&frame)
+            .map_err(|err| (CloseCode::Malformed, format!("malformed frame: {err}")))?;
+        for message in messages {
+            let request = match message {
+                Message::SyncStep1(state_vector) => RoomRequest::SyncStep1 {
+                    peer: self.id,
+                    state_vector,
+                },
+                Message::SyncStep2(update) | Message::Update(update) => {
+                    scan_update_v1(update).map_err(|err| {
+                        (CloseCode::Malformed, format!("malformed update: {err}"))
+                    })?;
+                    let decoded = Update::decode_v1(update).map_err(|err| {
+                        (CloseCode::Malformed, format!("malformed update: {err}"))
+                    })?;
+                    self.updates += 1;
+                    RoomRequest::Update {
+                        peer: self.id,
+                        seq: self.updates,
+                        raw: frame.slice_ref(update),
+                        update: decoded,
+                    }
+                }
+                Message::Awareness(update) => {
+                    concord_protocol::awareness::decode_awareness(update).map_err(|err| {
+                        (
+                            CloseCode::Malformed,
+                            format!("malformed awareness update: {err}"),
+                        )
+                    })?;
+                    RoomRequest::Awareness {
+                        peer: self.id,
+                        raw: frame.slice_ref(update),
+                    }
+                }
+                Message::QueryAwareness => RoomRequest::QueryAwareness { peer: self.id },
+                Message::PermissionDenied(_) | Message::Session(_) | Message::Ack(_) => {
+                    return Err((
+                        CloseCode::Malformed,
+                        "only the server sends auth, session and ack messages".into(),
+                    ))
+                }
+            };
+            self.room
+                .send(request)
+                .await
+                .map_err(|_| (CloseCode::GoingAway, "document unloaded".to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+fn too_large(limit: usize) -> String {
+    format!("frame exceeds the {limit}-byte limit")
+}
+
+fn read_error(err: axum::Error) -> Option<CloseReason> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = err.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Capacity(_)) => {
+            Some((CloseCode::TooLarge, "frame exceeds the size limit".into()))
+        }
+        Some(WsError::Utf8(_)) => {
+            Some((CloseCode::Malformed, "invalid UTF-8 in a text frame".into()))
+        }
+        Some(WsError::Protocol(err)) => Some((
+            CloseCode::Malformed,
+            format!("WebSocket protocol error: {err}"),
+        )),
+        _ => None,
+    }
+}
+
+/// Sends queued frames, coalesced acks and pings; ends with the close frame.
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, WsMessage>,
+    mut outbox: mpsc::Receiver<Bytes>,
+    state: Arc<PeerState>,
+    room: Option<(ConnId, RoomHandle)>,
+    ping_interval: Duration,
+    write_timeout: Duration,
+) {
+    let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
+    let mut acked_sent = 0u64;
+    loop {
+        let result = tokio::select! {
+            biased;
+            () = state.woken() => {
+                if let Some((code, reason)) = state.close_requested() {
+                    let frame = WsMessage::Close(Some(CloseFrame {
+                        code: code.code(),
+                        reason: truncate_reason(&reason).into(),
+                    }));
+                    let _ = tokio::time::timeout(write_timeout, sink.send(frame)).await;
+                    return;
+                }
+                if state.take_lagged() {
+                    // The room stopped sending to us; what is queued is superseded by the whole
+                    // document the room sends once asked.
+                    while outbox.try_recv().is_ok() {}
+                    if let Some((peer, room)) = &room {
+                        if room.send(RoomRequest::Resync { peer: *peer }).await.is_err() {
+                            state.request_close(CloseCode::GoingAway, "document unloaded");
+                            continue;
+                        }
+                    }
+                }
+                let acked = state.acked();
+                if acked > acked_sent {
+                    acked_sent = acked;
+                    send(&mut sink, write_timeout, Message::Ack(acked).encode().into()).await
+                } else {
+                    Ok(())
+                }
+            }
+            frame = outbox.recv() => match frame {
+                Some(frame) => send_batch(&mut sink, &mut outbox, write_timeout, frame).await,
+                None => return,
+            },
+            _ = ping.tick() => {
+                tokio::time::timeout(write_timeout, sink.send(WsMessage::Ping(Bytes::new())))
+                    .await
+                    .map_err(|_| ())
+                    .and_then(|r| r.map_err(|_| ()))
+            }
+        };
+        if result.is_err() {
+            // The socket is gone or stalled past the write timeout: abandon it.
+            state.request_close(CloseCode::GoingAway, "write failed");
+            return;
+        }
+    }
+}
+
+async fn send(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    timeout: Duration,
+    frame: Bytes,
+) -> Result<(), ()> {
+    match tokio::time::timeout(timeout, sink.send(WsMessage::Binary(frame))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Feeds the frame and whatever else is already queued, then flushes once: many small frames
+/// cost one write system call instead of one each.
+async fn send_batch(
+    sink: &mut SplitSink<WebSocket, WsMessage>,
+    outbox: &mut mpsc::Receiver<Bytes>,
+    timeout: Duration,
+    first: Bytes,
+) -> Result<(), ()> {
+    let batch = async {
+        sink.feed(WsMessage::Binary(first)).await?;
+        for _ in 1..WRITE_BATCH {
+            match outbox.try_recv() {
+                Ok(frame) => sink.feed(WsMessage::Binary(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        sink.flush().await
+    };
+    match tokio::time::timeout(timeout, batch).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Close reasons are limited to 123 bytes by RFC 6455.
+fn truncate_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

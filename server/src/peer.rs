@@ -1,0 +1,82 @@
+//! What one connection shares with its room and with storage callbacks.
+//!
+//! The room pushes frames into the connection's bounded outbox and never waits on it. Everything
+//! that must not be lost when the outbox is full travels beside it instead, as state the
+//! connection's writer picks up when woken: the durable-ack counter (acks coalesce, so they never
+//! need queue space), the lag flag (the room dropped frames for this connection and will resync
+//! it), and a close request.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use concord_protocol::CloseCode;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+pub type ConnId = u64;
+
+/// The room's end of a connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub id: ConnId,
+    pub outbox: mpsc::Sender<Bytes>,
+    pub state: std::sync::Arc<PeerState>,
+}
+
+#[derive(Debug, Default)]
+pub struct PeerState {
+    /// How many of this connection's updates are durable (cumulative, only grows).
+    acked: AtomicU64,
+    lagged: AtomicBool,
+    close: Mutex<Option<(CloseCode, String)>>,
+    /// Cancelled once a close is requested, so the reader stops too.
+    closing: CancellationToken,
+    wake: Notify,
+}
+
+impl PeerState {
+    /// Records that the first `count` updates of this connection are durable.
+    pub fn ack(&self, count: u64) {
+        self.acked.fetch_max(count, Ordering::AcqRel);
+        self.wake.notify_one();
+    }
+
+    pub fn acked(&self) -> u64 {
+        self.acked.load(Ordering::Acquire)
+    }
+
+    /// The room could not queue a frame: it has stopped sending to this connection and will
+    /// send it the whole document again once asked.
+    pub fn mark_lagged(&self) {
+        self.lagged.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    pub fn take_lagged(&self) -> bool {
+        self.lagged.swap(false, Ordering::AcqRel)
+    }
+
+    /// Asks the connection's writer to close the socket with this code. The first request wins.
+    pub fn request_close(&self, code: CloseCode, reason: impl Into<String>) {
+        if let Ok(mut close) = self.close.lock() {
+            if close.is_none() {
+                *close = Some((code, reason.into()));
+            }
+        }
+        self.closing.cancel();
+        self.wake.notify_one();
+    }
+
+    pub fn close_requested(&self) -> Option<(CloseCode, String)> {
+        self.close.lock().ok().and_then(|close| close.clone())
+    }
+
+    pub async fn closing(&self) {
+        self.closing.cancelled().await
+    }
+
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+}

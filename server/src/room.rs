@@ -1,0 +1,529 @@
+//! A room: one live document, owned by one task.
+//!
+//! Everything that touches a document goes through its room's queue, so updates are applied one
+//! at a time in one order, and the frame that broadcasts an update is encoded once and shared by
+//! every recipient (a `Bytes` clone is a reference count). The room never waits on a connection:
+//! a full outbox marks that connection lagged and it is resynced with the whole document once it
+//! catches up, so a stalled client never delays the others and never silently misses an update.
+//!
+//! Durability: an accepted update is broadcast at once and appended to the document log; the
+//! writer's `Ack` is released by the log's completion, after the fsync. If storage fails, the
+//! room stops: every connection is closed with 1011 and the next connection reloads the document
+//! from what is durable (clients re-send what the server lacks when they sync).
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
+use concord_protocol::message::encode_update_frame;
+use concord_protocol::{CloseCode, Message};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
+
+use crate::peer::{ConnId, Peer};
+use crate::rooms::Rooms;
+use crate::storage::{Completion, DocumentLog, StorageError};
+
+/// Tunables of every room.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// How long a document nobody uses stays in memory.
+    pub idle_unload_after: Duration,
+    /// Compact the log into a snapshot after this many appended updates.
+    pub snapshot_every: u64,
+}
+
+/// A request to a room.
+pub enum RoomRequest {
+    Join {
+        peer: Peer,
+        reply: oneshot::Sender<Result<(), JoinError>>,
+    },
+    Leave {
+        peer: ConnId,
+    },
+    /// The peer's state vector: answer with what it lacks.
+    SyncStep1 {
+        peer: ConnId,
+        state_vector: StateVector,
+    },
+    /// A document update (or sync step 2), already scanned and decoded by the connection.
+    Update {
+        peer: ConnId,
+        /// This is the peer's `seq`-th update; `Ack(seq)` follows once it is durable.
+        seq: u64,
+        raw: Bytes,
+        update: Update,
+    },
+    Awareness {
+        peer: ConnId,
+        raw: Bytes,
+    },
+    QueryAwareness {
+        peer: ConnId,
+    },
+    /// A lagged peer has emptied its outbox and wants the document again.
+    Resync {
+        peer: ConnId,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JoinError {
+    #[error("the document could not be loaded: {0}")]
+    LoadFailed(String),
+}
+
+/// Raised from storage callbacks (which run on the storage thread) to stop the room.
+#[derive(Default)]
+struct Alarm {
+    raised: AtomicBool,
+    notify: Notify,
+}
+
+impl Alarm {
+    fn raise(&self) {
+        self.raised.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+}
+
+/// One client's presence, and the connection that published it.
+struct Presence {
+    clock: u32,
+    state: String,
+    owner: ConnId,
+}
+
+pub(crate) struct Room {
+    name: Arc<str>,
+    generation: u64,
+    doc: Doc,
+    /// Connections that receive broadcasts.
+    peers: HashMap<ConnId, Peer>,
+    /// Connections whose outbox overflowed, waiting to be resynced.
+    lagging: HashMap<ConnId, Peer>,
+    presence: HashMap<u64, Presence>,
+    log: Arc<dyn DocumentLog>,
+    config: RoomConfig,
+    rooms: Weak<Rooms>,
+    alarm: Arc<Alarm>,
+    /// Updates appended since the last snapshot.
+    unsnapshotted: u64,
+}
+
+/// A new, empty replica with Concord's settings: garbage collection off, so every revision and
+/// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them.
+pub fn new_replica() -> Doc {
+    Doc::with_options(Options {
+        skip_gc: true,
+        offset_kind: OffsetKind::Utf16,
+        ..Options::default()
+    })
+}
+
+fn full_state(doc: &Doc) -> Vec<u8> {
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
+}
+
+impl Room {
+    pub(crate) fn new(
+        name: Arc<str>,
+        generation: u64,
+        log: Arc<dyn DocumentLog>,
+        config: RoomConfig,
+        rooms: Weak<Rooms>,
+    ) -> Self {
+        Room {
+            name,
+            generation,
+            doc: new_replica(),
+            peers: HashMap::new(),
+            lagging: HashMap::new(),
+            presence: HashMap::new(),
+            log,
+            config,
+            rooms,
+            alarm: Arc::default(),
+            unsnapshotted: 0,
+        }
+    }
+
+    /// The room's life: load, serve until idle, storage failure or shutdown, then retire.
+    pub(crate) async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<RoomRequest>,
+        shutdown: CancellationToken,
+    ) {
+        if let Err(err) = self.load().await {
+            tracing::error!(doc = %self.name, error = %err, "document load failed");
+            self.retire(requests, Some(JoinError::LoadFailed(err)))
+                .await;
+            return;
+        }
+        let mut idle_since: Option<Instant> = Some(Instant::now());
+        loop {
+            let idle_deadline = idle_since.map(|since| since + self.config.idle_unload_after);
+            tokio::select! {
+                request = requests.recv() => {
+                    let Some(request) = request else { break };
+                    self.handle(request);
+                    idle_since = if self.peers.is_empty() && self.lagging.is_empty() {
+                        idle_since.or(Some(Instant::now()))
+                    } else {
+                        None
+                    };
+                }
+                () = sleep_until_or_forever(idle_deadline) => {
+                    tracing::debug!(doc = %self.name, "unloading idle document");
+                    break;
+                }
+                () = self.alarm.notify.notified() => {
+                    if self.alarm.raised.load(Ordering::Acquire) {
+                        self.fail("document failed; reconnect to reload it");
+                        break;
+                    }
+                }
+                () = shutdown.cancelled() => break,
+            }
+        }
+        self.retire(requests, None).await;
+    }
+
+    async fn load(&mut self) -> Result<(), String> {
+        let stored = self.log.load(&self.name).await.map_err(|e| e.to_string())?;
+        let logged = stored.updates.len();
+        let doc = &self.doc;
+        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+                let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+                txn.apply_update(update).map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        }));
+        match applied {
+            Ok(result) => result?,
+            Err(_) => return Err("stored updates could not be applied".into()),
+        }
+        self.unsnapshotted = logged as u64;
+        // A long log left by an earlier life is compacted now, so the next load is fast.
+        if self.unsnapshotted >= self.config.snapshot_every {
+            self.snapshot();
+        }
+        tracing::debug!(doc = %self.name, logged, "document loaded");
+        Ok(())
+    }
+
+    fn handle(&mut self, request: RoomRequest) {
+        match request {
+            RoomRequest::Join { peer, reply } => {
+                let id = peer.id;
+                self.peers.insert(id, peer);
+                self.greet(id);
+                let _ = reply.send(Ok(()));
+            }
+            RoomRequest::Leave { peer } => self.leave(peer),
+            RoomRequest::SyncStep1 { peer, state_vector } => {
+                let diff = self.doc.transact().encode_state_as_update_v1(&state_vector);
+                self.send_to(peer, Message::SyncStep2(&diff).encode().into());
+            }
+            RoomRequest::Update {
+                peer,
+                seq,
+                raw,
+                update,
+            } => self.apply(peer, seq, raw, update),
+            RoomRequest::Awareness { peer, raw } => self.publish_presence(peer, &raw),
+            RoomRequest::QueryAwareness { peer } => {
+                if let Some(frame) = self.presence_frame() {
+                    self.send_to(peer, frame);
+                }
+            }
+            RoomRequest::Resync { peer } => {
+                if let Some(lagged) = self.lagging.remove(&peer) {
+                    tracing::debug!(doc = %self.name, peer, "resyncing lagged connection");
+                    self.peers.insert(peer, lagged);
+                    let state = full_state(&self.doc);
+                    self.send_to(peer, Message::SyncStep2(&state).encode().into());
+                    self.greet(peer);
+                }
+            }
+        }
+    }
+
+    /// What a (re)joining connection gets: the server's state vector, so that the client sends
+    /// what the server lacks, and everyone's presence.
+    fn greet(&mut self, peer: ConnId) {
+        let state_vector = self.doc.transact().state_vector();
+        self.send_to(peer, Message::SyncStep1(state_vector).encode().into());
+        if let Some(frame) = self.presence_frame() {
+            self.send_to(peer, frame);
+        }
+    }
+
+    fn apply(&mut self, from: ConnId, seq: u64, raw: Bytes, update: Update) {
+        let doc = &self.doc;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            txn.apply_update(update)?;
+            // An update with missing dependencies is kept pending by yrs; it still has to be
+            // logged, or a restart would lose it.
+            let store = txn.store();
+            let pending = store.pending_update().is_some() || store.pending_ds().is_some();
+            Ok::<bool, yrs::error::UpdateError>(txn.has_changes() || pending)
+        }));
+        let changed = match outcome {
+            Ok(Ok(changed)) => changed,
+            Ok(Err(err)) => {
+                self.close_peer(
+                    from,
+                    CloseCode::Malformed,
+                    format!("update rejected: {err}"),
+                );
+                return;
+            }
+            Err(_) => {
+                // yrs panicked half-way through a transaction: the replica can no longer be
+                // trusted. Nothing of this update was logged; reload from storage.
+                tracing::error!(doc = %self.name, peer = from, "update application panicked");
+                self.close_peer(from, CloseCode::Malformed, "update could not be applied");
+                self.alarm.raise();
+                return;
+            }
+        };
+        let ack = self.ack_for(from, seq);
+        if !changed {
+            // Nothing new (a reconnecting client re-sending what the server has): durable as
+            // soon as everything before it is.
+            self.log.barrier(ack);
+            return;
+        }
+        let frame: Bytes = encode_update_frame(&raw).into();
+        self.broadcast(&frame, Some(from));
+        self.log.append(&self.name, raw, ack);
+        self.unsnapshotted += 1;
+        if self.unsnapshotted >= self.config.snapshot_every {
+            self.snapshot();
+        }
+    }
+
+    fn ack_for(&self, peer: ConnId, seq: u64) -> Completion {
+        let state = self
+            .peers
+            .get(&peer)
+            .or_else(|| self.lagging.get(&peer))
+            .map(|p| Arc::clone(&p.state));
+        let alarm = Arc::clone(&self.alarm);
+        Box::new(move |result: Result<_, StorageError>| match result {
+            Ok(_) => {
+                if let Some(state) = state {
+                    state.ack(seq);
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "append failed");
+                alarm.raise();
+            }
+        })
+    }
+
+    fn snapshot(&mut self) {
+        let state = full_state(&self.doc);
+        let alarm = Arc::clone(&self.alarm);
+        let name = Arc::clone(&self.name);
+        let bytes = state.len();
+        self.log.snapshot(
+            &self.name,
+            state,
+            Box::new(move |result| match result {
+                Ok(_) => tracing::debug!(doc = %name, bytes, "snapshot written"),
+                Err(err) => {
+                    tracing::error!(doc = %name, error = %err, "snapshot failed");
+                    alarm.raise();
+                }
+            }),
+        );
+        self.unsnapshotted = 0;
+    }
+
+    /// Sends one frame to every peer but `except`. Never waits: a full outbox lags its peer.
+    fn broadcast(&mut self, frame: &Bytes, except: Option<ConnId>) {
+        let mut lagged = Vec::new();
+        for (id, peer) in &self.peers {
+            if Some(*id) == except {
+                continue;
+            }
+            if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame.clone()) {
+                lagged.push(*id);
+            }
+            // A closed outbox belongs to a connection whose Leave is already queued.
+        }
+        for id in lagged {
+            self.lag(id);
+        }
+    }
+
+    fn send_to(&mut self, peer: ConnId, frame: Bytes) {
+        if let Some(p) = self.peers.get(&peer) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = p.outbox.try_send(frame) {
+                self.lag(peer);
+            }
+        }
+    }
+
+    fn lag(&mut self, id: ConnId) {
+        if let Some(peer) = self.peers.remove(&id) {
+            tracing::debug!(doc = %self.name, peer = id, "outbox full; connection lagged");
+            peer.state.mark_lagged();
+            self.lagging.insert(id, peer);
+        }
+    }
+
+    fn close_peer(&mut self, id: ConnId, code: CloseCode, reason: impl Into<String>) {
+        if let Some(peer) = self.peers.get(&id).or_else(|| self.lagging.get(&id)) {
+            peer.state.request_close(code, reason);
+        }
+    }
+
+    fn leave(&mut self, id: ConnId) {
+        self.peers.remove(&id);
+        self.lagging.remove(&id);
+        // Whatever presence the connection published goes with it, as y-websocket does.
+        let mut gone = Vec::new();
+        self.presence.retain(|client, presence| {
+            if presence.owner == id {
+                gone.push((*client, presence.clock + 1));
+                false
+            } else {
+                true
+            }
+        });
+        if !gone.is_empty() {
+            let update = encode_awareness(gone.iter().map(|&(client, clock)| AwarenessEntry {
+                client,
+                clock,
+                state: "null",
+            }));
+            let frame: Bytes = Message::Awareness(&update).encode().into();
+            self.broadcast(&frame, None);
+        }
+    }
+
+    fn publish_presence(&mut self, from: ConnId, raw: &[u8]) {
+        let Ok(entries) = decode_awareness(raw) else {
+            self.close_peer(from, CloseCode::Malformed, "malformed awareness update");
+            return;
+        };
+        let mut accepted = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match self.presence.get(&entry.client) {
+                // A client id's presence belongs to the connection that first published it.
+                Some(current) if current.owner != from => continue,
+                Some(current) if entry.clock < current.clock => continue,
+                Some(current) if entry.clock == current.clock && !entry.is_removal() => continue,
+                _ => {}
+            }
+            if entry.is_removal() {
+                self.presence.remove(&entry.client);
+            } else {
+                self.presence.insert(
+                    entry.client,
+                    Presence {
+                        clock: entry.clock,
+                        state: entry.state.to_owned(),
+                        owner: from,
+                    },
+                );
+            }
+            accepted.push(entry);
+        }
+        if !accepted.is_empty() {
+            let update = encode_awareness(accepted);
+            let frame: Bytes = Message::Awareness(&update).encode().into();
+            self.broadcast(&frame, Some(from));
+        }
+    }
+
+    fn presence_frame(&self) -> Option<Bytes> {
+        if self.presence.is_empty() {
+            return None;
+        }
+        let update = encode_awareness(self.presence.iter().map(|(client, p)| AwarenessEntry {
+            client: *client,
+            clock: p.clock,
+            state: &p.state,
+        }));
+        Some(Message::Awareness(&update).encode().into())
+    }
+
+    /// Stops serving: every connection is closed with 1011 and reconnects to a fresh load.
+    fn fail(&mut self, reason: &str) {
+        tracing::error!(doc = %self.name, reason, "room failed; closing its connections");
+        for peer in self.peers.values().chain(self.lagging.values()) {
+            peer.state.request_close(CloseCode::InternalError, reason);
+        }
+        self.unsnapshotted = 0;
+    }
+
+    /// Leaves the registry only once everything the room issued is durable, so that a new room
+    /// for the same document loads all of it.
+    async fn retire(
+        mut self,
+        mut requests: mpsc::Receiver<RoomRequest>,
+        load_error: Option<JoinError>,
+    ) {
+        if self.unsnapshotted > 0
+            && load_error.is_none()
+            && !self.alarm.raised.load(Ordering::Acquire)
+        {
+            self.snapshot();
+        }
+        let (tx, rx) = oneshot::channel();
+        self.log.barrier(Box::new(move |result| {
+            let _ = tx.send(result);
+        }));
+        if let Ok(Err(err)) = rx.await {
+            tracing::error!(doc = %self.name, error = %err, "final flush failed");
+        }
+        if let Some(rooms) = self.rooms.upgrade() {
+            rooms.retire(&self.name, self.generation);
+        }
+        requests.close();
+        while let Some(request) = requests.recv().await {
+            match request {
+                RoomRequest::Join { reply, .. } => {
+                    if let Some(err) = &load_error {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                    // Otherwise the dropped reply tells the connection to look the room up
+                    // again: it will find (or start) the room's successor.
+                }
+                RoomRequest::Update { peer, .. } => {
+                    self.close_peer(peer, CloseCode::GoingAway, "document unloaded");
+                }
+                _ => {}
+            }
+        }
+        // Connections still attached (shutdown, failure) are told to go.
+        for peer in self.peers.values().chain(self.lagging.values()) {
+            peer.state
+                .request_close(CloseCode::GoingAway, "document closed");
+        }
+    }
+}
+
+async fn sleep_until_or_forever(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

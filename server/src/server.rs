@@ -1,0 +1,131 @@
+//! Starting and stopping a server: bind, serve, and shut down in order.
+//!
+//! Shutdown: stop accepting, tell every connection to close with 1001 and every room to write
+//! its snapshot, wait for them (bounded by the grace period), then make storage durable.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::Arc;
+
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::connection::ConnectionContext;
+use crate::http::{router, AppState};
+use crate::room::RoomConfig;
+use crate::rooms::Rooms;
+use crate::storage::sqlite::SqliteLog;
+use crate::storage::{DocumentLog, StorageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("server task failed: {0}")]
+    Task(String),
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<Result<(), ServerError>>,
+}
+
+impl Server {
+    /// Opens storage, binds the listener and starts serving in the background.
+    pub async fn start(config: Config) -> Result<Server, ServerError> {
+        let log: Arc<dyn DocumentLog> = Arc::new(SqliteLog::open(&config.data_dir)?);
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let rooms = Rooms::new(
+            Arc::clone(&log),
+            RoomConfig {
+                idle_unload_after: config.idle_unload_after,
+                snapshot_every: config.snapshot_every,
+            },
+            shutdown.clone(),
+            tasks.clone(),
+        );
+        let grace = config.shutdown_grace;
+        let state = Arc::new(AppState {
+            connections: ConnectionContext {
+                config: Arc::new(config),
+                rooms,
+                shutdown: shutdown.clone(),
+            },
+            open_connections: AtomicUsize::new(0),
+            next_connection: AtomicU64::new(1),
+            tasks: tasks.clone(),
+        });
+        // Small frames (a keystroke) must leave at once, not wait for Nagle's algorithm.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %err, "cannot set TCP_NODELAY");
+            }
+        });
+        let app = router(state);
+        let stop = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.clone().cancelled_owned())
+                .await;
+            // axum's graceful shutdown does not wait for upgraded sockets: the tracker does.
+            stop.cancel();
+            tasks.close();
+            if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+                tracing::warn!("shutdown grace period elapsed with connections still open");
+            }
+            log.close().await?;
+            served.map_err(|e| ServerError::Task(e.to_string()))
+        });
+        tracing::info!(%addr, "concord listening");
+        Ok(Server {
+            addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A token that stops the server when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops the server gracefully and waits until storage is durable.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after its shutdown token is cancelled).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        self.task
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?
+    }
+}

@@ -1,0 +1,67 @@
+//! The document log (DESIGN.md section 5): every document is an append-only, totally ordered
+//! log of accepted updates, compacted by snapshots.
+//!
+//! Rooms talk to storage only through [`DocumentLog`]. Appends report completion through a
+//! callback rather than a future so that the room (one task per document, on the hot path) never
+//! waits for a disk: it broadcasts at once, and the writer's `Ack` goes out from the callback
+//! once the entry is durable.
+//!
+//! The trait is shaped for a second backend over Redis Streams (XADD for `append`, a key for the
+//! snapshot, XRANGE after it for `load`): nothing in it assumes a local file.
+
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+
+/// A position in the log, increasing with every append.
+pub type LogSeq = u64;
+
+/// Called once, when the operation is durable (or has failed). Callbacks for one document fire in
+/// the order the operations were issued.
+pub type Completion = Box<dyn FnOnce(Result<LogSeq, StorageError>) + Send + 'static>;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What storage holds for one document: the newest snapshot and every update logged after it.
+#[derive(Debug, Default)]
+pub struct StoredDocument {
+    pub snapshot: Option<Vec<u8>>,
+    pub updates: Vec<Vec<u8>>,
+}
+
+impl StoredDocument {
+    pub fn is_new(&self) -> bool {
+        self.snapshot.is_none() && self.updates.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage failure: {0}")]
+    Backend(String),
+    #[error("storage is shut down")]
+    Closed,
+}
+
+/// The log every document lives in.
+pub trait DocumentLog: Send + Sync + 'static {
+    /// The newest snapshot of `doc` and the updates appended after it, in order. Sees every
+    /// operation whose completion has fired.
+    fn load<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>>;
+
+    /// Appends an update to the log of `doc`; `done` fires once it is durable.
+    fn append(&self, doc: &str, update: Bytes, done: Completion);
+
+    /// `done` fires once everything issued before it is durable.
+    fn barrier(&self, done: Completion);
+
+    /// Replaces everything issued for `doc` before this call with `state`, an update that
+    /// contains all of it. Loading stays fast however long a document lives.
+    fn snapshot(&self, doc: &str, state: Vec<u8>, done: Completion);
+
+    /// Makes everything durable and stops accepting work.
+    fn close(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+}

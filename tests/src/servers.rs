@@ -1,0 +1,168 @@
+//! Servers for tests: in-process, or as a child process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use anyhow::{anyhow, Context};
+use concord_server::{Config, Server};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+/// A data directory removed when dropped.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "concord-test-{label}-{}-{:x}",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server running in the test's own process.
+pub struct TestServer {
+    pub server: Option<Server>,
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub data: std::sync::Arc<TempDir>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a fresh data directory; `tweak` adjusts the configuration.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let data = std::sync::Arc::new(TempDir::new("srv"));
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            data_dir: data.path().to_path_buf(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        Self::start_config(config, data).await
+    }
+
+    async fn start_config(config: Config, data: std::sync::Arc<TempDir>) -> Self {
+        let server = Server::start(config.clone()).await.expect("server starts");
+        let addr = server.addr();
+        TestServer {
+            server: Some(server),
+            addr,
+            config,
+            data,
+        }
+    }
+
+    pub fn ws_url(&self, doc: &str) -> String {
+        format!("ws://{}/ws/{doc}", self.addr)
+    }
+
+    /// Shuts down gracefully and starts again on the same data directory (a new port).
+    pub async fn restart(mut self) -> Self {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("clean shutdown");
+        }
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        Self::start_config(config, self.data.clone()).await
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    pub async fn health(&self) -> serde_json::Value {
+        let (status, body) = http_get(self.addr, "/healthz")
+            .await
+            .expect("healthz answers");
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).expect("healthz is JSON")
+    }
+}
+
+/// The `concord` binary as a child process.
+pub struct ProcessServer {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl ProcessServer {
+    /// Starts `binary` (pass `env!("CARGO_BIN_EXE_concord-under-test")`, which only
+    /// integration tests can see) serving `data_dir`.
+    pub async fn start(binary: &str, data_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .env("CONCORD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("spawn concord")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(crate::WAIT, lines.next_line())
+            .await
+            .context("server did not announce its address")??
+            .ok_or_else(|| anyhow!("server exited before listening"))?;
+        let addr = line
+            .strip_prefix("listening on ")
+            .ok_or_else(|| anyhow!("unexpected first line {line:?}"))?
+            .parse()?;
+        Ok(ProcessServer { child, addr })
+    }
+
+    pub fn ws_url(&self, doc: &str) -> String {
+        format!("ws://{}/ws/{doc}", self.addr)
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub async fn kill(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// A minimal HTTP/1.1 GET (the tests need nothing more than status and body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    tokio::time::timeout(crate::WAIT, stream.read_to_string(&mut response)).await??;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("no status in {response:?}"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}

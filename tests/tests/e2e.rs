@@ -1,0 +1,14 @@
+//! End-to-end tests: one binary, one module per concern (helpers live in `concord_tests`).
+
+#[path = "e2e/bad_input.rs"]
+mod bad_input;
+#[path = "e2e/durability.rs"]
+mod durability;
+#[path = "e2e/interop.rs"]
+mod interop;
+#[path = "e2e/lifecycle.rs"]
+mod lifecycle;
+#[path = "e2e/slow_reader.rs"]
+mod slow_reader;
+#[path = "e2e/sync.rs"]
+mod sync;

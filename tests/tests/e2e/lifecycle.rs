@@ -1,0 +1,122 @@
+//! Documents come and go from memory; many clients arriving at once share one replica;
+//! shutdown closes sockets with 1001.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use concord_tests::{Client, TestServer};
+use tokio::sync::Barrier;
+
+async fn wait_loaded(server: &TestServer, expected: u64) -> anyhow::Result<()> {
+    // Unloading is a background event with no client to observe it: poll health, bounded.
+    let deadline = tokio::time::Instant::now() + concord_tests::WAIT;
+    loop {
+        let loaded = server.health().await["documents_loaded"].as_u64();
+        if loaded == Some(expected) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "documents_loaded stayed {loaded:?}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_document_is_unloaded_and_comes_back_intact() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| c.idle_unload_after = Duration::from_millis(200)).await;
+    let url = server.ws_url("idle");
+    let mut ana = Client::connect(&url).await?;
+    let seq = ana.insert(0, "Rev 1, paragraph 17")?;
+    ana.wait_acked(seq).await?;
+    wait_loaded(&server, 1).await?;
+    let sv = ana.state_vector();
+    ana.close();
+    ana.wait_closed().await?;
+
+    wait_loaded(&server, 0).await?;
+    let ben = Client::connect(&url).await?;
+    assert_eq!(ben.text(), "Rev 1, paragraph 17");
+    assert_eq!(ben.state_vector(), sv);
+    wait_loaded(&server, 1).await?;
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_clients_opening_an_unloaded_document_share_one_replica() -> anyhow::Result<()>
+{
+    const CLIENTS: usize = 200;
+    let server = TestServer::start_with(|c| c.idle_unload_after = Duration::from_millis(200)).await;
+    let url = server.ws_url("herd");
+    {
+        let mut seed = Client::connect(&url).await?;
+        let seq = seed.insert(0, "zero draft|")?;
+        seed.wait_acked(seq).await?;
+        seed.close();
+        seed.wait_closed().await?;
+    }
+    wait_loaded(&server, 0).await?;
+
+    let barrier = Arc::new(Barrier::new(CLIENTS));
+    let mut joins = Vec::new();
+    for i in 0..CLIENTS {
+        let (barrier, url) = (Arc::clone(&barrier), url.clone());
+        joins.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let mut client = Client::connect(&url).await?;
+            client.append(&format!("<{i}>"))?;
+            anyhow::Ok(client)
+        }));
+    }
+    let mut clients = Vec::new();
+    for join in joins {
+        clients.push(join.await??);
+    }
+    assert_eq!(server.health().await["documents_loaded"], 1);
+
+    let all = |text: &str| {
+        text.starts_with("zero draft|") && (0..CLIENTS).all(|i| text.contains(&format!("<{i}>")))
+    };
+    for client in &clients {
+        client.wait_text(all).await?;
+    }
+    let first = clients[0].text();
+    for client in &clients {
+        assert_eq!(client.text(), first);
+    }
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_sockets_with_1001_and_keeps_everything() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let url = server.ws_url("bye");
+    let mut ana = Client::connect(&url).await?;
+    for i in 0..20 {
+        ana.append(&format!("{i} "))?;
+    }
+    let text_when_stopping = {
+        let probe = Client::connect(&url).await?;
+        probe.wait_text(|t| t.ends_with("19 ")).await?;
+        probe.text()
+    };
+    let data = server.data.clone();
+    let config = server.config.clone();
+    server.stop().await;
+    let close = ana.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(1001));
+
+    let server = TestServer::start_with(|c| {
+        c.data_dir = data.path().to_path_buf();
+        c.snapshot_every = config.snapshot_every;
+    })
+    .await;
+    let back = Client::connect(&server.ws_url("bye")).await?;
+    assert_eq!(back.text(), text_when_stopping);
+    server.stop().await;
+    drop(data);
+    Ok(())
+}
