@@ -449,7 +449,10 @@ impl Room {
         if !accepted.is_empty() {
             let update = encode_awareness(accepted);
             let frame: Bytes = Message::Awareness(&update).encode().into();
-            self.broadcast(&frame, Some(from));
+            // Presence goes to the publisher too, as the reference server does: stock
+            // y-websocket clients drop a connection that has received nothing for 30 seconds,
+            // and their own presence renewal (every 15) is what keeps a quiet one alive.
+            self.broadcast(&frame, None);
         }
     }
 
