@@ -42,7 +42,9 @@ async fn a_stock_yjs_client_and_a_native_client_see_each_other() -> anyhow::Resu
     let edited = tokio::time::timeout(concord_tests::WAIT, lines.next_line()).await??;
     assert_eq!(edited.as_deref(), Some("EDITED"));
 
-    native.wait_text(|t| t.ends_with(" OP2 Yjs proposes;")).await?;
+    native
+        .wait_text(|t| t.ends_with(" OP2 Yjs proposes;"))
+        .await?;
     native.append(" OP3 native replies;")?;
     let saw = tokio::time::timeout(concord_tests::WAIT, lines.next_line()).await??;
     assert_eq!(saw.as_deref(), Some("SAW"));
