@@ -12,7 +12,7 @@ pub mod raw;
 pub mod servers;
 
 pub use client::Client;
-pub use raw::RawSocket;
+pub use raw::{close_code, RawSocket, SilentPeer};
 pub use servers::{http_get, ProcessServer, TempDir, TestServer};
 
 use std::time::Duration;

@@ -7,17 +7,26 @@ use std::time::Duration;
 use concord_tests::{Client, TestServer};
 use tokio::sync::Barrier;
 
+async fn wait_connections(server: &TestServer, expected: u64) -> anyhow::Result<()> {
+    wait_health(server, "connections", expected).await
+}
+
 async fn wait_loaded(server: &TestServer, expected: u64) -> anyhow::Result<()> {
-    // Unloading is a background event with no client to observe it: poll health, bounded.
+    wait_health(server, "documents_loaded", expected).await
+}
+
+async fn wait_health(server: &TestServer, field: &str, expected: u64) -> anyhow::Result<()> {
+    // Unloading and disconnection are server-side events with no client message to wait on:
+    // poll health, bounded.
     let deadline = tokio::time::Instant::now() + concord_tests::WAIT;
     loop {
-        let loaded = server.health().await["documents_loaded"].as_u64();
-        if loaded == Some(expected) {
+        let value = server.health().await[field].as_u64();
+        if value == Some(expected) {
             return Ok(());
         }
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
-            "documents_loaded stayed {loaded:?}, expected {expected}"
+            "{field} stayed {value:?}, expected {expected}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -118,5 +127,38 @@ async fn shutdown_closes_sockets_with_1001_and_keeps_everything() -> anyhow::Res
     assert_eq!(back.text(), text_when_stopping);
     server.stop().await;
     drop(data);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_goes_silent_is_closed_with_4000() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| {
+        c.ping_interval = Duration::from_millis(100);
+        c.liveness_timeout = Duration::from_millis(400);
+    })
+    .await;
+    let url = server.ws_url("liveness");
+    let silent = concord_tests::SilentPeer::connect(server.addr, "/ws/liveness").await?;
+    // A client that keeps reading answers the server's pings (tungstenite replies with pongs),
+    // so it stays although it sends nothing of its own.
+    let lively = Client::connect(&url).await?;
+
+    // The server pings the silent peer, hears nothing, and closes it with 4000.
+    let frames = silent.frames().await?;
+    assert!(frames.iter().any(|(op, _)| *op == 0x9), "the server pinged");
+    let close = frames
+        .iter()
+        .find(|(op, _)| *op == 0x8)
+        .expect("a close frame");
+    assert_eq!(concord_tests::close_code(&close.1), Some(4000));
+
+    assert_eq!(
+        lively.seen().close,
+        None,
+        "a client that answers pings stays"
+    );
+    assert!(!lively.seen().ended);
+    wait_connections(&server, 1).await?;
+    server.stop().await;
     Ok(())
 }
