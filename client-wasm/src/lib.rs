@@ -22,6 +22,8 @@ pub fn describe_frame(frame: &[u8]) -> String {
                 Message::PermissionDenied(_) => "permission-denied",
                 Message::Session(_) => "session",
                 Message::Ack(_) => "ack",
+                Message::Refresh(_) => "refresh",
+                Message::Rejected(_) => "rejected",
             })
             .collect::<Vec<_>>()
             .join(","),

@@ -28,4 +28,4 @@ pub mod update;
 
 pub use close::CloseCode;
 pub use message::{DecodeError, Message};
-pub use session::{Role, Session};
+pub use session::{Rejection, Role, Session};

@@ -15,7 +15,7 @@ use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
 use crate::lib0::{var_u64_len, write_buf, write_var_u64, Reader};
-use crate::session::Session;
+use crate::session::{Rejection, Session};
 
 /// y-protocols sync message (its sub-type follows).
 pub const MSG_SYNC: u64 = 0;
@@ -36,6 +36,10 @@ pub const CONCORD_BASE: u64 = 100;
 pub const MSG_SESSION: u64 = 100;
 /// Concord: every update this connection sent, up to the given count, is durably stored.
 pub const MSG_ACK: u64 = 101;
+/// Concord (client to server): a fresh token for this session, before the current one expires.
+pub const MSG_REFRESH: u64 = 102;
+/// Concord: an update or command was refused (rule, paragraph, message).
+pub const MSG_REJECTED: u64 = 103;
 
 const AUTH_PERMISSION_DENIED: u64 = 0;
 
@@ -56,6 +60,10 @@ pub enum Message<'a> {
     PermissionDenied(&'a str),
     /// Concord: the session as the server sees it.
     Session(Session),
+    /// Concord (client to server): a fresh token extending this session.
+    Refresh(&'a str),
+    /// Concord: what the server refused, and why.
+    Rejected(Rejection),
     /// Concord: the first `n` document updates (sync step 2 or update messages, counted
     /// together in the order sent) this connection sent are durable.
     Ack(u64),
@@ -131,6 +139,13 @@ impl<'a> Message<'a> {
                     serde_json::from_slice(json).map_err(|_| DecodeError::InvalidJson { at })?;
                 Ok(Message::Session(session))
             }
+            MSG_REFRESH => Ok(Message::Refresh(r.read_string()?)),
+            MSG_REJECTED => {
+                let json = r.read_buf()?;
+                let rejection =
+                    serde_json::from_slice(json).map_err(|_| DecodeError::InvalidJson { at })?;
+                Ok(Message::Rejected(rejection))
+            }
             MSG_ACK => {
                 let body = r.read_buf()?;
                 let mut body = Reader::new(body);
@@ -172,6 +187,11 @@ impl<'a> Message<'a> {
                 // Serialising a plain struct of strings and numbers cannot fail.
                 let json = serde_json::to_vec(session).unwrap_or_default();
                 concord_frame(MSG_SESSION, &json)
+            }
+            Message::Refresh(token) => concord_frame(MSG_REFRESH, token.as_bytes()),
+            Message::Rejected(rejection) => {
+                let json = serde_json::to_vec(rejection).unwrap_or_default();
+                concord_frame(MSG_REJECTED, &json)
             }
             Message::Ack(count) => {
                 let mut body = Vec::with_capacity(var_u64_len(*count));
@@ -277,6 +297,12 @@ mod tests {
             }),
             Message::Ack(0),
             Message::Ack(u64::MAX),
+            Message::Refresh("eyJhbGciOiJIUzI1NiJ9.e30.sig"),
+            Message::Rejected(Rejection {
+                rule: "observer-read-only".into(),
+                paragraph: Some("p17".into()),
+                message: "observers cannot edit".into(),
+            }),
         ]
     }
 

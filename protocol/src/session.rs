@@ -39,3 +39,26 @@ pub struct Session {
     /// The server's clock when it sent this, in milliseconds since the Unix epoch.
     pub server_time_ms: u64,
 }
+
+/// Why the server refused an update or a command (sent as `Rejected`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// A stable name for the rule that refused it (e.g. `observer-read-only`).
+    pub rule: String,
+    /// The paragraph concerned, when there is one.
+    pub paragraph: Option<String>,
+    /// A sentence for the person who typed it.
+    pub message: String,
+}
+
+impl Role {
+    /// Parses a role as written in tokens.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "facilitator" => Some(Role::Facilitator),
+            "delegation" => Some(Role::Delegation),
+            "observer" => Some(Role::Observer),
+            _ => None,
+        }
+    }
+}

@@ -6,7 +6,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use concord_protocol::Role;
+
+use crate::auth::{self, AuthConfig, DocAccess, PublicKeySpec, TokenRequest};
 use crate::config::{parse_duration, Config};
+use crate::limits::LimitConfig;
+use crate::revocations::{self, Revocation};
 use crate::server::Server;
 
 #[derive(Debug, Parser)]
@@ -24,6 +29,55 @@ struct Cli {
 enum Command {
     /// Serve documents over WebSocket (and the web page) on embedded storage.
     Serve(ServeArgs),
+    /// Print a token signed with this data directory's local key.
+    Token(TokenArgs),
+    /// Revoke a token (by its id) or every token of a mission issued until now.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// The person (token subject).
+    #[arg(long)]
+    sub: String,
+    /// The mission the person acts for, e.g. MEX, CHE, EU.
+    #[arg(long)]
+    mission: String,
+    /// facilitator, delegation or observer.
+    #[arg(long, value_parser = parse_role)]
+    role: Role,
+    /// Document ids, comma-separated, or `*` for all.
+    #[arg(long)]
+    docs: String,
+    /// Lifetime, e.g. 8h, 30m.
+    #[arg(long, default_value = "8h", value_parser = parse_duration)]
+    ttl: Duration,
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+    data_dir: PathBuf,
+    #[arg(long, env = "CONCORD_JWT_AUDIENCE", default_value = auth::DEFAULT_AUDIENCE)]
+    audience: String,
+}
+
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+struct RevokeArgs {
+    /// The token id (`jti`) to revoke.
+    #[arg(long)]
+    jti: Option<String>,
+    /// Revoke every token of this mission issued until now.
+    #[arg(long)]
+    mission: Option<String>,
+    #[arg(
+        long,
+        env = "CONCORD_DATA_DIR",
+        default_value = "./concord-data",
+        group = "dir"
+    )]
+    data_dir: PathBuf,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("`{text}`: use facilitator, delegation or observer"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -52,6 +106,25 @@ struct ServeArgs {
     /// Close connections silent for this long.
     #[arg(long, env = "CONCORD_LIVENESS_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     liveness_timeout: Duration,
+    /// An identity provider's public key, as KID=ALG:PATH (ALG: RS256, ES256, EdDSA). Repeat
+    /// for several keys (rotation). When given, the local HS256 secret is not accepted.
+    #[arg(long = "jwt-key", env = "CONCORD_JWT_KEYS", value_delimiter = ',', value_parser = PublicKeySpec::parse)]
+    jwt_keys: Vec<PublicKeySpec>,
+    /// The audience tokens must name.
+    #[arg(long, env = "CONCORD_JWT_AUDIENCE", default_value = auth::DEFAULT_AUDIENCE)]
+    jwt_audience: String,
+    /// The issuer tokens must name (unchecked when absent).
+    #[arg(long, env = "CONCORD_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Live connections one mission may hold.
+    #[arg(long, env = "CONCORD_MISSION_CONNECTIONS", default_value_t = LimitConfig::default().connections_per_mission)]
+    mission_connections: usize,
+    /// Messages per second one mission may send (sustained).
+    #[arg(long, env = "CONCORD_MISSION_RATE", default_value_t = LimitConfig::default().messages_per_second)]
+    mission_rate: u32,
+    /// Messages one mission may send in a burst.
+    #[arg(long, env = "CONCORD_MISSION_BURST", default_value_t = LimitConfig::default().burst)]
+    mission_burst: u32,
 }
 
 impl ServeArgs {
@@ -65,6 +138,16 @@ impl ServeArgs {
             snapshot_every: self.snapshot_every.max(1),
             ping_interval: self.ping_interval,
             liveness_timeout: self.liveness_timeout,
+            auth: AuthConfig {
+                public_keys: self.jwt_keys,
+                audience: self.jwt_audience,
+                issuer: self.jwt_issuer,
+            },
+            limits: LimitConfig {
+                connections_per_mission: self.mission_connections,
+                messages_per_second: self.mission_rate,
+                burst: self.mission_burst,
+            },
             ..Config::default()
         }
     }
@@ -85,6 +168,29 @@ pub fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args.into_config())),
+        Command::Token(args) => {
+            let request = TokenRequest {
+                person: args.sub,
+                mission: args.mission,
+                role: args.role,
+                docs: DocAccess::parse(&args.docs),
+                ttl_seconds: args.ttl.as_secs().max(1),
+                audience: args.audience,
+            };
+            let token = auth::issue_local_token(&args.data_dir, &request, auth::now_seconds())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Revoke(args) => {
+            let what = match (args.jti, args.mission) {
+                (Some(jti), _) => Revocation::Token(jti),
+                (None, Some(mission)) => Revocation::Mission(mission),
+                (None, None) => anyhow::bail!("give --jti or --mission"),
+            };
+            revocations::revoke(&args.data_dir, &what, auth::now_seconds())?;
+            println!("revoked {what:?}; live sessions close within a second");
+            Ok(())
+        }
     }
 }
 

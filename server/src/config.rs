@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::AuthConfig;
+use crate::limits::LimitConfig;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
@@ -24,6 +27,12 @@ pub struct Config {
     pub write_timeout: Duration,
     /// How long shutdown waits for connections and rooms to finish.
     pub shutdown_grace: Duration,
+    /// How tokens are verified.
+    pub auth: AuthConfig,
+    /// Per-mission connection and message limits.
+    pub limits: LimitConfig,
+    /// How often revocations recorded by `concord revoke` are picked up.
+    pub revocation_poll: Duration,
 }
 
 impl Default for Config {
@@ -39,6 +48,9 @@ impl Default for Config {
             liveness_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            auth: AuthConfig::default(),
+            limits: LimitConfig::default(),
+            revocation_poll: Duration::from_millis(200),
         }
     }
 }

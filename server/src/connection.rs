@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
 use concord_protocol::update::scan_update_v1;
-use concord_protocol::{CloseCode, Message, Session};
+use concord_protocol::{CloseCode, Message, Rejection, Role, Session};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -23,10 +23,14 @@ use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
 use yrs::Update;
 
+use crate::auth::{now_seconds, Authenticator, Identity};
 use crate::config::Config;
+use crate::limits::{ConnectionPermit, MissionLimits};
 use crate::peer::{ConnId, Peer, PeerState};
+use crate::revocations::Revocations;
 use crate::room::RoomRequest;
 use crate::rooms::{RoomHandle, Rooms};
+use crate::sessions::Sessions;
 
 /// How many times a connection looks a room up again when it retired under it.
 const JOIN_ATTEMPTS: usize = 8;
@@ -35,14 +39,27 @@ const WRITE_BATCH: usize = 64;
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
+/// What every connection shares.
 pub struct ConnectionContext {
     pub config: Arc<Config>,
     pub rooms: Arc<Rooms>,
     pub shutdown: CancellationToken,
+    pub auth: Arc<Authenticator>,
+    pub revocations: Arc<Revocations>,
+    pub sessions: Arc<Sessions>,
+    pub limits: Arc<MissionLimits>,
 }
 
-/// Serves one upgraded socket until it closes.
-pub async fn serve(socket: WebSocket, id: ConnId, document: Arc<str>, ctx: &ConnectionContext) {
+/// Serves one upgraded socket until it closes. The identity was verified before the upgrade;
+/// the permit holds the mission's connection slot for as long as this runs.
+pub async fn serve(
+    socket: WebSocket,
+    id: ConnId,
+    document: Arc<str>,
+    identity: Identity,
+    _permit: ConnectionPermit,
+    ctx: &ConnectionContext,
+) {
     let (sink, stream) = socket.split();
     let (outbox, outbox_rx) = mpsc::channel::<Bytes>(ctx.config.outbox_frames.max(8));
     let state = Arc::new(PeerState::default());
@@ -52,16 +69,10 @@ pub async fn serve(socket: WebSocket, id: ConnId, document: Arc<str>, ctx: &Conn
         state: Arc::clone(&state),
     };
 
-    let session = Session {
-        document: document.to_string(),
-        person: None,
-        mission: None,
-        role: None,
-        expires_at: None,
-        server_time_ms: now_ms(),
-    };
     // The outbox is empty: the first frame always fits.
-    let _ = outbox.try_send(Message::Session(session).encode().into());
+    let _ = outbox.try_send(session_frame(&document, &identity));
+    ctx.sessions
+        .insert(id, identity.clone(), Arc::clone(&state));
 
     let room = match join(&ctx.rooms, &document, peer).await {
         Ok(room) => Some(room),
@@ -78,7 +89,6 @@ pub async fn serve(socket: WebSocket, id: ConnId, document: Arc<str>, ctx: &Conn
         ctx.config.ping_interval,
         ctx.config.write_timeout,
     ));
-    drop(outbox);
 
     let mut stream = stream;
     if let Some(room) = &room {
@@ -86,7 +96,10 @@ pub async fn serve(socket: WebSocket, id: ConnId, document: Arc<str>, ctx: &Conn
             id,
             room: room.clone(),
             state: Arc::clone(&state),
-            config: &ctx.config,
+            ctx,
+            document: &document,
+            identity,
+            outbox,
             updates: 0,
         };
         if let Some((code, reason)) = reader.read_loop(&mut stream, &ctx.shutdown).await {
@@ -106,6 +119,20 @@ pub async fn serve(socket: WebSocket, id: ConnId, document: Arc<str>, ctx: &Conn
     };
     let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
     let _ = tokio::time::timeout(CLOSE_LINGER, writer).await;
+    ctx.sessions.remove(id);
+}
+
+fn session_frame(document: &str, identity: &Identity) -> Bytes {
+    Message::Session(Session {
+        document: document.to_string(),
+        person: Some(identity.person.clone()),
+        mission: Some(identity.mission.clone()),
+        role: Some(identity.role),
+        expires_at: Some(identity.expires_at),
+        server_time_ms: now_ms(),
+    })
+    .encode()
+    .into()
 }
 
 async fn join(rooms: &Arc<Rooms>, document: &str, peer: Peer) -> Result<RoomHandle, String> {
@@ -124,7 +151,11 @@ struct Reader<'a> {
     id: ConnId,
     room: RoomHandle,
     state: Arc<PeerState>,
-    config: &'a Config,
+    ctx: &'a ConnectionContext,
+    document: &'a str,
+    identity: Identity,
+    /// For replies that come from the connection itself (rejections, refreshed sessions).
+    outbox: mpsc::Sender<Bytes>,
     /// Document updates received so far; the n-th is acknowledged with `Ack(n)`.
     updates: u64,
 }
@@ -143,9 +174,12 @@ impl Reader<'_> {
                 () = shutdown.cancelled() => {
                     return Some((CloseCode::GoingAway, "server shutting down".into()));
                 }
-                // The writer or the room decided to close: stop reading.
+                // The writer, the room or a revocation decided to close: stop reading.
                 () = self.state.closing() => return None,
-                next = tokio::time::timeout(self.config.liveness_timeout, stream.next()) => next,
+                () = tokio::time::sleep_until(expiry(self.identity.expires_at)) => {
+                    return Some((CloseCode::Unauthenticated, "token expired".into()));
+                }
+                next = tokio::time::timeout(self.config().liveness_timeout, stream.next()) => next,
             };
             let frame = match next {
                 Err(_) => return Some((CloseCode::LivenessTimeout, "no sign of life".into())),
@@ -153,10 +187,19 @@ impl Reader<'_> {
                 Ok(Some(Err(err))) => return read_error(err),
                 Ok(Some(Ok(frame))) => frame,
             };
+            if !matches!(frame, WsMessage::Pong(_) | WsMessage::Close(_))
+                && !self.ctx.limits.allow_message(&self.identity.mission)
+            {
+                return Some((
+                    CloseCode::RateLimited,
+                    format!("rate limit exceeded for mission {}", self.identity.mission),
+                ));
+            }
             match frame {
                 WsMessage::Binary(bytes) => {
-                    if bytes.len() > self.config.max_frame_bytes {
-                        return Some((CloseCode::TooLarge, too_large(self.config.max_frame_bytes)));
+                    let limit = self.config().max_frame_bytes;
+                    if bytes.len() > limit {
+                        return Some((CloseCode::TooLarge, too_large(limit)));
                     }
                     if let Err(close) = self.handle_frame(bytes).await {
                         return Some(close);
@@ -184,9 +227,15 @@ impl Reader<'_> {
                     state_vector,
                 },
                 Message::SyncStep2(update) | Message::Update(update) => {
-                    scan_update_v1(update).map_err(|err| {
+                    let scanned = scan_update_v1(update).map_err(|err| {
                         (CloseCode::Malformed, format!("malformed update: {err}"))
                     })?;
+                    if self.identity.role == Role::Observer && !scanned.is_empty() {
+                        return Err(self.reject(
+                            "observer-read-only",
+                            "observers follow the text; they cannot edit it",
+                        ));
+                    }
                     let decoded = Update::decode_v1(update).map_err(|err| {
                         (CloseCode::Malformed, format!("malformed update: {err}"))
                     })?;
@@ -205,16 +254,27 @@ impl Reader<'_> {
                             format!("malformed awareness update: {err}"),
                         )
                     })?;
+                    if self.identity.role == Role::Observer {
+                        // Observers are invisible: their presence goes nowhere.
+                        continue;
+                    }
                     RoomRequest::Awareness {
                         peer: self.id,
                         raw: frame.slice_ref(update),
                     }
                 }
                 Message::QueryAwareness => RoomRequest::QueryAwareness { peer: self.id },
-                Message::PermissionDenied(_) | Message::Session(_) | Message::Ack(_) => {
+                Message::Refresh(token) => {
+                    self.refresh(token)?;
+                    continue;
+                }
+                Message::PermissionDenied(_)
+                | Message::Session(_)
+                | Message::Ack(_)
+                | Message::Rejected(_) => {
                     return Err((
                         CloseCode::Malformed,
-                        "only the server sends auth, session and ack messages".into(),
+                        "only the server sends auth, session, ack and rejected messages".into(),
                     ))
                 }
             };
@@ -225,6 +285,67 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+impl Reader<'_> {
+    fn config(&self) -> &Config {
+        &self.ctx.config
+    }
+
+    /// Refuses a write: `Rejected` for Concord clients, permission-denied for stock Yjs
+    /// clients, then close 4403 (the sender's replica now has a gap the server will never
+    /// fill, so it must start a fresh one).
+    fn reject(&self, rule: &str, message: &str) -> CloseReason {
+        let rejection = Message::Rejected(Rejection {
+            rule: rule.to_string(),
+            paragraph: None,
+            message: message.to_string(),
+        });
+        let _ = self.outbox.try_send(rejection.encode().into());
+        let _ = self
+            .outbox
+            .try_send(Message::PermissionDenied(message).encode().into());
+        (CloseCode::Forbidden, format!("{rule}: {message}"))
+    }
+
+    /// A fresh token extends the session; it must be for the same person, mission and role.
+    fn refresh(&mut self, token: &str) -> Result<(), CloseReason> {
+        let refused = |why: String| {
+            (
+                CloseCode::Unauthenticated,
+                format!("refresh refused: {why}"),
+            )
+        };
+        let fresh = self
+            .ctx
+            .auth
+            .verify(token, now_seconds())
+            .map_err(|e| refused(e.to_string()))?;
+        if fresh.person != self.identity.person
+            || fresh.mission != self.identity.mission
+            || fresh.role != self.identity.role
+        {
+            return Err(refused(
+                "the token is for another person, mission or role".into(),
+            ));
+        }
+        if fresh.may_open(self.document).is_err() {
+            return Err(refused("the token does not open this document".into()));
+        }
+        if self.ctx.revocations.is_revoked(&fresh) {
+            return Err(refused("the token has been revoked".into()));
+        }
+        self.ctx.sessions.update(self.id, fresh.clone());
+        let _ = self.outbox.try_send(session_frame(self.document, &fresh));
+        self.identity = fresh;
+        Ok(())
+    }
+}
+
+/// The instant a token expiring at `expires_at` (Unix seconds) runs out.
+fn expiry(expires_at: u64) -> tokio::time::Instant {
+    let left_ms = expires_at.saturating_mul(1000).saturating_sub(now_ms());
+    tokio::time::Instant::now() + Duration::from_millis(left_ms.min(u64::from(u32::MAX) * 1000))
 }
 
 fn too_large(limit: usize) -> String {
@@ -266,11 +387,18 @@ async fn write_loop(
             biased;
             () = state.woken() => {
                 if let Some((code, reason)) = state.close_requested() {
-                    let frame = WsMessage::Close(Some(CloseFrame {
-                        code: code.code(),
-                        reason: truncate_reason(&reason).into(),
-                    }));
-                    let _ = tokio::time::timeout(write_timeout, sink.send(frame)).await;
+                    // What was queued before the close (a rejection, say) goes out first.
+                    let close = async {
+                        while let Ok(frame) = outbox.try_recv() {
+                            sink.feed(WsMessage::Binary(frame)).await?;
+                        }
+                        sink.send(WsMessage::Close(Some(CloseFrame {
+                            code: code.code(),
+                            reason: truncate_reason(&reason).into(),
+                        })))
+                        .await
+                    };
+                    let _ = tokio::time::timeout(write_timeout, close).await;
                     return;
                 }
                 if state.take_lagged() {

@@ -1,20 +1,29 @@
-//! HTTP routes: the WebSocket upgrade and health. Errors are JSON bodies with a stable code.
+//! HTTP routes. Every route but `/healthz` authenticates; refusals are JSON bodies
+//! `{ "error": code, "message": ... }` with a stable code, and happen before any upgrade.
+//!
+//! - `GET /ws/{doc}`: upgrade to the document's WebSocket.
+//! - `GET /api/session`: who the token says you are.
+//! - `GET /api/docs/{doc}/state`: the document's full Yjs state (one v1 update).
+//! - `GET /healthz`: liveness and counts, for load balancers (no token).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::auth::{now_seconds, AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
+use crate::room::RoomRequest;
 
 pub struct AppState {
-    pub connections: ConnectionContext,
+    pub ctx: ConnectionContext,
     pub open_connections: AtomicUsize,
     pub next_connection: AtomicU64,
     pub tasks: tokio_util::task::TaskTracker,
@@ -24,6 +33,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/ws/{doc}", get(upgrade))
+        .route("/api/session", get(session))
+        .route("/api/docs/{doc}/state", get(document_state))
         .with_state(state)
 }
 
@@ -45,13 +56,26 @@ impl ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        ApiError::new(err.status(), err.code(), err.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(json!({ "error": self.code, "message": self.message })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 
@@ -74,28 +98,159 @@ pub fn validate_document_id(doc: &str) -> Result<(), ApiError> {
     }
 }
 
+/// A request whose token verified and is not revoked.
+pub struct Authenticated(pub Identity);
+
+impl FromRequestParts<Arc<AppState>> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or(AuthError::Missing)?;
+        let identity = state.ctx.auth.verify(&token, now_seconds())?;
+        if state.ctx.revocations.is_revoked(&identity) {
+            return Err(AuthError::Revoked.into());
+        }
+        Ok(Authenticated(identity))
+    }
+}
+
+/// The token from `Authorization: Bearer`, else from the `token` query parameter (browsers
+/// cannot set headers on a WebSocket).
+fn bearer_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
+    }
+    let query = parts.uri.query()?;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "token")
+        .map(|(_, value)| percent_decode(value))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn rate_limited(mission: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("mission {mission} is sending too fast; slow down"),
+    )
+}
+
 async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
-        "documents_loaded": state.connections.rooms.loaded(),
+        "documents_loaded": state.ctx.rooms.loaded(),
         "connections": state.open_connections.load(Ordering::Relaxed),
     }))
 }
 
+async fn session(
+    State(state): State<Arc<AppState>>,
+    Authenticated(identity): Authenticated,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !state.ctx.limits.allow_message(&identity.mission) {
+        return Err(rate_limited(&identity.mission));
+    }
+    Ok(Json(json!({
+        "person": identity.person,
+        "mission": identity.mission,
+        "role": identity.role,
+        "docs": identity.docs,
+        "expires_at": identity.expires_at,
+    })))
+}
+
+async fn document_state(
+    State(state): State<Arc<AppState>>,
+    Authenticated(identity): Authenticated,
+    Path(doc): Path<String>,
+) -> Result<Response, ApiError> {
+    validate_document_id(&doc)?;
+    identity.may_open(&doc)?;
+    if !state.ctx.limits.allow_message(&identity.mission) {
+        return Err(rate_limited(&identity.mission));
+    }
+    let unavailable = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "document_unavailable",
+            "the document could not be loaded; try again",
+        )
+    };
+    for _ in 0..8 {
+        let room = state.ctx.rooms.get(&doc);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if room.send(RoomRequest::State { reply }).await.is_err() {
+            continue;
+        }
+        match answer.await {
+            Ok(Ok(bytes)) => {
+                return Ok(
+                    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
+                )
+            }
+            Ok(Err(_)) => return Err(unavailable()),
+            // The room retired under us: look it up again.
+            Err(_) => continue,
+        }
+    }
+    Err(unavailable())
+}
+
 async fn upgrade(
     State(state): State<Arc<AppState>>,
+    Authenticated(identity): Authenticated,
     Path(doc): Path<String>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     validate_document_id(&doc)?;
-    if state.connections.shutdown.is_cancelled() {
+    identity.may_open(&doc)?;
+    if state.ctx.shutdown.is_cancelled() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting_down",
             "the server is shutting down",
         ));
     }
-    let limit = state.connections.config.max_frame_bytes;
+    let permit = state.ctx.limits.connect(&identity.mission).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            format!("mission {} holds all of its connections", identity.mission),
+        )
+    })?;
+    let limit = state.ctx.config.max_frame_bytes;
     let document: Arc<str> = doc.into();
     let upgraded = Arc::clone(&state);
     Ok(ws
@@ -106,8 +261,7 @@ async fn upgrade(
         .on_upgrade(move |socket| async move {
             let id = upgraded.next_connection.fetch_add(1, Ordering::Relaxed);
             upgraded.open_connections.fetch_add(1, Ordering::Relaxed);
-            let ctx = &upgraded.connections;
-            let task = connection::serve(socket, id, document, ctx);
+            let task = connection::serve(socket, id, document, identity, permit, &upgraded.ctx);
             upgraded.tasks.track_future(task).await;
             upgraded.open_connections.fetch_sub(1, Ordering::Relaxed);
         }))

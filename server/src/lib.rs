@@ -1,7 +1,11 @@
 //! The Concord server: WebSocket rooms hosting yrs documents over a durable log.
 //!
 //! - [`server`]: start and stop ([`Server::start`], graceful shutdown).
-//! - [`http`]: routes (`GET /ws/{doc}`, `GET /healthz`) and JSON errors.
+//! - [`http`]: routes (`GET /ws/{doc}`, REST under `/api`, `GET /healthz`), the auth
+//!   extractor, JSON errors.
+//! - [`auth`]: JWT verification (local HS256 secret or identity-provider keys by `kid`).
+//! - [`revocations`], [`sessions`], [`limits`]: revoked tokens and missions, the live
+//!   sessions they close, per-mission connection and message limits.
 //! - [`connection`]: one socket: decode and check frames, forward to the room, write back.
 //! - [`peer`]: what a connection shares with its room (outbox, acks, lag, close).
 //! - [`room`]: one live document in one task: apply, broadcast once, log, snapshot, unload.
@@ -22,14 +26,18 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod http;
+pub mod limits;
 pub mod peer;
+pub mod revocations;
 pub mod room;
 pub mod rooms;
 pub mod server;
+pub mod sessions;
 pub mod storage;
 
 pub use config::Config;

@@ -73,6 +73,10 @@ pub enum RoomRequest {
     Resync {
         peer: ConnId,
     },
+    /// The whole document as one update (REST reads, exports).
+    State {
+        reply: oneshot::Sender<Result<Vec<u8>, JoinError>>,
+    },
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -247,6 +251,9 @@ impl Room {
                 if let Some(frame) = self.presence_frame() {
                     self.send_to(peer, frame);
                 }
+            }
+            RoomRequest::State { reply } => {
+                let _ = reply.send(Ok(full_state(&self.doc)));
             }
             RoomRequest::Resync { peer } => {
                 if let Some(lagged) = self.lagging.remove(&peer) {
@@ -512,6 +519,11 @@ impl Room {
                 }
                 RoomRequest::Update { peer, .. } => {
                     self.close_peer(peer, CloseCode::GoingAway, "document unloaded");
+                }
+                RoomRequest::State { reply } => {
+                    if let Some(err) = &load_error {
+                        let _ = reply.send(Err(err.clone()));
+                    }
                 }
                 _ => {}
             }

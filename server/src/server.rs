@@ -13,11 +13,15 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::{Authenticator, KeyError};
 use crate::config::Config;
 use crate::connection::ConnectionContext;
 use crate::http::{router, AppState};
+use crate::limits::MissionLimits;
+use crate::revocations::Revocations;
 use crate::room::RoomConfig;
 use crate::rooms::Rooms;
+use crate::sessions::Sessions;
 use crate::storage::sqlite::SqliteLog;
 use crate::storage::{DocumentLog, StorageError};
 
@@ -30,6 +34,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
     #[error("server task failed: {0}")]
     Task(String),
 }
@@ -45,6 +51,8 @@ impl Server {
     /// Opens storage, binds the listener and starts serving in the background.
     pub async fn start(config: Config) -> Result<Server, ServerError> {
         let log: Arc<dyn DocumentLog> = Arc::new(SqliteLog::open(&config.data_dir)?);
+        let auth = Arc::new(Authenticator::new(&config.auth, &config.data_dir)?);
+        let revocations = Arc::new(Revocations::open(&config.data_dir)?);
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -68,11 +76,23 @@ impl Server {
             tasks.clone(),
         );
         let grace = config.shutdown_grace;
+        let sessions = Arc::new(Sessions::default());
+        tasks.spawn(watch_revocations(
+            Arc::clone(&revocations),
+            Arc::clone(&sessions),
+            config.revocation_poll,
+            shutdown.clone(),
+        ));
+        let limits = MissionLimits::new(config.limits);
         let state = Arc::new(AppState {
-            connections: ConnectionContext {
+            ctx: ConnectionContext {
                 config: Arc::new(config),
                 rooms,
                 shutdown: shutdown.clone(),
+                auth,
+                revocations,
+                sessions,
+                limits,
             },
             open_connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),
@@ -127,5 +147,34 @@ impl Server {
         self.task
             .await
             .map_err(|e| ServerError::Task(e.to_string()))?
+    }
+}
+
+/// Picks up revocations written by `concord revoke` and closes the sessions they refuse.
+async fn watch_revocations(
+    revocations: Arc<Revocations>,
+    sessions: Arc<Sessions>,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let reloaded = {
+            let revocations = Arc::clone(&revocations);
+            tokio::task::spawn_blocking(move || revocations.reload()).await
+        };
+        match reloaded {
+            Ok(Ok(true)) => {
+                let closed = sessions.close_revoked(&revocations);
+                tracing::info!(closed, "revocations changed");
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "cannot read revocations"),
+            Err(err) => tracing::warn!(error = %err, "revocation check failed"),
+        }
     }
 }

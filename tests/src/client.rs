@@ -25,6 +25,11 @@ pub struct Seen {
     /// Payloads of every incremental update received.
     pub updates: Vec<Vec<u8>>,
     pub awareness: Vec<Vec<u8>>,
+    pub rejections: Vec<concord_protocol::Rejection>,
+    /// Reasons of y-protocols permission-denied messages.
+    pub denied: Vec<String>,
+    /// Every `Session` received (the first, then one per refresh).
+    pub sessions: u64,
 }
 
 struct Shared {
@@ -280,12 +285,18 @@ fn handle_frame(shared: &Shared, bytes: &[u8]) {
                 }
             }
             Message::Awareness(update) => lock(&shared.seen).awareness.push(update.to_vec()),
-            Message::Session(session) => lock(&shared.seen).session = Some(session),
+            Message::Session(session) => {
+                let mut seen = lock(&shared.seen);
+                seen.session = Some(session);
+                seen.sessions += 1;
+            }
+            Message::Rejected(rejection) => lock(&shared.seen).rejections.push(rejection),
+            Message::PermissionDenied(reason) => lock(&shared.seen).denied.push(reason.to_string()),
             Message::Ack(n) => {
                 let mut seen = lock(&shared.seen);
                 seen.acked = seen.acked.max(n);
             }
-            Message::QueryAwareness | Message::PermissionDenied(_) => {}
+            Message::QueryAwareness | Message::Refresh(_) => {}
         }
     }
     shared.touch();

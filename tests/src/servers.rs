@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{anyhow, Context};
+use concord_protocol::Role;
+use concord_server::auth::{
+    issue_local_token, now_seconds, DocAccess, TokenRequest, DEFAULT_AUDIENCE,
+};
 use concord_server::{Config, Server};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -72,8 +76,18 @@ impl TestServer {
         }
     }
 
+    /// The WebSocket URL of `doc`, with a facilitator's token for every document.
     pub fn ws_url(&self, doc: &str) -> String {
-        format!("ws://{}/ws/{doc}", self.addr)
+        self.ws_url_with(doc, &self.token("chair", "UN", Role::Facilitator, "*"))
+    }
+
+    pub fn ws_url_with(&self, doc: &str, token: &str) -> String {
+        format!("ws://{}/ws/{doc}?token={token}", self.addr)
+    }
+
+    /// A token signed with this server's local key, valid for an hour.
+    pub fn token(&self, person: &str, mission: &str, role: Role, docs: &str) -> String {
+        mint(self.data.path(), person, mission, role, docs, 3600)
     }
 
     /// Shuts down gracefully and starts again on the same data directory (a new port).
@@ -101,10 +115,31 @@ impl TestServer {
     }
 }
 
+/// A token signed with the local key of `data_dir`.
+pub fn mint(
+    data_dir: &Path,
+    person: &str,
+    mission: &str,
+    role: Role,
+    docs: &str,
+    ttl_seconds: u64,
+) -> String {
+    let request = TokenRequest {
+        person: person.into(),
+        mission: mission.into(),
+        role,
+        docs: DocAccess::parse(docs),
+        ttl_seconds,
+        audience: DEFAULT_AUDIENCE.into(),
+    };
+    issue_local_token(data_dir, &request, now_seconds()).expect("token")
+}
+
 /// The `concord` binary as a child process.
 pub struct ProcessServer {
     child: Child,
     pub addr: SocketAddr,
+    data_dir: PathBuf,
 }
 
 impl ProcessServer {
@@ -134,11 +169,17 @@ impl ProcessServer {
             .strip_prefix("listening on ")
             .ok_or_else(|| anyhow!("unexpected first line {line:?}"))?
             .parse()?;
-        Ok(ProcessServer { child, addr })
+        Ok(ProcessServer {
+            child,
+            addr,
+            data_dir: data_dir.to_path_buf(),
+        })
     }
 
+    /// The WebSocket URL of `doc`, with a facilitator's token.
     pub fn ws_url(&self, doc: &str) -> String {
-        format!("ws://{}/ws/{doc}", self.addr)
+        let token = mint(&self.data_dir, "chair", "UN", Role::Facilitator, "*", 3600);
+        format!("ws://{}/ws/{doc}?token={token}", self.addr)
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -150,8 +191,19 @@ impl ProcessServer {
 
 /// A minimal HTTP/1.1 GET (the tests need nothing more than status and body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    http_get_with(addr, path, &[]).await
+}
+
+/// A GET with extra header lines (e.g. `Authorization: Bearer ...`).
+pub async fn http_get_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[&str],
+) -> anyhow::Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut response = String::new();
     tokio::time::timeout(crate::WAIT, stream.read_to_string(&mut response)).await??;

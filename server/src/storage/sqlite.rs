@@ -66,6 +66,11 @@ impl SqliteLog {
         std::fs::create_dir_all(data_dir).map_err(backend)?;
         let path = data_dir.join("concord.db");
         let writer_conn = Connection::open(&path).map_err(backend)?;
+        // Other processes (`concord revoke`) write to the same file now and then: wait for
+        // their short transactions instead of failing with SQLITE_BUSY.
+        writer_conn
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
         writer_conn
             .execute_batch(
                 "PRAGMA journal_mode=WAL;
@@ -75,6 +80,9 @@ impl SqliteLog {
             .map_err(backend)?;
         migrate(&writer_conn)?;
         let reader = Connection::open(&path).map_err(backend)?;
+        reader
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
         reader
             .execute_batch("PRAGMA journal_mode=WAL;")
             .map_err(backend)?;

@@ -24,8 +24,10 @@ async fn a_stock_yjs_client_and_a_native_client_see_each_other() -> anyhow::Resu
     let seq = native.append("PP1 Recalling the zero draft;")?;
     native.wait_acked(seq).await?;
 
+    let token = server.token("yjs", "CHE", concord_protocol::Role::Facilitator, "interop");
     let mut node = Command::new("node")
         .current_dir(&dir)
+        .env("CONCORD_TOKEN", token)
         .arg("yjs-client.mjs")
         .arg(format!("ws://{}/ws", server.addr))
         .arg("interop")

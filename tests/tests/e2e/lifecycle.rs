@@ -112,21 +112,14 @@ async fn shutdown_closes_sockets_with_1001_and_keeps_everything() -> anyhow::Res
         probe.wait_text(|t| t.ends_with("19 ")).await?;
         probe.text()
     };
-    let data = server.data.clone();
-    let config = server.config.clone();
-    server.stop().await;
+    // A graceful restart: the old server closes every socket with 1001 before it stops.
+    let server = server.restart().await;
     let close = ana.wait_closed().await?;
     assert_eq!(close.map(|c| c.0), Some(1001));
 
-    let server = TestServer::start_with(|c| {
-        c.data_dir = data.path().to_path_buf();
-        c.snapshot_every = config.snapshot_every;
-    })
-    .await;
     let back = Client::connect(&server.ws_url("bye")).await?;
     assert_eq!(back.text(), text_when_stopping);
     server.stop().await;
-    drop(data);
     Ok(())
 }
 
@@ -138,7 +131,11 @@ async fn a_peer_that_goes_silent_is_closed_with_4000() -> anyhow::Result<()> {
     })
     .await;
     let url = server.ws_url("liveness");
-    let silent = concord_tests::SilentPeer::connect(server.addr, "/ws/liveness").await?;
+    let path = url
+        .split_once("/ws/")
+        .map(|(_, p)| format!("/ws/{p}"))
+        .expect("path");
+    let silent = concord_tests::SilentPeer::connect(server.addr, &path).await?;
     // A client that keeps reading answers the server's pings (tungstenite replies with pongs),
     // so it stays although it sends nothing of its own.
     let lively = Client::connect(&url).await?;

@@ -1,0 +1,138 @@
+//! Revoked tokens and missions, persisted beside the documents.
+//!
+//! `concord revoke` writes here from its own process; the server re-reads the table several
+//! times a second and closes the live sessions it now refuses. Revoking a mission refuses every
+//! token of that mission issued at or before the revocation (so a delegation can be cut off,
+//! then issued fresh tokens).
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use rusqlite::{params, Connection};
+
+use crate::auth::Identity;
+use crate::storage::StorageError;
+
+const DB_FILE: &str = "concord.db";
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Revoked {
+    tokens: HashSet<String>,
+    /// Mission → the time (seconds) up to which its tokens are revoked.
+    missions: HashMap<String, u64>,
+}
+
+pub struct Revocations {
+    conn: Mutex<Connection>,
+    revoked: RwLock<Revoked>,
+}
+
+impl std::fmt::Debug for Revocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Revocations").finish_non_exhaustive()
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(e.to_string())
+}
+
+fn open(data_dir: &Path) -> Result<Connection, StorageError> {
+    std::fs::create_dir_all(data_dir).map_err(backend)?;
+    let conn = Connection::open(data_dir.join(DB_FILE)).map_err(backend)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         CREATE TABLE IF NOT EXISTS revocations (
+             kind       TEXT NOT NULL CHECK (kind IN ('token', 'mission')),
+             value      TEXT NOT NULL,
+             revoked_at INTEGER NOT NULL,
+             PRIMARY KEY (kind, value)
+         );",
+    )
+    .map_err(backend)?;
+    Ok(conn)
+}
+
+/// What `concord revoke` revokes.
+#[derive(Debug, Clone)]
+pub enum Revocation {
+    Token(String),
+    Mission(String),
+}
+
+/// Records a revocation (used by `concord revoke`, from outside the server).
+pub fn revoke(data_dir: &Path, what: &Revocation, now: u64) -> Result<(), StorageError> {
+    let conn = open(data_dir)?;
+    let (kind, value) = match what {
+        Revocation::Token(jti) => ("token", jti),
+        Revocation::Mission(mission) => ("mission", mission),
+    };
+    conn.execute(
+        "INSERT INTO revocations (kind, value, revoked_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (kind, value) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
+        params![kind, value, now as i64],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+impl Revocations {
+    pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
+        let revocations = Revocations {
+            conn: Mutex::new(open(data_dir)?),
+            revoked: RwLock::default(),
+        };
+        revocations.reload()?;
+        Ok(revocations)
+    }
+
+    /// Re-reads the table; returns whether anything changed.
+    pub fn reload(&self) -> Result<bool, StorageError> {
+        let fresh = {
+            let conn = self.conn.lock().map_err(|_| backend("lock poisoned"))?;
+            let mut statement = conn
+                .prepare_cached("SELECT kind, value, revoked_at FROM revocations")
+                .map_err(backend)?;
+            let mut fresh = Revoked::default();
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(backend)?;
+            for row in rows {
+                let (kind, value, at) = row.map_err(backend)?;
+                if kind == "token" {
+                    fresh.tokens.insert(value);
+                } else {
+                    fresh.missions.insert(value, at.max(0) as u64);
+                }
+            }
+            fresh
+        };
+        let mut revoked = self.revoked.write().map_err(|_| backend("lock poisoned"))?;
+        if *revoked == fresh {
+            return Ok(false);
+        }
+        *revoked = fresh;
+        Ok(true)
+    }
+
+    pub fn is_revoked(&self, identity: &Identity) -> bool {
+        let Ok(revoked) = self.revoked.read() else {
+            // A poisoned lock means a panic mid-update: refuse rather than guess.
+            return true;
+        };
+        revoked.tokens.contains(&identity.token_id)
+            || revoked
+                .missions
+                .get(&identity.mission)
+                .is_some_and(|&until| identity.issued_at <= until)
+    }
+}
