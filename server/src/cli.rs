@@ -59,7 +59,7 @@ struct TokenArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[group(required = true, multiple = false)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["jti", "mission"])))]
 struct RevokeArgs {
     /// The token id (`jti`) to revoke.
     #[arg(long)]
@@ -67,12 +67,7 @@ struct RevokeArgs {
     /// Revoke every token of this mission issued until now.
     #[arg(long)]
     mission: Option<String>,
-    #[arg(
-        long,
-        env = "CONCORD_DATA_DIR",
-        default_value = "./concord-data",
-        group = "dir"
-    )]
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
     data_dir: PathBuf,
 }
 

@@ -13,7 +13,9 @@ pub mod servers;
 
 pub use client::Client;
 pub use raw::{close_code, RawSocket, SilentPeer};
-pub use servers::{http_get, http_get_with, mint, ProcessServer, TempDir, TestServer};
+pub use servers::{
+    http_get, http_get_raw, http_get_with, mint, ProcessServer, TempDir, TestServer,
+};
 
 use std::time::Duration;
 

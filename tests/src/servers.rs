@@ -194,27 +194,44 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
     http_get_with(addr, path, &[]).await
 }
 
-/// A GET with extra header lines (e.g. `Authorization: Bearer ...`).
+/// A GET with extra header lines (e.g. `Authorization: Bearer ...`); the body as text.
 pub async fn http_get_with(
     addr: SocketAddr,
     path: &str,
     headers: &[&str],
 ) -> anyhow::Result<(u16, String)> {
+    let (status, body) = http_get_raw(addr, path, headers).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// A GET with extra header lines; the body as bytes.
+pub async fn http_get_raw(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[&str],
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).await?;
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    tokio::time::timeout(crate::WAIT, stream.read_to_string(&mut response)).await??;
-    let status = response
+    let mut response = Vec::new();
+    tokio::time::timeout(crate::WAIT, stream.read_to_end(&mut response)).await??;
+    let head_end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow!("no end of headers"))?;
+    let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
+    let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow!("no status in {response:?}"))?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+        .ok_or_else(|| anyhow!("no status in {head:?}"))?;
+    anyhow::ensure!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "chunked responses are not expected here"
+    );
+    Ok((status, response[head_end + 4..].to_vec()))
 }

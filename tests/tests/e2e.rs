@@ -1,5 +1,7 @@
 //! End-to-end tests: one binary, one module per concern (helpers live in `concord_tests`).
 
+#[path = "e2e/auth.rs"]
+mod auth;
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
 #[path = "e2e/durability.rs"]
