@@ -490,9 +490,15 @@ mod tests {
         let auth = Authenticator::new(&AuthConfig::default(), &dir).expect("auth");
         let now = 1_800_000_000;
         let token = issue_local_token(&dir, &request(Role::Observer), now).expect("token");
+        // Flip the signature's first character (its last one may carry only padding bits).
+        let signature_at = token.rfind('.').expect("three parts") + 1;
         let mut tampered = token.clone();
-        tampered.pop();
-        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        let flipped = if token[signature_at..].starts_with('A') {
+            "B"
+        } else {
+            "A"
+        };
+        tampered.replace_range(signature_at..signature_at + 1, flipped);
         assert_eq!(auth.verify(&tampered, now), Err(AuthError::BadSignature));
         assert_eq!(auth.verify("not a jwt", now), Err(AuthError::Malformed));
         assert_eq!(auth.verify("", now), Err(AuthError::Malformed));
