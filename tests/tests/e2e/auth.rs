@@ -380,8 +380,14 @@ async fn revocation_closes_live_sessions_and_refuses_reconnection() -> anyhow::R
         .args(["revoke", "--mission", "MEX", "--data-dir", &data])
         .status()?;
     assert!(status.success());
+    let revoked_at = std::time::Instant::now();
+    // Bounded generously; the figure itself (not asserted) is printed for the record.
     let closed =
         tokio::time::timeout(std::time::Duration::from_secs(3), ana.wait_closed()).await??;
+    println!(
+        "revocation closed the live session {:?} after `concord revoke` returned",
+        revoked_at.elapsed()
+    );
     assert_eq!(closed.map(|c| c.0), Some(4401));
     assert_eq!(ws_refusal(&url(&mex)).await?, (401, "token_revoked".into()));
     assert_eq!(
@@ -577,6 +583,53 @@ async fn limits_are_per_mission() -> anyhow::Result<()> {
     }
     assert!(refused >= 3, "{refused} of 5 refused");
     assert_eq!(rest(&server, "/api/session", Some(&che)).await?.0, 200);
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concord_token_prints_a_token_the_server_accepts() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let output = StdCommand::new(BINARY)
+        .args([
+            "token",
+            "--sub",
+            "ana",
+            "--mission",
+            "MEX",
+            "--role",
+            "observer",
+        ])
+        .args(["--docs", "gcm,rio", "--ttl", "2h", "--data-dir"])
+        .arg(server.data.path())
+        .output()?;
+    assert!(output.status.success());
+    let token = String::from_utf8(output.stdout)?.trim().to_string();
+    let client = Client::connect(&format!("ws://{}/ws/rio?token={token}", server.addr)).await?;
+    let session = client.seen().session.expect("session");
+    assert_eq!(session.person.as_deref(), Some("ana"));
+    assert_eq!(session.mission.as_deref(), Some("MEX"));
+    assert_eq!(session.role, Some(Role::Observer));
+    let lifetime = session
+        .expires_at
+        .unwrap_or_default()
+        .saturating_sub(now_seconds());
+    assert!((7100..=7200).contains(&lifetime), "{lifetime}");
+    // An unknown role is refused by the command itself.
+    let refused = StdCommand::new(BINARY)
+        .args([
+            "token",
+            "--sub",
+            "x",
+            "--mission",
+            "MEX",
+            "--role",
+            "chair",
+            "--docs",
+            "*",
+        ])
+        .output()?;
+    assert!(!refused.status.success());
     server.stop().await;
     Ok(())
 }
