@@ -9,7 +9,9 @@
 //! Close codes: 4400 malformed input (with the decoder's reason), 4413 a frame over the limit,
 //! 4000 no sign of life, 1001 shutdown or unload, 1011 the room failed.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
@@ -424,12 +426,7 @@ async fn write_loop(
                 Some(frame) => send_batch(&mut sink, &mut outbox, write_timeout, frame).await,
                 None => return,
             },
-            _ = ping.tick() => {
-                tokio::time::timeout(write_timeout, sink.send(WsMessage::Ping(Bytes::new())))
-                    .await
-                    .map_err(|_| ())
-                    .and_then(|r| r.map_err(|_| ()))
-            }
+            _ = ping.tick() => within(write_timeout, sink.send(WsMessage::Ping(Bytes::new()))).await,
         };
         if result.is_err() {
             // The socket is gone or stalled past the write timeout: abandon it.
@@ -444,10 +441,23 @@ async fn send(
     timeout: Duration,
     frame: Bytes,
 ) -> Result<(), ()> {
-    match tokio::time::timeout(timeout, sink.send(WsMessage::Binary(frame))).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    within(timeout, sink.send(WsMessage::Binary(frame))).await
+}
+
+/// Runs a socket write, giving up after `limit`. The timer is armed only when the write does
+/// not complete at once: on the hot path (a socket with room in its buffer) a delivery costs
+/// no timer registration.
+async fn within<E>(limit: Duration, write: impl Future<Output = Result<(), E>>) -> Result<(), ()> {
+    let mut write = std::pin::pin!(write);
+    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(result) => result,
+        Poll::Pending => match tokio::time::timeout(limit, write).await {
+            Ok(result) => result,
+            Err(_) => return Err(()),
+        },
+    };
+    result.map_err(|_| ())
 }
 
 /// Feeds the frame and whatever else is already queued, then flushes once: many small frames
@@ -468,10 +478,7 @@ async fn send_batch(
         }
         sink.flush().await
     };
-    match tokio::time::timeout(timeout, batch).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
-    }
+    within(timeout, batch).await
 }
 
 /// Close reasons are limited to 123 bytes by RFC 6455.

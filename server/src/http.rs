@@ -22,6 +22,9 @@ use crate::auth::{now_seconds, AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
 use crate::room::RoomRequest;
 
+/// Initial read buffer of a WebSocket connection.
+const READ_BUFFER: usize = 4 * 1024;
+
 pub struct AppState {
     pub ctx: ConnectionContext,
     pub open_connections: AtomicUsize,
@@ -258,6 +261,9 @@ async fn upgrade(
         // the connection turns that into close code 4413.
         .max_message_size(limit)
         .max_frame_size(limit)
+        // tungstenite reserves 128 KiB per connection for reading by default; thousands of
+        // observers send almost nothing, so start small (the buffer grows for large frames).
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
             let id = upgraded.next_connection.fetch_add(1, Ordering::Relaxed);
             upgraded.open_connections.fetch_add(1, Ordering::Relaxed);

@@ -121,7 +121,13 @@ pub(crate) struct Room {
     alarm: Arc<Alarm>,
     /// Updates appended since the last snapshot.
     unsnapshotted: u64,
+    /// Updates applied in the current batch, not yet broadcast: (sender, raw update).
+    unsent: Vec<(ConnId, Bytes)>,
 }
+
+/// Requests one room handles back to back before it broadcasts; consecutive updates among
+/// them leave as one merged frame.
+const BATCH: usize = 256;
 
 /// A new, empty replica with Concord's settings: garbage collection off, so every revision and
 /// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them.
@@ -158,6 +164,7 @@ impl Room {
             rooms,
             alarm: Arc::default(),
             unsnapshotted: 0,
+            unsent: Vec::new(),
         }
     }
 
@@ -180,6 +187,15 @@ impl Room {
                 request = requests.recv() => {
                     let Some(request) = request else { break };
                     self.handle(request);
+                    // Whatever else is already queued is handled now too, so that consecutive
+                    // updates (a busy room) cost every recipient one frame, not one each.
+                    for _ in 1..BATCH {
+                        match requests.try_recv() {
+                            Ok(request) => self.handle(request),
+                            Err(_) => break,
+                        }
+                    }
+                    self.flush_broadcasts();
                     idle_since = if self.peers.is_empty() && self.lagging.is_empty() {
                         idle_since.or(Some(Instant::now()))
                     } else {
@@ -228,6 +244,10 @@ impl Room {
     }
 
     fn handle(&mut self, request: RoomRequest) {
+        if !matches!(request, RoomRequest::Update { .. }) {
+            // Everything else keeps its order relative to the updates before it.
+            self.flush_broadcasts();
+        }
         match request {
             RoomRequest::Join { peer, reply } => {
                 let id = peer.id;
@@ -314,8 +334,7 @@ impl Room {
             self.log.barrier(ack);
             return;
         }
-        let frame: Bytes = encode_update_frame(&raw).into();
-        self.broadcast(&frame, Some(from));
+        self.unsent.push((from, raw.clone()));
         self.log.append(&self.name, raw, ack);
         self.unsnapshotted += 1;
         if self.unsnapshotted >= self.config.snapshot_every {
@@ -362,17 +381,61 @@ impl Room {
         self.unsnapshotted = 0;
     }
 
-    /// Sends one frame to every peer but `except`. Never waits: a full outbox lags its peer.
+    /// Broadcasts the updates applied since the last flush. One update goes out as it came;
+    /// several are merged into one: everyone gets the merge of all, except that a sender gets
+    /// the merge of the others' (an update is never echoed to its sender).
+    fn flush_broadcasts(&mut self) {
+        let unsent = std::mem::take(&mut self.unsent);
+        match unsent.as_slice() {
+            [] => {}
+            [(from, raw)] => {
+                let frame: Bytes = encode_update_frame(raw).into();
+                self.broadcast(&frame, Some(*from));
+            }
+            many => {
+                let mut senders: Vec<ConnId> = many.iter().map(|(from, _)| *from).collect();
+                senders.sort_unstable();
+                senders.dedup();
+                let everything: Vec<&[u8]> = many.iter().map(|(_, raw)| raw.as_ref()).collect();
+                let Some(frame) = merged_frame(&everything) else {
+                    // Merging failed (it should not, all were applied): send them one by one.
+                    for (from, raw) in many {
+                        let frame: Bytes = encode_update_frame(raw).into();
+                        self.broadcast(&frame, Some(*from));
+                    }
+                    return;
+                };
+                self.broadcast_except(&frame, &senders);
+                for sender in senders {
+                    let others: Vec<&[u8]> = many
+                        .iter()
+                        .filter(|(from, _)| *from != sender)
+                        .map(|(_, raw)| raw.as_ref())
+                        .collect();
+                    if let Some(frame) = merged_frame(&others) {
+                        self.send_to(sender, frame);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends one frame to every peer but `except`.
     fn broadcast(&mut self, frame: &Bytes, except: Option<ConnId>) {
+        self.broadcast_except(frame, except.as_slice());
+    }
+
+    /// Sends one frame to every peer not in `except`. Never waits: a full outbox lags its
+    /// peer. (A closed outbox belongs to a connection whose Leave is already queued.)
+    fn broadcast_except(&mut self, frame: &Bytes, except: &[ConnId]) {
         let mut lagged = Vec::new();
         for (id, peer) in &self.peers {
-            if Some(*id) == except {
+            if except.contains(id) {
                 continue;
             }
             if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame.clone()) {
                 lagged.push(*id);
             }
-            // A closed outbox belongs to a connection whose Leave is already queued.
         }
         for id in lagged {
             self.lag(id);
@@ -533,6 +596,17 @@ impl Room {
             peer.state
                 .request_close(CloseCode::GoingAway, "document closed");
         }
+    }
+}
+
+/// One sync-update frame carrying the merge of `updates` (`None` when there are none).
+fn merged_frame(updates: &[&[u8]]) -> Option<Bytes> {
+    match updates {
+        [] => None,
+        [one] => Some(encode_update_frame(one).into()),
+        many => yrs::merge_updates_v1(many)
+            .ok()
+            .map(|merged| encode_update_frame(&merged).into()),
     }
 }
 

@@ -95,6 +95,16 @@ async fn two_hundred_clients_opening_an_unloaded_document_share_one_replica() ->
     for client in &clients {
         assert_eq!(client.text(), first);
     }
+    // Concurrent updates leave the room merged; a merge sent to a writer never holds its own.
+    for (i, client) in clients.iter().enumerate() {
+        let own = format!("<{i}>");
+        let echoed = client
+            .seen()
+            .updates
+            .iter()
+            .any(|update| update.windows(own.len()).any(|w| w == own.as_bytes()));
+        assert!(!echoed, "client {i} received its own edit back");
+    }
     server.stop().await;
     Ok(())
 }
