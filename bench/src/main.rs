@@ -26,7 +26,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{Mutex, Semaphore};
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
+use yrs::{Doc, GetString, StateVector, Text, Transact, Update};
 
 use stats::{Histogram, ProcStats};
 
@@ -597,14 +597,16 @@ async fn synced_client(
 }
 
 /// Reads frames, applying sync step 2 and updates to `doc`, until `done(doc)` holds.
-/// Answers pings and the server's sync step 1 on the way.
+/// Answers pings and the server's sync step 1 on the way. Returns the time spent decoding and
+/// applying updates (the client's own share of a load).
 async fn read_until(
     writer: &Writer,
     read: &mut tokio::net::tcp::OwnedReadHalf,
     leftover: Vec<u8>,
     doc: &Doc,
     done: impl Fn(&Doc) -> bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Duration> {
+    let mut applying = Duration::ZERO;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u8, Vec<u8>)>();
     let answer = Arc::clone(writer);
     let answering = tokio::spawn(async move {
@@ -633,9 +635,11 @@ async fn read_until(
                                     ));
                                 }
                                 Message::SyncStep2(update) | Message::Update(update) => {
+                                    let started = Instant::now();
                                     if let Ok(update) = Update::decode_v1(update) {
                                         let _ = doc.transact_mut().apply_update(update);
                                     }
+                                    applying += started.elapsed();
                                 }
                                 _ => {}
                             }
@@ -656,7 +660,7 @@ async fn read_until(
     if !finished {
         bail!("the connection ended before the document was complete");
     }
-    Ok(())
+    Ok(applying)
 }
 
 fn text_len(doc: &Doc) -> u32 {
@@ -700,8 +704,6 @@ async fn memory(target: Target, docs: usize, bytes: usize) -> anyhow::Result<()>
             }
             // The server answers a sync step 1 after everything sent before it: once the
             // answer holds all the text, the document is in the server's memory.
-            let sv = local.transact().state_vector();
-            let _ = sv;
             send(
                 &writer,
                 ws::OP_BINARY,
@@ -813,7 +815,7 @@ async fn coldload(target: Target, chars: usize) -> anyhow::Result<()> {
     let (writer, mut read, leftover) = synced_client(&target, &name).await?;
     let mirror = Doc::new();
     let expected = chars as u32;
-    read_until(&writer, &mut read, leftover, &mirror, |doc| {
+    let applying = read_until(&writer, &mut read, leftover, &mirror, |doc| {
         text_len(doc) >= expected
     })
     .await?;
@@ -825,6 +827,7 @@ async fn coldload(target: Target, chars: usize) -> anyhow::Result<()> {
         "scenario": "coldload",
         "chars": got,
         "ms_to_full_text": elapsed.as_secs_f64() * 1000.0,
+        "ms_client_applying": applying.as_secs_f64() * 1000.0,
     });
     print_report(&target, &report)
 }

@@ -29,7 +29,7 @@ use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
 
 use crate::peer::{ConnId, Peer};
 use crate::rooms::Rooms;
-use crate::storage::{Completion, DocumentLog, StorageError};
+use crate::storage::{Completion, DocumentLog, StorageError, StoredDocument};
 
 /// Tunables of every room.
 #[derive(Debug, Clone)]
@@ -174,7 +174,7 @@ impl Room {
         mut requests: mpsc::Receiver<RoomRequest>,
         shutdown: CancellationToken,
     ) {
-        if let Err(err) = self.load().await {
+        if let Err(err) = self.load(&mut requests).await {
             tracing::error!(doc = %self.name, error = %err, "document load failed");
             self.retire(requests, Some(JoinError::LoadFailed(err)))
                 .await;
@@ -218,28 +218,63 @@ impl Room {
         self.retire(requests, None).await;
     }
 
-    async fn load(&mut self) -> Result<(), String> {
+    /// Loads the document. Integrating a long-lived document into yrs is the slow part of a
+    /// load, so it runs on a blocking thread while the room already serves what the stored
+    /// bytes can answer: connections join, and a new client (empty state vector) gets the
+    /// stored state at once. Everything else waits, in order, for the integrated replica.
+    async fn load(&mut self, requests: &mut mpsc::Receiver<RoomRequest>) -> Result<(), String> {
+        let started = std::time::Instant::now();
         let stored = self.log.load(&self.name).await.map_err(|e| e.to_string())?;
+        let read = started.elapsed();
         let logged = stored.updates.len();
-        let doc = &self.doc;
-        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut txn = doc.transact_mut();
-            for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
-                let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
-                txn.apply_update(update).map_err(|e| e.to_string())?;
+        let stored_state = stored_full_state(&stored);
+        let mut integrating = tokio::task::spawn_blocking(move || integrate(&stored));
+
+        let mut joined_early = Vec::new();
+        let mut deferred = Vec::new();
+        let doc = loop {
+            tokio::select! {
+                integrated = &mut integrating => {
+                    break integrated.map_err(|e| e.to_string())??;
+                }
+                request = requests.recv() => match request {
+                    Some(RoomRequest::Join { peer, reply }) => {
+                        joined_early.push(peer.id);
+                        self.peers.insert(peer.id, peer);
+                        let _ = reply.send(Ok(()));
+                    }
+                    Some(RoomRequest::SyncStep1 { peer, state_vector })
+                        if state_vector.is_empty() && stored_state.is_some() =>
+                    {
+                        if let Some(state) = &stored_state {
+                            self.send_to(peer, Message::SyncStep2(state).encode().into());
+                        }
+                    }
+                    Some(other) => deferred.push(other),
+                    None => break integrating.await.map_err(|e| e.to_string())??,
+                },
             }
-            Ok::<_, String>(())
-        }));
-        match applied {
-            Ok(result) => result?,
-            Err(_) => return Err("stored updates could not be applied".into()),
-        }
+        };
+        self.doc = doc;
         self.unsnapshotted = logged as u64;
         // A long log left by an earlier life is compacted now, so the next load is fast.
         if self.unsnapshotted >= self.config.snapshot_every {
             self.snapshot();
         }
-        tracing::debug!(doc = %self.name, logged, "document loaded");
+        for peer in joined_early {
+            self.greet(peer);
+        }
+        for request in deferred {
+            self.handle(request);
+        }
+        self.flush_broadcasts();
+        tracing::debug!(
+            doc = %self.name,
+            logged,
+            read_ms = read.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "document loaded"
+        );
         Ok(())
     }
 
@@ -595,6 +630,36 @@ impl Room {
         for peer in self.peers.values().chain(self.lagging.values()) {
             peer.state
                 .request_close(CloseCode::GoingAway, "document closed");
+        }
+    }
+}
+
+/// A replica holding everything stored (runs on a blocking thread).
+fn integrate(stored: &StoredDocument) -> Result<Doc, String> {
+    let doc = new_replica();
+    let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut txn = doc.transact_mut();
+        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+            let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+            txn.apply_update(update).map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(())
+    }));
+    match applied {
+        Ok(result) => result.map(|()| doc),
+        Err(_) => Err("stored updates could not be applied".into()),
+    }
+}
+
+/// The whole stored document as one update, without integrating it: the snapshot when
+/// nothing was logged after it, else the merge of snapshot and log.
+fn stored_full_state(stored: &StoredDocument) -> Option<Vec<u8>> {
+    match (&stored.snapshot, stored.updates.as_slice()) {
+        (None, []) => None,
+        (Some(snapshot), []) => Some(snapshot.clone()),
+        (None, [only]) => Some(only.clone()),
+        (snapshot, updates) => {
+            yrs::merge_updates_v1(snapshot.iter().chain(updates.iter()).map(Vec::as_slice)).ok()
         }
     }
 }
