@@ -75,7 +75,8 @@ impl SqliteLog {
             .execute_batch(
                 "PRAGMA journal_mode=WAL;
                  PRAGMA synchronous=FULL;
-                 PRAGMA foreign_keys=ON;",
+                 PRAGMA foreign_keys=ON;
+                 PRAGMA cache_size=-512;",
             )
             .map_err(backend)?;
         migrate(&writer_conn)?;
@@ -83,8 +84,9 @@ impl SqliteLog {
         reader
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
+        // Loads read a document once and keep it in memory: a small page cache is enough.
         reader
-            .execute_batch("PRAGMA journal_mode=WAL;")
+            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA cache_size=-512;")
             .map_err(backend)?;
 
         let (tx, rx) = std_mpsc::channel();

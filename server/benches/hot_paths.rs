@@ -1,0 +1,207 @@
+//! Micro-benchmarks of the paths every keystroke takes through the server:
+//! decode the frame, scan the update (the pre-check before yrs), decode and apply it to a
+//! document the size of the Global Compact, encode the broadcast frame once, merge a batch,
+//! and append to durable storage.
+//!
+//! Run: `cargo bench -p concord-server --bench hot_paths`
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use concord_protocol::message::encode_update_frame;
+use concord_protocol::update::scan_update_v1;
+use concord_protocol::Message;
+use concord_server::room::new_replica;
+use concord_server::storage::sqlite::SqliteLog;
+use concord_server::storage::DocumentLog;
+use divan::Bencher;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, StateVector, Text, Transact, Update};
+
+fn main() {
+    divan::main();
+}
+
+/// A document shaped like the Global Compact for Migration: 54 paragraphs, ~16,000 words,
+/// typed by a few clients, plus the update of one more keystroke by a delegate.
+struct Fixture {
+    state: Vec<u8>,
+    keystroke: Vec<u8>,
+    keystroke_frame: Vec<u8>,
+}
+
+fn fixture() -> Fixture {
+    let source = Doc::with_client_id(1);
+    let text = source.get_or_insert_text("text");
+    let mut rng = fastrand::Rng::with_seed(54);
+    for paragraph in 0..54 {
+        let words: Vec<String> = (0..300)
+            .map(|_| (0..rng.usize(3..9)).map(|_| rng.lowercase()).collect())
+            .collect();
+        let mut txn = source.transact_mut();
+        let len = text.len(&txn);
+        text.insert(
+            &mut txn,
+            len,
+            &format!("{}. {}\n", paragraph + 1, words.join(" ")),
+        );
+    }
+    let state = source
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let delegate = Doc::with_client_id(2);
+    delegate
+        .transact_mut()
+        .apply_update(Update::decode_v1(&state).expect("decodes"))
+        .expect("applies");
+    let typed = delegate.get_or_insert_text("text");
+    let keystroke = {
+        let mut txn = delegate.transact_mut();
+        typed.insert(&mut txn, 5_000, "s");
+        txn.encode_update_v1()
+    };
+    let keystroke_frame = Message::Update(&keystroke).encode();
+    Fixture {
+        state,
+        keystroke,
+        keystroke_frame,
+    }
+}
+
+/// A replica holding `state`, warmed by one read: the first transaction after a load costs
+/// ~30 µs more (once per load), which is not what a keystroke costs.
+fn loaded(state: &[u8]) -> Doc {
+    let doc = new_replica();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(state).expect("decodes"))
+        .expect("applies");
+    let text = doc.get_or_insert_text("text");
+    divan::black_box(text.len(&doc.transact()));
+    doc
+}
+
+#[divan::bench]
+fn decode_frame(bencher: Bencher) {
+    let f = fixture();
+    bencher.bench(|| Message::decode_frame(divan::black_box(&f.keystroke_frame)).map(|m| m.len()));
+}
+
+#[divan::bench]
+fn scan_update(bencher: Bencher) {
+    let f = fixture();
+    bencher.bench(|| scan_update_v1(divan::black_box(&f.keystroke)).map(|s| s.blocks.len()));
+}
+
+/// What the room does with a keystroke: decode and integrate it into a 16,000-word document.
+/// (Many samples: the first hundred keystrokes of a cold process cost several times more.)
+#[divan::bench(sample_count = 2000)]
+fn decode_and_apply_keystroke(bencher: Bencher) {
+    let f = fixture();
+    bencher
+        .with_inputs(|| loaded(&f.state))
+        .bench_local_values(|doc| {
+            let update = Update::decode_v1(&f.keystroke).expect("decodes");
+            doc.transact_mut().apply_update(update).expect("applies");
+            doc
+        });
+}
+
+/// The whole per-keystroke CPU path before storage: decode the frame, scan, decode, apply.
+#[divan::bench(sample_count = 2000)]
+fn keystroke_path(bencher: Bencher) {
+    let f = fixture();
+    bencher
+        .with_inputs(|| loaded(&f.state))
+        .bench_local_values(|doc| {
+            let messages = Message::decode_frame(&f.keystroke_frame).expect("frame");
+            if let Some(Message::Update(update)) = messages.first() {
+                scan_update_v1(update).expect("scans");
+                let decoded = Update::decode_v1(update).expect("decodes");
+                doc.transact_mut().apply_update(decoded).expect("applies");
+            }
+            doc
+        });
+}
+
+#[divan::bench]
+fn encode_broadcast_frame(bencher: Bencher) {
+    let f = fixture();
+    bencher.bench(|| Bytes::from(encode_update_frame(divan::black_box(&f.keystroke))));
+}
+
+/// Ten queued keystrokes leaving the room as one merged frame.
+#[divan::bench]
+fn merge_ten_updates(bencher: Bencher) {
+    let f = fixture();
+    let doc = loaded(&f.state);
+    let text = doc.get_or_insert_text("text");
+    let updates: Vec<Vec<u8>> = (0..10)
+        .map(|i| {
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 100 * i, "x");
+            txn.encode_update_v1()
+        })
+        .collect();
+    bencher.bench(|| yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).map(|m| m.len()));
+}
+
+/// Durable appends, 1,000 at a time (group commit: one fsync serves many): time per append.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn durable_append_batch_of_1000(bencher: Bencher) {
+    let f = fixture();
+    let dir = std::env::temp_dir().join(format!("concord-bench-{}", fastrand::u64(..)));
+    let log = Arc::new(SqliteLog::open(&dir).expect("storage"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let update = Bytes::from(f.keystroke.clone());
+    bencher
+        .counter(divan::counter::ItemsCount::new(1000usize))
+        .bench(|| {
+            runtime.block_on(async {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                for _ in 0..999 {
+                    log.append("bench", update.clone(), Box::new(|_| {}));
+                }
+                log.append(
+                    "bench",
+                    update.clone(),
+                    Box::new(move |r| {
+                        let _ = tx.send(r);
+                    }),
+                );
+                rx.await.expect("completion").expect("durable")
+            })
+        });
+    runtime.block_on(log.close()).expect("close");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One durable append on its own: the latency a lone keystroke waits for its `Ack`.
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn durable_append_alone(bencher: Bencher) {
+    let f = fixture();
+    let dir = std::env::temp_dir().join(format!("concord-bench-{}", fastrand::u64(..)));
+    let log = Arc::new(SqliteLog::open(&dir).expect("storage"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let update = Bytes::from(f.keystroke.clone());
+    bencher.bench(|| {
+        runtime.block_on(async {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            log.append(
+                "bench",
+                update.clone(),
+                Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            );
+            rx.await.expect("completion").expect("durable")
+        })
+    });
+    runtime.block_on(log.close()).expect("close");
+    let _ = std::fs::remove_dir_all(dir);
+}
