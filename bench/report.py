@@ -51,7 +51,8 @@ rows = [
     ("S2 deliveries lost", lambda s: get(f"{s}-S2", "lost")),
     ("S3 most clients on one doc, p99 < 100 ms, none lost", s3_best),
     ("S4 server memory per idle 5 KB document (KiB)", lambda s: get(f"{s}-S4", "server_kib_per_doc")),
-    ("S5 cold load to full text (ms)", lambda s: get(f"{s}-S5", "ms_to_full_text")),
+    ("S5 cold load to full text (ms)", lambda s: get(f"{s}-S5", "ms_to_full_text") if get(f"{s}-S5", "complete") else None),
+    ("S5 of which the client's own yrs integration (ms)", lambda s: get(f"{s}-S5", "ms_client_applying") if get(f"{s}-S5", "complete") else None),
 ]
 
 cpu = ""
@@ -79,6 +80,10 @@ for s, label in servers:
     steps = ", ".join(f"{c}: {fmt(p, 0)} ms / {lost} lost / {fmt(cpu_us)} µs" + ("" if conn == c else f" ({conn} connected)")
                       for c, p, lost, conn, cpu_us in s3_steps(s))
     lines.append(f"- {label}: {steps or 'n/a'}")
+for s, label in servers:
+    if get(f"{s}-S5", "complete") is False:
+        lines.append(f"- {label}: S5 incomplete, the reloaded document had {get(f'{s}-S5', 'chars')} of "
+                     f"{get(f'{s}-S5-build', 'chars')} characters (its persistence had not written everything).")
 report = "\n".join(lines) + "\n"
 (out / "report.md").write_text(report)
 print(report)

@@ -2,8 +2,9 @@
 # Runs Concord's performance scenarios against Concord and the Yjs reference server
 # (@y/websocket-server 0.1.1), side by side on this machine, and writes a report.
 #
-#   bash bench/run.sh            # everything (about 10 minutes)
+#   bash bench/run.sh            # everything (about 15 minutes)
 #   S3_STEPS="500 1000" DURATION=5 bash bench/run.sh   # a quicker look
+#   SERVERS=concord SCENARIOS="S5" bash bench/run.sh   # one server, some scenarios
 #
 # Scenarios (each bounded in time):
 #   S1  50 clients, 10 writers at 5 edits/s
@@ -19,8 +20,12 @@ OUT=$ROOT/bench/results
 DURATION=${DURATION:-10}
 S3_STEPS=${S3_STEPS:-"500 1000 2000 5000 10000"}
 SERVERS=${SERVERS:-"concord reference"}
+SCENARIOS=${SCENARIOS:-"S1 S2 S3 S4 S5"}
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json
+for server in $SERVERS; do
+  for scenario in $SCENARIOS; do rm -f "$OUT/$server-$scenario".json "$OUT/$server-$scenario"-*.json; done
+done
 WORK=$(mktemp -d)
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
@@ -78,6 +83,18 @@ start_server() { # $1: concord|reference, $2: data directory (kept across a rest
   esac
 }
 
+# Waits (at most 30 s) until a directory stops changing: the reference server persists
+# updates asynchronously and loses what is still queued when it is stopped.
+settle_dir() {
+  local last="" now
+  for _ in $(seq 1 60); do
+    now=$(du -sb "$1" 2>/dev/null | cut -f1)
+    [ -n "$last" ] && [ "$now" = "$last" ] && return 0
+    last=$now
+    sleep 0.5
+  done
+}
+
 stop_server() {
   if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
     kill -TERM "$PID" 2>/dev/null || true
@@ -100,24 +117,30 @@ for server in $SERVERS; do
   echo "==> $server"
   for scenario in "S1 50" "S2 500"; do
     set -- $scenario
+    want "$1" || continue
     echo " - $1"
     start_server "$server" "$WORK/$server-$1"
     load "$server-$1" run --clients "$2" --writers 10 --rate 5 --duration "$DURATION" --doc-prefix "$1"
     stop_server
   done
+  want S3 || S3_STEPS=""
   for clients in $S3_STEPS; do
     echo " - S3 with $clients clients"
     start_server "$server" "$WORK/$server-S3-$clients"
     load "$server-S3-$clients" run --clients "$clients" --writers 10 --rate 5 --duration "$DURATION" --doc-prefix "S3"
     stop_server
   done
-  echo " - S4"
-  start_server "$server" "$WORK/$server-S4"
-  load "$server-S4" memory --docs 1000 --bytes 5000 --doc-prefix S4
-  stop_server
+  if want S4; then
+    echo " - S4"
+    start_server "$server" "$WORK/$server-S4"
+    load "$server-S4" memory --docs 1000 --bytes 5000 --doc-prefix S4
+    stop_server
+  fi
+  want S5 || continue
   echo " - S5"
   start_server "$server" "$WORK/$server-S5"
   load "$server-S5-build" build --paragraphs 200 --chars 120000 --transactions 20000 --doc-prefix S5
+  [ "$server" = reference ] && settle_dir "$WORK/$server-S5"
   stop_server
   start_server "$server" "$WORK/$server-S5"
   load "$server-S5" coldload --chars 120000 --doc-prefix S5
