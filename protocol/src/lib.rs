@@ -23,6 +23,7 @@ pub mod awareness;
 pub mod close;
 pub mod lib0;
 pub mod message;
+pub mod policy;
 pub mod schema;
 pub mod session;
 pub mod update;

@@ -1,0 +1,1201 @@
+//! The update policy (DESIGN.md section 3): may this connection write this update, now?
+//!
+//! Every incoming update is scanned ([`crate::update::scan_update_v1`]) and checked here before
+//! yrs sees it. For each inserted item the policy resolves the branch it lands in (its explicit
+//! parent, else the parent of its origins, which must agree), for each *new* deletion the
+//! branches of the items it deletes, and asks whether the actor (role, mission) may write that
+//! branch now: a paragraph body (facilitators, while unlocked), an amendment's text or
+//! rationale (its sponsors and facilitators, while the amendment is open and its paragraph
+//! unlocked), and nothing else for anyone. It also checks that every client id the update
+//! writes under belongs to the actor's mission, and that nothing refers to items the document
+//! does not have. A refusal names the rule and the paragraph.
+//!
+//! The policy needs to know, for any item id, which branch the item lives in. yrs keeps that
+//! private (and its public route walks the branch from the start), so the policy keeps its own
+//! [`IdIndex`]: runs of ids per client with their branch, extended with every accepted update.
+//! Lookups are by range, so a hostile deletion of billions of ids costs what a small one does.
+//!
+//! The module is pure: the server checks with it, and the browser client pre-checks with the
+//! same code so that people are not offered what the server would refuse.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{AmendmentStatus, Editable, ParagraphStatus};
+use crate::session::Role;
+use crate::update::{Block, Content, Id, Parent, ScannedUpdate};
+
+/// A shared type in the document: a root type by name, or a nested type by the id of the item
+/// that created it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BranchKey {
+    Root(String),
+    Nested(Id),
+}
+
+/// A run of consecutive ids of one client, all in one branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Run {
+    len: u32,
+    branch: BranchKey,
+}
+
+/// Which branch every item of the document lives in, and which ids are deleted.
+#[derive(Debug, Clone, Default)]
+pub struct IdIndex {
+    runs: HashMap<u64, BTreeMap<u32, Run>>,
+    deleted: HashMap<u64, BTreeMap<u32, u32>>,
+}
+
+/// Part of an id range, as the index knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub clock: u32,
+    pub len: u32,
+    /// `None`: the document has no such items (yet).
+    pub branch: Option<BranchKey>,
+}
+
+impl IdIndex {
+    /// The branch of the item with this id, if the document has it.
+    pub fn branch_of(&self, id: Id) -> Option<&BranchKey> {
+        let runs = self.runs.get(&id.client)?;
+        let (start, run) = runs.range(..=id.clock).next_back()?;
+        (id.clock < start + run.len).then_some(&run.branch)
+    }
+
+    /// The range `clock..clock+len` of `client`, cut where the branch changes.
+    pub fn segments(&self, client: u64, clock: u32, len: u32) -> Vec<Segment> {
+        let end = clock.saturating_add(len);
+        let mut out = Vec::new();
+        let mut at = clock;
+        let runs = self.runs.get(&client);
+        while at < end {
+            let known = runs.and_then(|runs| {
+                let (start, run) = runs.range(..=at).next_back()?;
+                (at < start + run.len).then(|| (start + run.len, run.branch.clone()))
+            });
+            match known {
+                Some((run_end, branch)) => {
+                    let stop = run_end.min(end);
+                    out.push(Segment {
+                        clock: at,
+                        len: stop - at,
+                        branch: Some(branch),
+                    });
+                    at = stop;
+                }
+                None => {
+                    // Unknown up to the next known run (or the end).
+                    let next = runs
+                        .and_then(|runs| runs.range(at..end).next().map(|(start, _)| *start))
+                        .unwrap_or(end);
+                    out.push(Segment {
+                        clock: at,
+                        len: next - at,
+                        branch: None,
+                    });
+                    at = next;
+                }
+            }
+        }
+        out
+    }
+
+    /// The parts of a range not deleted yet.
+    pub fn undeleted(&self, client: u64, clock: u32, len: u32) -> Vec<(u32, u32)> {
+        let end = clock.saturating_add(len);
+        let mut out = Vec::new();
+        let mut at = clock;
+        let deleted = self.deleted.get(&client);
+        while at < end {
+            let covering = deleted.and_then(|d| {
+                let (start, dlen) = d.range(..=at).next_back()?;
+                (at < start + dlen).then_some(start + dlen)
+            });
+            match covering {
+                Some(deleted_end) => at = deleted_end.min(end),
+                None => {
+                    let next = deleted
+                        .and_then(|d| d.range(at..end).next().map(|(start, _)| *start))
+                        .unwrap_or(end);
+                    out.push((at, next - at));
+                    at = next;
+                }
+            }
+        }
+        out
+    }
+
+    /// Records that `len` ids from `id` live in `branch`.
+    pub fn insert(&mut self, id: Id, len: u32, branch: BranchKey) {
+        if len == 0 {
+            return;
+        }
+        let runs = self.runs.entry(id.client).or_default();
+        // Extend the previous run when it continues it (typing extends one run).
+        if let Some((start, run)) = runs.range_mut(..=id.clock).next_back() {
+            if start + run.len == id.clock && run.branch == branch {
+                run.len += len;
+                return;
+            }
+        }
+        runs.insert(id.clock, Run { len, branch });
+    }
+
+    pub fn mark_deleted(&mut self, client: u64, clock: u32, len: u32) {
+        for (at, len) in self.undeleted(client, clock, len) {
+            self.deleted.entry(client).or_default().insert(at, len);
+        }
+    }
+
+    /// Indexes a whole update (a document's full state, or an accepted update): parents are
+    /// resolved through origins until nothing more resolves. Returns the blocks left
+    /// unresolved (references to items the index does not have).
+    pub fn absorb(&mut self, update: &ScannedUpdate<'_>) -> usize {
+        let mut pending: Vec<&crate::update::Item<'_>> = update
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Item(item) => Some(item),
+                // Skipped and garbage-collected ranges hold nothing anyone can write into.
+                Block::Gc { .. } | Block::Skip { .. } => None,
+            })
+            .collect();
+        let none = HashMap::new();
+        loop {
+            let before = pending.len();
+            let mut still = Vec::new();
+            for item in pending {
+                match resolve(item, self, &none) {
+                    Ok(branch) => self.insert(item.id, item.len, branch),
+                    Err(_) => still.push(item),
+                }
+            }
+            pending = still;
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        for deletion in &update.deletions {
+            self.mark_deleted(deletion.client, deletion.clock, deletion.len);
+        }
+        pending.len()
+    }
+}
+
+/// Where an item lands, resolved against the index and the items resolved earlier in the same
+/// update.
+fn resolve(
+    item: &crate::update::Item<'_>,
+    index: &IdIndex,
+    in_update: &HashMap<u64, BTreeMap<u32, (u32, BranchKey)>>,
+) -> Result<BranchKey, ResolveError> {
+    if let Some(parent) = &item.parent {
+        return Ok(match parent {
+            Parent::Root(name) => BranchKey::Root(name.to_string()),
+            Parent::Item(id) => BranchKey::Nested(*id),
+        });
+    }
+    let lookup = |id: Id| -> Option<BranchKey> {
+        if let Some(branch) = index.branch_of(id) {
+            return Some(branch.clone());
+        }
+        let runs = in_update.get(&id.client)?;
+        let (start, (len, branch)) = runs.range(..=id.clock).next_back()?;
+        (id.clock < start + len).then(|| branch.clone())
+    };
+    let left = item
+        .origin
+        .map(|id| lookup(id).ok_or(ResolveError::Unknown));
+    let right = item
+        .right_origin
+        .map(|id| lookup(id).ok_or(ResolveError::Unknown));
+    match (left, right) {
+        (Some(left), Some(right)) => {
+            let (left, right) = (left?, right?);
+            if left == right {
+                Ok(left)
+            } else {
+                Err(ResolveError::Disagree)
+            }
+        }
+        (Some(one), None) | (None, Some(one)) => one,
+        // The scanner guarantees an explicit parent when there are no origins.
+        (None, None) => Err(ResolveError::Disagree),
+    }
+}
+
+enum ResolveError {
+    Unknown,
+    Disagree,
+}
+
+/// What the policy needs to know about the document beyond its items.
+pub trait DocumentView {
+    fn index(&self) -> &IdIndex;
+    /// What a branch is, if clients may write into it at all.
+    fn meaning(&self, branch: &BranchKey) -> Option<&Editable>;
+    fn paragraph(&self, id: &str) -> Option<ParagraphGuard>;
+    fn amendment(&self, id: &str) -> Option<AmendmentGuard>;
+    /// The mission that owns a client id (claimed on first use), if any.
+    fn owner(&self, client: u64) -> Option<&str>;
+}
+
+/// What decides whether a paragraph's body may be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParagraphGuard {
+    pub locked: bool,
+    pub status: ParagraphStatus,
+}
+
+/// What decides whether an amendment's text and rationale may be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmendmentGuard {
+    pub paragraph: String,
+    pub status: AmendmentStatus,
+    pub sponsors: Vec<String>,
+}
+
+/// Who is writing.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub role: Role,
+    pub mission: &'a str,
+}
+
+/// A rule an update broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    ObserverReadOnly,
+    ClientIdOfAnotherMission,
+    UnknownReference,
+    OriginsDisagree,
+    ContentNotText,
+    NotEditable,
+    BodyFacilitatorsOnly,
+    ParagraphLocked,
+    ParagraphDeleted,
+    NotASponsor,
+    AmendmentClosed,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::ObserverReadOnly => "observer-read-only",
+            Rule::ClientIdOfAnotherMission => "client-id-of-another-mission",
+            Rule::UnknownReference => "unknown-reference",
+            Rule::OriginsDisagree => "origins-disagree",
+            Rule::ContentNotText => "content-not-text",
+            Rule::NotEditable => "not-editable",
+            Rule::BodyFacilitatorsOnly => "body-facilitators-only",
+            Rule::ParagraphLocked => "paragraph-locked",
+            Rule::ParagraphDeleted => "paragraph-deleted",
+            Rule::NotASponsor => "not-a-sponsor",
+            Rule::AmendmentClosed => "amendment-closed",
+        }
+    }
+}
+
+/// Why an update was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub rule: Rule,
+    pub paragraph: Option<String>,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(rule: Rule, paragraph: Option<&str>, message: impl Into<String>) -> Self {
+        Refusal {
+            rule,
+            paragraph: paragraph.map(String::from),
+            message: message.into(),
+        }
+    }
+
+    /// As the wire's `Rejected` message.
+    pub fn to_rejection(&self) -> crate::session::Rejection {
+        crate::session::Rejection {
+            rule: self.rule.as_str().to_string(),
+            paragraph: self.paragraph.clone(),
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// An accepted update: what to remember of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verdict {
+    /// Client ids this update claims for the actor's mission (first use).
+    pub claims: Vec<u64>,
+    /// The texts it writes into (for the audit: "who wrote in paragraph 7").
+    pub touched: BTreeSet<EditableKey>,
+    /// Its items and their branches, to extend the index once the update is applied.
+    pub items: Vec<(Id, u32, BranchKey)>,
+    /// Its new deletions.
+    pub deletions: Vec<(u64, u32, u32)>,
+}
+
+/// [`Editable`] with an order, for sets.
+pub type EditableKey = (u8, String);
+
+fn key(editable: &Editable) -> EditableKey {
+    match editable {
+        Editable::ParagraphBody(p) => (0, p.clone()),
+        Editable::AmendmentText(a) => (1, a.clone()),
+        Editable::AmendmentRationale(a) => (2, a.clone()),
+    }
+}
+
+/// Checks an update. Nothing is changed: on `Ok`, apply the update, then
+/// [`IdIndex::insert`] its items and [`IdIndex::mark_deleted`] its deletions.
+pub fn check(
+    update: &ScannedUpdate<'_>,
+    view: &impl DocumentView,
+    actor: Actor<'_>,
+) -> Result<Verdict, Refusal> {
+    let mut verdict = Verdict::default();
+    if update.is_empty() {
+        return Ok(verdict);
+    }
+    if actor.role == Role::Observer {
+        return Err(Refusal::new(
+            Rule::ObserverReadOnly,
+            None,
+            "observers follow the text; they cannot edit it",
+        ));
+    }
+
+    // Client ids: every id this update writes under must be the actor mission's.
+    let mut clients: Vec<u64> = update
+        .blocks
+        .iter()
+        .map(|b| match b {
+            Block::Item(item) => item.id.client,
+            Block::Gc { id, .. } | Block::Skip { id, .. } => id.client,
+        })
+        .collect();
+    clients.sort_unstable();
+    clients.dedup();
+    for client in clients {
+        match view.owner(client) {
+            Some(owner) if owner == actor.mission => {}
+            Some(owner) => {
+                return Err(Refusal::new(
+                    Rule::ClientIdOfAnotherMission,
+                    None,
+                    format!("client id {client} belongs to mission {owner}"),
+                ))
+            }
+            None => verdict.claims.push(client),
+        }
+    }
+
+    // Inserted items: resolve each to its branch, in dependency order.
+    let index = view.index();
+    let mut resolved: HashMap<u64, BTreeMap<u32, (u32, BranchKey)>> = HashMap::new();
+    let mut pending: Vec<&crate::update::Item<'_>> = Vec::new();
+    for block in &update.blocks {
+        match block {
+            Block::Item(item) => {
+                // Ids the document already has are duplicates yrs will skip.
+                if index.branch_of(item.id).is_some() {
+                    continue;
+                }
+                pending.push(item);
+            }
+            Block::Skip { .. } => {}
+            Block::Gc { id, .. } => {
+                return Err(Refusal::new(
+                    Rule::ContentNotText,
+                    None,
+                    format!("garbage-collected range at {}:{}", id.client, id.clock),
+                ))
+            }
+        }
+    }
+    loop {
+        let before = pending.len();
+        let mut still = Vec::new();
+        for item in pending {
+            match resolve(item, index, &resolved) {
+                Ok(branch) => {
+                    permit_item(item, &branch, view, actor, &mut verdict)?;
+                    resolved
+                        .entry(item.id.client)
+                        .or_default()
+                        .insert(item.id.clock, (item.len, branch.clone()));
+                    verdict.items.push((item.id, item.len, branch));
+                }
+                Err(ResolveError::Disagree) => {
+                    return Err(Refusal::new(
+                        Rule::OriginsDisagree,
+                        None,
+                        format!(
+                            "item {}:{} has origins in different texts",
+                            item.id.client, item.id.clock
+                        ),
+                    ))
+                }
+                Err(ResolveError::Unknown) => still.push(item),
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if pending.len() == before {
+            let item = pending[0];
+            return Err(Refusal::new(
+                Rule::UnknownReference,
+                None,
+                format!(
+                    "item {}:{} refers to content the document does not have",
+                    item.id.client, item.id.clock
+                ),
+            ));
+        }
+    }
+
+    // Deletions: only what is not deleted yet counts (a reconnecting client re-sends its whole
+    // delete set), and each deleted item's text must be writable by the actor.
+    for deletion in &update.deletions {
+        for (clock, len) in index.undeleted(deletion.client, deletion.clock, deletion.len) {
+            for segment in index.segments(deletion.client, clock, len) {
+                let branch = match segment.branch {
+                    Some(branch) => branch,
+                    None => {
+                        // Deleting what this very update inserts is fine; anything else unknown
+                        // would stay pending.
+                        let inserted = resolved.get(&deletion.client).is_some_and(|runs| {
+                            runs.range(..=segment.clock).next_back().is_some_and(
+                                |(start, (l, _))| segment.clock + segment.len <= start + l,
+                            )
+                        });
+                        if inserted {
+                            continue;
+                        }
+                        return Err(Refusal::new(
+                            Rule::UnknownReference,
+                            None,
+                            format!(
+                                "deletion of {}:{} refers to content the document does not have",
+                                deletion.client, segment.clock
+                            ),
+                        ));
+                    }
+                };
+                let editable = permit_branch(&branch, view, actor)?;
+                verdict.touched.insert(key(&editable));
+                verdict
+                    .deletions
+                    .push((deletion.client, segment.clock, segment.len));
+            }
+        }
+    }
+    Ok(verdict)
+}
+
+fn permit_item(
+    item: &crate::update::Item<'_>,
+    branch: &BranchKey,
+    view: &impl DocumentView,
+    actor: Actor<'_>,
+    verdict: &mut Verdict,
+) -> Result<(), Refusal> {
+    let editable = permit_branch(branch, view, actor)?;
+    let paragraph = paragraph_of(&editable, view);
+    match item.content {
+        Content::String | Content::Format | Content::Deleted => {}
+        other => {
+            return Err(Refusal::new(
+                Rule::ContentNotText,
+                paragraph.as_deref(),
+                format!("only text can be written here, not {other:?}"),
+            ))
+        }
+    }
+    if item.parent_sub.is_some() {
+        return Err(Refusal::new(
+            Rule::NotEditable,
+            paragraph.as_deref(),
+            "texts have no keyed entries",
+        ));
+    }
+    verdict.touched.insert(key(&editable));
+    Ok(())
+}
+
+fn paragraph_of(editable: &Editable, view: &impl DocumentView) -> Option<String> {
+    match editable {
+        Editable::ParagraphBody(p) => Some(p.clone()),
+        Editable::AmendmentText(a) | Editable::AmendmentRationale(a) => {
+            view.amendment(a).map(|g| g.paragraph)
+        }
+    }
+}
+
+/// May the actor write into this branch now? Returns what the branch is.
+fn permit_branch(
+    branch: &BranchKey,
+    view: &impl DocumentView,
+    actor: Actor<'_>,
+) -> Result<Editable, Refusal> {
+    let Some(editable) = view.meaning(branch) else {
+        return Err(Refusal::new(
+            Rule::NotEditable,
+            None,
+            "only paragraph and amendment texts can be edited; everything else is a command",
+        ));
+    };
+    let facilitator = actor.role == Role::Facilitator;
+    match editable {
+        Editable::ParagraphBody(p) => {
+            let guard = view
+                .paragraph(p)
+                .ok_or_else(|| Refusal::new(Rule::NotEditable, Some(p), "no such paragraph"))?;
+            if !facilitator {
+                return Err(Refusal::new(
+                    Rule::BodyFacilitatorsOnly,
+                    Some(p),
+                    "only facilitators edit a paragraph's text; propose an amendment instead",
+                ));
+            }
+            if guard.locked {
+                return Err(Refusal::new(
+                    Rule::ParagraphLocked,
+                    Some(p),
+                    "the paragraph is locked",
+                ));
+            }
+            if guard.status == ParagraphStatus::Deleted {
+                return Err(Refusal::new(
+                    Rule::ParagraphDeleted,
+                    Some(p),
+                    "the paragraph is deleted",
+                ));
+            }
+        }
+        Editable::AmendmentText(a) | Editable::AmendmentRationale(a) => {
+            let guard = view
+                .amendment(a)
+                .ok_or_else(|| Refusal::new(Rule::NotEditable, None, "no such amendment"))?;
+            let p = Some(guard.paragraph.as_str());
+            if !facilitator && !guard.sponsors.iter().any(|s| s == actor.mission) {
+                return Err(Refusal::new(
+                    Rule::NotASponsor,
+                    p,
+                    format!("mission {} does not sponsor amendment {a}", actor.mission),
+                ));
+            }
+            if guard.status != AmendmentStatus::Open {
+                return Err(Refusal::new(
+                    Rule::AmendmentClosed,
+                    p,
+                    format!("amendment {a} is {}", guard.status.as_str()),
+                ));
+            }
+            if view.paragraph(&guard.paragraph).is_some_and(|g| g.locked) {
+                return Err(Refusal::new(
+                    Rule::ParagraphLocked,
+                    p,
+                    "the paragraph is locked",
+                ));
+            }
+        }
+    }
+    Ok(editable.clone())
+}
+
+/// A [`DocumentView`] built from a replica: the index of its items, the meaning of its texts,
+/// the guards of its paragraphs and amendments, and the client ids each mission owns.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyState {
+    pub index: IdIndex,
+    meaning: HashMap<BranchKey, Editable>,
+    paragraphs: HashMap<String, ParagraphGuard>,
+    amendments: HashMap<String, AmendmentGuard>,
+    owners: HashMap<u64, String>,
+}
+
+/// The policy's name for a yrs branch id.
+pub fn branch_key(id: &yrs::BranchID) -> BranchKey {
+    match id {
+        yrs::BranchID::Nested(id) => BranchKey::Nested(Id {
+            client: id.client.get(),
+            clock: id.clock,
+        }),
+        yrs::BranchID::Root(name) => BranchKey::Root(name.to_string()),
+    }
+}
+
+impl PolicyState {
+    /// Builds everything from a replica.
+    pub fn from_replica(txn: &impl yrs::ReadTxn) -> Self {
+        let full = txn.encode_state_as_update_v1(&yrs::StateVector::default());
+        let mut state = PolicyState::default();
+        if let Ok(scanned) = crate::update::scan_update_v1(&full) {
+            state.index.absorb(&scanned);
+        }
+        state.refresh(txn);
+        state
+    }
+
+    /// Re-reads meanings and guards (after the server applied a command).
+    pub fn refresh(&mut self, txn: &impl yrs::ReadTxn) {
+        self.meaning = crate::schema::editable_branches(txn)
+            .into_iter()
+            .map(|(id, editable)| (branch_key(&id), editable))
+            .collect();
+        self.paragraphs = crate::schema::paragraphs(txn)
+            .into_iter()
+            .map(|p| {
+                let guard = ParagraphGuard {
+                    locked: p.is_locked(),
+                    status: p.status,
+                };
+                (p.id, guard)
+            })
+            .collect();
+        self.amendments = crate::schema::amendments(txn)
+            .into_iter()
+            .map(|a| {
+                let guard = AmendmentGuard {
+                    paragraph: a.paragraph,
+                    status: a.status,
+                    sponsors: a.sponsors,
+                };
+                (a.id, guard)
+            })
+            .collect();
+    }
+
+    /// Records who owns a client id (claims are persisted by the caller).
+    pub fn claim(&mut self, client: u64, mission: &str) {
+        self.owners
+            .entry(client)
+            .or_insert_with(|| mission.to_string());
+    }
+
+    /// Remembers an accepted, applied update.
+    pub fn record(&mut self, verdict: &Verdict, mission: &str) {
+        for client in &verdict.claims {
+            self.claim(*client, mission);
+        }
+        for (id, len, branch) in &verdict.items {
+            self.index.insert(*id, *len, branch.clone());
+        }
+        for (client, clock, len) in &verdict.deletions {
+            self.index.mark_deleted(*client, *clock, *len);
+        }
+    }
+}
+
+impl DocumentView for PolicyState {
+    fn index(&self) -> &IdIndex {
+        &self.index
+    }
+
+    fn meaning(&self, branch: &BranchKey) -> Option<&Editable> {
+        self.meaning.get(branch)
+    }
+
+    fn paragraph(&self, id: &str) -> Option<ParagraphGuard> {
+        self.paragraphs.get(id).cloned()
+    }
+
+    fn amendment(&self, id: &str) -> Option<AmendmentGuard> {
+        self.amendments.get(id).cloned()
+    }
+
+    fn owner(&self, client: u64) -> Option<&str> {
+        self.owners.get(&client).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lib0::write_var_u64;
+    use crate::schema::{self, Lock, NewAmendment, NewParagraph, ParagraphKind, PARAGRAPHS};
+    use crate::update::scan_update_v1;
+    use yrs::updates::decoder::Decode;
+    use yrs::{Any, Doc, Map, Out, ReadTxn, StateVector, Text, TextRef, Transact, Update};
+
+    const FACILITATOR: Actor<'static> = Actor {
+        role: Role::Facilitator,
+        mission: "UN",
+    };
+    const MEX: Actor<'static> = Actor {
+        role: Role::Delegation,
+        mission: "MEX",
+    };
+    const CHE: Actor<'static> = Actor {
+        role: Role::Delegation,
+        mission: "CHE",
+    };
+
+    /// The server's document: p1, p2, and amendment a1 on p1 sponsored by MEX.
+    struct World {
+        server: Doc,
+        state: PolicyState,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let server = Doc::with_client_id(1);
+            {
+                let mut txn = server.transact_mut();
+                for (i, (id, body)) in [("p1", "Alpha text."), ("p2", "Beta text.")]
+                    .iter()
+                    .enumerate()
+                {
+                    let new = NewParagraph {
+                        id: id.to_string(),
+                        label: format!("{}", i + 1),
+                        kind: ParagraphKind::Operative,
+                        parent: None,
+                        body: body.to_string(),
+                    };
+                    schema::insert_paragraph(&mut txn, i as u32, &new).expect("paragraph");
+                }
+                let amendment = NewAmendment {
+                    id: "a1".into(),
+                    paragraph: "p1".into(),
+                    new_after: false,
+                    author: "MEX".into(),
+                    on_behalf_of: None,
+                    rationale: "Why.".into(),
+                    base_revision: None,
+                };
+                schema::create_amendment(&mut txn, &amendment).expect("amendment");
+            }
+            let state = PolicyState::from_replica(&server.transact());
+            World { server, state }
+        }
+
+        /// A client's replica, synced.
+        fn replica(&self, client: u64) -> Doc {
+            let doc = Doc::with_client_id(client);
+            let full = self
+                .server
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default());
+            doc.transact_mut()
+                .apply_update(Update::decode_v1(&full).expect("decodes"))
+                .expect("applies");
+            doc
+        }
+
+        fn check(&self, update: &[u8], actor: Actor<'_>) -> Result<Verdict, Refusal> {
+            let scanned = scan_update_v1(update).expect("scans");
+            check(&scanned, &self.state, actor)
+        }
+
+        /// Checks, and on success applies and records, as the room will.
+        fn submit(&mut self, update: &[u8], actor: Actor<'_>) -> Result<Verdict, Refusal> {
+            let verdict = self.check(update, actor)?;
+            self.server
+                .transact_mut()
+                .apply_update(Update::decode_v1(update).expect("decodes"))
+                .expect("applies");
+            self.state.record(&verdict, actor.mission);
+            Ok(verdict)
+        }
+
+        fn lock(&mut self, paragraph: &str, locked: bool) {
+            let lock = Lock {
+                mission: "UN".into(),
+                person: "chair".into(),
+                at_ms: 1,
+                reason: "agreed ad ref".into(),
+            };
+            schema::set_lock(
+                &mut self.server.transact_mut(),
+                paragraph,
+                locked.then_some(&lock),
+            )
+            .expect("lock");
+            self.state.refresh(&self.server.transact());
+        }
+    }
+
+    fn body(doc: &Doc, paragraph: &str) -> TextRef {
+        let txn = doc.transact();
+        match txn.get_map(PARAGRAPHS).and_then(|m| m.get(&txn, paragraph)) {
+            Some(Out::YMap(map)) => match map.get(&txn, "body") {
+                Some(Out::YText(text)) => text,
+                _ => panic!("body"),
+            },
+            _ => panic!("paragraph {paragraph}"),
+        }
+    }
+
+    fn amendment_text(doc: &Doc, amendment: &str) -> TextRef {
+        let txn = doc.transact();
+        match txn
+            .get_map(schema::AMENDMENTS)
+            .and_then(|m| m.get(&txn, amendment))
+        {
+            Some(Out::YMap(map)) => match map.get(&txn, "text") {
+                Some(Out::YText(text)) => text,
+                _ => panic!("text"),
+            },
+            _ => panic!("amendment {amendment}"),
+        }
+    }
+
+    fn typing(doc: &Doc, text: &TextRef, at: u32, chunk: &str) -> Vec<u8> {
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, at, chunk);
+        txn.encode_update_v1()
+    }
+
+    fn rule(result: Result<Verdict, Refusal>) -> (Rule, Option<String>) {
+        let refusal = result.expect_err("refused");
+        (refusal.rule, refusal.paragraph)
+    }
+
+    #[test]
+    fn only_facilitators_edit_a_paragraph_body() {
+        let mut world = World::new();
+        let mex = world.replica(200);
+        let update = typing(&mex, &body(&mex, "p1"), 0, "Strongly ");
+        assert_eq!(
+            rule(world.check(&update, MEX)),
+            (Rule::BodyFacilitatorsOnly, Some("p1".into()))
+        );
+        let chair = world.replica(100);
+        let update = typing(&chair, &body(&chair, "p1"), 0, "Strongly ");
+        let verdict = world.submit(&update, FACILITATOR).expect("facilitator may");
+        assert_eq!(verdict.claims, vec![100]);
+        assert!(verdict.touched.contains(&(0, "p1".to_string())));
+    }
+
+    #[test]
+    fn a_locked_body_is_refused_even_to_facilitators() {
+        let mut world = World::new();
+        world.lock("p2", true);
+        let chair = world.replica(100);
+        let update = typing(&chair, &body(&chair, "p2"), 0, "x");
+        assert_eq!(
+            rule(world.check(&update, FACILITATOR)),
+            (Rule::ParagraphLocked, Some("p2".into()))
+        );
+        world.lock("p2", false);
+        assert!(world.check(&update, FACILITATOR).is_ok());
+    }
+
+    #[test]
+    fn only_sponsors_and_facilitators_edit_an_amendment() {
+        let mut world = World::new();
+        let che = world.replica(300);
+        let update = typing(&che, &amendment_text(&che, "a1"), 0, "CHE: ");
+        assert_eq!(
+            rule(world.check(&update, CHE)),
+            (Rule::NotASponsor, Some("p1".into()))
+        );
+        let mex = world.replica(200);
+        let update = typing(&mex, &amendment_text(&mex, "a1"), 0, "MEX: ");
+        let verdict = world.submit(&update, MEX).expect("the sponsor may");
+        assert!(verdict.touched.contains(&(1, "a1".to_string())));
+        let chair = world.replica(100);
+        let update = typing(&chair, &amendment_text(&chair, "a1"), 0, "UN: ");
+        assert!(world.check(&update, FACILITATOR).is_ok());
+    }
+
+    #[test]
+    fn an_amendment_of_a_locked_paragraph_or_a_closed_amendment_is_refused() {
+        let mut world = World::new();
+        let mex = world.replica(200);
+        let update = typing(&mex, &amendment_text(&mex, "a1"), 0, "MEX: ");
+        world.lock("p1", true);
+        assert_eq!(
+            rule(world.check(&update, MEX)),
+            (Rule::ParagraphLocked, Some("p1".into()))
+        );
+        world.lock("p1", false);
+        assert!(world.check(&update, MEX).is_ok());
+        schema::set_amendment_status(
+            &mut world.server.transact_mut(),
+            "a1",
+            AmendmentStatus::Withdrawn,
+        )
+        .expect("status");
+        world.state.refresh(&world.server.transact());
+        assert_eq!(
+            rule(world.check(&update, MEX)),
+            (Rule::AmendmentClosed, Some("p1".into()))
+        );
+    }
+
+    #[test]
+    fn a_deletion_spanning_unlocked_and_locked_text_is_refused_whole() {
+        let mut world = World::new();
+        world.lock("p2", true);
+        let chair = world.replica(100);
+        let (b1, b2) = (body(&chair, "p1"), body(&chair, "p2"));
+        let both = {
+            let mut txn = chair.transact_mut();
+            b1.remove_range(&mut txn, 0, 6);
+            b2.remove_range(&mut txn, 0, 5);
+            txn.encode_update_v1()
+        };
+        assert_eq!(
+            rule(world.check(&both, FACILITATOR)),
+            (Rule::ParagraphLocked, Some("p2".into()))
+        );
+        let chair = world.replica(101);
+        let b1 = body(&chair, "p1");
+        let one = {
+            let mut txn = chair.transact_mut();
+            b1.remove_range(&mut txn, 0, 6);
+            txn.encode_update_v1()
+        };
+        let verdict = world
+            .submit(&one, FACILITATOR)
+            .expect("unlocked text may be deleted");
+        assert!(!verdict.deletions.is_empty());
+        // A reconnecting client re-sends its delete set: nothing new, nothing refused, even
+        // once the paragraph is locked.
+        world.lock("p1", true);
+        let verdict = world
+            .check(&one, FACILITATOR)
+            .expect("old deletions do not count");
+        assert!(verdict.deletions.is_empty());
+    }
+
+    #[test]
+    fn a_format_item_on_locked_text_is_refused() {
+        let mut world = World::new();
+        world.lock("p2", true);
+        let chair = world.replica(100);
+        let format = |doc: &Doc, text: &TextRef| {
+            let mut txn = doc.transact_mut();
+            text.format(
+                &mut txn,
+                0,
+                4,
+                HashMap::from([("bold".into(), Any::Bool(true))]),
+            );
+            txn.encode_update_v1()
+        };
+        let update = format(&chair, &body(&chair, "p2"));
+        assert_eq!(
+            rule(world.check(&update, FACILITATOR)),
+            (Rule::ParagraphLocked, Some("p2".into()))
+        );
+        let update = format(&chair, &body(&chair, "p1"));
+        assert!(world.check(&update, FACILITATOR).is_ok());
+    }
+
+    /// The ids of the first character of p1's and p2's bodies, as the index knows them.
+    fn first_chars(world: &World) -> (Id, Id) {
+        let full = world
+            .server
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let scanned = scan_update_v1(&full).expect("scans");
+        let body_branch = |p: &str| {
+            world
+                .state
+                .meaning
+                .iter()
+                .find(|(_, e)| **e == Editable::ParagraphBody(p.into()))
+                .map(|(k, _)| k.clone())
+                .expect("body")
+        };
+        let first_in = |branch: BranchKey| {
+            scanned
+                .blocks
+                .iter()
+                .find_map(|b| match b {
+                    Block::Item(item)
+                        if item.content == Content::String
+                            && world.state.index.branch_of(item.id) == Some(&branch) =>
+                    {
+                        Some(item.id)
+                    }
+                    _ => None,
+                })
+                .expect("a character")
+        };
+        (first_in(body_branch("p1")), first_in(body_branch("p2")))
+    }
+
+    /// A hand-made update: one string item of client 500 with the given origins.
+    fn crafted(origin: Option<Id>, right: Option<Id>, text: &str) -> Vec<u8> {
+        let mut out = vec![1, 1];
+        write_var_u64(&mut out, 500);
+        out.push(0);
+        let info =
+            4 | if origin.is_some() { 0x80 } else { 0 } | if right.is_some() { 0x40 } else { 0 };
+        out.push(info);
+        for id in [origin, right].into_iter().flatten() {
+            write_var_u64(&mut out, id.client);
+            write_var_u64(&mut out, u64::from(id.clock));
+        }
+        write_var_u64(&mut out, text.len() as u64);
+        out.extend_from_slice(text.as_bytes());
+        out.push(0);
+        out
+    }
+
+    #[test]
+    fn origins_in_different_texts_are_refused() {
+        let world = World::new();
+        let (p1, p2) = first_chars(&world);
+        assert_eq!(
+            rule(world.check(&crafted(Some(p1), Some(p2), "x"), FACILITATOR)).0,
+            Rule::OriginsDisagree
+        );
+        let next = Id {
+            client: p1.client,
+            clock: p1.clock + 1,
+        };
+        assert!(world
+            .check(&crafted(Some(p1), Some(next), "x"), FACILITATOR)
+            .is_ok());
+    }
+
+    #[test]
+    fn references_to_content_the_document_lacks_are_refused() {
+        let world = World::new();
+        let nowhere = Id {
+            client: 77,
+            clock: 3,
+        };
+        assert_eq!(
+            rule(world.check(&crafted(Some(nowhere), None, "x"), FACILITATOR)).0,
+            Rule::UnknownReference
+        );
+        // Deleting what does not exist would stay pending: refused too.
+        let deletion = vec![0, 1, 77, 1, 0, 5];
+        assert_eq!(
+            rule(world.check(&deletion, FACILITATOR)).0,
+            Rule::UnknownReference
+        );
+    }
+
+    #[test]
+    fn a_client_id_of_another_mission_is_refused() {
+        let mut world = World::new();
+        let mex = world.replica(200);
+        let update = typing(&mex, &amendment_text(&mex, "a1"), 0, "MEX ");
+        world.submit(&update, MEX).expect("MEX claims 200");
+        // CHE writes under MEX's client id (its own replica, the same id).
+        let che = world.replica(200);
+        let forged = typing(&che, &amendment_text(&che, "a1"), 0, "forged ");
+        assert_eq!(
+            rule(world.check(
+                &forged,
+                Actor {
+                    role: Role::Facilitator,
+                    mission: "CHE"
+                }
+            ))
+            .0,
+            Rule::ClientIdOfAnotherMission
+        );
+        // MEX itself may go on under it.
+        let more = typing(&mex, &amendment_text(&mex, "a1"), 0, "more ");
+        assert!(world.check(&more, MEX).is_ok());
+    }
+
+    #[test]
+    fn new_root_types_and_structure_are_refused() {
+        let world = World::new();
+        let chair = world.replica(100);
+        let sneaky = chair.get_or_insert_text("sneaky");
+        let update = typing(&chair, &sneaky, 0, "hello");
+        assert_eq!(rule(world.check(&update, FACILITATOR)).0, Rule::NotEditable);
+        // The paragraphs map itself (its keys, statuses, locks) is written by commands only.
+        let paragraphs = chair.get_or_insert_map(PARAGRAPHS);
+        let update = {
+            let mut txn = chair.transact_mut();
+            paragraphs.insert(&mut txn, "p9", "forged paragraph");
+            txn.encode_update_v1()
+        };
+        assert_eq!(rule(world.check(&update, FACILITATOR)).0, Rule::NotEditable);
+    }
+
+    #[test]
+    fn a_sub_document_inside_a_text_is_refused() {
+        let world = World::new();
+        let (p1, _) = first_chars(&world);
+        // Content 9 (a sub-document) after p1's first character: guid "g", options {}.
+        let mut update = vec![1, 1];
+        write_var_u64(&mut update, 500);
+        update.extend_from_slice(&[0, 0x80 | 9]);
+        write_var_u64(&mut update, p1.client);
+        write_var_u64(&mut update, u64::from(p1.clock));
+        update.extend_from_slice(&[1, b'g', 118, 0, 0]);
+        assert_eq!(
+            rule(world.check(&update, FACILITATOR)),
+            (Rule::ContentNotText, Some("p1".into()))
+        );
+    }
+
+    #[test]
+    fn observers_write_nothing_but_may_send_empty_updates() {
+        let world = World::new();
+        let viewer = world.replica(400);
+        let update = typing(&viewer, &amendment_text(&viewer, "a1"), 0, "x");
+        let observer = Actor {
+            role: Role::Observer,
+            mission: "NGO",
+        };
+        assert_eq!(
+            rule(world.check(&update, observer)).0,
+            Rule::ObserverReadOnly
+        );
+        assert!(world.check(&[0, 0], observer).is_ok());
+    }
+
+    #[test]
+    fn the_index_answers_ranges_in_runs() {
+        let mut index = IdIndex::default();
+        let branch = BranchKey::Root("t".into());
+        index.insert(
+            Id {
+                client: 1,
+                clock: 0,
+            },
+            5,
+            branch.clone(),
+        );
+        index.insert(
+            Id {
+                client: 1,
+                clock: 5,
+            },
+            5,
+            branch.clone(),
+        );
+        index.insert(
+            Id {
+                client: 1,
+                clock: 20,
+            },
+            5,
+            BranchKey::Root("u".into()),
+        );
+        let segments = index.segments(1, 3, 4_000_000_000);
+        assert_eq!(segments.len(), 4, "{segments:?}");
+        assert_eq!(
+            segments[0],
+            Segment {
+                clock: 3,
+                len: 7,
+                branch: Some(branch)
+            }
+        );
+        assert_eq!(segments[1].branch, None);
+        index.mark_deleted(1, 2, 4);
+        assert_eq!(index.undeleted(1, 0, 10), vec![(0, 2), (6, 4)]);
+    }
+}
