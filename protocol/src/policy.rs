@@ -144,6 +144,16 @@ impl IdIndex {
         runs.insert(id.clock, Run { len, branch });
     }
 
+    /// Marks every range of a yrs delete set.
+    pub fn mark_deleted_set(&mut self, deleted: &yrs::IdSet) {
+        for (client, ranges) in deleted.iter() {
+            for range in ranges.iter() {
+                let len = range.end.saturating_sub(range.start);
+                self.mark_deleted(client.get(), range.start, len);
+            }
+        }
+    }
+
     pub fn mark_deleted(&mut self, client: u64, clock: u32, len: u32) {
         for (at, len) in self.undeleted(client, clock, len) {
             self.deleted.entry(client).or_default().insert(at, len);
@@ -169,7 +179,12 @@ impl IdIndex {
             let mut still = Vec::new();
             for item in pending {
                 match resolve(item, self, &none) {
-                    Ok(branch) => self.insert(item.id, item.len, branch),
+                    Ok(branch) => {
+                        self.insert(item.id, item.len, branch);
+                        if item.content == Content::Deleted {
+                            self.mark_deleted(item.id.client, item.id.clock, item.len);
+                        }
+                    }
                     Err(_) => still.push(item),
                 }
             }
@@ -359,7 +374,51 @@ pub fn check(
     actor: Actor<'_>,
 ) -> Result<Verdict, Refusal> {
     let mut verdict = Verdict::default();
-    if update.is_empty() {
+    let index = view.index();
+
+    // Only what the document does not have yet counts: a reconnecting client re-sends all it
+    // has, other clients' content and old deletions included.
+    let mut pending: Vec<&crate::update::Item<'_>> = Vec::new();
+    let mut writers: Vec<u64> = Vec::new();
+    for block in &update.blocks {
+        match block {
+            Block::Item(item) => {
+                let last = Id {
+                    client: item.id.client,
+                    clock: item.id.clock + item.len - 1,
+                };
+                if index.branch_of(last).is_none() {
+                    writers.push(item.id.client);
+                    pending.push(item);
+                }
+            }
+            Block::Skip { .. } => {}
+            Block::Gc { id, len } => {
+                let last = Id {
+                    client: id.client,
+                    clock: id.clock + len - 1,
+                };
+                if index.branch_of(last).is_none() {
+                    return Err(Refusal::new(
+                        Rule::ContentNotText,
+                        None,
+                        format!("garbage-collected range at {}:{}", id.client, id.clock),
+                    ));
+                }
+            }
+        }
+    }
+    let new_deletions: Vec<(u64, u32, u32)> = update
+        .deletions
+        .iter()
+        .flat_map(|d| {
+            index
+                .undeleted(d.client, d.clock, d.len)
+                .into_iter()
+                .map(move |(clock, len)| (d.client, clock, len))
+        })
+        .collect();
+    if pending.is_empty() && new_deletions.is_empty() {
         return Ok(verdict);
     }
     if actor.role == Role::Observer {
@@ -371,17 +430,9 @@ pub fn check(
     }
 
     // Client ids: every id this update writes under must be the actor mission's.
-    let mut clients: Vec<u64> = update
-        .blocks
-        .iter()
-        .map(|b| match b {
-            Block::Item(item) => item.id.client,
-            Block::Gc { id, .. } | Block::Skip { id, .. } => id.client,
-        })
-        .collect();
-    clients.sort_unstable();
-    clients.dedup();
-    for client in clients {
+    writers.sort_unstable();
+    writers.dedup();
+    for client in writers {
         match view.owner(client) {
             Some(owner) if owner == actor.mission => {}
             Some(owner) => {
@@ -396,28 +447,7 @@ pub fn check(
     }
 
     // Inserted items: resolve each to its branch, in dependency order.
-    let index = view.index();
     let mut resolved: HashMap<u64, BTreeMap<u32, (u32, BranchKey)>> = HashMap::new();
-    let mut pending: Vec<&crate::update::Item<'_>> = Vec::new();
-    for block in &update.blocks {
-        match block {
-            Block::Item(item) => {
-                // Ids the document already has are duplicates yrs will skip.
-                if index.branch_of(item.id).is_some() {
-                    continue;
-                }
-                pending.push(item);
-            }
-            Block::Skip { .. } => {}
-            Block::Gc { id, .. } => {
-                return Err(Refusal::new(
-                    Rule::ContentNotText,
-                    None,
-                    format!("garbage-collected range at {}:{}", id.client, id.clock),
-                ))
-            }
-        }
-    }
     loop {
         let before = pending.len();
         let mut still = Vec::new();
@@ -430,6 +460,12 @@ pub fn check(
                         .or_default()
                         .insert(item.id.clock, (item.len, branch.clone()));
                     verdict.items.push((item.id, item.len, branch));
+                    // A tombstone (typed and deleted before it was sent) arrives deleted.
+                    if item.content == Content::Deleted {
+                        verdict
+                            .deletions
+                            .push((item.id.client, item.id.clock, item.len));
+                    }
                 }
                 Err(ResolveError::Disagree) => {
                     return Err(Refusal::new(
@@ -461,40 +497,36 @@ pub fn check(
         }
     }
 
-    // Deletions: only what is not deleted yet counts (a reconnecting client re-sends its whole
-    // delete set), and each deleted item's text must be writable by the actor.
-    for deletion in &update.deletions {
-        for (clock, len) in index.undeleted(deletion.client, deletion.clock, deletion.len) {
-            for segment in index.segments(deletion.client, clock, len) {
-                let branch = match segment.branch {
-                    Some(branch) => branch,
-                    None => {
-                        // Deleting what this very update inserts is fine; anything else unknown
-                        // would stay pending.
-                        let inserted = resolved.get(&deletion.client).is_some_and(|runs| {
-                            runs.range(..=segment.clock).next_back().is_some_and(
-                                |(start, (l, _))| segment.clock + segment.len <= start + l,
-                            )
-                        });
-                        if inserted {
-                            continue;
-                        }
-                        return Err(Refusal::new(
-                            Rule::UnknownReference,
-                            None,
-                            format!(
-                                "deletion of {}:{} refers to content the document does not have",
-                                deletion.client, segment.clock
-                            ),
-                        ));
+    // New deletions: each deleted item's text must be writable by the actor.
+    for (client, clock, len) in new_deletions {
+        for segment in index.segments(client, clock, len) {
+            let branch = match segment.branch {
+                Some(branch) => branch,
+                None => {
+                    // Deleting what this very update inserts is fine; anything else unknown
+                    // would stay pending.
+                    let inserted = resolved.get(&client).is_some_and(|runs| {
+                        runs.range(..=segment.clock)
+                            .next_back()
+                            .is_some_and(|(start, (l, _))| segment.clock + segment.len <= start + l)
+                    });
+                    if inserted {
+                        verdict.deletions.push((client, segment.clock, segment.len));
+                        continue;
                     }
-                };
-                let editable = permit_branch(&branch, view, actor)?;
-                verdict.touched.insert(key(&editable));
-                verdict
-                    .deletions
-                    .push((deletion.client, segment.clock, segment.len));
-            }
+                    return Err(Refusal::new(
+                        Rule::UnknownReference,
+                        None,
+                        format!(
+                            "deletion of {client}:{} refers to content the document does not have",
+                            segment.clock
+                        ),
+                    ));
+                }
+            };
+            let editable = permit_branch(&branch, view, actor)?;
+            verdict.touched.insert(key(&editable));
+            verdict.deletions.push((client, segment.clock, segment.len));
         }
     }
     Ok(verdict)
@@ -681,8 +713,11 @@ impl PolicyState {
             .or_insert_with(|| mission.to_string());
     }
 
-    /// Remembers an accepted, applied update.
-    pub fn record(&mut self, verdict: &Verdict, mission: &str) {
+    /// Remembers an accepted update once applied. `deleted` is what the applying transaction
+    /// actually deleted (`TransactionMut::delete_set`): besides the update's own deletions,
+    /// yrs deletes on its own (redundant formatting on commit), and a client that re-sends
+    /// its delete set must find those counted as old.
+    pub fn record(&mut self, verdict: &Verdict, mission: &str, deleted: &yrs::IdSet) {
         for client in &verdict.claims {
             self.claim(*client, mission);
         }
@@ -692,6 +727,7 @@ impl PolicyState {
         for (client, clock, len) in &verdict.deletions {
             self.index.mark_deleted(*client, *clock, *len);
         }
+        self.index.mark_deleted_set(deleted);
     }
 }
 
@@ -799,11 +835,13 @@ mod tests {
         /// Checks, and on success applies and records, as the room will.
         fn submit(&mut self, update: &[u8], actor: Actor<'_>) -> Result<Verdict, Refusal> {
             let verdict = self.check(update, actor)?;
-            self.server
-                .transact_mut()
-                .apply_update(Update::decode_v1(update).expect("decodes"))
-                .expect("applies");
-            self.state.record(&verdict, actor.mission);
+            let deleted = {
+                let mut txn = self.server.transact_mut();
+                txn.apply_update(Update::decode_v1(update).expect("decodes"))
+                    .expect("applies");
+                txn.delete_set().clone()
+            };
+            self.state.record(&verdict, actor.mission, &deleted);
             Ok(verdict)
         }
 

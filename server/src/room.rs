@@ -130,11 +130,15 @@ pub(crate) struct Room {
 const BATCH: usize = 256;
 
 /// A new, empty replica with Concord's settings: garbage collection off, so every revision and
-/// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them.
+/// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them; and no
+/// formatting clean-up, which would delete items on the server's own initiative: the server's
+/// replica only ever applies what it is given (logged updates and commands), so that it and
+/// its log never drift apart.
 pub fn new_replica() -> Doc {
     Doc::with_options(Options {
         skip_gc: true,
         offset_kind: OffsetKind::Utf16,
+        cleanup_formatting: false,
         ..Options::default()
     })
 }
