@@ -148,39 +148,20 @@ fn merge_ten_updates(bencher: Bencher) {
 /// Durable appends, 1,000 at a time (group commit: one fsync serves many): time per append.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn durable_append_batch_of_1000(bencher: Bencher) {
-    let f = fixture();
-    let dir = std::env::temp_dir().join(format!("concord-bench-{}", fastrand::u64(..)));
-    let log = Arc::new(SqliteLog::open(&dir).expect("storage"));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let update = Bytes::from(f.keystroke.clone());
-    bencher
-        .counter(divan::counter::ItemsCount::new(1000usize))
-        .bench(|| {
-            runtime.block_on(async {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                for _ in 0..999 {
-                    log.append("bench", update.clone(), Box::new(|_| {}));
-                }
-                log.append(
-                    "bench",
-                    update.clone(),
-                    Box::new(move |r| {
-                        let _ = tx.send(r);
-                    }),
-                );
-                rx.await.expect("completion").expect("durable")
-            })
-        });
-    runtime.block_on(log.close()).expect("close");
-    let _ = std::fs::remove_dir_all(dir);
+    durable_appends(
+        bencher.counter(divan::counter::ItemsCount::new(1000usize)),
+        1000,
+    );
 }
 
 /// One durable append on its own: the latency a lone keystroke waits for its `Ack`.
 #[divan::bench(sample_count = 20, sample_size = 1)]
 fn durable_append_alone(bencher: Bencher) {
+    durable_appends(bencher, 1);
+}
+
+/// Appends `batch` keystrokes to a fresh SQLite log and waits until the last is durable.
+fn durable_appends(bencher: Bencher, batch: usize) {
     let f = fixture();
     let dir = std::env::temp_dir().join(format!("concord-bench-{}", fastrand::u64(..)));
     let log = Arc::new(SqliteLog::open(&dir).expect("storage"));
@@ -192,6 +173,9 @@ fn durable_append_alone(bencher: Bencher) {
     bencher.bench(|| {
         runtime.block_on(async {
             let (tx, rx) = tokio::sync::oneshot::channel();
+            for _ in 1..batch {
+                log.append("bench", update.clone(), Box::new(|_| {}));
+            }
             log.append(
                 "bench",
                 update.clone(),
