@@ -21,6 +21,7 @@
 
 pub mod awareness;
 pub mod close;
+pub mod command;
 pub mod lib0;
 pub mod message;
 pub mod policy;

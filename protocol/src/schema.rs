@@ -330,6 +330,19 @@ fn branch_id(text: &TextRef) -> BranchID {
     branch.id()
 }
 
+/// A paragraph's body text, for writes.
+pub fn body_text(txn: &impl ReadTxn, paragraph: &str) -> Option<TextRef> {
+    text(&entry(txn, PARAGRAPHS, paragraph)?, txn, "body")
+}
+
+/// One of an amendment's mission lists (`sponsors`, `supporters`, `opposers`), for writes.
+pub fn amendment_list(txn: &impl ReadTxn, amendment: &str, key: &str) -> Option<ArrayRef> {
+    match entry(txn, AMENDMENTS, amendment)?.get(txn, key) {
+        Some(Out::YArray(list)) => Some(list),
+        _ => None,
+    }
+}
+
 // ---- writing (server only, applying commands) ----------------------------------------------
 
 /// A paragraph to create.
@@ -448,6 +461,34 @@ pub fn create_amendment(txn: &mut TransactionMut, new: &NewAmendment) -> Result<
         map.insert(txn, "base_revision", revision.as_str());
     }
     Ok(())
+}
+
+/// Marks an amendment as based on an older body (another amendment was accepted meanwhile).
+pub fn set_stale(txn: &mut TransactionMut, id: &str) -> Result<(), SchemaError> {
+    let map = entry(txn, AMENDMENTS, id).ok_or_else(|| SchemaError::UnknownAmendment(id.into()))?;
+    map.insert(txn, "stale", true);
+    Ok(())
+}
+
+/// Moves a paragraph to position `at` of the reading order.
+pub fn move_paragraph(txn: &mut TransactionMut, id: &str, at: u32) -> Result<(), SchemaError> {
+    let order = txn.get_or_insert_array(ORDER);
+    let position = order
+        .iter(txn)
+        .position(|v| matches!(v, Out::Any(Any::String(s)) if &*s == id))
+        .ok_or_else(|| SchemaError::UnknownParagraph(id.to_string()))?;
+    order.remove(txn, position as u32);
+    let at = at.min(order.len(txn));
+    order.insert(txn, at, id);
+    Ok(())
+}
+
+/// The position of a paragraph in the reading order.
+pub fn position(txn: &impl ReadTxn, id: &str) -> Option<u32> {
+    txn.get_array(ORDER)?
+        .iter(txn)
+        .position(|v| matches!(v, Out::Any(Any::String(s)) if &*s == id))
+        .map(|p| p as u32)
 }
 
 pub fn set_amendment_status(

@@ -1,0 +1,1072 @@
+//! Commands: everything structural in a negotiation (DESIGN.md section 2). Clients only type
+//! characters into texts; creating paragraphs and amendments, locks, statuses, sponsorship,
+//! support, comments are requests that the server validates and applies under its own client
+//! id, recording who asked. [`execute`] is that validation and application, pure over a yrs
+//! transaction: the server runs it for the WebSocket `Command` message and for REST alike, and
+//! the browser client can run it on a scratch copy to offer only what the server would accept.
+
+use serde::{Deserialize, Serialize};
+use yrs::{Array, GetString, Out, ReadTxn, Text, TransactionMut};
+
+use crate::policy::Actor;
+use crate::schema::{
+    self, AmendmentStatus, Comment, Lock, NewAmendment, NewParagraph, ParagraphKind,
+    ParagraphStatus,
+};
+use crate::session::Role;
+
+/// A request to change the document's structure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Command {
+    /// Facilitators: a new paragraph after `after` (at the start when `None`).
+    AddParagraph {
+        after: Option<String>,
+        label: String,
+        kind: ParagraphKind,
+        parent: Option<String>,
+        body: String,
+    },
+    MoveParagraph {
+        paragraph: String,
+        after: Option<String>,
+    },
+    /// Facilitators: the text from `at` (UTF-16 offset) on becomes a new paragraph.
+    SplitParagraph {
+        paragraph: String,
+        at: u32,
+        label: String,
+    },
+    RelabelParagraph {
+        paragraph: String,
+        label: String,
+    },
+    /// Facilitators: keeps the paragraph as a tombstone so its number is not reused.
+    DeleteParagraph {
+        paragraph: String,
+    },
+    SetStatus {
+        paragraph: String,
+        status: ParagraphStatus,
+    },
+    Lock {
+        paragraph: String,
+        reason: String,
+    },
+    Unlock {
+        paragraph: String,
+        reason: String,
+    },
+    /// Delegations and facilitators: new wording for a paragraph (or a new one after it).
+    CreateAmendment {
+        paragraph: String,
+        #[serde(default)]
+        new_after: bool,
+        on_behalf_of: Option<String>,
+        #[serde(default)]
+        rationale: String,
+    },
+    /// The author invites a co-sponsor.
+    InviteSponsor {
+        amendment: String,
+        mission: String,
+    },
+    /// The author removes a co-sponsor, or a co-sponsor withdraws its own sponsorship.
+    RemoveSponsor {
+        amendment: String,
+        mission: String,
+    },
+    Support {
+        amendment: String,
+    },
+    Oppose {
+        amendment: String,
+    },
+    /// The author withdraws its amendment.
+    Withdraw {
+        amendment: String,
+    },
+    /// Facilitators: the paragraph takes the amendment's text.
+    Accept {
+        amendment: String,
+    },
+    Reject {
+        amendment: String,
+    },
+    Comment {
+        paragraph: String,
+        text: String,
+    },
+}
+
+/// Who asks, and when (by the server's clock).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub actor: Actor<'a>,
+    pub person: &'a str,
+    pub now_ms: u64,
+}
+
+/// What a successful command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    Done,
+    /// A paragraph or amendment was created with this id.
+    Created {
+        id: String,
+    },
+}
+
+/// A refused command: a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+}
+
+fn refuse(code: &str, message: impl Into<String>) -> CommandError {
+    CommandError {
+        code: code.to_string(),
+        message: message.into(),
+    }
+}
+
+fn facilitators_only(ctx: &Context<'_>) -> Result<(), CommandError> {
+    if ctx.actor.role == Role::Facilitator {
+        Ok(())
+    } else {
+        Err(refuse("forbidden-role", "only facilitators may do this"))
+    }
+}
+
+fn participants_only(ctx: &Context<'_>) -> Result<(), CommandError> {
+    if ctx.actor.role == Role::Observer {
+        Err(refuse(
+            "forbidden-role",
+            "observers follow the text; they cannot change it",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+    schema::paragraph(txn, id)
+        .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}")))
+}
+
+/// A paragraph whose text may change: it exists, is not deleted, and is not locked.
+fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+    let p = paragraph(txn, id)?;
+    if p.status == ParagraphStatus::Deleted {
+        return Err(refuse(
+            "paragraph-deleted",
+            format!("paragraph {} is deleted", p.label),
+        ));
+    }
+    if p.is_locked() {
+        return Err(refuse(
+            "paragraph-locked",
+            format!("paragraph {} is locked", p.label),
+        ));
+    }
+    Ok(p)
+}
+
+fn amendment(txn: &impl ReadTxn, id: &str) -> Result<schema::Amendment, CommandError> {
+    schema::amendment(txn, id)
+        .ok_or_else(|| refuse("unknown-amendment", format!("no amendment {id}")))
+}
+
+fn open_amendment(txn: &impl ReadTxn, id: &str) -> Result<schema::Amendment, CommandError> {
+    let a = amendment(txn, id)?;
+    if a.status != AmendmentStatus::Open {
+        return Err(refuse(
+            "amendment-closed",
+            format!("amendment {id} is {}", a.status.as_str()),
+        ));
+    }
+    Ok(a)
+}
+
+fn reason_given(reason: &str) -> Result<(), CommandError> {
+    if reason.trim().is_empty() {
+        Err(refuse(
+            "reason-required",
+            "say why (it is recorded with the lock)",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The next free id with this prefix: ids are never reused, tombstones included.
+fn next_id(txn: &impl ReadTxn, root: &str, prefix: &str) -> String {
+    let highest = txn
+        .get_map(root)
+        .map(|map| {
+            use yrs::Map;
+            map.keys(txn)
+                .filter_map(|k| k.strip_prefix(prefix).and_then(|n| n.parse::<u64>().ok()))
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
+    format!("{prefix}{}", highest + 1)
+}
+
+fn after_position(txn: &impl ReadTxn, after: &Option<String>) -> Result<u32, CommandError> {
+    match after {
+        None => Ok(0),
+        Some(id) => schema::position(txn, id)
+            .map(|p| p + 1)
+            .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}"))),
+    }
+}
+
+fn add_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission: &str) -> bool {
+    let Some(list) = schema::amendment_list(txn, amendment, key) else {
+        return false;
+    };
+    let present = list
+        .iter(txn)
+        .any(|v| matches!(v, Out::Any(yrs::Any::String(s)) if &*s == mission));
+    if !present {
+        list.push_back(txn, mission);
+    }
+    !present
+}
+
+fn remove_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission: &str) -> bool {
+    let Some(list) = schema::amendment_list(txn, amendment, key) else {
+        return false;
+    };
+    let at = list
+        .iter(txn)
+        .position(|v| matches!(v, Out::Any(yrs::Any::String(s)) if &*s == mission));
+    match at {
+        Some(at) => {
+            list.remove(txn, at as u32);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Replaces a paragraph's body with `text` (accepting an amendment).
+fn replace_body(txn: &mut TransactionMut, paragraph: &str, text: &str) -> Result<(), CommandError> {
+    let body = schema::body_text(txn, paragraph)
+        .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {paragraph}")))?;
+    let len = body.len(txn);
+    body.remove_range(txn, 0, len);
+    body.insert(txn, 0, text);
+    Ok(())
+}
+
+/// Validates a command for this actor and applies it. On error nothing was changed.
+pub fn execute(
+    txn: &mut TransactionMut,
+    ctx: Context<'_>,
+    command: &Command,
+) -> Result<Outcome, CommandError> {
+    participants_only(&ctx)?;
+    let schema_error = |e: schema::SchemaError| refuse("invalid-argument", e.to_string());
+    match command {
+        Command::AddParagraph {
+            after,
+            label,
+            kind,
+            parent,
+            body,
+        } => {
+            facilitators_only(&ctx)?;
+            let at = after_position(txn, after)?;
+            let id = next_id(txn, schema::PARAGRAPHS, "p");
+            let new = NewParagraph {
+                id: id.clone(),
+                label: label.clone(),
+                kind: *kind,
+                parent: parent.clone(),
+                body: body.clone(),
+            };
+            schema::insert_paragraph(txn, at, &new).map_err(schema_error)?;
+            Ok(Outcome::Created { id })
+        }
+        Command::MoveParagraph {
+            paragraph: id,
+            after,
+        } => {
+            facilitators_only(&ctx)?;
+            paragraph(txn, id)?;
+            if after.as_deref() == Some(id.as_str()) {
+                return Err(refuse(
+                    "invalid-argument",
+                    "a paragraph cannot follow itself",
+                ));
+            }
+            let target = after_position(txn, after)?;
+            let from = schema::position(txn, id).unwrap_or(0);
+            // Removing the paragraph first shifts what follows it by one.
+            let at = if target > from { target - 1 } else { target };
+            schema::move_paragraph(txn, id, at).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::SplitParagraph {
+            paragraph: id,
+            at,
+            label,
+        } => {
+            facilitators_only(&ctx)?;
+            let p = open_paragraph(txn, id)?;
+            let body = schema::body_text(txn, id)
+                .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}")))?;
+            let len = body.len(txn);
+            if *at == 0 || *at >= len {
+                return Err(refuse(
+                    "invalid-argument",
+                    format!("split inside the text (1..{len})"),
+                ));
+            }
+            let tail: String = {
+                let whole = body.get_string(txn);
+                let units: Vec<u16> = whole.encode_utf16().collect();
+                String::from_utf16_lossy(&units[*at as usize..])
+            };
+            body.remove_range(txn, *at, len - *at);
+            let new_id = next_id(txn, schema::PARAGRAPHS, "p");
+            let position = schema::position(txn, id).map(|p| p + 1).unwrap_or(0);
+            let new = NewParagraph {
+                id: new_id.clone(),
+                label: label.clone(),
+                kind: p.kind,
+                parent: p.parent.clone(),
+                body: tail,
+            };
+            schema::insert_paragraph(txn, position, &new).map_err(schema_error)?;
+            Ok(Outcome::Created { id: new_id })
+        }
+        Command::RelabelParagraph {
+            paragraph: id,
+            label,
+        } => {
+            facilitators_only(&ctx)?;
+            paragraph(txn, id)?;
+            if label.trim().is_empty() {
+                return Err(refuse("invalid-argument", "a label cannot be empty"));
+            }
+            schema::set_label(txn, id, label).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::DeleteParagraph { paragraph: id } => {
+            facilitators_only(&ctx)?;
+            open_paragraph(txn, id)?;
+            schema::set_status(txn, id, ParagraphStatus::Deleted).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::SetStatus {
+            paragraph: id,
+            status,
+        } => {
+            facilitators_only(&ctx)?;
+            let p = paragraph(txn, id)?;
+            if p.status == ParagraphStatus::Deleted {
+                return Err(refuse(
+                    "paragraph-deleted",
+                    format!("paragraph {} is deleted", p.label),
+                ));
+            }
+            schema::set_status(txn, id, *status).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::Lock {
+            paragraph: id,
+            reason,
+        } => {
+            facilitators_only(&ctx)?;
+            reason_given(reason)?;
+            open_paragraph(txn, id)?;
+            let lock = Lock {
+                mission: ctx.actor.mission.to_string(),
+                person: ctx.person.to_string(),
+                at_ms: ctx.now_ms,
+                reason: reason.clone(),
+            };
+            schema::set_lock(txn, id, Some(&lock)).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::Unlock {
+            paragraph: id,
+            reason,
+        } => {
+            facilitators_only(&ctx)?;
+            reason_given(reason)?;
+            if !paragraph(txn, id)?.is_locked() {
+                return Err(refuse(
+                    "not-locked",
+                    format!("paragraph {id} is not locked"),
+                ));
+            }
+            schema::set_lock(txn, id, None).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::CreateAmendment {
+            paragraph: id,
+            new_after,
+            on_behalf_of,
+            rationale,
+        } => {
+            open_paragraph(txn, id)?;
+            let amendment_id = next_id(txn, schema::AMENDMENTS, "a");
+            let new = NewAmendment {
+                id: amendment_id.clone(),
+                paragraph: id.clone(),
+                new_after: *new_after,
+                author: ctx.actor.mission.to_string(),
+                on_behalf_of: on_behalf_of.clone(),
+                rationale: rationale.clone(),
+                base_revision: None,
+            };
+            schema::create_amendment(txn, &new).map_err(schema_error)?;
+            Ok(Outcome::Created { id: amendment_id })
+        }
+        Command::InviteSponsor {
+            amendment: id,
+            mission,
+        } => {
+            let a = open_amendment(txn, id)?;
+            if a.sponsors.first().map(String::as_str) != Some(ctx.actor.mission) {
+                return Err(refuse(
+                    "not-the-author",
+                    "only the author invites co-sponsors",
+                ));
+            }
+            if !add_mission(txn, id, "sponsors", mission) {
+                return Err(refuse(
+                    "already-a-sponsor",
+                    format!("{mission} already sponsors {id}"),
+                ));
+            }
+            Ok(Outcome::Done)
+        }
+        Command::RemoveSponsor {
+            amendment: id,
+            mission,
+        } => {
+            let a = open_amendment(txn, id)?;
+            let author = a.sponsors.first().map(String::as_str);
+            if author == Some(mission.as_str()) {
+                return Err(refuse(
+                    "invalid-argument",
+                    "the author cannot be removed; withdraw instead",
+                ));
+            }
+            if author != Some(ctx.actor.mission) && mission != ctx.actor.mission {
+                return Err(refuse(
+                    "not-the-author",
+                    "only the author, or the co-sponsor itself, may remove a co-sponsor",
+                ));
+            }
+            if !remove_mission(txn, id, "sponsors", mission) {
+                return Err(refuse(
+                    "not-a-sponsor",
+                    format!("{mission} does not sponsor {id}"),
+                ));
+            }
+            Ok(Outcome::Done)
+        }
+        Command::Support { amendment: id } | Command::Oppose { amendment: id } => {
+            let a = open_amendment(txn, id)?;
+            if a.is_sponsored_by(ctx.actor.mission) {
+                return Err(refuse(
+                    "sponsor-cannot-vote",
+                    "sponsors support their amendment already",
+                ));
+            }
+            let (add, remove) = match command {
+                Command::Support { .. } => ("supporters", "opposers"),
+                _ => ("opposers", "supporters"),
+            };
+            remove_mission(txn, id, remove, ctx.actor.mission);
+            add_mission(txn, id, add, ctx.actor.mission);
+            Ok(Outcome::Done)
+        }
+        Command::Withdraw { amendment: id } => {
+            let a = open_amendment(txn, id)?;
+            if a.sponsors.first().map(String::as_str) != Some(ctx.actor.mission) {
+                return Err(refuse(
+                    "not-the-author",
+                    "only the author withdraws an amendment",
+                ));
+            }
+            schema::set_amendment_status(txn, id, AmendmentStatus::Withdrawn)
+                .map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::Accept { amendment: id } => {
+            facilitators_only(&ctx)?;
+            let a = open_amendment(txn, id)?;
+            let p = open_paragraph(txn, &a.paragraph)?;
+            let created = if a.new_after {
+                let position = schema::position(txn, &p.id).map(|x| x + 1).unwrap_or(0);
+                let new_id = next_id(txn, schema::PARAGRAPHS, "p");
+                let new = NewParagraph {
+                    id: new_id.clone(),
+                    label: format!("{}bis", p.label),
+                    kind: p.kind,
+                    parent: p.parent.clone(),
+                    body: a.text.clone(),
+                };
+                schema::insert_paragraph(txn, position, &new).map_err(schema_error)?;
+                Some(new_id)
+            } else {
+                replace_body(txn, &p.id, &a.text)?;
+                // Every other open amendment of this paragraph was drafted on the old body.
+                for other in schema::amendments(txn) {
+                    if other.id != a.id
+                        && other.paragraph == p.id
+                        && other.status == AmendmentStatus::Open
+                    {
+                        schema::set_stale(txn, &other.id).map_err(schema_error)?;
+                    }
+                }
+                None
+            };
+            schema::set_amendment_status(txn, id, AmendmentStatus::Accepted)
+                .map_err(schema_error)?;
+            Ok(created.map_or(Outcome::Done, |id| Outcome::Created { id }))
+        }
+        Command::Reject { amendment: id } => {
+            facilitators_only(&ctx)?;
+            open_amendment(txn, id)?;
+            schema::set_amendment_status(txn, id, AmendmentStatus::Rejected)
+                .map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+        Command::Comment {
+            paragraph: id,
+            text,
+        } => {
+            paragraph(txn, id)?;
+            if text.trim().is_empty() {
+                return Err(refuse("invalid-argument", "a comment cannot be empty"));
+            }
+            let comment = Comment {
+                mission: ctx.actor.mission.to_string(),
+                person: ctx.person.to_string(),
+                at_ms: ctx.now_ms,
+                text: text.clone(),
+            };
+            schema::add_comment(txn, id, &comment).map_err(schema_error)?;
+            Ok(Outcome::Done)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::{Doc, Transact};
+
+    const CHAIR: Actor<'static> = Actor {
+        role: Role::Facilitator,
+        mission: "UN",
+    };
+    const MEX: Actor<'static> = Actor {
+        role: Role::Delegation,
+        mission: "MEX",
+    };
+    const CHE: Actor<'static> = Actor {
+        role: Role::Delegation,
+        mission: "CHE",
+    };
+    const NGO: Actor<'static> = Actor {
+        role: Role::Observer,
+        mission: "NGO",
+    };
+
+    fn run(doc: &Doc, actor: Actor<'_>, command: Command) -> Result<Outcome, CommandError> {
+        let ctx = Context {
+            actor,
+            person: "someone",
+            now_ms: 42,
+        };
+        execute(&mut doc.transact_mut(), ctx, &command)
+    }
+
+    fn code(result: Result<Outcome, CommandError>) -> String {
+        result.expect_err("refused").code
+    }
+
+    fn created(result: Result<Outcome, CommandError>) -> String {
+        match result.expect("accepted") {
+            Outcome::Created { id } => id,
+            Outcome::Done => panic!("expected a new id"),
+        }
+    }
+
+    /// p1 "First paragraph." and p2 "Second one.", amendment a1 on p1 by MEX.
+    fn negotiation() -> Doc {
+        let doc = Doc::with_client_id(1);
+        let add = |after: Option<&str>, label: &str, body: &str| Command::AddParagraph {
+            after: after.map(String::from),
+            label: label.into(),
+            kind: ParagraphKind::Operative,
+            parent: None,
+            body: body.into(),
+        };
+        assert_eq!(
+            created(run(&doc, CHAIR, add(None, "1", "First paragraph."))),
+            "p1"
+        );
+        assert_eq!(
+            created(run(&doc, CHAIR, add(Some("p1"), "2", "Second one."))),
+            "p2"
+        );
+        let amend = Command::CreateAmendment {
+            paragraph: "p1".into(),
+            new_after: false,
+            on_behalf_of: Some("G77 and China".into()),
+            rationale: "Stronger.".into(),
+        };
+        assert_eq!(created(run(&doc, MEX, amend)), "a1");
+        doc
+    }
+
+    fn lock(doc: &Doc, paragraph: &str) {
+        let command = Command::Lock {
+            paragraph: paragraph.into(),
+            reason: "agreed ad ref".into(),
+        };
+        run(doc, CHAIR, command).expect("locked");
+    }
+
+    #[test]
+    fn observers_may_do_nothing() {
+        let doc = negotiation();
+        for command in [
+            Command::Comment {
+                paragraph: "p1".into(),
+                text: "hi".into(),
+            },
+            Command::Support {
+                amendment: "a1".into(),
+            },
+            Command::CreateAmendment {
+                paragraph: "p1".into(),
+                new_after: false,
+                on_behalf_of: None,
+                rationale: String::new(),
+            },
+        ] {
+            assert_eq!(code(run(&doc, NGO, command)), "forbidden-role");
+        }
+    }
+
+    #[test]
+    fn facilitator_commands_refuse_delegations() {
+        let doc = negotiation();
+        let commands = [
+            Command::AddParagraph {
+                after: None,
+                label: "0".into(),
+                kind: ParagraphKind::Heading,
+                parent: None,
+                body: String::new(),
+            },
+            Command::MoveParagraph {
+                paragraph: "p2".into(),
+                after: None,
+            },
+            Command::SplitParagraph {
+                paragraph: "p1".into(),
+                at: 5,
+                label: "1bis".into(),
+            },
+            Command::RelabelParagraph {
+                paragraph: "p1".into(),
+                label: "1alt".into(),
+            },
+            Command::DeleteParagraph {
+                paragraph: "p2".into(),
+            },
+            Command::SetStatus {
+                paragraph: "p1".into(),
+                status: ParagraphStatus::AgreedAdRef,
+            },
+            Command::Lock {
+                paragraph: "p1".into(),
+                reason: "x".into(),
+            },
+            Command::Unlock {
+                paragraph: "p1".into(),
+                reason: "x".into(),
+            },
+            Command::Accept {
+                amendment: "a1".into(),
+            },
+            Command::Reject {
+                amendment: "a1".into(),
+            },
+        ];
+        for command in commands {
+            assert_eq!(
+                code(run(&doc, MEX, command.clone())),
+                "forbidden-role",
+                "{command:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn amendment_commands_refuse_the_wrong_mission() {
+        let doc = negotiation();
+        let cases = [
+            (
+                Command::InviteSponsor {
+                    amendment: "a1".into(),
+                    mission: "CHE".into(),
+                },
+                "not-the-author",
+            ),
+            (
+                Command::Withdraw {
+                    amendment: "a1".into(),
+                },
+                "not-the-author",
+            ),
+            (
+                Command::RemoveSponsor {
+                    amendment: "a1".into(),
+                    mission: "EU".into(),
+                },
+                "not-the-author",
+            ),
+        ];
+        for (command, expected) in cases {
+            assert_eq!(
+                code(run(&doc, CHE, command.clone())),
+                expected,
+                "{command:?}"
+            );
+        }
+        assert_eq!(
+            code(run(
+                &doc,
+                MEX,
+                Command::Support {
+                    amendment: "a1".into()
+                }
+            )),
+            "sponsor-cannot-vote"
+        );
+    }
+
+    #[test]
+    fn locked_paragraphs_and_closed_amendments_are_refused() {
+        let doc = negotiation();
+        lock(&doc, "p1");
+        let on_locked = [
+            (
+                CHAIR,
+                Command::SplitParagraph {
+                    paragraph: "p1".into(),
+                    at: 5,
+                    label: "1bis".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::DeleteParagraph {
+                    paragraph: "p1".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::Lock {
+                    paragraph: "p1".into(),
+                    reason: "again".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::Accept {
+                    amendment: "a1".into(),
+                },
+            ),
+            (
+                CHE,
+                Command::CreateAmendment {
+                    paragraph: "p1".into(),
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: String::new(),
+                },
+            ),
+        ];
+        for (actor, command) in on_locked {
+            assert_eq!(
+                code(run(&doc, actor, command.clone())),
+                "paragraph-locked",
+                "{command:?}"
+            );
+        }
+        // Unlocking needs a reason; then the amendment can be rejected, and is closed after.
+        assert_eq!(
+            code(run(
+                &doc,
+                CHAIR,
+                Command::Unlock {
+                    paragraph: "p1".into(),
+                    reason: " ".into()
+                }
+            )),
+            "reason-required"
+        );
+        run(
+            &doc,
+            CHAIR,
+            Command::Unlock {
+                paragraph: "p1".into(),
+                reason: "reopened at the request of CHE".into(),
+            },
+        )
+        .expect("unlocked");
+        run(
+            &doc,
+            CHAIR,
+            Command::Reject {
+                amendment: "a1".into(),
+            },
+        )
+        .expect("rejected");
+        for (actor, command) in [
+            (
+                CHAIR,
+                Command::Accept {
+                    amendment: "a1".into(),
+                },
+            ),
+            (
+                MEX,
+                Command::Withdraw {
+                    amendment: "a1".into(),
+                },
+            ),
+            (
+                CHE,
+                Command::Support {
+                    amendment: "a1".into(),
+                },
+            ),
+            (
+                MEX,
+                Command::InviteSponsor {
+                    amendment: "a1".into(),
+                    mission: "EU".into(),
+                },
+            ),
+        ] {
+            assert_eq!(
+                code(run(&doc, actor, command.clone())),
+                "amendment-closed",
+                "{command:?}"
+            );
+        }
+        run(
+            &doc,
+            CHAIR,
+            Command::DeleteParagraph {
+                paragraph: "p2".into(),
+            },
+        )
+        .expect("deleted");
+        assert_eq!(
+            code(run(
+                &doc,
+                CHAIR,
+                Command::SetStatus {
+                    paragraph: "p2".into(),
+                    status: ParagraphStatus::Open
+                }
+            )),
+            "paragraph-deleted"
+        );
+        assert_eq!(
+            code(run(
+                &doc,
+                CHE,
+                Command::Comment {
+                    paragraph: "p9".into(),
+                    text: "?".into()
+                }
+            )),
+            "unknown-paragraph"
+        );
+    }
+
+    #[test]
+    fn accepting_an_amendment_rewrites_the_body_and_marks_the_others_stale() {
+        let doc = negotiation();
+        let second = Command::CreateAmendment {
+            paragraph: "p1".into(),
+            new_after: false,
+            on_behalf_of: None,
+            rationale: String::new(),
+        };
+        assert_eq!(created(run(&doc, CHE, second)), "a2");
+        {
+            let sponsors =
+                schema::amendment_list(&doc.transact(), "a1", "sponsors").expect("sponsors");
+            assert_eq!(sponsors.len(&doc.transact()), 1);
+        }
+        // MEX co-drafts: its amendment text becomes the new wording.
+        {
+            let txn = doc.transact();
+            let map = match txn
+                .get_map(schema::AMENDMENTS)
+                .and_then(|m| yrs::Map::get(&m, &txn, "a1"))
+            {
+                Some(Out::YMap(map)) => map,
+                _ => panic!("a1"),
+            };
+            let Some(Out::YText(text)) = yrs::Map::get(&map, &txn, "text") else {
+                panic!("text")
+            };
+            drop(txn);
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 0, "Firmly: ");
+        }
+        run(
+            &doc,
+            CHE,
+            Command::Support {
+                amendment: "a1".into(),
+            },
+        )
+        .expect("supported");
+        run(
+            &doc,
+            CHAIR,
+            Command::Accept {
+                amendment: "a1".into(),
+            },
+        )
+        .expect("accepted");
+        let txn = doc.transact();
+        assert_eq!(
+            schema::paragraph(&txn, "p1").expect("p1").body,
+            "Firmly: First paragraph."
+        );
+        let a1 = schema::amendment(&txn, "a1").expect("a1");
+        assert_eq!(a1.status, AmendmentStatus::Accepted);
+        assert_eq!(a1.supporters, vec!["CHE".to_string()]);
+        assert!(schema::amendment(&txn, "a2").expect("a2").stale);
+    }
+
+    #[test]
+    fn structure_commands_do_what_they_say() {
+        let doc = negotiation();
+        let tail = created(run(
+            &doc,
+            CHAIR,
+            Command::SplitParagraph {
+                paragraph: "p1".into(),
+                at: 6,
+                label: "1bis".into(),
+            },
+        ));
+        run(
+            &doc,
+            CHAIR,
+            Command::MoveParagraph {
+                paragraph: "p2".into(),
+                after: None,
+            },
+        )
+        .expect("moved");
+        run(
+            &doc,
+            CHAIR,
+            Command::RelabelParagraph {
+                paragraph: "p2".into(),
+                label: "PP1".into(),
+            },
+        )
+        .expect("relabelled");
+        run(
+            &doc,
+            MEX,
+            Command::InviteSponsor {
+                amendment: "a1".into(),
+                mission: "CHE".into(),
+            },
+        )
+        .expect("invited");
+        assert_eq!(
+            code(run(
+                &doc,
+                MEX,
+                Command::InviteSponsor {
+                    amendment: "a1".into(),
+                    mission: "CHE".into()
+                }
+            )),
+            "already-a-sponsor"
+        );
+        run(
+            &doc,
+            CHE,
+            Command::RemoveSponsor {
+                amendment: "a1".into(),
+                mission: "CHE".into(),
+            },
+        )
+        .expect("a co-sponsor may leave");
+        run(
+            &doc,
+            CHE,
+            Command::Comment {
+                paragraph: tail.clone(),
+                text: "We support this.".into(),
+            },
+        )
+        .expect("comment");
+        let txn = doc.transact();
+        let order: Vec<(String, String)> = schema::paragraphs(&txn)
+            .into_iter()
+            .map(|p| (p.label, p.body))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("PP1".to_string(), "Second one.".to_string()),
+                ("1".to_string(), "First ".to_string()),
+                ("1bis".to_string(), "paragraph.".to_string()),
+            ]
+        );
+        assert_eq!(schema::comments(&txn, &tail)[0].mission, "CHE");
+        assert_eq!(
+            schema::amendment(&txn, "a1").expect("a1").sponsors,
+            vec!["MEX".to_string()]
+        );
+    }
+
+    #[test]
+    fn commands_travel_as_json() {
+        let command = Command::Lock {
+            paragraph: "p7".into(),
+            reason: "agreed ad ref".into(),
+        };
+        let json = serde_json::to_string(&command).expect("serializes");
+        assert_eq!(
+            json,
+            r#"{"type":"lock","paragraph":"p7","reason":"agreed ad ref"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Command>(&json).expect("parses"),
+            command
+        );
+    }
+}
