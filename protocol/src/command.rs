@@ -569,22 +569,7 @@ mod tests {
     use super::*;
     use yrs::{Doc, Transact};
 
-    const CHAIR: Actor<'static> = Actor {
-        role: Role::Facilitator,
-        mission: "UN",
-    };
-    const MEX: Actor<'static> = Actor {
-        role: Role::Delegation,
-        mission: "MEX",
-    };
-    const CHE: Actor<'static> = Actor {
-        role: Role::Delegation,
-        mission: "CHE",
-    };
-    const NGO: Actor<'static> = Actor {
-        role: Role::Observer,
-        mission: "NGO",
-    };
+    use crate::policy::test_actors::{CHAIR, CHE, MEX, NGO};
 
     fn run(doc: &Doc, actor: Actor<'_>, command: Command) -> Result<Outcome, CommandError> {
         let ctx = Context {

@@ -753,6 +753,30 @@ impl DocumentView for PolicyState {
     }
 }
 
+/// The actors the unit tests of the policy and of commands share.
+#[cfg(test)]
+pub(crate) mod test_actors {
+    use super::Actor;
+    use crate::session::Role;
+
+    pub const CHAIR: Actor<'static> = Actor {
+        role: Role::Facilitator,
+        mission: "UN",
+    };
+    pub const MEX: Actor<'static> = Actor {
+        role: Role::Delegation,
+        mission: "MEX",
+    };
+    pub const CHE: Actor<'static> = Actor {
+        role: Role::Delegation,
+        mission: "CHE",
+    };
+    pub const NGO: Actor<'static> = Actor {
+        role: Role::Observer,
+        mission: "NGO",
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,18 +786,7 @@ mod tests {
     use yrs::updates::decoder::Decode;
     use yrs::{Any, Doc, Map, Out, ReadTxn, StateVector, Text, TextRef, Transact, Update};
 
-    const FACILITATOR: Actor<'static> = Actor {
-        role: Role::Facilitator,
-        mission: "UN",
-    };
-    const MEX: Actor<'static> = Actor {
-        role: Role::Delegation,
-        mission: "MEX",
-    };
-    const CHE: Actor<'static> = Actor {
-        role: Role::Delegation,
-        mission: "CHE",
-    };
+    use super::test_actors::{CHAIR as FACILITATOR, CHE, MEX};
 
     /// The server's document: p1, p2, and amendment a1 on p1 sponsored by MEX.
     struct World {
@@ -1183,10 +1196,7 @@ mod tests {
         let world = World::new();
         let viewer = world.replica(400);
         let update = typing(&viewer, &amendment_text(&viewer, "a1"), 0, "x");
-        let observer = Actor {
-            role: Role::Observer,
-            mission: "NGO",
-        };
+        let observer = super::test_actors::NGO;
         assert_eq!(
             rule(world.check(&update, observer)).0,
             Rule::ObserverReadOnly
