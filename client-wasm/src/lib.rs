@@ -24,6 +24,8 @@ pub fn describe_frame(frame: &[u8]) -> String {
                 Message::Ack(_) => "ack",
                 Message::Refresh(_) => "refresh",
                 Message::Rejected(_) => "rejected",
+                Message::Command(_) => "command",
+                Message::CommandResult(_) => "command-result",
             })
             .collect::<Vec<_>>()
             .join(","),

@@ -99,6 +99,51 @@ pub enum Command {
     },
 }
 
+/// A command on the wire (`Command` message), numbered by the client so it can match the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRequest {
+    pub id: u64,
+    pub command: Command,
+}
+
+/// The answer to a [`CommandRequest`] (`CommandResult` message): `{"id", "ok": outcome}` or
+/// `{"id", "error": {code, message}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandReply {
+    pub id: u64,
+    #[serde(flatten)]
+    pub result: Reply,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply {
+    Ok(Outcome),
+    Error(CommandError),
+}
+
+impl From<Result<Outcome, CommandError>> for Reply {
+    fn from(result: Result<Outcome, CommandError>) -> Self {
+        match result {
+            Ok(outcome) => Reply::Ok(outcome),
+            Err(error) => Reply::Error(error),
+        }
+    }
+}
+
+impl CommandError {
+    /// The HTTP status a REST client gets for this refusal.
+    pub fn http_status(&self) -> u16 {
+        match self.code.as_str() {
+            "forbidden-role" | "not-the-author" | "not-a-sponsor" | "sponsor-cannot-vote" => 403,
+            "unknown-paragraph" | "unknown-amendment" => 404,
+            "paragraph-locked" | "paragraph-deleted" | "amendment-closed" | "already-a-sponsor"
+            | "not-locked" => 409,
+            _ => 400,
+        }
+    }
+}
+
 /// Who asks, and when (by the server's clock).
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {

@@ -14,6 +14,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
+use crate::command::{CommandReply, CommandRequest};
 use crate::lib0::{var_u64_len, write_buf, write_var_u64, Reader};
 use crate::session::{Rejection, Session};
 
@@ -40,6 +41,10 @@ pub const MSG_ACK: u64 = 101;
 pub const MSG_REFRESH: u64 = 102;
 /// Concord: an update or command was refused (rule, paragraph, message).
 pub const MSG_REJECTED: u64 = 103;
+/// Concord (client to server): a command (JSON [`CommandRequest`]).
+pub const MSG_COMMAND: u64 = 104;
+/// Concord: the answer to a command (JSON [`CommandReply`]).
+pub const MSG_COMMAND_RESULT: u64 = 105;
 
 const AUTH_PERMISSION_DENIED: u64 = 0;
 
@@ -64,6 +69,10 @@ pub enum Message<'a> {
     Refresh(&'a str),
     /// Concord: what the server refused, and why.
     Rejected(Rejection),
+    /// Concord (client to server): a structural change, numbered by the client.
+    Command(CommandRequest),
+    /// Concord: the answer to a command.
+    CommandResult(CommandReply),
     /// Concord: the first `n` document updates (sync step 2 or update messages, counted
     /// together in the order sent) this connection sent are durable.
     Ack(u64),
@@ -146,6 +155,18 @@ impl<'a> Message<'a> {
                     serde_json::from_slice(json).map_err(|_| DecodeError::InvalidJson { at })?;
                 Ok(Message::Rejected(rejection))
             }
+            MSG_COMMAND => {
+                let json = r.read_buf()?;
+                serde_json::from_slice(json)
+                    .map(Message::Command)
+                    .map_err(|_| DecodeError::InvalidJson { at })
+            }
+            MSG_COMMAND_RESULT => {
+                let json = r.read_buf()?;
+                serde_json::from_slice(json)
+                    .map(Message::CommandResult)
+                    .map_err(|_| DecodeError::InvalidJson { at })
+            }
             MSG_ACK => {
                 let body = r.read_buf()?;
                 let mut body = Reader::new(body);
@@ -193,6 +214,14 @@ impl<'a> Message<'a> {
                 let json = serde_json::to_vec(rejection).unwrap_or_default();
                 concord_frame(MSG_REJECTED, &json)
             }
+            Message::Command(request) => concord_frame(
+                MSG_COMMAND,
+                &serde_json::to_vec(request).unwrap_or_default(),
+            ),
+            Message::CommandResult(reply) => concord_frame(
+                MSG_COMMAND_RESULT,
+                &serde_json::to_vec(reply).unwrap_or_default(),
+            ),
             Message::Ack(count) => {
                 let mut body = Vec::with_capacity(var_u64_len(*count));
                 write_var_u64(&mut body, *count);
@@ -302,6 +331,26 @@ mod tests {
                 rule: "observer-read-only".into(),
                 paragraph: Some("p17".into()),
                 message: "observers cannot edit".into(),
+            }),
+            Message::Command(CommandRequest {
+                id: 7,
+                command: crate::command::Command::Lock {
+                    paragraph: "p3".into(),
+                    reason: "agreed ad ref".into(),
+                },
+            }),
+            Message::CommandResult(CommandReply {
+                id: 7,
+                result: crate::command::Reply::Error(crate::command::CommandError {
+                    code: "paragraph-locked".into(),
+                    message: "paragraph 3 is locked".into(),
+                }),
+            }),
+            Message::CommandResult(CommandReply {
+                id: 8,
+                result: crate::command::Reply::Ok(crate::command::Outcome::Created {
+                    id: "p9".into(),
+                }),
             }),
         ]
     }

@@ -270,10 +270,15 @@ impl Reader<'_> {
                     self.refresh(token)?;
                     continue;
                 }
+                Message::Command(request) => {
+                    self.command(request).await?;
+                    continue;
+                }
                 Message::PermissionDenied(_)
                 | Message::Session(_)
                 | Message::Ack(_)
-                | Message::Rejected(_) => {
+                | Message::Rejected(_)
+                | Message::CommandResult(_) => {
                     return Err((
                         CloseCode::Malformed,
                         "only the server sends auth, session, ack and rejected messages".into(),
@@ -308,6 +313,35 @@ impl Reader<'_> {
             .outbox
             .try_send(Message::PermissionDenied(message).encode().into());
         (CloseCode::Forbidden, format!("{rule}: {message}"))
+    }
+
+    /// Runs a command in the room and answers with its result. What it changed reaches this
+    /// connection (and everyone) before the answer does.
+    async fn command(
+        &mut self,
+        request: concord_protocol::command::CommandRequest,
+    ) -> Result<(), CloseReason> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let unloaded = || (CloseCode::GoingAway, "document unloaded".to_string());
+        self.room
+            .send(RoomRequest::Command {
+                role: self.identity.role,
+                mission: self.identity.mission.as_str().into(),
+                person: self.identity.person.as_str().into(),
+                command: Box::new(request.command),
+                reply,
+            })
+            .await
+            .map_err(|_| unloaded())?;
+        let result = answer.await.map_err(|_| unloaded())?;
+        let reply = concord_protocol::command::CommandReply {
+            id: request.id,
+            result: result.into(),
+        };
+        let _ = self
+            .outbox
+            .try_send(Message::CommandResult(reply).encode().into());
+        Ok(())
     }
 
     /// A fresh token extends the session; it must be for the same person, mission and role.

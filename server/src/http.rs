@@ -4,6 +4,7 @@
 //! - `GET /ws/{doc}`: upgrade to the document's WebSocket.
 //! - `GET /api/session`: who the token says you are.
 //! - `GET /api/docs/{doc}/state`: the document's full Yjs state (one v1 update).
+//! - `POST /api/docs/{doc}/commands`: a command (JSON), answered with its outcome.
 //! - `GET /healthz`: liveness and counts, for load balancers (no token).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +15,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/ws/{doc}", get(upgrade))
         .route("/api/session", get(session))
         .route("/api/docs/{doc}/state", get(document_state))
+        .route("/api/docs/{doc}/commands", post(document_command))
         .with_state(state)
 }
 
@@ -229,6 +231,57 @@ async fn document_state(
         }
     }
     Err(unavailable())
+}
+
+/// `POST /api/docs/{doc}/commands` with a JSON command: 200 with the outcome, or the
+/// command's refusal as `{ "error": code, "message" }` with its status (403, 404, 409, 400).
+async fn document_command(
+    State(state): State<Arc<AppState>>,
+    Authenticated(identity): Authenticated,
+    Path(doc): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    validate_document_id(&doc)?;
+    identity.may_open(&doc)?;
+    if !state.ctx.limits.allow_message(&identity.mission) {
+        return Err(rate_limited(&identity.mission));
+    }
+    let command: concord_protocol::command::Command = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_command", e.to_string()))?;
+    let command = Box::new(command);
+    for _ in 0..8 {
+        let room = state.ctx.rooms.get(&doc);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = RoomRequest::Command {
+            role: identity.role,
+            mission: identity.mission.as_str().into(),
+            person: identity.person.as_str().into(),
+            command: command.clone(),
+            reply,
+        };
+        if room.send(request).await.is_err() {
+            continue;
+        }
+        match answer.await {
+            Ok(Ok(outcome)) => return Ok(Json(outcome).into_response()),
+            Ok(Err(refused)) => {
+                let status =
+                    StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+                return Ok((
+                    status,
+                    Json(json!({ "error": refused.code, "message": refused.message })),
+                )
+                    .into_response());
+            }
+            // The room retired under us: look it up again.
+            Err(_) => continue,
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "document_unavailable",
+        "the document could not be loaded; try again",
+    ))
 }
 
 async fn upgrade(

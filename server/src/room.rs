@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
+use concord_protocol::command::{execute, Command, CommandError, Context, Outcome};
 use concord_protocol::message::encode_update_frame;
+use concord_protocol::policy::Actor;
 use concord_protocol::{CloseCode, Message};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
@@ -73,6 +75,14 @@ pub enum RoomRequest {
     Resync {
         peer: ConnId,
     },
+    /// A command (WebSocket or REST), validated and applied under the server's client id.
+    Command {
+        role: concord_protocol::Role,
+        mission: Arc<str>,
+        person: Arc<str>,
+        command: Box<Command>,
+        reply: oneshot::Sender<Result<Outcome, CommandError>>,
+    },
     /// The whole document as one update (REST reads, exports).
     State {
         reply: oneshot::Sender<Result<Vec<u8>, JoinError>>,
@@ -124,6 +134,10 @@ pub(crate) struct Room {
     /// Updates applied in the current batch, not yet broadcast: (sender, raw update).
     unsent: Vec<(ConnId, Bytes)>,
 }
+
+/// Stands for the server itself among update senders (connection ids start at 1), so that the
+/// server's own updates go to every peer.
+const SERVER: ConnId = 0;
 
 /// Requests one room handles back to back before it broadcasts; consecutive updates among
 /// them leave as one merged frame.
@@ -314,6 +328,16 @@ impl Room {
             RoomRequest::State { reply } => {
                 let _ = reply.send(Ok(full_state(&self.doc)));
             }
+            RoomRequest::Command {
+                role,
+                mission,
+                person,
+                command,
+                reply,
+            } => {
+                let result = self.command(role, &mission, &person, &command);
+                let _ = reply.send(result);
+            }
             RoomRequest::Resync { peer } => {
                 if let Some(lagged) = self.lagging.remove(&peer) {
                     tracing::debug!(doc = %self.name, peer, "resyncing lagged connection");
@@ -379,6 +403,47 @@ impl Room {
         if self.unsnapshotted >= self.config.snapshot_every {
             self.snapshot();
         }
+    }
+
+    /// Runs a command on the replica. What it wrote is logged and broadcast to everyone (the
+    /// requester included: it is not the requester's own edit) before the reply goes out.
+    fn command(
+        &mut self,
+        role: concord_protocol::Role,
+        mission: &str,
+        person: &str,
+        command: &Command,
+    ) -> Result<Outcome, CommandError> {
+        let ctx = Context {
+            actor: Actor { role, mission },
+            person,
+            now_ms: now_ms(),
+        };
+        let (result, update) = {
+            let mut txn = self.doc.transact_mut();
+            let result = execute(&mut txn, ctx, command);
+            (result, txn.encode_update_v1())
+        };
+        let wrote = scan_is_nonempty(&update);
+        if wrote {
+            let raw = Bytes::from(update);
+            tracing::info!(doc = %self.name, mission, person, ?command, "command applied");
+            self.unsent.push((SERVER, raw.clone()));
+            let alarm = Arc::clone(&self.alarm);
+            self.log.append(
+                &self.name,
+                raw,
+                Box::new(move |result| {
+                    if let Err(err) = result {
+                        tracing::error!(error = %err, "command append failed");
+                        alarm.raise();
+                    }
+                }),
+            );
+            self.unsnapshotted += 1;
+            self.flush_broadcasts();
+        }
+        result
     }
 
     fn ack_for(&self, peer: ConnId, seq: u64) -> Completion {
@@ -627,6 +692,8 @@ impl Room {
                         let _ = reply.send(Err(err.clone()));
                     }
                 }
+                // Dropping the reply tells the caller the room is gone: it looks again.
+                RoomRequest::Command { .. } => {}
                 _ => {}
             }
         }
@@ -636,6 +703,17 @@ impl Room {
                 .request_close(CloseCode::GoingAway, "document closed");
         }
     }
+}
+
+fn scan_is_nonempty(update: &[u8]) -> bool {
+    concord_protocol::update::scan_update_v1(update).is_ok_and(|scanned| !scanned.is_empty())
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// A replica holding everything stored (runs on a blocking thread).

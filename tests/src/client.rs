@@ -30,6 +30,8 @@ pub struct Seen {
     pub denied: Vec<String>,
     /// Every `Session` received (the first, then one per refresh).
     pub sessions: u64,
+    /// Answers to commands, in arrival order.
+    pub command_results: Vec<concord_protocol::command::CommandReply>,
 }
 
 struct Shared {
@@ -296,7 +298,8 @@ fn handle_frame(shared: &Shared, bytes: &[u8]) {
                 let mut seen = lock(&shared.seen);
                 seen.acked = seen.acked.max(n);
             }
-            Message::QueryAwareness | Message::Refresh(_) => {}
+            Message::CommandResult(reply) => lock(&shared.seen).command_results.push(reply),
+            Message::QueryAwareness | Message::Refresh(_) | Message::Command(_) => {}
         }
     }
     shared.touch();

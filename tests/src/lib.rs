@@ -14,7 +14,8 @@ pub mod servers;
 pub use client::Client;
 pub use raw::{close_code, RawSocket, SilentPeer};
 pub use servers::{
-    http_get, http_get_raw, http_get_with, mint, ProcessServer, TempDir, TestServer,
+    http_get, http_get_raw, http_get_with, http_post_json, http_request, mint, ProcessServer,
+    TempDir, TestServer,
 };
 
 use std::time::Duration;

@@ -210,11 +210,38 @@ pub async fn http_get_raw(
     path: &str,
     headers: &[&str],
 ) -> anyhow::Result<(u16, Vec<u8>)> {
+    http_request(addr, "GET", path, headers, &[]).await
+}
+
+/// A POST of a JSON body with a bearer token; the response body as text.
+pub async fn http_post_json(
+    addr: SocketAddr,
+    path: &str,
+    token: &str,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    let auth = format!("Authorization: Bearer {token}");
+    let headers = [auth.as_str(), "Content-Type: application/json"];
+    let (status, body) = http_request(addr, "POST", path, &headers, body.as_bytes()).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One HTTP/1.1 request; the status and the body as bytes.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).await?;
     let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
     let mut response = Vec::new();
     tokio::time::timeout(crate::WAIT, stream.read_to_end(&mut response)).await??;
     let head_end = response

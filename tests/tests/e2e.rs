@@ -4,6 +4,8 @@
 mod auth;
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/commands.rs"]
+mod commands;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/interop.rs"]
