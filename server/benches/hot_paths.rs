@@ -189,3 +189,79 @@ fn durable_appends(bencher: Bencher, batch: usize) {
     runtime.block_on(log.close()).expect("close");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The update policy on one facilitator keystroke in paragraph 17 of a 54-paragraph
+/// negotiation with three amendments: scan the update, resolve its branch, decide.
+#[divan::bench(sample_count = 2000)]
+fn policy_check_keystroke(bencher: Bencher) {
+    use concord_protocol::command::{execute, Command, Context};
+    use concord_protocol::policy::{check, Actor, PolicyState};
+    use concord_protocol::schema::{self, ParagraphKind};
+    use concord_protocol::Role;
+
+    let server = Doc::with_client_id(1);
+    let chair = Actor {
+        role: Role::Facilitator,
+        mission: "UN",
+    };
+    let ctx = Context {
+        actor: chair,
+        person: "chair",
+        now_ms: 0,
+    };
+    let mut rng = fastrand::Rng::with_seed(17);
+    let mut after = None;
+    for n in 1..=54 {
+        let words: Vec<String> = (0..300)
+            .map(|_| (0..rng.usize(3..9)).map(|_| rng.lowercase()).collect())
+            .collect();
+        let add = Command::AddParagraph {
+            after: after.clone(),
+            label: n.to_string(),
+            kind: ParagraphKind::Operative,
+            parent: None,
+            body: words.join(" "),
+        };
+        execute(&mut server.transact_mut(), ctx, &add).expect("paragraph");
+        after = Some(format!("p{n}"));
+    }
+    for mission in ["MEX", "CHE", "EU"] {
+        let amend = Command::CreateAmendment {
+            paragraph: "p17".into(),
+            new_after: false,
+            on_behalf_of: None,
+            rationale: String::new(),
+        };
+        let delegation = Context {
+            actor: Actor {
+                role: Role::Delegation,
+                mission,
+            },
+            person: "d",
+            now_ms: 0,
+        };
+        execute(&mut server.transact_mut(), delegation, &amend).expect("amendment");
+    }
+    let state = PolicyState::from_replica(&server.transact());
+    let client = Doc::with_client_id(2);
+    let full = server
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    client
+        .transact_mut()
+        .apply_update(Update::decode_v1(&full).expect("decodes"))
+        .expect("applies");
+    let body = schema::body_text(&client.transact(), "p17").expect("p17");
+    let keystroke = {
+        let mut txn = client.transact_mut();
+        body.insert(&mut txn, 1000, "s");
+        txn.encode_update_v1()
+    };
+    // Measure the accepting path (the full resolution), not an early refusal.
+    let scanned = scan_update_v1(&keystroke).expect("scans");
+    check(&scanned, &state, chair).expect("a facilitator may type in an unlocked body");
+    bencher.bench(|| {
+        let scanned = scan_update_v1(divan::black_box(&keystroke)).expect("scans");
+        check(&scanned, &state, chair).map(|v| v.items.len())
+    });
+}
