@@ -97,6 +97,10 @@ pub enum Command {
         paragraph: String,
         text: String,
     },
+    /// Facilitators: fills an empty document from a structured text ([`crate::import`]).
+    ImportText {
+        text: String,
+    },
 }
 
 /// A command on the wire (`Command` message), numbered by the client so it can match the reply.
@@ -138,7 +142,7 @@ impl CommandError {
             "forbidden-role" | "not-the-author" | "not-a-sponsor" | "sponsor-cannot-vote" => 403,
             "unknown-paragraph" | "unknown-amendment" => 404,
             "paragraph-locked" | "paragraph-deleted" | "amendment-closed" | "already-a-sponsor"
-            | "not-locked" => 409,
+            | "not-locked" | "document-not-empty" => 409,
             _ => 400,
         }
     }
@@ -160,6 +164,10 @@ pub enum Outcome {
     /// A paragraph or amendment was created with this id.
     Created {
         id: String,
+    },
+    /// A structured text was imported as this many paragraphs.
+    Imported {
+        paragraphs: usize,
     },
 }
 
@@ -589,6 +597,33 @@ pub fn execute(
                 .map_err(schema_error)?;
             Ok(Outcome::Done)
         }
+        Command::ImportText { text } => {
+            facilitators_only(&ctx)?;
+            if !schema::paragraphs(txn).is_empty() {
+                return Err(refuse(
+                    "document-not-empty",
+                    "import fills an empty document only",
+                ));
+            }
+            let parsed = crate::import::parse(text)
+                .map_err(|e| refuse("invalid-argument", e.to_string()))?;
+            let mut ids: Vec<String> = Vec::with_capacity(parsed.len());
+            for (position, paragraph) in parsed.iter().enumerate() {
+                let id = next_id(txn, schema::PARAGRAPHS, "p");
+                let new = NewParagraph {
+                    id: id.clone(),
+                    label: paragraph.label.clone(),
+                    kind: paragraph.kind,
+                    parent: paragraph.parent.and_then(|i| ids.get(i).cloned()),
+                    body: paragraph.body.clone(),
+                };
+                schema::insert_paragraph(txn, position as u32, &new).map_err(schema_error)?;
+                ids.push(id);
+            }
+            Ok(Outcome::Imported {
+                paragraphs: ids.len(),
+            })
+        }
         Command::Comment {
             paragraph: id,
             text,
@@ -632,7 +667,7 @@ mod tests {
     fn created(result: Result<Outcome, CommandError>) -> String {
         match result.expect("accepted") {
             Outcome::Created { id } => id,
-            Outcome::Done => panic!("expected a new id"),
+            other => panic!("expected a new id, got {other:?}"),
         }
     }
 
@@ -1081,6 +1116,33 @@ mod tests {
             schema::amendment(&txn, "a1").expect("a1").sponsors,
             vec!["MEX".to_string()]
         );
+    }
+
+    #[test]
+    fn a_structured_text_imports_into_an_empty_document_only() {
+        let doc = Doc::with_client_id(1);
+        let text = "# Preamble\n[PP1] Recalling,\n# Commitments\n[17] We commit\n[17(a)] Act";
+        let import = Command::ImportText { text: text.into() };
+        assert_eq!(code(run(&doc, MEX, import.clone())), "forbidden-role");
+        assert_eq!(
+            run(&doc, CHAIR, import.clone()),
+            Ok(Outcome::Imported { paragraphs: 5 })
+        );
+        let txn = doc.transact();
+        let all = schema::paragraphs(&txn);
+        assert_eq!(all[4].label, "17(a)");
+        assert_eq!(all[4].kind, ParagraphKind::Action);
+        assert_eq!(
+            all[4].parent.as_deref(),
+            Some("p3"),
+            "under the second heading"
+        );
+        drop(txn);
+        assert_eq!(code(run(&doc, CHAIR, import)), "document-not-empty");
+        let bad = Command::ImportText {
+            text: "no heading".into(),
+        };
+        assert_eq!(code(run(&Doc::new(), CHAIR, bad)), "invalid-argument");
     }
 
     #[test]

@@ -22,6 +22,7 @@
 pub mod awareness;
 pub mod close;
 pub mod command;
+pub mod import;
 pub mod lib0;
 pub mod message;
 pub mod policy;

@@ -33,6 +33,21 @@ enum Command {
     Token(TokenArgs),
     /// Revoke a token (by its id) or every token of a mission issued until now.
     Revoke(RevokeArgs),
+    /// Fill an empty document from a structured text (Markdown with [labelled] paragraphs).
+    /// Run it while no server has the document open; a live server takes the same text as the
+    /// `import-text` command.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// The structured text.
+    file: PathBuf,
+    /// The document to fill.
+    #[arg(long)]
+    doc: String,
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+    data_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,6 +191,7 @@ pub fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Import(args) => runtime.block_on(import(args)),
         Command::Revoke(args) => {
             let what = match (args.jti, args.mission) {
                 (Some(jti), _) => Revocation::Token(jti),
@@ -187,6 +203,63 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Applies the `import-text` command to the stored document and logs what it wrote.
+async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    use crate::storage::DocumentLog;
+    use concord_protocol::command::{execute, Command, Context, Outcome};
+    use concord_protocol::policy::Actor;
+    use yrs::updates::decoder::Decode;
+    use yrs::Transact;
+
+    if crate::http::validate_document_id(&args.doc).is_err() {
+        anyhow::bail!(
+            "`{}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)",
+            args.doc
+        );
+    }
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let log = crate::storage::sqlite::SqliteLog::open(&args.data_dir)?;
+    let stored = log.load(&args.doc).await?;
+    let replica = crate::room::new_replica();
+    {
+        let mut txn = replica.transact_mut();
+        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+            txn.apply_update(yrs::Update::decode_v1(bytes)?)?;
+        }
+    }
+    let ctx = Context {
+        actor: Actor {
+            role: concord_protocol::Role::Facilitator,
+            mission: "SECRETARIAT",
+        },
+        person: "concord import",
+        now_ms: auth::now_seconds() * 1000,
+    };
+    let (outcome, update) = {
+        let mut txn = replica.transact_mut();
+        let outcome = execute(&mut txn, ctx, &Command::ImportText { text });
+        (outcome, txn.encode_update_v1())
+    };
+    let paragraphs = match outcome {
+        Ok(Outcome::Imported { paragraphs }) => paragraphs,
+        Ok(other) => anyhow::bail!("unexpected outcome {other:?}"),
+        Err(refused) => anyhow::bail!("{}: {}", refused.code, refused.message),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    log.append(
+        &args.doc,
+        update.into(),
+        Box::new(move |result| {
+            let _ = tx.send(result);
+        }),
+    );
+    rx.await??;
+    log.close().await?;
+    println!("imported {paragraphs} paragraphs into {}", args.doc);
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -104,3 +104,87 @@ async fn commands_over_websocket_and_rest_are_validated_applied_and_kept() -> an
     server.stop().await;
     Ok(())
 }
+
+const STRUCTURED: &str = "\
+# Global Compact for Safe, Orderly and Regular Migration
+## Preamble
+[PP1] Recalling the Charter of the United Nations,
+## Objective 1: Collect and utilize accurate data
+[17] We commit to strengthen the global evidence base.
+[17(a)] Elaborate and implement a comprehensive strategy
+for improving migration data.
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_structured_text_is_imported_offline_or_live() -> anyhow::Result<()> {
+    const BINARY: &str = env!("CARGO_BIN_EXE_concord-under-test");
+    let data = concord_tests::TempDir::new("import");
+    let file = data.path().join("gcm.md");
+    std::fs::write(&file, STRUCTURED)?;
+    let import = || {
+        std::process::Command::new(BINARY)
+            .arg("import")
+            .arg(&file)
+            .args(["--doc", "gcm", "--data-dir"])
+            .arg(data.path())
+            .output()
+    };
+    let first = import()?;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout).trim(),
+        "imported 6 paragraphs into gcm"
+    );
+    let again = import()?;
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("document-not-empty"));
+
+    let server = concord_tests::ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let client = Client::connect(&server.ws_url("gcm")).await?;
+    let paragraphs = client.with_doc(|doc| schema::paragraphs(&doc.transact()));
+    let shape: Vec<(&str, ParagraphKind)> = paragraphs
+        .iter()
+        .map(|p| (p.label.as_str(), p.kind))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("", ParagraphKind::Heading),
+            ("", ParagraphKind::Heading),
+            ("PP1", ParagraphKind::Preambular),
+            ("", ParagraphKind::Heading),
+            ("17", ParagraphKind::Operative),
+            ("17(a)", ParagraphKind::Action),
+        ]
+    );
+    assert_eq!(
+        paragraphs[5].body,
+        "Elaborate and implement a comprehensive strategy for improving migration data."
+    );
+    assert_eq!(
+        paragraphs[5].parent.as_deref(),
+        Some(paragraphs[3].id.as_str())
+    );
+    server.kill().await;
+
+    // A live server takes the same text as a command.
+    let live = TestServer::start().await;
+    let chair = live.token("chair", "UN", Role::Facilitator, "*");
+    let body = serde_json::json!({ "type": "import-text", "text": STRUCTURED }).to_string();
+    let (status, answer) =
+        http_post_json(live.addr, "/api/docs/rio/commands", &chair, &body).await?;
+    assert_eq!(
+        (status, answer.as_str()),
+        (200, r#"{"outcome":"imported","paragraphs":6}"#)
+    );
+    let (status, answer) =
+        http_post_json(live.addr, "/api/docs/rio/commands", &chair, &body).await?;
+    assert_eq!(status, 409);
+    assert!(answer.contains("document-not-empty"), "{answer}");
+    live.stop().await;
+    Ok(())
+}
