@@ -182,6 +182,16 @@ impl ProcessServer {
         format!("ws://{}/ws/{doc}?token={token}", self.addr)
     }
 
+    /// SIGTERM, as a service manager stops it; waits for the process to exit.
+    pub async fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self.child.id().ok_or_else(|| anyhow!("already exited"))?;
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(sent.success(), "kill -TERM failed");
+        Ok(tokio::time::timeout(crate::WAIT, self.child.wait()).await??)
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub async fn kill(mut self) {
         let _ = self.child.start_kill();

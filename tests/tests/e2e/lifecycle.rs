@@ -169,3 +169,29 @@ async fn a_peer_that_goes_silent_is_closed_with_4000() -> anyhow::Result<()> {
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_closes_sockets_with_1001_flushes_and_exits_cleanly() -> anyhow::Result<()> {
+    const BINARY: &str = env!("CARGO_BIN_EXE_concord-under-test");
+    let data = concord_tests::TempDir::new("sigterm");
+    let server = concord_tests::ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let url = server.ws_url("term");
+    let mut ana = Client::connect(&url).await?;
+    for i in 0..50 {
+        ana.append(&format!("{i} "))?;
+    }
+    let expected = {
+        let probe = Client::connect(&url).await?;
+        probe.wait_text(|t| t.ends_with("49 ")).await?;
+        probe.text()
+    };
+    let status = server.terminate().await?;
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(ana.wait_closed().await?.map(|c| c.0), Some(1001));
+
+    let server = concord_tests::ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let back = Client::connect(&server.ws_url("term")).await?;
+    assert_eq!(back.text(), expected);
+    server.kill().await;
+    Ok(())
+}
