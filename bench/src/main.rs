@@ -72,27 +72,7 @@ struct Target {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Clients and writers on documents; latency and delivery.
-    Run {
-        #[command(flatten)]
-        target: Target,
-        #[arg(long, default_value_t = 1)]
-        docs: usize,
-        /// Clients in all (spread over the documents).
-        #[arg(long)]
-        clients: usize,
-        /// Writers per document (among its clients).
-        #[arg(long, default_value_t = 10)]
-        writers: usize,
-        /// Edits per second per writer.
-        #[arg(long, default_value_t = 5.0)]
-        rate: f64,
-        /// Seconds of writing (at most 600).
-        #[arg(long, default_value_t = 10)]
-        duration: u64,
-        /// Connections opened at once while ramping up.
-        #[arg(long, default_value_t = 200)]
-        connect_concurrency: usize,
-    },
+    Run(RunParams),
     /// Many documents of a given size held open; memory per document.
     Memory {
         #[command(flatten)]
@@ -131,26 +111,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Run {
-                target,
-                docs,
-                clients,
-                writers,
-                rate,
-                duration,
-                connect_concurrency,
-            } => {
-                run(RunParams {
-                    target,
-                    docs: docs.max(1),
-                    clients,
-                    writers,
-                    rate,
-                    duration: duration.min(MAX_DURATION),
-                    connect_concurrency: connect_concurrency.max(1),
-                })
-                .await
-            }
+            Command::Run(params) => run(params).await,
             Command::Memory {
                 target,
                 docs,
@@ -192,13 +153,26 @@ fn doc_name(target: &Target, index: usize) -> String {
     format!("{}-{index}", target.doc_prefix)
 }
 
+#[derive(Debug, clap::Args)]
 struct RunParams {
+    #[command(flatten)]
     target: Target,
+    #[arg(long, default_value_t = 1)]
     docs: usize,
+    /// Clients in all (spread over the documents).
+    #[arg(long)]
     clients: usize,
+    /// Writers per document (among its clients).
+    #[arg(long, default_value_t = 10)]
     writers: usize,
+    /// Edits per second per writer.
+    #[arg(long, default_value_t = 5.0)]
     rate: f64,
+    /// Seconds of writing (at most 600).
+    #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// Connections opened at once while ramping up.
+    #[arg(long, default_value_t = 200)]
     connect_concurrency: usize,
 }
 
@@ -393,6 +367,8 @@ async fn run(params: RunParams) -> anyhow::Result<()> {
         duration,
         connect_concurrency,
     } = params;
+    let (docs, duration) = (docs.max(1), duration.min(MAX_DURATION));
+    let connect_concurrency = connect_concurrency.max(1);
     let writers_total = (writers * docs).min(clients) as u64;
     let edits_per_writer = (rate * (duration as f64 + 1.0)).ceil() as u64 + 1;
     let shared = Arc::new(Shared {

@@ -489,7 +489,7 @@ pub fn execute(
             mission,
         } => {
             let a = open_amendment(txn, id)?;
-            if a.sponsors.first().map(String::as_str) != Some(ctx.actor.mission) {
+            if a.author() != Some(ctx.actor.mission) {
                 return Err(refuse(
                     "not-the-author",
                     "only the author invites co-sponsors",
@@ -508,7 +508,7 @@ pub fn execute(
             mission,
         } => {
             let a = open_amendment(txn, id)?;
-            let author = a.sponsors.first().map(String::as_str);
+            let author = a.author();
             if author == Some(mission.as_str()) {
                 return Err(refuse(
                     "invalid-argument",
@@ -547,7 +547,7 @@ pub fn execute(
         }
         Command::Withdraw { amendment: id } => {
             let a = open_amendment(txn, id)?;
-            if a.sponsors.first().map(String::as_str) != Some(ctx.actor.mission) {
+            if a.author() != Some(ctx.actor.mission) {
                 return Err(refuse(
                     "not-the-author",
                     "only the author withdraws an amendment",

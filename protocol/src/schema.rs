@@ -124,6 +124,11 @@ pub struct Amendment {
 }
 
 impl Amendment {
+    /// The author: the first sponsor.
+    pub fn author(&self) -> Option<&str> {
+        self.sponsors.first().map(String::as_str)
+    }
+
     pub fn is_sponsored_by(&self, mission: &str) -> bool {
         self.sponsors.iter().any(|s| s == mission)
     }

@@ -427,7 +427,9 @@ impl Room {
         let wrote = scan_is_nonempty(&update);
         if wrote {
             let raw = Bytes::from(update);
-            tracing::info!(doc = %self.name, mission, person, ?command, "command applied");
+            // The command itself can be large (an imported text): details at debug level.
+            tracing::info!(doc = %self.name, mission, person, "command applied");
+            tracing::debug!(doc = %self.name, ?command, "command");
             self.unsent.push((SERVER, raw.clone()));
             let alarm = Arc::clone(&self.alarm);
             self.log.append(

@@ -49,10 +49,6 @@ impl RoomHandle {
             Err(_) => Ok(None),
         }
     }
-
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
 }
 
 pub struct Rooms {
@@ -119,12 +115,5 @@ impl Rooms {
     /// How many documents are in memory.
     pub fn loaded(&self) -> usize {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    pub fn is_loaded(&self, doc: &str) -> bool {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(doc)
     }
 }
