@@ -103,6 +103,72 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's name on the wire (its `type`), for logs and the audit.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::AddParagraph { .. } => "add-paragraph",
+            Command::MoveParagraph { .. } => "move-paragraph",
+            Command::SplitParagraph { .. } => "split-paragraph",
+            Command::RelabelParagraph { .. } => "relabel-paragraph",
+            Command::DeleteParagraph { .. } => "delete-paragraph",
+            Command::SetStatus { .. } => "set-status",
+            Command::Lock { .. } => "lock",
+            Command::Unlock { .. } => "unlock",
+            Command::CreateAmendment { .. } => "create-amendment",
+            Command::InviteSponsor { .. } => "invite-sponsor",
+            Command::RemoveSponsor { .. } => "remove-sponsor",
+            Command::Support { .. } => "support",
+            Command::Oppose { .. } => "oppose",
+            Command::Withdraw { .. } => "withdraw",
+            Command::Accept { .. } => "accept",
+            Command::Reject { .. } => "reject",
+            Command::Comment { .. } => "comment",
+            Command::ImportText { .. } => "import-text",
+        }
+    }
+
+    /// The paragraphs an applied command concerns (the audit's "paragraphs touched"): its
+    /// paragraph, an amendment's paragraph, a created paragraph, or all of an import.
+    pub fn paragraphs_touched(&self, txn: &impl ReadTxn, outcome: &Outcome) -> Vec<String> {
+        let mut touched = Vec::new();
+        match self {
+            Command::MoveParagraph { paragraph, .. }
+            | Command::RelabelParagraph { paragraph, .. }
+            | Command::DeleteParagraph { paragraph }
+            | Command::SetStatus { paragraph, .. }
+            | Command::Lock { paragraph, .. }
+            | Command::Unlock { paragraph, .. }
+            | Command::CreateAmendment { paragraph, .. }
+            | Command::Comment { paragraph, .. }
+            | Command::SplitParagraph { paragraph, .. } => touched.push(paragraph.clone()),
+            Command::InviteSponsor { amendment, .. }
+            | Command::RemoveSponsor { amendment, .. }
+            | Command::Support { amendment }
+            | Command::Oppose { amendment }
+            | Command::Withdraw { amendment }
+            | Command::Accept { amendment }
+            | Command::Reject { amendment } => {
+                if let Some(a) = schema::amendment(txn, amendment) {
+                    touched.push(a.paragraph);
+                }
+            }
+            Command::AddParagraph { .. } => {}
+            Command::ImportText { .. } => {
+                touched.extend(schema::paragraphs(txn).into_iter().map(|p| p.id));
+            }
+        }
+        if let (
+            Command::AddParagraph { .. } | Command::SplitParagraph { .. },
+            Outcome::Created { id },
+        ) = (self, outcome)
+        {
+            touched.push(id.clone());
+        }
+        touched
+    }
+}
+
 /// A command on the wire (`Command` message), numbered by the client so it can match the reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRequest {

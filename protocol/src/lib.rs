@@ -19,6 +19,7 @@
 //! assert_eq!(decoded, vec![Message::Update(b"\x00\x00")]);
 //! ```
 
+pub mod attribution;
 pub mod awareness;
 pub mod close;
 pub mod command;

@@ -643,6 +643,11 @@ fn permit_branch(
     Ok(editable.clone())
 }
 
+/// The owner of the client ids the server itself writes under (commands, imports). Missions
+/// named in tokens cannot take this name (the server refuses the `concord:` prefix), so no
+/// delegation can write under the server's ids.
+pub const SERVER_OWNER: &str = "concord:server";
+
 /// A [`DocumentView`] built from a replica: the index of its items, the meaning of its texts,
 /// the guards of its paragraphs and amendments, and the client ids each mission owns.
 #[derive(Debug, Clone, Default)]
@@ -728,6 +733,39 @@ impl PolicyState {
             self.index.mark_deleted(*client, *clock, *len);
         }
         self.index.mark_deleted_set(deleted);
+    }
+}
+
+impl PolicyState {
+    /// The paragraphs an accepted update wrote in: a body is its paragraph's, an amendment's
+    /// text and rationale are the amended paragraph's.
+    pub fn paragraphs_touched(&self, verdict: &Verdict) -> Vec<String> {
+        let mut paragraphs = BTreeSet::new();
+        for (kind, id) in &verdict.touched {
+            if *kind == 0 {
+                paragraphs.insert(id.clone());
+            } else if let Some(amendment) = self.amendments.get(id) {
+                paragraphs.insert(amendment.paragraph.clone());
+            }
+        }
+        paragraphs.into_iter().collect()
+    }
+
+    /// Takes in what the server wrote itself (a command's update, already applied): its items
+    /// join the index and its deletions are recorded, then meanings and guards are re-read.
+    pub fn absorb_own(&mut self, update: &[u8], deleted: &yrs::IdSet, txn: &impl yrs::ReadTxn) {
+        if let Ok(scanned) = crate::update::scan_update_v1(update) {
+            self.index.absorb(&scanned);
+        }
+        self.index.mark_deleted_set(deleted);
+        self.refresh(txn);
+    }
+
+    /// Every client id with its owner.
+    pub fn owners(&self) -> impl Iterator<Item = (u64, &str)> {
+        self.owners
+            .iter()
+            .map(|(client, owner)| (*client, owner.as_str()))
     }
 }
 

@@ -340,6 +340,16 @@ pub fn body_text(txn: &impl ReadTxn, paragraph: &str) -> Option<TextRef> {
     text(&entry(txn, PARAGRAPHS, paragraph)?, txn, "body")
 }
 
+/// An amendment's proposed text, for writes.
+pub fn amendment_text(txn: &impl ReadTxn, amendment: &str) -> Option<TextRef> {
+    text(&entry(txn, AMENDMENTS, amendment)?, txn, "text")
+}
+
+/// An amendment's rationale, for writes.
+pub fn amendment_rationale(txn: &impl ReadTxn, amendment: &str) -> Option<TextRef> {
+    text(&entry(txn, AMENDMENTS, amendment)?, txn, "rationale")
+}
+
 /// One of an amendment's mission lists (`sponsors`, `supporters`, `opposers`), for writes.
 pub fn amendment_list(txn: &impl ReadTxn, amendment: &str, key: &str) -> Option<ArrayRef> {
     match entry(txn, AMENDMENTS, amendment)?.get(txn, key) {

@@ -169,16 +169,28 @@ fn durable_appends(bencher: Bencher, batch: usize) {
         .enable_all()
         .build()
         .expect("runtime");
-    let update = Bytes::from(f.keystroke.clone());
+    // A keystroke and its audit record, as the room logs it.
+    let entry = concord_server::storage::LogEntry {
+        update: Bytes::from(f.keystroke.clone()),
+        record: concord_server::audit::AuditRecord {
+            at_ms: 1_790_000_000_000,
+            person: "ana".into(),
+            mission: "MEX".into(),
+            action: "update".into(),
+            paragraphs: vec!["p17".into()],
+            deleted: Vec::new(),
+            claims: Vec::new(),
+        },
+    };
     bencher.bench(|| {
         runtime.block_on(async {
             let (tx, rx) = tokio::sync::oneshot::channel();
             for _ in 1..batch {
-                log.append("bench", update.clone(), Box::new(|_| {}));
+                log.append("bench", entry.clone(), Box::new(|_| {}));
             }
             log.append(
                 "bench",
-                update.clone(),
+                entry.clone(),
                 Box::new(move |r| {
                     let _ = tx.send(r);
                 }),

@@ -118,6 +118,8 @@ pub enum AuthError {
     UnknownRole,
     #[error("the token does not open this document")]
     DocumentNotAllowed,
+    #[error("mission names starting with `concord:` are reserved for the server")]
+    ReservedMission,
     #[error("the token has been revoked")]
     Revoked,
 }
@@ -135,6 +137,7 @@ impl AuthError {
             AuthError::WrongIssuer => "wrong_issuer",
             AuthError::UnknownRole => "unknown_role",
             AuthError::DocumentNotAllowed => "document_not_allowed",
+            AuthError::ReservedMission => "reserved_mission",
             AuthError::Revoked => "token_revoked",
         }
     }
@@ -143,7 +146,9 @@ impl AuthError {
     /// allow this.
     pub fn status(self) -> StatusCode {
         match self {
-            AuthError::UnknownRole | AuthError::DocumentNotAllowed => StatusCode::FORBIDDEN,
+            AuthError::UnknownRole | AuthError::DocumentNotAllowed | AuthError::ReservedMission => {
+                StatusCode::FORBIDDEN
+            }
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -315,6 +320,10 @@ impl Authenticator {
             return Err(AuthError::Malformed);
         }
         let role = Role::parse(&claims.role).ok_or(AuthError::UnknownRole)?;
+        // The server writes under client ids owned by a reserved name; no token may act as it.
+        if claims.mission.starts_with("concord:") {
+            return Err(AuthError::ReservedMission);
+        }
         Ok(Identity {
             person: claims.sub,
             mission: claims.mission,

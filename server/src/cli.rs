@@ -37,6 +37,24 @@ enum Command {
     /// Run it while no server has the document open; a live server takes the same text as the
     /// `import-text` command.
     Import(ImportArgs),
+    /// The audit trail: `concord audit verify` checks every record's hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute every document's hash chain; exits non-zero naming any record altered or
+    /// removed.
+    Verify {
+        /// Only this document.
+        #[arg(long)]
+        doc: Option<String>,
+        #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -192,6 +210,27 @@ pub fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(args) => runtime.block_on(import(args)),
+        Command::Audit {
+            command: AuditCommand::Verify { doc, data_dir },
+        } => {
+            let report = crate::storage::sqlite::verify_audit(&data_dir, doc.as_deref())?;
+            for problem in &report.problems {
+                eprintln!("{problem}");
+            }
+            if !report.is_intact() {
+                anyhow::bail!(
+                    "audit verification failed: {} problem(s) in {} record(s) of {} document(s)",
+                    report.problems.len(),
+                    report.records,
+                    report.documents
+                );
+            }
+            println!(
+                "audit intact: {} record(s) in {} document(s)",
+                report.records, report.documents
+            );
+            Ok(())
+        }
         Command::Revoke(args) => {
             let what = match (args.jti, args.mission) {
                 (Some(jti), _) => Revocation::Token(jti),
@@ -248,10 +287,25 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         Ok(other) => anyhow::bail!("unexpected outcome {other:?}"),
         Err(refused) => anyhow::bail!("{}: {}", refused.code, refused.message),
     };
+    let record = crate::audit::AuditRecord {
+        at_ms: ctx.now_ms,
+        person: ctx.person.to_string(),
+        mission: concord_protocol::policy::SERVER_OWNER.to_string(),
+        action: "import-text".into(),
+        paragraphs: concord_protocol::schema::paragraphs(&replica.transact())
+            .into_iter()
+            .map(|p| p.id)
+            .collect(),
+        deleted: Vec::new(),
+        claims: vec![replica.client_id().get()],
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     log.append(
         &args.doc,
-        update.into(),
+        crate::storage::LogEntry {
+            update: update.into(),
+            record,
+        },
         Box::new(move |result| {
             let _ = tx.send(result);
         }),

@@ -69,6 +69,9 @@ pub async fn serve(
         id,
         outbox: outbox.clone(),
         state: Arc::clone(&state),
+        role: identity.role,
+        mission: identity.mission.as_str().into(),
+        person: identity.person.as_str().into(),
     };
 
     // The outbox is empty: the first frame always fits.

@@ -5,6 +5,8 @@
 //! - `GET /api/session`: who the token says you are.
 //! - `GET /api/docs/{doc}/state`: the document's full Yjs state (one v1 update).
 //! - `POST /api/docs/{doc}/commands`: a command (JSON), answered with its outcome.
+//! - `GET /api/docs/{doc}/paragraphs/{id}/attribution?since=MS`: who wrote each run of a
+//!   paragraph's text, and who deleted what since `since` (Unix ms, default 0).
 //! - `GET /healthz`: liveness and counts, for load balancers (no token).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -40,6 +42,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/session", get(session))
         .route("/api/docs/{doc}/state", get(document_state))
         .route("/api/docs/{doc}/commands", post(document_command))
+        .route(
+            "/api/docs/{doc}/paragraphs/{paragraph}/attribution",
+            get(paragraph_attribution),
+        )
         .with_state(state)
 }
 
@@ -206,31 +212,92 @@ async fn document_state(
     if !state.ctx.limits.allow_message(&identity.mission) {
         return Err(rate_limited(&identity.mission));
     }
-    let unavailable = || {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "document_unavailable",
-            "the document could not be loaded; try again",
-        )
-    };
+    let bytes = ask_room(&state, &doc, |reply| RoomRequest::State { reply }).await?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "document_unavailable",
+        "the document could not be loaded; try again",
+    )
+}
+
+/// Asks the document's room (loading it if needed) and waits for the answer. A room that
+/// retires meanwhile is looked up again: its successor answers.
+async fn ask_room<T>(
+    state: &AppState,
+    doc: &str,
+    request: impl Fn(tokio::sync::oneshot::Sender<Result<T, crate::room::JoinError>>) -> RoomRequest,
+) -> Result<T, ApiError> {
     for _ in 0..8 {
-        let room = state.ctx.rooms.get(&doc);
+        let room = state.ctx.rooms.get(doc);
         let (reply, answer) = tokio::sync::oneshot::channel();
-        if room.send(RoomRequest::State { reply }).await.is_err() {
+        if room.send(request(reply)).await.is_err() {
             continue;
         }
         match answer.await {
-            Ok(Ok(bytes)) => {
-                return Ok(
-                    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
-                )
-            }
+            Ok(Ok(value)) => return Ok(value),
             Ok(Err(_)) => return Err(unavailable()),
-            // The room retired under us: look it up again.
             Err(_) => continue,
         }
     }
     Err(unavailable())
+}
+
+#[derive(serde::Deserialize)]
+struct AttributionQuery {
+    #[serde(default)]
+    since: u64,
+}
+
+/// `GET /api/docs/{doc}/paragraphs/{id}/attribution`: the body's runs with the mission that
+/// wrote each (client-id ownership), and the text deleted since `since` with who deleted it
+/// (the audit).
+async fn paragraph_attribution(
+    State(state): State<Arc<AppState>>,
+    Authenticated(identity): Authenticated,
+    Path((doc, paragraph)): Path<(String, String)>,
+    query: Result<axum::extract::Query<AttributionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    validate_document_id(&doc)?;
+    identity.may_open(&doc)?;
+    if !state.ctx.limits.allow_message(&identity.mission) {
+        return Err(rate_limited(&identity.mission));
+    }
+    let since = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?
+        .since;
+    let (full, owners) = ask_room(&state, &doc, |reply| RoomRequest::Attribution { reply }).await?;
+    // Everything the room issued before answering is in the audit once this barrier fires.
+    let log = Arc::clone(state.ctx.rooms.log());
+    let (flushed, done) = tokio::sync::oneshot::channel();
+    log.barrier(Box::new(move |result| {
+        let _ = flushed.send(result);
+    }));
+    let storage_failed =
+        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_failed", e);
+    done.await
+        .map_err(|e| storage_failed(e.to_string()))?
+        .map_err(|e| storage_failed(e.to_string()))?;
+    let records = log
+        .audit(&doc, since)
+        .await
+        .map_err(|e| storage_failed(e.to_string()))?;
+    let answer = tokio::task::spawn_blocking(move || {
+        crate::attribution::paragraph(&full, &owners, &records, &paragraph, since)
+    })
+    .await
+    .map_err(|e| storage_failed(e.to_string()))?;
+    match answer {
+        Some(answer) => Ok(Json(answer).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_paragraph",
+            "the document has no such paragraph",
+        )),
+    }
 }
 
 /// `POST /api/docs/{doc}/commands` with a JSON command: 200 with the outcome, or the

@@ -26,6 +26,8 @@
 //! # }
 //! ```
 
+pub mod attribution;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

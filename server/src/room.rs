@@ -21,7 +21,8 @@ use bytes::Bytes;
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
 use concord_protocol::command::{execute, Command, CommandError, Context, Outcome};
 use concord_protocol::message::encode_update_frame;
-use concord_protocol::policy::Actor;
+use concord_protocol::policy::{self, Actor, PolicyState, Refusal, SERVER_OWNER};
+use concord_protocol::update::scan_update_v1;
 use concord_protocol::{CloseCode, Message};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::time::Instant;
@@ -29,9 +30,10 @@ use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
 
+use crate::audit::AuditRecord;
 use crate::peer::{ConnId, Peer};
 use crate::rooms::Rooms;
-use crate::storage::{Completion, DocumentLog, StorageError, StoredDocument};
+use crate::storage::{Completion, DocumentLog, LogEntry, StorageError, StoredDocument};
 
 /// Tunables of every room.
 #[derive(Debug, Clone)]
@@ -87,7 +89,14 @@ pub enum RoomRequest {
     State {
         reply: oneshot::Sender<Result<Vec<u8>, JoinError>>,
     },
+    /// The whole document and the owner of every client id (attribution).
+    Attribution {
+        reply: oneshot::Sender<Result<Attributable, JoinError>>,
+    },
 }
+
+/// A document's full state and the owner mission of every client id that wrote in it.
+pub type Attributable = (Vec<u8>, Vec<(u64, String)>);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum JoinError {
@@ -133,6 +142,14 @@ pub(crate) struct Room {
     unsnapshotted: u64,
     /// Updates applied in the current batch, not yet broadcast: (sender, raw update).
     unsent: Vec<(ConnId, Bytes)>,
+    /// What the update policy knows of the document: which text every item is in, the guards
+    /// of paragraphs and amendments, and which mission owns each client id.
+    policy: PolicyState,
+    /// Connections whose update was refused: they are closing, and whatever they sent after
+    /// the refused update may build on it, so nothing more of theirs is applied.
+    refused: std::collections::HashSet<ConnId>,
+    /// The server's own client id has been recorded as claimed in this room's life.
+    server_claim_logged: bool,
 }
 
 /// Stands for the server itself among update senders (connection ids start at 1), so that the
@@ -149,12 +166,16 @@ const BATCH: usize = 256;
 /// replica only ever applies what it is given (logged updates and commands), so that it and
 /// its log never drift apart.
 pub fn new_replica() -> Doc {
-    Doc::with_options(Options {
+    Doc::with_options(replica_options())
+}
+
+fn replica_options() -> Options {
+    Options {
         skip_gc: true,
         offset_kind: OffsetKind::Utf16,
         cleanup_formatting: false,
         ..Options::default()
-    })
+    }
 }
 
 fn full_state(doc: &Doc) -> Vec<u8> {
@@ -183,6 +204,9 @@ impl Room {
             alarm: Arc::default(),
             unsnapshotted: 0,
             unsent: Vec::new(),
+            policy: PolicyState::default(),
+            refused: std::collections::HashSet::new(),
+            server_claim_logged: false,
         }
     }
 
@@ -273,7 +297,9 @@ impl Room {
                 },
             }
         };
+        let (doc, policy) = doc;
         self.doc = doc;
+        self.policy = policy;
         self.unsnapshotted = logged as u64;
         // A long log left by an earlier life is compacted now, so the next load is fast.
         if self.unsnapshotted >= self.config.snapshot_every {
@@ -328,6 +354,14 @@ impl Room {
             RoomRequest::State { reply } => {
                 let _ = reply.send(Ok(full_state(&self.doc)));
             }
+            RoomRequest::Attribution { reply } => {
+                let owners = self
+                    .policy
+                    .owners()
+                    .map(|(client, owner)| (client, owner.to_string()))
+                    .collect();
+                let _ = reply.send(Ok((full_state(&self.doc), owners)));
+            }
             RoomRequest::Command {
                 role,
                 mission,
@@ -360,19 +394,62 @@ impl Room {
         }
     }
 
+    /// Checks an update against the policy, applies it, logs it with its audit record, and
+    /// queues it for broadcast; or refuses it, leaving the document untouched.
     fn apply(&mut self, from: ConnId, seq: u64, raw: Bytes, update: Update) {
+        if self.refused.contains(&from) {
+            return;
+        }
+        let Some(writer) = self.peers.get(&from).or_else(|| self.lagging.get(&from)) else {
+            // Updates are only ever queued by joined connections; one that left is gone.
+            return;
+        };
+        let (role, mission, person) = (
+            writer.role,
+            Arc::clone(&writer.mission),
+            Arc::clone(&writer.person),
+        );
+        let verdict = match scan_update_v1(&raw) {
+            Ok(scanned) => policy::check(
+                &scanned,
+                &self.policy,
+                Actor {
+                    role,
+                    mission: &mission,
+                },
+            ),
+            Err(err) => {
+                self.close_peer(
+                    from,
+                    CloseCode::Malformed,
+                    format!("malformed update: {err}"),
+                );
+                return;
+            }
+        };
+        let verdict = match verdict {
+            Ok(verdict) => verdict,
+            Err(refusal) => {
+                self.refuse(from, &refusal, &mission);
+                return;
+            }
+        };
         let doc = &self.doc;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let mut txn = doc.transact_mut();
             txn.apply_update(update)?;
-            // An update with missing dependencies is kept pending by yrs; it still has to be
-            // logged, or a restart would lose it.
+            // The policy refuses missing dependencies, so nothing should stay pending; if yrs
+            // still keeps something pending, it has to be logged, or a restart would lose it.
             let store = txn.store();
             let pending = store.pending_update().is_some() || store.pending_ds().is_some();
-            Ok::<bool, yrs::error::UpdateError>(txn.has_changes() || pending)
+            let changed = txn.has_changes() || pending;
+            Ok::<_, yrs::error::UpdateError>((changed, txn.delete_set().clone()))
         }));
         let changed = match outcome {
-            Ok(Ok(changed)) => changed,
+            Ok(Ok((changed, deleted))) => {
+                self.policy.record(&verdict, &mission, &deleted);
+                changed
+            }
             Ok(Err(err)) => {
                 self.close_peer(
                     from,
@@ -397,12 +474,54 @@ impl Room {
             self.log.barrier(ack);
             return;
         }
+        let record = AuditRecord {
+            at_ms: now_ms(),
+            person: person.to_string(),
+            mission: mission.to_string(),
+            action: "update".into(),
+            paragraphs: self.policy.paragraphs_touched(&verdict),
+            deleted: verdict.deletions,
+            claims: verdict.claims,
+        };
         self.unsent.push((from, raw.clone()));
-        self.log.append(&self.name, raw, ack);
+        self.log.append(
+            &self.name,
+            LogEntry {
+                update: raw,
+                record,
+            },
+            ack,
+        );
         self.unsnapshotted += 1;
         if self.unsnapshotted >= self.config.snapshot_every {
             self.snapshot();
         }
+    }
+
+    /// Refuses an update: `Rejected` (naming the rule and the paragraph) for Concord clients,
+    /// permission-denied for stock Yjs clients, then close 4403. Nobody else sees anything.
+    fn refuse(&mut self, peer: ConnId, refusal: &Refusal, mission: &str) {
+        tracing::info!(
+            doc = %self.name,
+            peer,
+            mission,
+            rule = refusal.rule.as_str(),
+            paragraph = refusal.paragraph.as_deref().unwrap_or("-"),
+            "update refused"
+        );
+        self.refused.insert(peer);
+        if let Some(p) = self.peers.get(&peer).or_else(|| self.lagging.get(&peer)) {
+            // Straight to the outbox, lagged or not: the close that follows drains it first.
+            let rejected = Message::Rejected(refusal.to_rejection()).encode();
+            let _ = p.outbox.try_send(rejected.into());
+            let denied = Message::PermissionDenied(&refusal.message).encode();
+            let _ = p.outbox.try_send(denied.into());
+        }
+        self.close_peer(
+            peer,
+            CloseCode::Forbidden,
+            format!("{}: {}", refusal.rule.as_str(), refusal.message),
+        );
     }
 
     /// Runs a command on the replica. What it wrote is logged and broadcast to everyone (the
@@ -419,14 +538,37 @@ impl Room {
             person,
             now_ms: now_ms(),
         };
-        let (result, update) = {
+        let (result, update, paragraphs) = {
             let mut txn = self.doc.transact_mut();
             let result = execute(&mut txn, ctx, command);
-            (result, txn.encode_update_v1())
+            let update = txn.encode_update_v1();
+            let deleted = txn.delete_set().clone();
+            // The policy learns what the server wrote (new texts, guards) before anything else
+            // is checked against it.
+            self.policy.absorb_own(&update, &deleted, &txn);
+            let paragraphs = match &result {
+                Ok(outcome) => command.paragraphs_touched(&txn, outcome),
+                Err(_) => Vec::new(),
+            };
+            (result, update, paragraphs)
         };
         let wrote = scan_is_nonempty(&update);
         if wrote {
             let raw = Bytes::from(update);
+            let mut claims = Vec::new();
+            if !self.server_claim_logged {
+                claims.push(self.doc.client_id().get());
+                self.server_claim_logged = true;
+            }
+            let record = AuditRecord {
+                at_ms: ctx.now_ms,
+                person: person.to_string(),
+                mission: mission.to_string(),
+                action: command.name().to_string(),
+                paragraphs,
+                deleted: Vec::new(),
+                claims,
+            };
             // The command itself can be large (an imported text): details at debug level.
             tracing::info!(doc = %self.name, mission, person, "command applied");
             tracing::debug!(doc = %self.name, ?command, "command");
@@ -434,7 +576,10 @@ impl Room {
             let alarm = Arc::clone(&self.alarm);
             self.log.append(
                 &self.name,
-                raw,
+                LogEntry {
+                    update: raw,
+                    record,
+                },
                 Box::new(move |result| {
                     if let Err(err) = result {
                         tracing::error!(error = %err, "command append failed");
@@ -573,6 +718,7 @@ impl Room {
     fn leave(&mut self, id: ConnId) {
         self.peers.remove(&id);
         self.lagging.remove(&id);
+        self.refused.remove(&id);
         // Whatever presence the connection published goes with it, as y-websocket does.
         let mut gone = Vec::new();
         self.presence.retain(|client, presence| {
@@ -694,6 +840,11 @@ impl Room {
                         let _ = reply.send(Err(err.clone()));
                     }
                 }
+                RoomRequest::Attribution { reply } => {
+                    if let Some(err) = &load_error {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                }
                 // Dropping the reply tells the caller the room is gone: it looks again.
                 RoomRequest::Command { .. } => {}
                 _ => {}
@@ -718,21 +869,39 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A replica holding everything stored (runs on a blocking thread).
-fn integrate(stored: &StoredDocument) -> Result<Doc, String> {
-    let doc = new_replica();
-    let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut txn = doc.transact_mut();
-        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
-            let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
-            txn.apply_update(update).map_err(|e| e.to_string())?;
+/// A replica holding everything stored, and the policy's view of it (runs on a blocking
+/// thread). The replica's own client id, which commands write under, is claimed for the server:
+/// it must be one nobody has written under, so in the rare case the random id is taken the
+/// replica is built again under another.
+fn integrate(stored: &StoredDocument) -> Result<(Doc, PolicyState), String> {
+    let mut doc = new_replica();
+    loop {
+        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+                let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+                txn.apply_update(update).map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        }));
+        match applied {
+            Ok(result) => result?,
+            Err(_) => return Err("stored updates could not be applied".into()),
         }
-        Ok::<_, String>(())
-    }));
-    match applied {
-        Ok(result) => result.map(|()| doc),
-        Err(_) => Err("stored updates could not be applied".into()),
+        let own = doc.client_id();
+        let taken = stored.owners.iter().any(|(client, _)| *client == own.get())
+            || doc.transact().state_vector().get(&own) > 0;
+        if !taken {
+            break;
+        }
+        doc = new_replica();
     }
+    let mut policy = PolicyState::from_replica(&doc.transact());
+    for (client, mission) in &stored.owners {
+        policy.claim(*client, mission);
+    }
+    policy.claim(doc.client_id().get(), SERVER_OWNER);
+    Ok((doc, policy))
 }
 
 /// The whole stored document as one update, without integrating it: the snapshot when

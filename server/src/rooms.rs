@@ -113,6 +113,11 @@ impl Rooms {
     }
 
     /// How many documents are in memory.
+    /// The storage every room logs to (REST reads of the audit go straight to it).
+    pub fn log(&self) -> &Arc<dyn DocumentLog> {
+        &self.log
+    }
+
     pub fn loaded(&self) -> usize {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

@@ -1,14 +1,17 @@
-// A stock Yjs client (npm yjs + y-websocket) driven by Concord's interop test.
+// A stock Yjs client (npm yjs + y-websocket) driven by Concord's interop tests.
 //
-// usage: node yjs-client.mjs <server-url> <document> <expect> <append> <await>
-//   connects with y-websocket to <server-url>/<document>, waits for the sync, checks the shared
-//   text "text" contains <expect>, appends <append>, prints EDITED, then waits until the text
-//   contains <await>, prints SAW and exits 0. Any failure exits non-zero with a message.
+// usage: node yjs-client.mjs <server-url> <document> <target> <expect> <append> <await>
+//   connects with y-websocket to <server-url>/<document> (token from CONCORD_TOKEN), waits for
+//   the sync, checks that the target text contains <expect>, appends <append> and prints EDITED.
+//   Then, if <await> is `!refused`, waits for the server to refuse the edit (close 4403), prints
+//   REFUSED and exits 0; otherwise waits until the text contains <await>, prints SAW, exits 0.
+//   <target> is `body` (the first paragraph's body) or `amendment:<id>` (an amendment's text).
+//   Any failure exits non-zero with a message.
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import WebSocket from 'ws'
 
-const [serverUrl, room, expect, append, awaitText] = process.argv.slice(2)
+const [serverUrl, room, target, expect, append, awaitText] = process.argv.slice(2)
 const fail = (message) => {
   console.error(`yjs-client: ${message}`)
   process.exit(1)
@@ -16,14 +19,25 @@ const fail = (message) => {
 setTimeout(() => fail('timed out'), 20000).unref()
 
 const doc = new Y.Doc()
-const text = doc.getText('text')
+// The negotiation document's layout (protocol/src/schema.rs): texts live in maps.
+const findText = () => {
+  if (target === 'body') {
+    const first = doc.getArray('order').get(0)
+    return first && doc.getMap('paragraphs').get(first)?.get('body')
+  }
+  if (target.startsWith('amendment:')) {
+    return doc.getMap('amendments').get(target.slice('amendment:'.length))?.get('text')
+  }
+  fail(`unknown target ${target}`)
+}
+
 const provider = new WebsocketProvider(serverUrl, room, doc, {
   WebSocketPolyfill: WebSocket,
   disableBc: true,
   params: process.env.CONCORD_TOKEN ? { token: process.env.CONCORD_TOKEN } : {}
 })
 
-const until = (check) => new Promise((resolve) => {
+const until = (text, check) => new Promise((resolve) => {
   if (check()) return resolve()
   const observer = () => {
     if (check()) {
@@ -36,10 +50,22 @@ const until = (check) => new Promise((resolve) => {
 
 provider.once('sync', async (synced) => {
   if (!synced) fail('sync event without sync')
+  const text = findText()
+  if (!text) fail(`no text ${target} in the synced document`)
   if (!text.toString().includes(expect)) fail(`text ${JSON.stringify(text.toString())} lacks ${JSON.stringify(expect)}`)
+  if (awaitText === '!refused') {
+    provider.on('connection-close', (event) => {
+      if (event && event.code === 4403) {
+        console.log('REFUSED')
+        provider.destroy()
+        process.exit(0)
+      }
+    })
+  }
   text.insert(text.length, append)
   console.log('EDITED')
-  await until(() => text.toString().includes(awaitText))
+  if (awaitText === '!refused') return
+  await until(text, () => text.toString().includes(awaitText))
   console.log('SAW')
   provider.destroy()
   process.exit(0)

@@ -8,10 +8,24 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
+use yrs::{Doc, GetString, ReadTxn, StateVector, Text, TextRef, Transact, Update};
 
-/// The root text the tests edit (the Node interop script uses the same name).
-pub const TEXT: &str = "text";
+/// The text the tests type into: the body of the document's first paragraph (the only texts
+/// clients may write are paragraph bodies and amendments; `TestServer::draft` creates it).
+pub fn body(txn: &impl ReadTxn) -> Option<TextRef> {
+    let first = concord_protocol::schema::paragraphs(txn)
+        .into_iter()
+        .next()?;
+    concord_protocol::schema::body_text(txn, &first.id)
+}
+
+/// The text of an amendment.
+pub fn amendment_text(amendment: &str) -> impl Fn(&yrs::TransactionMut) -> Option<TextRef> + '_ {
+    move |txn| concord_protocol::schema::amendment_text(txn, amendment)
+}
+
+/// The text a test types into, found in the client's replica.
+pub type Target<'a> = &'a dyn Fn(&yrs::TransactionMut) -> Option<TextRef>;
 
 /// What the client has seen so far.
 #[derive(Debug, Default, Clone)]
@@ -135,11 +149,11 @@ impl Client {
         f(&lock(&self.shared.doc))
     }
 
+    /// The first paragraph's body ("" while there is none).
     pub fn text(&self) -> String {
         self.with_doc(|doc| {
-            let text = doc.get_or_insert_text(TEXT);
             let txn = doc.transact();
-            text.get_string(&txn)
+            body(&txn).map(|t| t.get_string(&txn)).unwrap_or_default()
         })
     }
 
@@ -151,27 +165,55 @@ impl Client {
         lock(&self.shared.seen).clone()
     }
 
-    /// Inserts into the shared text and sends the update; returns its sequence number.
+    /// Inserts into the first paragraph's body and sends the update; returns its sequence
+    /// number.
     pub fn insert(&mut self, index: u32, chunk: &str) -> anyhow::Result<u64> {
-        let update = self.with_doc(|doc| {
-            let text = doc.get_or_insert_text(TEXT);
-            let mut txn = doc.transact_mut();
-            text.insert(&mut txn, index, chunk);
-            txn.encode_update_v1()
-        });
-        self.send_update(&update)
+        self.insert_into(&|txn| body(txn), index, chunk)
     }
 
-    /// Appends to the end of the shared text. Length and insertion happen in one transaction,
-    /// so an update arriving meanwhile cannot turn the append into an insertion mid-text.
+    /// Appends to the end of the first paragraph's body.
     pub fn append(&mut self, chunk: &str) -> anyhow::Result<u64> {
+        self.append_to(&|txn| body(txn), chunk)
+    }
+
+    /// Inserts into the text `target` finds and sends the update.
+    pub fn insert_into(
+        &mut self,
+        target: Target<'_>,
+        index: u32,
+        chunk: &str,
+    ) -> anyhow::Result<u64> {
+        self.edit(target, |text, txn| text.insert(txn, index, chunk))
+    }
+
+    /// Appends to the text `target` finds. Length and insertion happen in one transaction, so
+    /// an update arriving meanwhile cannot turn the append into an insertion mid-text.
+    pub fn append_to(&mut self, target: Target<'_>, chunk: &str) -> anyhow::Result<u64> {
+        self.edit(target, |text, txn| {
+            let len = text.len(txn);
+            text.insert(txn, len, chunk)
+        })
+    }
+
+    /// Removes `len` UTF-16 units at `index` of the text `target` finds.
+    pub fn remove_from(&mut self, target: Target<'_>, index: u32, len: u32) -> anyhow::Result<u64> {
+        self.edit(target, |text, txn| text.remove_range(txn, index, len))
+    }
+
+    /// Edits a text of the local replica (whatever the server will say) and sends the update.
+    pub fn edit(
+        &mut self,
+        target: Target<'_>,
+        change: impl FnOnce(&TextRef, &mut yrs::TransactionMut),
+    ) -> anyhow::Result<u64> {
         let update = self.with_doc(|doc| {
-            let text = doc.get_or_insert_text(TEXT);
             let mut txn = doc.transact_mut();
-            let len = text.len(&txn);
-            text.insert(&mut txn, len, chunk);
-            txn.encode_update_v1()
-        });
+            let text = target(&txn).ok_or_else(|| {
+                anyhow!("no such text in the replica (was the document drafted and synced?)")
+            })?;
+            change(&text, &mut txn);
+            Ok::<_, anyhow::Error>(txn.encode_update_v1())
+        })?;
         self.send_update(&update)
     }
 
@@ -219,9 +261,8 @@ impl Client {
 
     pub async fn wait_text(&self, check: impl Fn(&str) -> bool) -> anyhow::Result<()> {
         self.wait_until("text", |_, doc| {
-            let text = doc.get_or_insert_text(TEXT);
             let txn = doc.transact();
-            check(&text.get_string(&txn))
+            check(&body(&txn).map(|t| t.get_string(&txn)).unwrap_or_default())
         })
         .await
     }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use concord_protocol::Role;
 use concord_server::auth::{
     issue_local_token, now_seconds, DocAccess, TokenRequest, DEFAULT_AUDIENCE,
@@ -83,6 +83,14 @@ impl TestServer {
 
     pub fn ws_url_with(&self, doc: &str, token: &str) -> String {
         format!("ws://{}/ws/{doc}?token={token}", self.addr)
+    }
+
+    /// Gives `doc` its first paragraph (empty, label 1) if it has none, and returns the
+    /// facilitator's WebSocket URL: what the test [`crate::Client`] types into.
+    pub async fn draft(&self, doc: &str) -> anyhow::Result<String> {
+        let chair = self.token("chair", "UN", Role::Facilitator, "*");
+        draft(self.addr, doc, &chair).await?;
+        Ok(self.ws_url(doc))
     }
 
     /// A token signed with this server's local key, valid for an hour.
@@ -182,6 +190,13 @@ impl ProcessServer {
         format!("ws://{}/ws/{doc}?token={token}", self.addr)
     }
 
+    /// As [`TestServer::draft`].
+    pub async fn draft(&self, doc: &str) -> anyhow::Result<String> {
+        let chair = mint(&self.data_dir, "chair", "UN", Role::Facilitator, "*", 3600);
+        draft(self.addr, doc, &chair).await?;
+        Ok(self.ws_url(doc))
+    }
+
     /// SIGTERM, as a service manager stops it; waits for the process to exit.
     pub async fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
         let pid = self.child.id().ok_or_else(|| anyhow!("already exited"))?;
@@ -196,6 +211,19 @@ impl ProcessServer {
     pub async fn kill(mut self) {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
+    }
+}
+
+/// Imports a one-paragraph text into `doc` unless it already has content (clients may only
+/// type into paragraph bodies and amendments, which only commands create).
+pub async fn draft(addr: SocketAddr, doc: &str, facilitator: &str) -> anyhow::Result<()> {
+    let command = serde_json::json!({ "type": "import-text", "text": "[1]" }).to_string();
+    let path = format!("/api/docs/{doc}/commands");
+    let (status, body) = http_post_json(addr, &path, facilitator, &command).await?;
+    match status {
+        200 => Ok(()),
+        409 if body.contains("document-not-empty") => Ok(()),
+        _ => bail!("drafting {doc} failed: {status} {body}"),
     }
 }
 

@@ -16,6 +16,8 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
+use crate::audit::AuditRecord;
+
 /// A position in the log, increasing with every append.
 pub type LogSeq = u64;
 
@@ -25,11 +27,22 @@ pub type Completion = Box<dyn FnOnce(Result<LogSeq, StorageError>) + Send + 'sta
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What storage holds for one document: the newest snapshot and every update logged after it.
+/// What storage holds for one document: the newest snapshot and every update logged after it,
+/// and which mission owns each client id that wrote in it.
 #[derive(Debug, Default)]
 pub struct StoredDocument {
     pub snapshot: Option<Vec<u8>>,
     pub updates: Vec<Vec<u8>>,
+    pub owners: Vec<(u64, String)>,
+}
+
+/// One accepted update (a client's, or what a command wrote) and its audit record. Both are
+/// stored in one transaction, with the client ids the record claims: there is never an update
+/// without its record, nor a claim without the update that made it.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub update: Bytes,
+    pub record: AuditRecord,
 }
 
 impl StoredDocument {
@@ -52,8 +65,16 @@ pub trait DocumentLog: Send + Sync + 'static {
     /// operation whose completion has fired.
     fn load<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>>;
 
-    /// Appends an update to the log of `doc`; `done` fires once it is durable.
-    fn append(&self, doc: &str, update: Bytes, done: Completion);
+    /// Appends an update and its audit record to the log of `doc`; `done` fires once both are
+    /// durable.
+    fn append(&self, doc: &str, entry: LogEntry, done: Completion);
+
+    /// The audit records of `doc` accepted at or after `since_ms`, oldest first.
+    fn audit<'a>(
+        &'a self,
+        doc: &'a str,
+        since_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StorageError>>;
 
     /// `done` fires once everything issued before it is durable.
     fn barrier(&self, done: Completion);

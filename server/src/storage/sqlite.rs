@@ -13,14 +13,14 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use bytes::Bytes;
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
-use super::{BoxFuture, Completion, DocumentLog, LogSeq, StorageError, StoredDocument};
+use super::{BoxFuture, Completion, DocumentLog, LogEntry, LogSeq, StorageError, StoredDocument};
+use crate::audit::{self, AuditRecord, Hash, Verification};
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How many queued operations one commit takes at most.
 const MAX_BATCH: usize = 4096;
@@ -28,7 +28,7 @@ const MAX_BATCH: usize = 4096;
 enum Job {
     Append {
         doc: Box<str>,
-        update: Bytes,
+        entry: LogEntry,
         done: Completion,
     },
     Snapshot {
@@ -152,11 +152,283 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
         )
         .map_err(backend)?;
     }
+    if version < 2 {
+        // The audit chain (one per document, `n` counting from 1), its heads, and client-id
+        // ownership. Never compacted: snapshots replace updates, not their records.
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE IF NOT EXISTS audit (
+                 doc         TEXT NOT NULL,
+                 n           INTEGER NOT NULL,
+                 at_ms       INTEGER NOT NULL,
+                 person      TEXT NOT NULL,
+                 mission     TEXT NOT NULL,
+                 action      TEXT NOT NULL,
+                 paragraphs  TEXT NOT NULL,
+                 deleted     TEXT NOT NULL,
+                 claims      TEXT NOT NULL,
+                 update_hash BLOB NOT NULL,
+                 prev        BLOB NOT NULL,
+                 hash        BLOB NOT NULL,
+                 PRIMARY KEY (doc, n)
+             );
+             CREATE INDEX IF NOT EXISTS audit_by_time ON audit (doc, at_ms);
+             CREATE TABLE IF NOT EXISTS audit_heads (
+                 doc  TEXT PRIMARY KEY,
+                 n    INTEGER NOT NULL,
+                 hash BLOB NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS client_ids (
+                 doc     TEXT NOT NULL,
+                 client  INTEGER NOT NULL,
+                 mission TEXT NOT NULL,
+                 PRIMARY KEY (doc, client)
+             );
+             PRAGMA user_version = 2;
+             COMMIT;",
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// The last record of each document's audit chain, as the writer last committed it.
+type Heads = std::collections::HashMap<Box<str>, (u64, Hash)>;
+
+fn head(
+    txn: &rusqlite::Transaction<'_>,
+    heads: &mut Heads,
+    doc: &str,
+) -> Result<(u64, Hash), StorageError> {
+    if let Some(head) = heads.get(doc) {
+        return Ok(*head);
+    }
+    let stored: Option<(i64, Vec<u8>)> = txn
+        .query_row(
+            "SELECT n, hash FROM audit_heads WHERE doc = ?1",
+            params![doc],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let head = match stored {
+        Some((n, hash)) => (
+            n as u64,
+            hash.try_into()
+                .map_err(|_| backend(format!("audit head of {doc} is not a hash")))?,
+        ),
+        None => (0, [0; 32]),
+    };
+    heads.insert(doc.into(), head);
+    Ok(head)
+}
+
+/// Writes the audit record of an appended update (and its claims), extending the chain.
+fn write_record(
+    txn: &rusqlite::Transaction<'_>,
+    heads: &mut Heads,
+    doc: &str,
+    entry: &LogEntry,
+) -> Result<(), StorageError> {
+    let (last, prev) = head(txn, heads, doc)?;
+    let n = last + 1;
+    let record = &entry.record;
+    let (paragraphs, deleted, claims) = audit::stored_lists(record);
+    let update_hash = audit::update_hash(&entry.update);
+    let hash = audit::chain_hash(
+        doc,
+        n,
+        record.at_ms,
+        &record.person,
+        &record.mission,
+        &record.action,
+        &paragraphs,
+        &deleted,
+        &claims,
+        &update_hash,
+        &prev,
+    );
+    txn.prepare_cached(
+        "INSERT INTO audit (doc, n, at_ms, person, mission, action, paragraphs, deleted, claims,
+                            update_hash, prev, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            doc,
+            n as i64,
+            record.at_ms as i64,
+            record.person,
+            record.mission,
+            record.action,
+            paragraphs,
+            deleted,
+            claims,
+            &update_hash[..],
+            &prev[..],
+            &hash[..]
+        ])
+    })
+    .map_err(backend)?;
+    txn.prepare_cached(
+        "INSERT INTO audit_heads (doc, n, hash) VALUES (?1, ?2, ?3)
+         ON CONFLICT (doc) DO UPDATE SET n = excluded.n, hash = excluded.hash",
+    )
+    .and_then(|mut upsert| upsert.execute(params![doc, n as i64, &hash[..]]))
+    .map_err(backend)?;
+    for client in &record.claims {
+        txn.prepare_cached(
+            "INSERT OR IGNORE INTO client_ids (doc, client, mission) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut claim| claim.execute(params![doc, *client as i64, record.mission]))
+        .map_err(backend)?;
+    }
+    heads.insert(doc.into(), (n, hash));
+    Ok(())
+}
+
+/// Walks every audit chain in the database at `data_dir` (read-only).
+pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification, StorageError> {
+    let path = data_dir.join("concord.db");
+    if !path.exists() {
+        return Err(backend(format!("no database at {}", path.display())));
+    }
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(backend)?;
+    let mut docs: Vec<String> = conn
+        .prepare("SELECT doc FROM audit UNION SELECT doc FROM audit_heads ORDER BY 1")
+        .and_then(|mut s| {
+            s.query_map([], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(backend)?;
+    if let Some(only) = only {
+        docs.retain(|d| d == only);
+    }
+    let mut report = Verification::default();
+    for doc in docs {
+        report.documents += 1;
+        verify_chain(&conn, &doc, &mut report)?;
+    }
+    Ok(report)
+}
+
+fn verify_chain(
+    conn: &Connection,
+    doc: &str,
+    report: &mut Verification,
+) -> Result<(), StorageError> {
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Vec<u8>,
+        Vec<u8>,
+        Vec<u8>,
+    );
+    let mut statement = conn
+        .prepare(
+            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
+                    update_hash, prev, hash
+             FROM audit WHERE doc = ?1 ORDER BY n",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![doc], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
+                row.get(9)?,
+                row.get(10)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut expected_n = 1i64;
+    let mut prev: Vec<u8> = vec![0; 32];
+    for row in rows {
+        let (
+            n,
+            at_ms,
+            person,
+            mission,
+            action,
+            paragraphs,
+            deleted,
+            claims,
+            update_hash,
+            stored_prev,
+            hash,
+        ): Row = row.map_err(backend)?;
+        report.records += 1;
+        if n != expected_n {
+            report.problems.push(format!(
+                "{doc}: record {expected_n} is missing (next is {n})"
+            ));
+        }
+        if stored_prev != prev {
+            report.problems.push(format!(
+                "{doc}: record {n} does not follow the record before it"
+            ));
+        }
+        let recomputed = audit::chain_hash(
+            doc,
+            n as u64,
+            at_ms as u64,
+            &person,
+            &mission,
+            &action,
+            &paragraphs,
+            &deleted,
+            &claims,
+            &update_hash,
+            &stored_prev,
+        );
+        if recomputed[..] != hash[..] {
+            report.problems.push(format!(
+                "{doc}: record {n} was altered (its hash does not match)"
+            ));
+        }
+        expected_n = n + 1;
+        prev = hash;
+    }
+    let head: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT n, hash FROM audit_heads WHERE doc = ?1",
+            params![doc],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    match head {
+        Some((n, hash)) if n == expected_n - 1 && hash == prev => {}
+        Some((n, _)) => report.problems.push(format!(
+            "{doc}: the chain ends at record {} but its head says {n}",
+            expected_n - 1
+        )),
+        None => report
+            .problems
+            .push(format!("{doc}: the chain has no head record")),
+    }
     Ok(())
 }
 
 fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(64);
+    let mut heads = Heads::new();
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -165,7 +437,7 @@ fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        match commit_batch(&mut conn, &batch) {
+        match commit_batch(&mut conn, &mut heads, &batch) {
             Ok(seqs) => {
                 for (job, seq) in batch.drain(..).zip(seqs) {
                     job.complete(Ok(seq));
@@ -173,6 +445,8 @@ fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
             }
             Err(err) => {
                 tracing::error!(error = %err, jobs = batch.len(), "storage commit failed");
+                // The cached chain heads ran ahead of what was committed: re-read them.
+                heads.clear();
                 for job in batch.drain(..) {
                     job.complete(Err(err.clone()));
                 }
@@ -186,7 +460,11 @@ fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
 }
 
 /// Writes one batch in one transaction; returns the log position each job reached.
-fn commit_batch(conn: &mut Connection, batch: &[Job]) -> Result<Vec<LogSeq>, StorageError> {
+fn commit_batch(
+    conn: &mut Connection,
+    heads: &mut Heads,
+    batch: &[Job],
+) -> Result<Vec<LogSeq>, StorageError> {
     let txn = conn.transaction().map_err(backend)?;
     let mut seqs = Vec::with_capacity(batch.len());
     {
@@ -196,11 +474,12 @@ fn commit_batch(conn: &mut Connection, batch: &[Job]) -> Result<Vec<LogSeq>, Sto
         let mut last_seq: LogSeq = 0;
         for job in batch {
             match job {
-                Job::Append { doc, update, .. } => {
+                Job::Append { doc, entry, .. } => {
                     insert
-                        .execute(params![&**doc, update.as_ref()])
+                        .execute(params![&**doc, entry.update.as_ref()])
                         .map_err(backend)?;
                     last_seq = txn.last_insert_rowid() as LogSeq;
+                    write_record(&txn, heads, doc, entry)?;
                 }
                 Job::Snapshot { doc, state, .. } => {
                     // Everything issued for this document before the snapshot is in the table
@@ -263,10 +542,67 @@ fn load_document(conn: &Connection, doc: &str) -> Result<StoredDocument, Storage
         .map_err(backend)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
+    let mut owners = conn
+        .prepare_cached("SELECT client, mission FROM client_ids WHERE doc = ?1")
+        .map_err(backend)?;
+    let owners = owners
+        .query_map(params![doc], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get::<_, String>(1)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
     Ok(StoredDocument {
         snapshot: snapshot.map(|(_, data)| data),
         updates,
+        owners,
     })
+}
+
+fn read_audit(
+    conn: &Connection,
+    doc: &str,
+    since_ms: u64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT at_ms, person, mission, action, paragraphs, deleted, claims
+             FROM audit WHERE doc = ?1 AND at_ms >= ?2 ORDER BY n",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![doc, since_ms.min(i64::MAX as u64) as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut records = Vec::new();
+    for row in rows {
+        let (at_ms, person, mission, action, paragraphs, deleted, claims) = row.map_err(backend)?;
+        let parse = |what: &str, json: &str| {
+            backend(format!(
+                "audit record of {doc} has unreadable {what}: {json}"
+            ))
+        };
+        records.push(AuditRecord {
+            at_ms: at_ms as u64,
+            person,
+            mission,
+            action,
+            paragraphs: serde_json::from_str(&paragraphs)
+                .map_err(|_| parse("paragraphs", &paragraphs))?,
+            deleted: serde_json::from_str(&deleted).map_err(|_| parse("deletions", &deleted))?,
+            claims: serde_json::from_str(&claims).map_err(|_| parse("claims", &claims))?,
+        });
+    }
+    Ok(records)
 }
 
 impl DocumentLog for SqliteLog {
@@ -283,12 +619,29 @@ impl DocumentLog for SqliteLog {
         })
     }
 
-    fn append(&self, doc: &str, update: Bytes, done: Completion) {
+    fn append(&self, doc: &str, entry: LogEntry, done: Completion) {
         self.submit(Job::Append {
             doc: doc.into(),
-            update,
+            entry,
             done,
         });
+    }
+
+    fn audit<'a>(
+        &'a self,
+        doc: &'a str,
+        since_ms: u64,
+    ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StorageError>> {
+        let reader = Arc::clone(&self.reader);
+        let doc = doc.to_owned();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| backend("reader lock poisoned"))?;
+                read_audit(&conn, &doc, since_ms)
+            })
+            .await
+            .map_err(backend)?
+        })
     }
 
     fn barrier(&self, done: Completion) {
@@ -329,6 +682,7 @@ impl DocumentLog for SqliteLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
@@ -338,6 +692,19 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir
+    }
+
+    fn entry(update: Bytes) -> LogEntry {
+        LogEntry {
+            update,
+            record: AuditRecord {
+                at_ms: 1,
+                person: "ana".into(),
+                mission: "MEX".into(),
+                action: "update".into(),
+                ..AuditRecord::default()
+            },
+        }
     }
 
     async fn wait(issue: impl FnOnce(Completion)) -> Result<LogSeq, StorageError> {
@@ -353,11 +720,11 @@ mod tests {
         let dir = temp_dir("order");
         let log = SqliteLog::open(&dir).expect("open");
         for i in 0..5u8 {
-            wait(|d| log.append("a", Bytes::from(vec![i]), d))
+            wait(|d| log.append("a", entry(Bytes::from(vec![i])), d))
                 .await
                 .expect("append");
         }
-        wait(|d| log.append("b", Bytes::from_static(b"other"), d))
+        wait(|d| log.append("b", entry(Bytes::from_static(b"other")), d))
             .await
             .expect("append");
         let loaded = log.load("a").await.expect("load");
@@ -370,7 +737,7 @@ mod tests {
         wait(|d| log.snapshot("a", b"state".to_vec(), d))
             .await
             .expect("snapshot");
-        wait(|d| log.append("a", Bytes::from_static(b"after"), d))
+        wait(|d| log.append("a", entry(Bytes::from_static(b"after")), d))
             .await
             .expect("append");
         let loaded = log.load("a").await.expect("load");
@@ -391,7 +758,7 @@ mod tests {
         );
         reopened.close().await.expect("close");
         assert!(matches!(
-            wait(|d| reopened.append("a", Bytes::new(), d)).await,
+            wait(|d| reopened.append("a", entry(Bytes::new()), d)).await,
             Err(StorageError::Closed)
         ));
         std::fs::remove_dir_all(dir).ok();

@@ -81,7 +81,7 @@ enum Frame {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_input_gets_its_close_code_and_others_are_unaffected() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.max_frame_bytes = MAX_FRAME).await;
-    let url = server.ws_url("hostile");
+    let url = server.draft("hostile").await?;
     let mut writer = Client::connect(&url).await?;
     let reader = Client::connect(&url).await?;
     let seq = writer.insert(0, "agreed text")?;

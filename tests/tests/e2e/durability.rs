@@ -24,7 +24,7 @@ async fn sigkill_at_random_moments_loses_no_acknowledged_update() -> anyhow::Res
 
     for round in 0..KILL_POINTS {
         let server = ProcessServer::start(BINARY, data.path(), &options).await?;
-        let url = server.ws_url("kill");
+        let url = server.draft("kill").await?;
 
         // Everything acknowledged in earlier lives is here.
         let check = Client::connect(&url).await?;
@@ -105,21 +105,14 @@ async fn sigkill_at_random_moments_loses_no_acknowledged_update() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_from_snapshot_and_log_reproduces_the_document_exactly() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.snapshot_every = 10).await;
-    let url = server.ws_url("exact");
+    let url = server.draft("exact").await?;
     let mut ana = Client::connect(&url).await?;
     let mut last = 0;
-    for i in 0..95 {
+    for i in 0..94 {
         last = ana.insert(0, &format!("{i},"))?;
         if i % 7 == 0 {
             // Deletions too: they must survive as tombstones.
-            let update = ana.with_doc(|doc| {
-                use yrs::{Text, Transact};
-                let text = doc.get_or_insert_text(concord_tests::client::TEXT);
-                let mut txn = doc.transact_mut();
-                text.remove_range(&mut txn, 0, 1);
-                txn.encode_update_v1()
-            });
-            last = ana.send_update(&update)?;
+            last = ana.remove_from(&|txn| concord_tests::client::body(txn), 0, 1)?;
         }
     }
     ana.wait_acked(last).await?;
@@ -170,7 +163,7 @@ fn replica_of(update: &[u8]) -> (String, Vec<u8>) {
     let doc = yrs::Doc::new();
     let decoded = yrs::Update::decode_v1(update).expect("decodes");
     doc.transact_mut().apply_update(decoded).expect("applies");
-    let text = doc.get_or_insert_text(concord_tests::client::TEXT);
     let txn = doc.transact();
+    let text = concord_tests::client::body(&txn).expect("drafted");
     (text.get_string(&txn), txn.snapshot().encode_v1())
 }

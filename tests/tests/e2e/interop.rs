@@ -20,7 +20,7 @@ async fn a_stock_yjs_client_and_a_native_client_see_each_other() -> anyhow::Resu
         bail!("tests/interop/node_modules is missing: run scripts/test.sh (it runs npm ci)");
     }
     let server = TestServer::start().await;
-    let mut native = Client::connect(&server.ws_url("interop")).await?;
+    let mut native = Client::connect(&server.draft("interop").await?).await?;
     let seq = native.append("PP1 Recalling the zero draft;")?;
     native.wait_acked(seq).await?;
 
@@ -31,6 +31,7 @@ async fn a_stock_yjs_client_and_a_native_client_see_each_other() -> anyhow::Resu
         .arg("yjs-client.mjs")
         .arg(format!("ws://{}/ws", server.addr))
         .arg("interop")
+        .arg("body")
         .arg("PP1 Recalling the zero draft;") // the existing document synced to Yjs
         .arg(" OP2 Yjs proposes;") // Yjs edits
         .arg(" OP3 native replies;") // and waits for the native edit

@@ -35,7 +35,7 @@ async fn wait_health(server: &TestServer, field: &str, expected: u64) -> anyhow:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_document_is_unloaded_and_comes_back_intact() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.idle_unload_after = Duration::from_millis(200)).await;
-    let url = server.ws_url("idle");
+    let url = server.draft("idle").await?;
     let mut ana = Client::connect(&url).await?;
     let seq = ana.insert(0, "Rev 1, paragraph 17")?;
     ana.wait_acked(seq).await?;
@@ -58,7 +58,7 @@ async fn two_hundred_clients_opening_an_unloaded_document_share_one_replica() ->
 {
     const CLIENTS: usize = 200;
     let server = TestServer::start_with(|c| c.idle_unload_after = Duration::from_millis(200)).await;
-    let url = server.ws_url("herd");
+    let url = server.draft("herd").await?;
     {
         let mut seed = Client::connect(&url).await?;
         let seq = seed.insert(0, "zero draft|")?;
@@ -112,7 +112,7 @@ async fn two_hundred_clients_opening_an_unloaded_document_share_one_replica() ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_closes_sockets_with_1001_and_keeps_everything() -> anyhow::Result<()> {
     let server = TestServer::start().await;
-    let url = server.ws_url("bye");
+    let url = server.draft("bye").await?;
     let mut ana = Client::connect(&url).await?;
     for i in 0..20 {
         ana.append(&format!("{i} "))?;
@@ -175,7 +175,7 @@ async fn sigterm_closes_sockets_with_1001_flushes_and_exits_cleanly() -> anyhow:
     const BINARY: &str = env!("CARGO_BIN_EXE_concord-under-test");
     let data = concord_tests::TempDir::new("sigterm");
     let server = concord_tests::ProcessServer::start(BINARY, data.path(), &[]).await?;
-    let url = server.ws_url("term");
+    let url = server.draft("term").await?;
     let mut ana = Client::connect(&url).await?;
     for i in 0..50 {
         ana.append(&format!("{i} "))?;

@@ -8,7 +8,7 @@ const CHUNK: usize = 32 * 1024;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_reader_does_not_delay_others_and_is_resynced() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| c.outbox_frames = 16).await;
-    let url = server.ws_url("stall");
+    let url = server.draft("stall").await?;
     let stalled = Client::connect(&url).await?;
     let mut writer = Client::connect(&url).await?;
     let watcher = Client::connect(&url).await?;

@@ -5,7 +5,7 @@ use concord_tests::{Client, TestServer};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_native_clients_editing_concurrently_converge() -> anyhow::Result<()> {
     let server = TestServer::start().await;
-    let url = server.ws_url("converge");
+    let url = server.draft("converge").await?;
     let mut ana = Client::connect(&url).await?;
     let mut ben = Client::connect(&url).await?;
 
@@ -36,7 +36,7 @@ async fn two_native_clients_editing_concurrently_converge() -> anyhow::Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_introduces_itself_and_acknowledges_durable_updates() -> anyhow::Result<()> {
     let server = TestServer::start().await;
-    let mut ana = Client::connect(&server.ws_url("session")).await?;
+    let mut ana = Client::connect(&server.draft("session").await?).await?;
     let session = ana.seen().session.expect("Session arrives before the sync");
     assert_eq!(session.document, "session");
     assert!(session.server_time_ms > 0);
@@ -49,7 +49,7 @@ async fn the_server_introduces_itself_and_acknowledges_durable_updates() -> anyh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_is_not_echoed_to_its_sender() -> anyhow::Result<()> {
     let server = TestServer::start().await;
-    let url = server.ws_url("echo");
+    let url = server.draft("echo").await?;
     let mut ana = Client::connect(&url).await?;
     let mut ben = Client::connect(&url).await?;
 
