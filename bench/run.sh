@@ -70,7 +70,8 @@ start_server() { # $1: concord|reference, $2: data directory (kept across a rest
       PID=$!
       URL="ws://127.0.0.1:$port/ws/{doc}"
       wait_port "$port"
-      TOKEN_ARGS=(--token "$("$CONCORD" token --sub load --mission LOAD --role facilitator --docs '*' --data-dir "$2")")
+      # Writers are a facilitator's: under the update policy only facilitators type in bodies.
+      TOKEN_ARGS=(--schema concord --token "$("$CONCORD" token --sub load --mission LOAD --role facilitator --docs '*' --data-dir "$2")")
       ;;
     reference)
       (cd bench/peers && HOST=127.0.0.1 PORT=$port YPERSISTENCE="$2" \
@@ -78,7 +79,8 @@ start_server() { # $1: concord|reference, $2: data directory (kept across a rest
       PID=$!
       URL="ws://127.0.0.1:$port/{doc}"
       wait_port "$port"
-      TOKEN_ARGS=()
+      # No schema or policy there: writers type into a root text.
+      TOKEN_ARGS=(--schema root)
       ;;
   esac
 }

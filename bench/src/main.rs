@@ -9,6 +9,11 @@
 //!
 //! Every edit carries a marker `~E<id>~`; receivers find markers in the raw frames, so
 //! observers need no replica and one process holds thousands of clients.
+//!
+//! Against Concord (`--schema concord`, the default) writers type into paragraph bodies, the
+//! only texts its update policy lets a facilitator write: each document is first given its
+//! paragraphs with an `import-text` command over the socket, and every writer starts from that
+//! state. Against other servers (`--schema root`) they type into a root text named `text`.
 
 mod stats;
 mod ws;
@@ -26,7 +31,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{Mutex, Semaphore};
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, StateVector, Text, Transact, Update};
+use yrs::{Doc, GetString, ReadTxn, StateVector, Text, Transact, Update};
 
 use stats::{Histogram, ProcStats};
 
@@ -67,6 +72,71 @@ struct Target {
     /// Prefix of document names.
     #[arg(long, default_value = "bench")]
     doc_prefix: String,
+    /// Where writers type: `concord` (paragraph bodies, created by command) or `root` (a root
+    /// text `text`, for servers without Concord's schema and policy).
+    #[arg(long, value_enum, default_value_t = Schema::Concord)]
+    schema: Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Schema {
+    Concord,
+    Root,
+}
+
+/// The texts writers type into: every paragraph body (Concord) or the root text.
+fn texts(doc: &Doc, schema: Schema) -> Vec<yrs::TextRef> {
+    match schema {
+        Schema::Root => vec![doc.get_or_insert_text("text")],
+        Schema::Concord => {
+            let txn = doc.transact();
+            concord_protocol::schema::paragraphs(&txn)
+                .iter()
+                .filter_map(|p| concord_protocol::schema::body_text(&txn, &p.id))
+                .collect()
+        }
+    }
+}
+
+/// Gives `doc` its paragraphs (Concord: `import-text` with `paragraphs` empty paragraphs, unless
+/// it has content already) and returns the state every writer starts from (empty for `root`).
+async fn prepare_document(
+    target: &Target,
+    doc: &str,
+    paragraphs: usize,
+) -> anyhow::Result<Vec<u8>> {
+    if target.schema == Schema::Root {
+        return Ok(Vec::new());
+    }
+    let (writer, mut read, leftover) = synced_client(target, doc).await?;
+    let text: String = (1..=paragraphs.max(1))
+        .map(|p| format!("[{p}]\n"))
+        .collect();
+    let request = concord_protocol::command::CommandRequest {
+        id: 1,
+        command: concord_protocol::command::Command::ImportText { text },
+    };
+    send(&writer, ws::OP_BINARY, &Message::Command(request).encode()).await?;
+    let replica = Doc::new();
+    // Either the import's update arrives, or the sync shows the document had content already.
+    read_until(&writer, &mut read, leftover, &replica, |doc, _| {
+        !texts(doc, Schema::Concord).is_empty()
+    })
+    .await?;
+    let state = replica
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    Ok(state)
+}
+
+/// A writer's replica: a fresh client id, starting from `initial`.
+fn writer_replica(initial: &[u8]) -> anyhow::Result<Doc> {
+    let doc = Doc::new();
+    if !initial.is_empty() {
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(initial)?)?;
+    }
+    Ok(doc)
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,17 +388,35 @@ async fn client(
     }
 }
 
-/// A writer: types `~E<id>~` at the end of its own replica at a steady rate.
-async fn write_edits(
-    shared: Arc<Shared>,
-    writer: Writer,
+/// What one writer types, where, and how fast.
+struct Edits {
     writer_index: u64,
     doc_index: usize,
     rate: f64,
     until: Instant,
-) {
-    let doc = Doc::new();
-    let text = doc.get_or_insert_text("text");
+    schema: Schema,
+    /// The document as prepared, which the writer's replica starts from.
+    initial: Arc<Vec<u8>>,
+}
+
+/// A writer: types `~E<id>~` at the end of its text at a steady rate.
+async fn write_edits(shared: Arc<Shared>, writer: Writer, edits: Edits) {
+    let Edits {
+        writer_index,
+        doc_index,
+        rate,
+        until,
+        schema,
+        initial,
+    } = edits;
+    let Ok(doc) = writer_replica(&initial) else {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let Some(text) = texts(&doc, schema).into_iter().next() else {
+        shared.errors.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
     // Writers start spread over one interval, as people do.
     let offset = interval.mul_f64(fastrand::f64());
@@ -385,6 +473,14 @@ async fn run(params: RunParams) -> anyhow::Result<()> {
         stop: AtomicBool::new(false),
     });
 
+    // Every document gets its paragraph before anyone connects to it.
+    let mut initial = Vec::with_capacity(docs);
+    for d in 0..docs {
+        initial.push(Arc::new(
+            prepare_document(&target, &doc_name(&target, d), 1).await?,
+        ));
+    }
+
     // Ramp up: open every connection, a bounded number at a time.
     let gate = Arc::new(Semaphore::new(connect_concurrency));
     let mut writer_handles = Vec::new();
@@ -439,10 +535,14 @@ async fn run(params: RunParams) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(write_edits(
             Arc::clone(&shared),
             writer,
-            writer_index,
-            doc_index,
-            rate,
-            until,
+            Edits {
+                writer_index,
+                doc_index,
+                rate,
+                until,
+                schema: target.schema,
+                initial: Arc::clone(&initial[doc_index]),
+            },
         )));
     }
     for task in tasks {
@@ -641,9 +741,10 @@ async fn read_until(
     Ok(applying)
 }
 
-fn text_len(doc: &Doc) -> u32 {
-    let text = doc.get_or_insert_text("text");
-    text.len(&doc.transact())
+/// Characters in all the texts writers type into.
+fn text_len(doc: &Doc, schema: Schema) -> u32 {
+    let txn = doc.transact();
+    texts(doc, schema).iter().map(|t| t.len(&txn)).sum()
 }
 
 /// S4: `docs` documents of `bytes` bytes each, held open; server memory per document.
@@ -660,10 +761,14 @@ async fn memory(target: Target, docs: usize, bytes: usize) -> anyhow::Result<()>
         joins.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let name = doc_name(&target, d);
+            let initial = prepare_document(&target, &name, 1).await?;
             let (writer, mut read, leftover) = synced_client(&target, &name).await?;
             // One paragraph of ~`bytes` bytes, typed in 100-byte transactions.
-            let local = Doc::new();
-            let text = local.get_or_insert_text("text");
+            let local = writer_replica(&initial)?;
+            let text = texts(&local, target.schema)
+                .into_iter()
+                .next()
+                .context("the document has no text to type into")?;
             let chunk: String = "Migrants shall be protected in all circumstances; "
                 .chars()
                 .cycle()
@@ -689,9 +794,9 @@ async fn memory(target: Target, docs: usize, bytes: usize) -> anyhow::Result<()>
             )
             .await?;
             let mirror = Doc::new();
-            let expected = text_len(&local);
+            let expected = text_len(&local, target.schema);
             read_until(&writer, &mut read, leftover, &mirror, |doc, _| {
-                text_len(doc) >= expected
+                text_len(doc, target.schema) >= expected
             })
             .await?;
             anyhow::Ok((writer, read))
@@ -733,9 +838,15 @@ async fn build(
     transactions: usize,
 ) -> anyhow::Result<()> {
     let name = doc_name(&target, 0);
+    // Concord: the paragraphs come from an import; the root schema types them as lines.
+    let initial = prepare_document(&target, &name, paragraphs).await?;
     let (writer, mut read, leftover) = synced_client(&target, &name).await?;
-    let local = Doc::new();
-    let text = local.get_or_insert_text("text");
+    let local = writer_replica(&initial)?;
+    let bodies = texts(&local, target.schema);
+    let text = bodies
+        .first()
+        .cloned()
+        .context("the document has no text to type into")?;
     let per_tx = (chars / transactions.max(1)).max(1);
     let mut rng = fastrand::Rng::with_seed(5);
     let started = Instant::now();
@@ -743,10 +854,12 @@ async fn build(
     for t in 0..transactions {
         let update = {
             let mut txn = local.transact_mut();
-            if t == 0 {
+            if t == 0 && target.schema == Schema::Root {
                 let seed: String = (0..paragraphs).map(|p| format!("{}. \n", p + 1)).collect();
                 text.insert(&mut txn, 0, &seed);
             } else {
+                // A random place in a random paragraph (Concord) or in the one text.
+                let text = &bodies[rng.usize(0..bodies.len())];
                 let len = text.len(&txn);
                 let at = rng.u32(0..len.max(1));
                 let word: String = (0..per_tx).map(|_| rng.alphabetic()).collect();
@@ -770,10 +883,10 @@ async fn build(
         &Message::SyncStep1(StateVector::default()).encode(),
     );
     writer.lock().await.write_all(&batch).await?;
-    let expected = text_len(&local);
+    let expected = text_len(&local, target.schema);
     let mirror = Doc::new();
     read_until(&writer, &mut read, leftover, &mirror, |doc, _| {
-        text_len(doc) >= expected
+        text_len(doc, target.schema) >= expected
     })
     .await?;
     let report = json!({
@@ -798,15 +911,20 @@ async fn coldload(target: Target, chars: usize) -> anyhow::Result<()> {
     // the finish line; a server that lost part of it is cut off after a bounded wait and the
     // report says how much came.
     let wait = read_until(&writer, &mut read, leftover, &mirror, |doc, _| {
-        text_len(doc) >= expected
+        text_len(doc, target.schema) >= expected
     });
     let applying = match tokio::time::timeout(Duration::from_secs(15), wait).await {
         Ok(applying) => applying?,
         Err(_) => Duration::ZERO,
     };
     let elapsed = started.elapsed();
-    let text = mirror.get_or_insert_text("text");
-    let got = text.get_string(&mirror.transact()).chars().count();
+    let got = {
+        let txn = mirror.transact();
+        texts(&mirror, target.schema)
+            .iter()
+            .map(|t| t.get_string(&txn).chars().count())
+            .sum::<usize>()
+    };
     let report = json!({
         "label": target.label,
         "scenario": "coldload",
@@ -838,6 +956,7 @@ mod tests {
             label: String::new(),
             json: None,
             doc_prefix: "b".into(),
+            schema: Schema::Concord,
         };
         let (addr, path) = endpoint(&target, "b-1").expect("parses");
         assert_eq!(addr.port(), 9);

@@ -1,5 +1,7 @@
 //! End-to-end tests: one binary, one module per concern (helpers live in `concord_tests`).
 
+#[path = "e2e/audit.rs"]
+mod audit;
 #[path = "e2e/auth.rs"]
 mod auth;
 #[path = "e2e/bad_input.rs"]
@@ -12,6 +14,8 @@ mod durability;
 mod interop;
 #[path = "e2e/lifecycle.rs"]
 mod lifecycle;
+#[path = "e2e/policy.rs"]
+mod policy;
 #[path = "e2e/slow_reader.rs"]
 mod slow_reader;
 #[path = "e2e/sync.rs"]
