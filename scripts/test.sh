@@ -15,6 +15,7 @@ rustup component list --installed | grep -q '^rustfmt' || rustup component add r
 missing=()
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 command -v openssl >/dev/null || missing+=(openssl)   # key pairs for the JWT tests
+[ -x /usr/bin/chromium ] || missing+=(chromium)       # the web page's end-to-end tests
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
@@ -23,13 +24,26 @@ if ! cmp -s tests/interop/package-lock.json tests/interop/node_modules/.concord-
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
   cp tests/interop/package-lock.json tests/interop/node_modules/.concord-installed-lock
 fi
+# playwright-core for the web page's tests (it drives /usr/bin/chromium; it downloads nothing).
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.concord-installed-lock 2>/dev/null; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  cp tests/browser/package-lock.json tests/browser/node_modules/.concord-installed-lock
+fi
 
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "wasm32 build of the browser client"
-cargo build --locked -p concord-client-wasm --target wasm32-unknown-unknown
+step "the web page (wasm32 client, wasm-bindgen)"
+bash scripts/build-web.sh
 
 step "tests"
 cargo test --workspace --locked
+
+step "the browser client's wasm build under Node (wasm-bindgen-test)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --locked -p concord-client-wasm --target wasm32-unknown-unknown
+
+step "the web page in headless Chromium (playwright-core)"
+cargo build --locked -p concord-server
+(cd tests/browser && node --test --test-concurrency=1 page.test.mjs)

@@ -572,6 +572,23 @@ fn paragraph_of(editable: &Editable, view: &impl DocumentView) -> Option<String>
 }
 
 /// May the actor write into this branch now? Returns what the branch is.
+/// May `actor` write into the text `branch` now? The same decision [`check`] makes for every
+/// item of an update; clients ask it before they let a person type.
+pub fn permit_text(
+    branch: &BranchKey,
+    view: &impl DocumentView,
+    actor: Actor<'_>,
+) -> Result<Editable, Refusal> {
+    if actor.role == Role::Observer {
+        return Err(Refusal::new(
+            Rule::ObserverReadOnly,
+            None,
+            "observers follow the text; they cannot edit it",
+        ));
+    }
+    permit_branch(branch, view, actor)
+}
+
 fn permit_branch(
     branch: &BranchKey,
     view: &impl DocumentView,

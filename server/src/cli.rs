@@ -153,6 +153,13 @@ struct ServeArgs {
     /// Messages one mission may send in a burst.
     #[arg(long, env = "CONCORD_MISSION_BURST", default_value_t = LimitConfig::default().burst)]
     mission_burst: u32,
+    /// The web page's files (built by scripts/build-web.sh); defaults to this source tree's.
+    #[arg(long, env = "CONCORD_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+    /// Create a demo negotiation shaped like the Global Compact for Migration (document `gcm`,
+    /// if it does not exist yet) and print sign-in links for its participants.
+    #[arg(long)]
+    demo: bool,
 }
 
 impl ServeArgs {
@@ -176,6 +183,7 @@ impl ServeArgs {
                 messages_per_second: self.mission_rate,
                 burst: self.mission_burst,
             },
+            web_dir: self.web_dir.unwrap_or_else(crate::config::default_web_dir),
             ..Config::default()
         }
     }
@@ -195,7 +203,10 @@ pub fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args.into_config())),
+        Command::Serve(args) => {
+            let demo = args.demo;
+            runtime.block_on(serve(args.into_config(), demo))
+        }
         Command::Token(args) => {
             let request = TokenRequest {
                 person: args.sub,
@@ -244,24 +255,33 @@ pub fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Applies the `import-text` command to the stored document and logs what it wrote.
+/// `concord import FILE --doc ID`.
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let paragraphs = import_text(&args.data_dir, &args.doc, text).await?;
+    println!("imported {paragraphs} paragraphs into {}", args.doc);
+    Ok(())
+}
+
+/// Applies the `import-text` command to the stored document (no server may have it open) and
+/// logs what it wrote with its audit record. Returns how many paragraphs it made.
+pub(crate) async fn import_text(
+    data_dir: &std::path::Path,
+    doc: &str,
+    text: String,
+) -> anyhow::Result<usize> {
     use crate::storage::DocumentLog;
     use concord_protocol::command::{execute, Command, Context, Outcome};
     use concord_protocol::policy::Actor;
     use yrs::updates::decoder::Decode;
     use yrs::Transact;
 
-    if crate::http::validate_document_id(&args.doc).is_err() {
-        anyhow::bail!(
-            "`{}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)",
-            args.doc
-        );
+    if crate::http::validate_document_id(doc).is_err() {
+        anyhow::bail!("`{doc}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)");
     }
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-    let log = crate::storage::sqlite::SqliteLog::open(&args.data_dir)?;
-    let stored = log.load(&args.doc).await?;
+    let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
+    let stored = log.load(doc).await?;
     let replica = crate::room::new_replica();
     {
         let mut txn = replica.transact_mut();
@@ -285,7 +305,10 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let paragraphs = match outcome {
         Ok(Outcome::Imported { paragraphs }) => paragraphs,
         Ok(other) => anyhow::bail!("unexpected outcome {other:?}"),
-        Err(refused) => anyhow::bail!("{}: {}", refused.code, refused.message),
+        Err(refused) => {
+            log.close().await?;
+            anyhow::bail!("{}: {}", refused.code, refused.message)
+        }
     };
     let record = crate::audit::AuditRecord {
         at_ms: ctx.now_ms,
@@ -301,7 +324,7 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     log.append(
-        &args.doc,
+        doc,
         crate::storage::LogEntry {
             update: update.into(),
             record,
@@ -312,14 +335,26 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     );
     rx.await??;
     log.close().await?;
-    println!("imported {paragraphs} paragraphs into {}", args.doc);
-    Ok(())
+    Ok(paragraphs)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        crate::demo::create(&config.data_dir).await?;
+    }
+    if !config.web_dir.join("pkg/concord_client_wasm.js").exists() {
+        tracing::warn!(
+            web_dir = %config.web_dir.display(),
+            "the web page is not built: run scripts/build-web.sh (scripts/run.sh does it)"
+        );
+    }
+    let data_dir = config.data_dir.clone();
     let server = Server::start(config).await?;
     // The address line is machine-read by tests and scripts (e.g. with --listen 127.0.0.1:0).
     println!("listening on {}", server.addr());
+    if demo {
+        crate::demo::print_links(&data_dir, server.addr())?;
+    }
     let token = server.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -8,6 +8,7 @@
 //! - `GET /api/docs/{doc}/paragraphs/{id}/attribution?since=MS`: who wrote each run of a
 //!   paragraph's text, and who deleted what since `since` (Unix ms, default 0).
 //! - `GET /healthz`: liveness and counts, for load balancers (no token).
+//! - `GET /` and its files: the web page (no token: it signs in with one).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/docs/{doc}/paragraphs/{paragraph}/attribution",
             get(paragraph_attribution),
         )
+        .fallback(get(web_file))
         .with_state(state)
 }
 
@@ -391,4 +393,56 @@ async fn upgrade(
             upgraded.tasks.track_future(task).await;
             upgraded.open_connections.fetch_sub(1, Ordering::Relaxed);
         }))
+}
+
+/// The web page's files, from the configured directory. Only plain file names with known
+/// types are served; nothing outside the directory can be named.
+async fn web_file(State(state): State<Arc<AppState>>, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let relative = if path == "/" {
+        "index.html"
+    } else {
+        path.trim_start_matches('/')
+    };
+    let not_found = || {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page or route").into_response()
+    };
+    let plain = relative
+        .split('/')
+        .all(|part| !part.is_empty() && !part.starts_with('.') && !part.contains('\\'));
+    let content_type = match relative.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("png") => "image/png",
+        Some("svg") => "image/svg+xml",
+        Some("json") => "application/json",
+        _ => return not_found(),
+    };
+    if !plain {
+        return not_found();
+    }
+    let file = state.ctx.config.web_dir.join(relative);
+    let read = tokio::task::spawn_blocking(move || std::fs::read(file)).await;
+    match read {
+        Ok(Ok(bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                // Small files, rebuilt in place: always revalidate.
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        _ if relative == "index.html" || relative.starts_with("pkg/") => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!doctype html><title>Concord</title><p>The web page is not built yet. \
+             Run <code>bash scripts/run.sh</code> (or <code>scripts/build-web.sh</code>) \
+             and reload.</p>",
+        )
+            .into_response(),
+        _ => not_found(),
+    }
 }

@@ -32,6 +32,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod connection;
+pub mod demo;
 pub mod http;
 pub mod limits;
 pub mod peer;

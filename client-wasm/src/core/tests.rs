@@ -1,0 +1,419 @@
+//! The client's logic against a scripted server built from the same protocol code the real
+//! server runs (policy check, commands, acks). The real server and a real browser are in the
+//! end-to-end tests (tests/browser).
+
+use super::*;
+use concord_protocol::policy::check;
+use concord_protocol::update::scan_update_v1;
+use yrs::updates::decoder::Decode;
+
+/// One document as the server holds it, and one connection's bookkeeping.
+struct Server {
+    doc: Doc,
+    policy: PolicyState,
+}
+
+/// What the server did with a client's frame.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Replied(Vec<Vec<u8>>),
+    /// `Rejected` was sent; the connection closes with 4403.
+    Refused(Vec<Vec<u8>>),
+}
+
+impl Server {
+    fn new(text: &str) -> Self {
+        let doc = Doc::with_options(Options {
+            skip_gc: true,
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let server = Server {
+            doc,
+            policy: PolicyState::default(),
+        };
+        let mut server = server;
+        server
+            .command(CHAIR, Command::ImportText { text: text.into() })
+            .expect("import");
+        server
+    }
+
+    fn command(&mut self, who: (Role, &str), command: Command) -> Result<Vec<u8>, CommandError> {
+        let mut txn = self.doc.transact_mut();
+        let ctx = Context {
+            actor: Actor {
+                role: who.0,
+                mission: who.1,
+            },
+            person: "someone",
+            now_ms: 1,
+        };
+        execute(&mut txn, ctx, &command)?;
+        let update = txn.encode_update_v1();
+        let deleted = txn.delete_set().clone();
+        self.policy.absorb_own(&update, &deleted, &txn);
+        Ok(Message::Update(&update).encode())
+    }
+
+    fn session(&self, who: (Role, &str)) -> Vec<u8> {
+        Message::Session(Session {
+            document: "gcm".into(),
+            person: Some("p".into()),
+            mission: Some(who.1.into()),
+            role: Some(who.0),
+            expires_at: None,
+            server_time_ms: 0,
+        })
+        .encode()
+    }
+
+    /// Handles one frame from a client acting as `who`, whose `seq`-th update this may be.
+    fn handle(&mut self, who: (Role, &str), frame: &[u8], seq: &mut u64) -> Outcome {
+        let mut replies = Vec::new();
+        for message in Message::decode_frame(frame).expect("client frames decode") {
+            match message {
+                Message::SyncStep1(sv) => {
+                    let diff = self.doc.transact().encode_state_as_update_v1(&sv);
+                    replies.push(Message::SyncStep2(&diff).encode());
+                }
+                Message::SyncStep2(update) | Message::Update(update) => {
+                    *seq += 1;
+                    let scanned = scan_update_v1(update).expect("scans");
+                    let actor = Actor {
+                        role: who.0,
+                        mission: who.1,
+                    };
+                    match check(&scanned, &self.policy, actor) {
+                        Ok(verdict) => {
+                            let mut txn = self.doc.transact_mut();
+                            txn.apply_update(Update::decode_v1(update).expect("decodes"))
+                                .expect("applies");
+                            let deleted = txn.delete_set().clone();
+                            drop(txn);
+                            self.policy.record(&verdict, who.1, &deleted);
+                            replies.push(Message::Ack(*seq).encode());
+                        }
+                        Err(refusal) => {
+                            replies.push(Message::Rejected(refusal.to_rejection()).encode());
+                            return Outcome::Refused(replies);
+                        }
+                    }
+                }
+                Message::Command(request) => {
+                    let result = self.command(who, request.command.clone());
+                    let reply = match result {
+                        Ok(update) => {
+                            replies.push(update);
+                            Reply::Ok(concord_protocol::command::Outcome::Done)
+                        }
+                        Err(error) => Reply::Error(error),
+                    };
+                    replies.push(
+                        Message::CommandResult(concord_protocol::command::CommandReply {
+                            id: request.id,
+                            result: reply,
+                        })
+                        .encode(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Outcome::Replied(replies)
+    }
+
+    fn text(&self, target: &Target) -> String {
+        let txn = self.doc.transact();
+        target
+            .text(&txn)
+            .map(|t| t.get_string(&txn))
+            .unwrap_or_default()
+    }
+}
+
+const CHAIR: (Role, &str) = (Role::Facilitator, "UN");
+const MEX: (Role, &str) = (Role::Delegation, "MEX");
+const NGO: (Role, &str) = (Role::Observer, "NGO");
+
+/// A client connected to `server` as `who`.
+struct Connection {
+    client: ClientCore,
+    who: (Role, &'static str),
+    seq: u64,
+    open: bool,
+}
+
+impl Connection {
+    fn new(who: (Role, &'static str)) -> Self {
+        Connection {
+            client: ClientCore::new(),
+            who,
+            seq: 0,
+            open: false,
+        }
+    }
+
+    /// Opens the socket and runs the exchange until nothing moves.
+    fn connect(&mut self, server: &mut Server) {
+        self.open = true;
+        self.seq = 0;
+        self.client.connected();
+        self.client.receive(&server.session(self.who));
+        let greeting = Message::SyncStep1(server.doc.transact().state_vector()).encode();
+        self.client.receive(&greeting);
+        self.pump(server);
+    }
+
+    /// Delivers the client's frames to the server and the answers back, until quiet.
+    /// Returns the close code if the server refused something.
+    fn pump(&mut self, server: &mut Server) -> Option<u16> {
+        while self.open {
+            let frame = self.client.take_outgoing()?;
+            match server.handle(self.who, &frame, &mut self.seq) {
+                Outcome::Replied(replies) => {
+                    for reply in replies {
+                        self.client.receive(&reply);
+                    }
+                }
+                Outcome::Refused(replies) => {
+                    for reply in replies {
+                        self.client.receive(&reply);
+                    }
+                    self.drop_connection(4403);
+                    return Some(4403);
+                }
+            }
+        }
+        None
+    }
+
+    fn drop_connection(&mut self, code: u16) -> bool {
+        self.open = false;
+        while self.client.take_outgoing().is_some() {}
+        self.client.disconnected(code, "test")
+    }
+}
+
+fn amendment(server: &mut Server, who: (Role, &str), paragraph: &str) {
+    server
+        .command(
+            who,
+            Command::CreateAmendment {
+                paragraph: paragraph.into(),
+                new_after: false,
+                on_behalf_of: None,
+                rationale: String::new(),
+            },
+        )
+        .expect("amendment");
+}
+
+#[test]
+fn the_difference_of_two_texts_is_one_splice_in_utf16() {
+    assert_eq!(difference("abc", "abXc"), (2, 0, "X"));
+    assert_eq!(difference("abc", "ac"), (1, 1, ""));
+    assert_eq!(difference("same", "same"), (4, 0, ""));
+    // Astral characters count two in JavaScript: offsets must agree with the browser's.
+    let doc = new_replica();
+    let text = doc.get_or_insert_text("t");
+    {
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "🇲🇽 safe");
+        splice(&text, &mut txn, "🇲🇽 safe", "🇲🇽 safe, orderly");
+        splice(&text, &mut txn, "🇲🇽 safe, orderly", "🇲🇽 orderly");
+    }
+    assert_eq!(text.get_string(&doc.transact()), "🇲🇽 orderly");
+}
+
+#[test]
+fn a_change_is_carried_over_to_text_others_edited() {
+    assert_eq!(rebase("ab", "aXb", "ab").as_deref(), Some("aXb"));
+    // Someone appended meanwhile: the insertion still goes after "a".
+    assert_eq!(
+        rebase("ab", "aXb", "ab and more").as_deref(),
+        Some("aXb and more")
+    );
+    // Someone prepended: found by what followed it.
+    assert_eq!(rebase("ab", "aXb", "so ab").as_deref(), Some("so aXb"));
+    // The replaced words are gone: a conflict, left to the person.
+    assert_eq!(rebase("one two", "one 2", "three"), None);
+}
+
+#[test]
+fn typing_is_saved_once_the_server_acknowledges_it() {
+    let mut server = Server::new("[1] Commit to cooperate.");
+    let mut chair = Connection::new(CHAIR);
+    chair.connect(&mut server);
+    assert_eq!(chair.client.link(), &Link::Synced);
+    assert!(chair.client.is_saved());
+    let body = Target::Body("p1".into());
+    chair
+        .client
+        .edit(&body, "Commit to cooperate fully.")
+        .expect("facilitator edits");
+    assert!(!chair.client.is_saved(), "sent, not yet acknowledged");
+    chair.pump(&mut server);
+    assert!(chair.client.is_saved());
+    assert_eq!(server.text(&body), "Commit to cooperate fully.");
+    let status = chair.client.status();
+    assert_eq!(status["connection"], "synced");
+    assert_eq!(status["saved"], true);
+}
+
+#[test]
+fn offline_edits_leave_with_the_next_sync_and_nothing_is_lost() {
+    let mut server = Server::new("[1] Commit.");
+    let mut chair = Connection::new(CHAIR);
+    chair.connect(&mut server);
+    assert!(chair.drop_connection(1006), "a network loss is retried");
+    assert!(chair.client.reconnect_delay_ms(0.0) >= 125.0);
+    let body = Target::Body("p1".into());
+    chair
+        .client
+        .edit(&body, "Commit, offline.")
+        .expect("edits offline");
+    chair
+        .client
+        .edit(&body, "Commit, offline, twice.")
+        .expect("edits offline");
+    assert!(
+        chair.client.take_outgoing().is_none(),
+        "nothing is sent while offline"
+    );
+    assert_eq!(chair.client.status()["connection"], "offline");
+    assert!(!chair.client.is_saved());
+    chair.connect(&mut server);
+    assert_eq!(server.text(&body), "Commit, offline, twice.");
+    assert!(chair.client.is_saved());
+}
+
+#[test]
+fn a_refused_update_rebuilds_the_replica_and_keeps_what_cannot_be_applied() {
+    let mut server = Server::new("[1] First.\n[2] Second.");
+    amendment(&mut server, MEX, "p1");
+    amendment(&mut server, MEX, "p2");
+    let mut mex = Connection::new(MEX);
+    mex.connect(&mut server);
+    let a1 = Target::AmendmentText("a1".into());
+    let a2 = Target::AmendmentText("a2".into());
+    // Offline, the delegation works on both amendments; meanwhile p1 is locked.
+    mex.drop_connection(1006);
+    mex.client
+        .edit(&a1, "First, with MEX wording.")
+        .expect("offline edit");
+    mex.client
+        .edit(&a2, "Second, improved.")
+        .expect("offline edit");
+    server
+        .command(
+            CHAIR,
+            Command::Lock {
+                paragraph: "p1".into(),
+                reason: "agreed ad ref".into(),
+            },
+        )
+        .expect("lock");
+    let old_client_id = mex.client.client_id();
+    // The sync carries both edits; the server refuses the update (a1's paragraph is locked).
+    mex.open = true;
+    mex.seq = 0;
+    mex.client.connected();
+    mex.client.receive(&server.session(MEX));
+    mex.client
+        .receive(&Message::SyncStep1(server.doc.transact().state_vector()).encode());
+    assert_eq!(mex.pump(&mut server), Some(4403));
+    let events = mex.client.take_events();
+    assert!(events
+        .iter()
+        .any(|e| e["type"] == "rejected" && e["rule"] == "paragraph-locked"));
+    assert_eq!(
+        server.text(&a1),
+        "First.",
+        "the refused update changed nothing"
+    );
+
+    // Reconnecting starts a fresh replica; a2's edit goes in again, a1's is kept to copy.
+    mex.connect(&mut server);
+    assert_ne!(
+        mex.client.client_id(),
+        old_client_id,
+        "a fresh replica, a new client id"
+    );
+    assert_eq!(server.text(&a2), "Second, improved.");
+    assert_eq!(server.text(&a1), "First.");
+    let recoverable = mex.client.recoverable();
+    assert_eq!(recoverable.len(), 1);
+    assert_eq!(recoverable[0].target, a1);
+    assert_eq!(recoverable[0].text, "First, with MEX wording.");
+    assert!(mex.client.is_saved());
+    assert!(mex
+        .client
+        .take_events()
+        .iter()
+        .any(|e| e["type"] == "recoverable" && e["text"] == "First, with MEX wording."));
+}
+
+#[test]
+fn the_client_offers_only_what_the_server_permits() {
+    let mut server = Server::new("[1] First.");
+    amendment(&mut server, MEX, "p1");
+    let mut mex = Connection::new(MEX);
+    mex.connect(&mut server);
+    let body = Target::Body("p1".into());
+    let a1 = Target::AmendmentText("a1".into());
+    assert_eq!(
+        mex.client.may_edit(&body).map_err(|r| r.rule),
+        Err("body-facilitators-only".into())
+    );
+    assert!(mex.client.edit(&body, "rewritten").is_err());
+    assert!(mex.client.may_edit(&a1).is_ok());
+    let model = mex.client.model();
+    assert_eq!(model["paragraphs"][0]["editable"], false);
+    assert_eq!(
+        model["paragraphs"][0]["amendments"][0]["text_editable"],
+        true
+    );
+
+    let mut ngo = Connection::new(NGO);
+    ngo.connect(&mut server);
+    assert_eq!(
+        ngo.client.edit(&a1, "observer text").map_err(|r| r.rule),
+        Err("observer-read-only".into())
+    );
+    // Commands are tried on a scratch copy first, with the server's codes.
+    let lock = Command::Lock {
+        paragraph: "p1".into(),
+        reason: "x".into(),
+    };
+    assert_eq!(
+        mex.client.command(lock.clone()).map_err(|e| e.code),
+        Err("forbidden-role".into())
+    );
+    let mut chair = Connection::new(CHAIR);
+    chair.connect(&mut server);
+    let id = chair.client.command(lock).expect("a facilitator may lock");
+    chair.pump(&mut server);
+    assert!(chair
+        .client
+        .take_events()
+        .iter()
+        .any(|e| e["type"] == "command-result"
+            && e["id"] == id
+            && e["result"].get("ok").is_some()));
+}
+
+#[test]
+fn backoff_grows_to_ten_seconds_and_final_codes_stop_reconnecting() {
+    let mut client = ClientCore::new();
+    let mut last = 0.0;
+    for _ in 0..12 {
+        assert!(client.disconnected(1006, "network"));
+        let delay = client.reconnect_delay_ms(1.0);
+        assert!(delay >= last && delay <= 10_000.0);
+        last = delay;
+    }
+    assert_eq!(last, 10_000.0);
+    assert!(!client.disconnected(4401, "token expired"));
+    assert_eq!(client.status()["connection"], "closed");
+}
