@@ -303,8 +303,9 @@ function commentForm (p) {
 /** A text: an input for who may edit it, plain text for everyone else. */
 function textView (target, editable, label) {
   if (!editable) return el('div', { class: 'text', 'data-target': key(target), 'aria-label': label })
-  const area = el('textarea', { 'data-target': key(target), 'aria-label': label, rows: '3' })
+  const area = el('textarea', { 'data-target': key(target), 'aria-label': label, rows: '2' })
   area.addEventListener('input', () => {
+    fit(area)
     try {
       conn.edit(target, area.value)
     } catch (error) {
@@ -329,7 +330,10 @@ function syncTexts (model) {
     const text = texts.get(node.dataset.target)
     if (text === undefined) continue
     if (node.tagName === 'TEXTAREA') {
-      if (node.value === text) continue
+      if (node.value === text) {
+        if (!node.style.height) fit(node)
+        continue
+      }
       if (document.activeElement === node) {
         const [start, end] = [node.selectionStart, node.selectionEnd]
         const shift = (at) => shifted(node.value, text, at)
@@ -338,10 +342,17 @@ function syncTexts (model) {
       } else {
         node.value = text
       }
+      fit(node)
     } else if (node.textContent !== text) {
       node.textContent = text
     }
   }
+}
+
+/** Grows a text box to show all of its text. */
+function fit (area) {
+  area.style.height = 'auto'
+  area.style.height = `${area.scrollHeight + 2}px`
 }
 
 /** Where a caret at `at` in `before` belongs in `after` (an edit elsewhere moves it). */

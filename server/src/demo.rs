@@ -102,8 +102,13 @@ const PHRASES: [&str; 16] = [
 /// A sentence of generated wording of about `words` words.
 fn wording(rng: &mut fastrand::Rng, start: &str, topic: &str, words: usize) -> String {
     let mut text = format!("{start} {topic}");
-    while text.split_whitespace().count() < words {
-        let phrase = PHRASES[rng.usize(..PHRASES.len())];
+    // Each phrase at most once per sentence, as a drafter would.
+    let mut phrases = PHRASES.to_vec();
+    rng.shuffle(&mut phrases);
+    for phrase in phrases {
+        if text.split_whitespace().count() >= words {
+            break;
+        }
         let _ = write!(text, ", {phrase}");
     }
     text.push('.');
