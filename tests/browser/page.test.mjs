@@ -256,3 +256,15 @@ test('an offline edit refused because the paragraph was locked meanwhile is give
   assert.equal(await ana.locator('[data-locked="p3"]').count(), 1)
   await ana.screenshot({ path: join(ARTIFACTS, 'recoverable.png'), fullPage: true })
 })
+
+test('when the token expires the page says so and offers nothing to edit', async () => {
+  const { server } = await negotiation('expiry')
+  const short = execFileSync(BIN, ['token', '--sub', 'Ana', '--mission', 'MEX', '--role', 'delegation',
+    '--docs', 'gcm', '--ttl', '3s', '--data-dir', server.dataDir]).toString().trim()
+  const ana = await open(server, short)
+  await until(ana, 'the session to end', () => document.querySelector('#saved').dataset.state === 'closed')
+  assert.match(await ana.locator('#banner').textContent(), /sign-in has expired/i)
+  assert.equal(await ana.locator('#banner').getAttribute('role'), 'alert')
+  // Nothing can be typed into a closed session.
+  assert.equal(await ana.locator('#document textarea').count(), 0)
+})
