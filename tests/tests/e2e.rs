@@ -20,3 +20,5 @@ mod policy;
 mod slow_reader;
 #[path = "e2e/sync.rs"]
 mod sync;
+#[path = "e2e/web.rs"]
+mod web;
