@@ -223,6 +223,26 @@ fn head(
     Ok(head)
 }
 
+/// Stores the chain heads of the documents a batch extended (once per document per batch, in
+/// the batch's transaction: a head never disagrees with the records committed with it).
+fn store_heads(
+    txn: &rusqlite::Transaction<'_>,
+    heads: &Heads,
+    extended: &std::collections::HashSet<&str>,
+) -> Result<(), StorageError> {
+    for doc in extended {
+        if let Some((n, hash)) = heads.get(*doc) {
+            txn.prepare_cached(
+                "INSERT INTO audit_heads (doc, n, hash) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc) DO UPDATE SET n = excluded.n, hash = excluded.hash",
+            )
+            .and_then(|mut upsert| upsert.execute(params![doc, *n as i64, &hash[..]]))
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the audit record of an appended update (and its claims), extending the chain.
 fn write_record(
     txn: &rusqlite::Transaction<'_>,
@@ -269,12 +289,6 @@ fn write_record(
             &hash[..]
         ])
     })
-    .map_err(backend)?;
-    txn.prepare_cached(
-        "INSERT INTO audit_heads (doc, n, hash) VALUES (?1, ?2, ?3)
-         ON CONFLICT (doc) DO UPDATE SET n = excluded.n, hash = excluded.hash",
-    )
-    .and_then(|mut upsert| upsert.execute(params![doc, n as i64, &hash[..]]))
     .map_err(backend)?;
     for client in &record.claims {
         txn.prepare_cached(
@@ -467,6 +481,7 @@ fn commit_batch(
 ) -> Result<Vec<LogSeq>, StorageError> {
     let txn = conn.transaction().map_err(backend)?;
     let mut seqs = Vec::with_capacity(batch.len());
+    let mut extended = std::collections::HashSet::new();
     {
         let mut insert = txn
             .prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")
@@ -480,6 +495,7 @@ fn commit_batch(
                         .map_err(backend)?;
                     last_seq = txn.last_insert_rowid() as LogSeq;
                     write_record(&txn, heads, doc, entry)?;
+                    extended.insert(&**doc);
                 }
                 Job::Snapshot { doc, state, .. } => {
                     // Everything issued for this document before the snapshot is in the table
@@ -520,6 +536,7 @@ fn commit_batch(
             seqs.push(last_seq);
         }
     }
+    store_heads(&txn, heads, &extended)?;
     txn.commit().map_err(backend)?;
     Ok(seqs)
 }
