@@ -745,8 +745,19 @@ impl Room {
             self.close_peer(from, CloseCode::Malformed, "malformed awareness update");
             return;
         };
+        let mission = self
+            .peers
+            .get(&from)
+            .or_else(|| self.lagging.get(&from))
+            .map(|p| Arc::clone(&p.mission));
         let mut accepted = Vec::with_capacity(entries.len());
         for entry in entries {
+            // A client id that wrote in the document belongs to one mission: only that
+            // mission may speak for it in presence too.
+            let owner = concord_protocol::policy::DocumentView::owner(&self.policy, entry.client);
+            if owner.is_some_and(|owner| Some(owner) != mission.as_deref()) {
+                continue;
+            }
             match self.presence.get(&entry.client) {
                 // A client id's presence belongs to the connection that first published it.
                 Some(current) if current.owner != from => continue,

@@ -549,6 +549,46 @@ async fn forged_presence_for_another_client_id_is_dropped() -> anyhow::Result<()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_for_a_client_id_another_mission_owns_is_dropped() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    // The chair's client id writes in the document: it now belongs to mission UN, also after
+    // the chair's connection is gone.
+    let mut chair = Client::connect(&server.draft("gcm").await?).await?;
+    let seq = chair.append("Cooperate.")?;
+    chair.wait_acked(seq).await?;
+    let owned = chair.with_doc(|doc| doc.client_id().get());
+    chair.close();
+    chair.wait_closed().await?;
+
+    let url = |person: &str, mission: &str| {
+        server.ws_url_with(
+            "gcm",
+            &server.token(person, mission, Role::Delegation, "gcm"),
+        )
+    };
+    let watcher = Client::connect(&url("wes", "EU")).await?;
+    let forger = Client::connect(&url("fox", "XYZ")).await?;
+    forger.send_message(&Message::Awareness(&awareness(
+        owned,
+        5,
+        r#"{"user":"UN chair"}"#,
+    )))?;
+    forger.send_message(&Message::Awareness(&awareness(
+        2002,
+        1,
+        r#"{"user":"XYZ"}"#,
+    )))?;
+    watcher
+        .wait_until("XYZ presence", |s, _| !s.awareness.is_empty())
+        .await?;
+    let seen = presence_clients(&watcher);
+    assert!(seen.iter().all(|(client, _)| *client != owned), "{seen:?}");
+    assert!(seen.contains(&(2002, r#"{"user":"XYZ"}"#.to_string())));
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_are_per_mission() -> anyhow::Result<()> {
     let server = TestServer::start_with(|c| {
         c.limits.connections_per_mission = 2;
