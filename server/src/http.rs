@@ -397,7 +397,11 @@ async fn upgrade(
 
 /// The web page's files, from the configured directory. Only plain file names with known
 /// types are served; nothing outside the directory can be named.
-async fn web_file(State(state): State<Arc<AppState>>, uri: axum::http::Uri) -> Response {
+async fn web_file(
+    State(state): State<Arc<AppState>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let path = uri.path();
     let relative = if path == "/" {
         "index.html"
@@ -424,17 +428,42 @@ async fn web_file(State(state): State<Arc<AppState>>, uri: axum::http::Uri) -> R
         return not_found();
     }
     let file = state.ctx.config.web_dir.join(relative);
-    let read = tokio::task::spawn_blocking(move || std::fs::read(file)).await;
+    // The wasm build is also kept gzipped (scripts/build-web.sh): a quarter of the bytes.
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let read = tokio::task::spawn_blocking(move || {
+        if gzip_ok {
+            let mut gz = file.clone().into_os_string();
+            gz.push(".gz");
+            if let Ok(bytes) = std::fs::read(&gz) {
+                return Ok((bytes, true));
+            }
+        }
+        std::fs::read(file).map(|bytes| (bytes, false))
+    })
+    .await;
     match read {
-        Ok(Ok(bytes)) => (
-            [
-                (header::CONTENT_TYPE, content_type),
-                // Small files, rebuilt in place: always revalidate.
-                (header::CACHE_CONTROL, "no-cache"),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(Ok((bytes, gzipped))) => {
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    // Small files, rebuilt in place: always revalidate.
+                    (header::CACHE_CONTROL, "no-cache"),
+                    (header::VARY, "accept-encoding"),
+                ],
+                bytes,
+            )
+                .into_response();
+            if gzipped {
+                response.headers_mut().insert(
+                    header::CONTENT_ENCODING,
+                    axum::http::HeaderValue::from_static("gzip"),
+                );
+            }
+            response
+        }
         _ if relative == "index.html" || relative.starts_with("pkg/") => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -39,3 +39,30 @@ async fn the_page_is_served_and_nothing_else_is() -> anyhow::Result<()> {
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wasm_build_goes_gzipped_to_browsers_that_take_it() -> anyhow::Result<()> {
+    let web = concord_tests::TempDir::new("web");
+    std::fs::create_dir_all(web.path().join("pkg"))?;
+    std::fs::write(web.path().join("pkg/client.wasm"), b"\0asm plain")?;
+    std::fs::write(web.path().join("pkg/client.wasm.gz"), b"\x1f\x8b gzipped")?;
+    let dir = web.path().to_path_buf();
+    let server = TestServer::start_with(move |c| c.web_dir = dir).await;
+    let (status, body) = http_request(
+        server.addr,
+        "GET",
+        "/pkg/client.wasm",
+        &["Accept-Encoding: br, gzip"],
+        &[],
+    )
+    .await?;
+    assert_eq!((status, body.as_slice()), (200, &b"\x1f\x8b gzipped"[..]));
+    let (status, body) = http_request(server.addr, "GET", "/pkg/client.wasm", &[], &[]).await?;
+    assert_eq!((status, body.as_slice()), (200, &b"\0asm plain"[..]));
+    // The page is not built in this directory: `/` says how to build it.
+    let (status, body) = http_get(server.addr, "/").await?;
+    assert_eq!(status, 503);
+    assert!(body.contains("scripts/run.sh"), "{body}");
+    server.stop().await;
+    Ok(())
+}
