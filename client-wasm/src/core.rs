@@ -138,6 +138,9 @@ pub struct ClientCore {
     fresh_replica_needed: bool,
     /// The fresh replica is waiting for the server's state to re-apply the unsaved edits.
     reapply_pending: bool,
+    /// The replica before the rebuild, still shown (read-only) until the fresh one has the
+    /// server's state, so the page does not go blank for a round trip.
+    previous: Option<Doc>,
     recoverable: Vec<Recoverable>,
     attempts: u32,
     /// Others' presence: client id -> (clock, state).
@@ -167,6 +170,7 @@ impl ClientCore {
             next_command: 1,
             fresh_replica_needed: false,
             reapply_pending: false,
+            previous: None,
             recoverable: Vec::new(),
             attempts: 0,
             presence: BTreeMap::new(),
@@ -179,7 +183,8 @@ impl ClientCore {
     /// The socket opened: start the sync (with a fresh replica if the last one had a gap).
     pub fn connected(&mut self) {
         if self.fresh_replica_needed {
-            self.doc = new_replica();
+            let old = std::mem::replace(&mut self.doc, new_replica());
+            self.previous.get_or_insert(old);
             self.policy = PolicyState::default();
             self.fresh_replica_needed = false;
             self.reapply_pending = true;
@@ -255,6 +260,7 @@ impl ClientCore {
                         self.attempts = 0;
                         if self.reapply_pending {
                             self.reapply_pending = false;
+                            self.previous = None;
                             self.reapply();
                         }
                         self.status_changed();
@@ -418,7 +424,8 @@ impl ClientCore {
     /// The document as the page renders it (JSON): paragraphs in reading order with their
     /// amendments and comments, and what this person may edit.
     pub fn model(&self) -> Value {
-        let txn = self.doc.transact();
+        let shown = self.previous.as_ref().unwrap_or(&self.doc);
+        let txn = shown.transact();
         let amendments = schema::amendments(&txn);
         let editable = |target: Target| self.may_edit(&target).is_ok();
         let paragraphs: Vec<Value> = schema::paragraphs(&txn)

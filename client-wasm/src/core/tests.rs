@@ -323,6 +323,17 @@ fn a_refused_update_rebuilds_the_replica_and_keeps_what_cannot_be_applied() {
     mex.client
         .receive(&Message::SyncStep1(server.doc.transact().state_vector()).encode());
     assert_eq!(mex.pump(&mut server), Some(4403));
+    // Until the fresh replica has the server's state, the page keeps showing the text (with
+    // nothing editable) rather than an empty document.
+    mex.client.connected();
+    let shown = mex.client.model();
+    assert_eq!(shown["paragraphs"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        shown["paragraphs"][1]["amendments"][0]["text_editable"],
+        false
+    );
+    mex.client.disconnected(1006, "test");
+    mex.client.fresh_replica_needed = true;
     let events = mex.client.take_events();
     assert!(events
         .iter()
