@@ -255,6 +255,12 @@ impl ClientCore {
                 Message::SyncStep1(state_vector) => self.answer_sync(&state_vector),
                 Message::SyncStep2(update) => {
                     self.integrate(update);
+                    // A whole state: the page re-reads everything.
+                    if let Some(last) = self.events.last_mut() {
+                        if last["type"] == "texts" {
+                            *last = json!({"type": "changed"});
+                        }
+                    }
                     if self.link == Link::Syncing {
                         self.link = Link::Synced;
                         self.attempts = 0;
@@ -451,14 +457,9 @@ impl ClientCore {
                 value
             })
             .collect();
-        let presence: Vec<Value> = self
-            .presence
-            .values()
-            .map(|(_, state)| state.clone())
-            .collect();
         json!({
             "paragraphs": paragraphs,
-            "presence": presence,
+            "presence": self.presence_list(),
         })
     }
 
@@ -477,7 +478,15 @@ impl ClientCore {
             "saved": self.is_saved(),
             "session": self.session,
             "recoverable": self.recoverable,
+            "presence": self.presence_list(),
         })
+    }
+
+    fn presence_list(&self) -> Vec<Value> {
+        self.presence
+            .values()
+            .map(|(_, state)| state.clone())
+            .collect()
     }
 
     /// Every local change is acknowledged as durable.
@@ -557,7 +566,38 @@ impl ClientCore {
         let deleted = txn.delete_set().clone();
         self.policy.absorb_own(update, &deleted, &txn);
         drop(txn);
-        self.event(json!({"type": "changed"}));
+        // Typing (the common case) only changes texts: the page updates just those.
+        match self.texts_touched(update) {
+            Some(targets) => self.event(json!({"type": "texts", "targets": targets})),
+            None => self.event(json!({"type": "changed"})),
+        }
+    }
+
+    /// The texts an applied update wrote into, if that is all it did (else `None`: structure
+    /// changed, and the page re-reads the whole model).
+    fn texts_touched(&self, update: &[u8]) -> Option<Vec<Target>> {
+        use concord_protocol::policy::DocumentView;
+        use concord_protocol::update::{scan_update_v1, Block};
+        let scanned = scan_update_v1(update).ok()?;
+        let mut targets: Vec<Target> = Vec::new();
+        let mut add = |branch: &concord_protocol::policy::BranchKey| {
+            let target = target_of(self.policy.meaning(branch)?);
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+            Some(())
+        };
+        for block in &scanned.blocks {
+            if let Block::Item(item) = block {
+                add(self.policy.index().branch_of(item.id)?)?;
+            }
+        }
+        for d in &scanned.deletions {
+            for segment in self.policy.index().segments(d.client, d.clock, d.len) {
+                add(segment.branch.as_ref()?)?;
+            }
+        }
+        Some(targets)
     }
 
     /// After a fresh replica has the server's state: the remembered edits go in again where

@@ -102,6 +102,12 @@ impl Client {
             .map_err(error)
     }
 
+    /// The current text of `target` (JSON as for `edit`), or `undefined`.
+    pub fn text(&self, target: &str) -> Option<String> {
+        let target: Target = serde_json::from_str(target).ok()?;
+        self.core.text(&target)
+    }
+
     #[wasm_bindgen(js_name = dismissRecoverable)]
     pub fn dismiss_recoverable(&mut self, index: usize) {
         self.core.dismiss_recoverable(index);

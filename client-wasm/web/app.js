@@ -10,8 +10,10 @@ const STATUS_NAMES = {
 let conn = null
 let session = null
 let lastShape = null
-let renderQueued = false
+let lastConnection = null
 let notice = null
+// What the next frame must bring up to date: everything, or only some texts.
+const pending = { full: true, texts: new Set(), queued: false }
 
 main()
 
@@ -46,17 +48,26 @@ function showSignIn (doc) {
 
 function onChange (events) {
   for (const event of events) {
-    if (event.type === 'rejected') {
-      say(`Your last change was not accepted: ${event.message}. Anything that cannot be applied is kept below for you to copy.`)
+    if (event.type === 'texts') {
+      // Someone typed: only these texts changed.
+      for (const target of event.targets) pending.texts.add(key(target))
+    } else if (event.type === 'status' || event.type === 'presence' || event.type === 'command-result') {
+      // The header is redrawn with every frame anyway.
+    } else {
+      if (event.type === 'rejected') {
+        say(`Your last change was not accepted: ${event.message}. Anything that cannot be applied is kept below for you to copy.`)
+      }
+      pending.full = true
     }
   }
   queueRender()
 }
 
+/** Redraws once per animation frame, however many messages arrived meanwhile. */
 function queueRender () {
-  if (renderQueued) return
-  renderQueued = true
-  queueMicrotask(() => { renderQueued = false; render() })
+  if (pending.queued) return
+  pending.queued = true
+  requestAnimationFrame(() => { pending.queued = false; render() })
 }
 
 let noticeTimer = null
@@ -72,25 +83,36 @@ function say (message) {
 
 function render () {
   const status = conn.status()
-  const model = conn.model()
   session = status.session
-  renderHeader(status, model)
+  renderHeader(status)
   renderRecoverable(status.recoverable)
-  const shape = JSON.stringify(shapeOf(model, status))
-  if (shape !== lastShape) {
-    lastShape = shape
-    rebuild(model)
+  if (status.connection !== lastConnection) {
+    // Connecting, closing and rebuilding change what may be edited.
+    lastConnection = status.connection
+    pending.full = true
   }
-  syncTexts(model)
+  if (pending.full) {
+    const model = conn.model()
+    const shape = JSON.stringify(shapeOf(model, status))
+    if (shape !== lastShape) {
+      lastShape = shape
+      rebuild(model)
+    }
+    syncTexts(model)
+  } else {
+    for (const target of pending.texts) syncText(target, conn.text(targetOf(target)))
+  }
+  pending.full = false
+  pending.texts.clear()
 }
 
-function renderHeader (status, model) {
+function renderHeader (status) {
   const who = $('who')
   who.textContent = session
     ? `${session.person} · ${session.mission} · ${session.role}`
     : ''
   const missions = new Map()
-  for (const p of model.presence) {
+  for (const p of status.presence) {
     if (!p || !p.mission) continue
     if (!missions.has(p.mission)) missions.set(p.mission, new Set())
     missions.get(p.mission).add(p.person)
@@ -309,8 +331,9 @@ function textView (target, editable, label) {
     try {
       conn.edit(target, area.value)
     } catch (error) {
+      // Put the text back as it is, and say why.
+      pending.texts.add(key(target))
       say(`That change cannot be made: ${error.message || error}`)
-      queueRender()
     }
   })
   return area
@@ -327,26 +350,35 @@ function syncTexts (model) {
     }
   }
   for (const node of document.querySelectorAll('[data-target]')) {
-    const text = texts.get(node.dataset.target)
-    if (text === undefined) continue
-    if (node.tagName === 'TEXTAREA') {
-      if (node.value === text) {
-        if (!node.style.height) fit(node)
-        continue
-      }
-      if (document.activeElement === node) {
-        const [start, end] = [node.selectionStart, node.selectionEnd]
-        const shift = (at) => shifted(node.value, text, at)
-        node.value = text
-        node.setSelectionRange(shift(start), shift(end))
-      } else {
-        node.value = text
-      }
-      fit(node)
-    } else if (node.textContent !== text) {
-      node.textContent = text
-    }
+    syncNode(node, texts.get(node.dataset.target))
   }
+}
+
+/** Brings one text on the page up to `text`. */
+function syncText (targetKey, text) {
+  const node = document.querySelector(`[data-target="${targetKey}"]`)
+  if (node) syncNode(node, text)
+}
+
+function syncNode (node, text) {
+  if (text === undefined) return
+  if (node.tagName !== 'TEXTAREA') {
+    if (node.textContent !== text) node.textContent = text
+    return
+  }
+  if (node.value === text) {
+    if (!node.style.height) fit(node)
+    return
+  }
+  if (document.activeElement === node) {
+    const [start, end] = [node.selectionStart, node.selectionEnd]
+    const shift = (at) => shifted(node.value, text, at)
+    node.value = text
+    node.setSelectionRange(shift(start), shift(end))
+  } else {
+    node.value = text
+  }
+  fit(node)
 }
 
 /** Grows a text box to show all of its text. */
@@ -379,6 +411,12 @@ function describe (target) {
 }
 
 function key (target) { return `${target.kind}:${target.id}` }
+
+/** The target a key (`kind:id`) names. */
+function targetOf (targetKey) {
+  const at = targetKey.indexOf(':')
+  return { kind: targetKey.slice(0, at), id: targetKey.slice(at + 1) }
+}
 
 function button (text, onClick, attrs = {}) {
   const b = el('button', { type: 'button', ...attrs }, text)

@@ -112,6 +112,11 @@ export class Connection {
     }
   }
 
+  /** The current text of `target`, or undefined. */
+  text (target) {
+    return this.client.text(JSON.stringify(target))
+  }
+
   mayEdit (target) {
     try {
       this.client.mayEdit(JSON.stringify(target))

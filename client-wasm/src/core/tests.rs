@@ -256,6 +256,24 @@ fn typing_is_saved_once_the_server_acknowledges_it() {
     chair.pump(&mut server);
     assert!(chair.client.is_saved());
     assert_eq!(server.text(&body), "Commit to cooperate fully.");
+    // Someone else's keystroke reaches this client as a change to one text only.
+    let typing = {
+        let mut txn = server.doc.transact_mut();
+        let text = body.text(&txn).expect("body");
+        text.insert(&mut txn, 0, "We ");
+        txn.encode_update_v1()
+    };
+    chair.client.take_events();
+    chair.client.receive(&Message::Update(&typing).encode());
+    let events = chair.client.take_events();
+    assert_eq!(
+        events,
+        vec![json!({"type": "texts", "targets": [{"kind": "body", "id": "p1"}]})]
+    );
+    assert_eq!(
+        chair.client.text(&body).as_deref(),
+        Some("We Commit to cooperate fully.")
+    );
     let status = chair.client.status();
     assert_eq!(status["connection"], "synced");
     assert_eq!(status["saved"], true);
