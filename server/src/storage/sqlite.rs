@@ -203,14 +203,7 @@ fn head(
     if let Some(head) = heads.get(doc) {
         return Ok(*head);
     }
-    let stored: Option<(i64, Vec<u8>)> = txn
-        .query_row(
-            "SELECT n, hash FROM audit_heads WHERE doc = ?1",
-            params![doc],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(backend)?;
+    let stored = stored_head(txn, doc)?;
     let head = match stored {
         Some((n, hash)) => (
             n as u64,
@@ -241,6 +234,17 @@ fn store_heads(
         }
     }
     Ok(())
+}
+
+/// The head of `doc`'s chain as stored: the last record's number and hash.
+fn stored_head(conn: &Connection, doc: &str) -> Result<Option<(i64, Vec<u8>)>, StorageError> {
+    conn.query_row(
+        "SELECT n, hash FROM audit_heads WHERE doc = ?1",
+        params![doc],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(backend)
 }
 
 /// Writes the audit record of an appended update (and its claims), extending the chain.
@@ -419,14 +423,7 @@ fn verify_chain(
         expected_n = n + 1;
         prev = hash;
     }
-    let head: Option<(i64, Vec<u8>)> = conn
-        .query_row(
-            "SELECT n, hash FROM audit_heads WHERE doc = ?1",
-            params![doc],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()
-        .map_err(backend)?;
+    let head = stored_head(conn, doc)?;
     match head {
         Some((n, hash)) if n == expected_n - 1 && hash == prev => {}
         Some((n, _)) => report.problems.push(format!(

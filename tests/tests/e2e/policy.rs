@@ -57,6 +57,11 @@ impl Negotiation {
         self.command(&self.chair, &body).await.map(drop)
     }
 
+    async fn unlock(&self, paragraph: &str) -> anyhow::Result<()> {
+        let body = format!(r#"{{"type":"unlock","paragraph":"{paragraph}","reason":"reopened"}}"#);
+        self.command(&self.chair, &body).await.map(drop)
+    }
+
     async fn state(&self) -> anyhow::Result<Vec<u8>> {
         let auth = format!("Authorization: Bearer {}", self.chair);
         let (status, bytes) = http_get_raw(
@@ -155,11 +160,7 @@ async fn bodies_are_the_facilitators_and_locks_hold() -> anyhow::Result<()> {
         Some("p2"),
     )
     .await?;
-    n.command(
-        &n.chair,
-        r#"{"type":"unlock","paragraph":"p2","reason":"reopened"}"#,
-    )
-    .await?;
+    n.unlock("p2").await?;
     n.accepted(&n.chair, type_into(&p2, "reopened ")).await?;
     n.server.stop().await;
     Ok(())
@@ -184,11 +185,7 @@ async fn amendments_are_their_sponsors_while_their_paragraph_is_open() -> anyhow
         Some("p2"),
     )
     .await?;
-    n.command(
-        &n.chair,
-        r#"{"type":"unlock","paragraph":"p2","reason":"reopened"}"#,
-    )
-    .await?;
+    n.unlock("p2").await?;
     n.accepted(&n.mex, type_into(&a2, "more ")).await?;
     n.server.stop().await;
     Ok(())
