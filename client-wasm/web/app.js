@@ -30,6 +30,8 @@ async function main () {
   document.title = `${doc} · Concord`
   conn.start()
   queueRender()
+  // The expiry warning depends on the clock alone.
+  setInterval(queueRender, 30000)
 }
 
 function showSignIn (doc) {
@@ -148,6 +150,13 @@ function renderHeader (status) {
   if (status.connection === 'closed') message = status.closed
   else if (status.connection === 'offline') {
     message = 'The connection to the server is lost. Reconnecting… Keep working: what you type stays on this page and is sent when the connection returns.'
+  }
+  if (!message && session && session.expires_at) {
+    const left = session.expires_at * 1000 - Date.now()
+    if (left < 10 * 60 * 1000) {
+      const at = new Date(session.expires_at * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+      message = `Your sign-in ends at ${at}. Everything you typed is saved; ask for a new sign-in link to continue after that.`
+    }
   }
   banner.hidden = !message
   banner.textContent = message || ''

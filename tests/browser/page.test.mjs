@@ -260,8 +260,10 @@ test('an offline edit refused because the paragraph was locked meanwhile is give
 test('when the token expires the page says so and offers nothing to edit', async () => {
   const { server } = await negotiation('expiry')
   const short = execFileSync(BIN, ['token', '--sub', 'Ana', '--mission', 'MEX', '--role', 'delegation',
-    '--docs', 'gcm', '--ttl', '3s', '--data-dir', server.dataDir]).toString().trim()
+    '--docs', 'gcm', '--ttl', '6s', '--data-dir', server.dataDir]).toString().trim()
   const ana = await open(server, short)
+  // Shortly before, the page warns.
+  await until(ana, 'the expiry warning', () => /sign-in ends at/.test(document.querySelector('#banner').textContent))
   await until(ana, 'the session to end', () => document.querySelector('#saved').dataset.state === 'closed')
   assert.match(await ana.locator('#banner').textContent(), /sign-in has expired/i)
   assert.equal(await ana.locator('#banner').getAttribute('role'), 'alert')
