@@ -308,14 +308,7 @@ async fn client(
     ready: tokio::sync::oneshot::Sender<Writer>,
 ) {
     let result = async {
-        let (mut read, write, leftover) = ws::connect(addr, &path).await?;
-        let writer: Writer = Arc::new(Mutex::new(write));
-        send(
-            &writer,
-            ws::OP_BINARY,
-            &Message::SyncStep1(StateVector::default()).encode(),
-        )
-        .await?;
+        let (writer, mut read, leftover) = connect_and_sync(addr, &path).await?;
         let _ = ready.send(Arc::clone(&writer));
         let total_edits = shared.sent_at.len();
         let mut seen = vec![0u64; total_edits.div_ceil(64)];
@@ -655,13 +648,21 @@ fn table(report: &serde_json::Value) -> String {
         .join("\n")
 }
 
-/// Connects one client to `doc`, waits for the initial sync, and returns it.
+/// Connects one client to `doc` and starts its sync (the caller reads the answer).
 async fn synced_client(
     target: &Target,
     doc: &str,
 ) -> anyhow::Result<(Writer, tokio::net::tcp::OwnedReadHalf, Vec<u8>)> {
     let (addr, path) = endpoint(target, doc)?;
-    let (read, write, leftover) = ws::connect(addr, &path).await?;
+    connect_and_sync(addr, &path).await
+}
+
+/// Opens a WebSocket and sends the first sync step (an empty state vector: send everything).
+async fn connect_and_sync(
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<(Writer, tokio::net::tcp::OwnedReadHalf, Vec<u8>)> {
+    let (read, write, leftover) = ws::connect(addr, path).await?;
     let writer: Writer = Arc::new(Mutex::new(write));
     send(
         &writer,

@@ -214,7 +214,9 @@ async fn document_state(
     if !state.ctx.limits.allow_message(&identity.mission) {
         return Err(rate_limited(&identity.mission));
     }
-    let bytes = ask_room(&state, &doc, |reply| RoomRequest::State { reply }).await?;
+    let bytes = ask_room(&state, &doc, |reply| RoomRequest::State { reply })
+        .await?
+        .map_err(|_| unavailable())?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
@@ -226,23 +228,21 @@ fn unavailable() -> ApiError {
     )
 }
 
-/// Asks the document's room (loading it if needed) and waits for the answer. A room that
-/// retires meanwhile is looked up again: its successor answers.
-async fn ask_room<T>(
+/// Asks the document's room (loading it if needed) and waits for its answer. A room that
+/// retires meanwhile drops the reply; it is looked up again and its successor answers.
+async fn ask_room<R>(
     state: &AppState,
     doc: &str,
-    request: impl Fn(tokio::sync::oneshot::Sender<Result<T, crate::room::JoinError>>) -> RoomRequest,
-) -> Result<T, ApiError> {
+    request: impl Fn(tokio::sync::oneshot::Sender<R>) -> RoomRequest,
+) -> Result<R, ApiError> {
     for _ in 0..8 {
         let room = state.ctx.rooms.get(doc);
         let (reply, answer) = tokio::sync::oneshot::channel();
         if room.send(request(reply)).await.is_err() {
             continue;
         }
-        match answer.await {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(_)) => return Err(unavailable()),
-            Err(_) => continue,
+        if let Ok(answer) = answer.await {
+            return Ok(answer);
         }
     }
     Err(unavailable())
@@ -271,7 +271,9 @@ async fn paragraph_attribution(
     let since = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?
         .since;
-    let (full, owners) = ask_room(&state, &doc, |reply| RoomRequest::Attribution { reply }).await?;
+    let (full, owners) = ask_room(&state, &doc, |reply| RoomRequest::Attribution { reply })
+        .await?
+        .map_err(|_| unavailable())?;
     // Everything the room issued before answering is in the audit once this barrier fires.
     let log = Arc::clone(state.ctx.rooms.log());
     let (flushed, done) = tokio::sync::oneshot::channel();
@@ -318,39 +320,26 @@ async fn document_command(
     let command: concord_protocol::command::Command = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_command", e.to_string()))?;
     let command = Box::new(command);
-    for _ in 0..8 {
-        let room = state.ctx.rooms.get(&doc);
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = RoomRequest::Command {
-            role: identity.role,
-            mission: identity.mission.as_str().into(),
-            person: identity.person.as_str().into(),
-            command: command.clone(),
-            reply,
-        };
-        if room.send(request).await.is_err() {
-            continue;
-        }
-        match answer.await {
-            Ok(Ok(outcome)) => return Ok(Json(outcome).into_response()),
-            Ok(Err(refused)) => {
-                let status =
-                    StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-                return Ok((
-                    status,
-                    Json(json!({ "error": refused.code, "message": refused.message })),
-                )
-                    .into_response());
-            }
-            // The room retired under us: look it up again.
-            Err(_) => continue,
+    let answer = ask_room(&state, &doc, |reply| RoomRequest::Command {
+        role: identity.role,
+        mission: identity.mission.as_str().into(),
+        person: identity.person.as_str().into(),
+        command: command.clone(),
+        reply,
+    })
+    .await?;
+    match answer {
+        Ok(outcome) => Ok(Json(outcome).into_response()),
+        Err(refused) => {
+            let status =
+                StatusCode::from_u16(refused.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            Ok((
+                status,
+                Json(json!({ "error": refused.code, "message": refused.message })),
+            )
+                .into_response())
         }
     }
-    Err(ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "document_unavailable",
-        "the document could not be loaded; try again",
-    ))
 }
 
 async fn upgrade(
