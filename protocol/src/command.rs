@@ -209,6 +209,8 @@ impl CommandError {
             "unknown-paragraph" | "unknown-amendment" => 404,
             "paragraph-locked" | "paragraph-deleted" | "amendment-closed" | "already-a-sponsor"
             | "not-locked" | "document-not-empty" => 409,
+            // The server could not make the change durable: nothing was done.
+            "storage-unavailable" => 503,
             _ => 400,
         }
     }

@@ -52,7 +52,7 @@ pub fn paragraph(
     paragraph: &str,
     since_ms: u64,
 ) -> Option<Attribution> {
-    let doc = crate::room::new_replica();
+    let doc = crate::document::new_replica();
     let update = Update::decode_v1(full_state).ok()?;
     doc.transact_mut().apply_update(update).ok()?;
     let meta = schema::paragraph(&doc.transact(), paragraph)?;

@@ -24,8 +24,47 @@ pub struct AuditRecord {
     pub paragraphs: Vec<String>,
     /// Id ranges `(client, clock, len)` it deleted: who deleted what, when.
     pub deleted: Vec<(u64, u32, u32)>,
-    /// Client ids it claimed for the mission (first use).
-    pub claims: Vec<u64>,
+    /// Client ids it claimed (first use), each with the mission that owns it from now on:
+    /// the writer's for a client's update, [`concord_protocol::policy::SERVER_OWNER`] for the
+    /// id the server writes commands under, whoever asked for the command.
+    pub claims: Vec<Claim>,
+}
+
+/// A client id and the mission that owns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub client: u64,
+    pub mission: String,
+}
+
+impl Claim {
+    pub fn new(client: u64, mission: impl Into<String>) -> Self {
+        Claim {
+            client,
+            mission: mission.into(),
+        }
+    }
+}
+
+/// How a stored record lists its claims: records written before claims carried their owner
+/// list bare client ids (owned by the record's mission).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredClaim {
+    Owned { client: u64, mission: String },
+    Bare(u64),
+}
+
+/// Reads a stored record's claims; bare ids belong to `record_mission`.
+pub fn parse_claims(json: &str, record_mission: &str) -> serde_json::Result<Vec<Claim>> {
+    let stored: Vec<StoredClaim> = serde_json::from_str(json)?;
+    Ok(stored
+        .into_iter()
+        .map(|claim| match claim {
+            StoredClaim::Owned { client, mission } => Claim { client, mission },
+            StoredClaim::Bare(client) => Claim::new(client, record_mission),
+        })
+        .collect())
 }
 
 pub type Hash = [u8; 32];

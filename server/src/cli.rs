@@ -8,11 +8,14 @@ use clap::{Parser, Subcommand};
 
 use concord_protocol::Role;
 
+use std::sync::Arc;
+
 use crate::auth::{self, AuthConfig, DocAccess, PublicKeySpec, TokenRequest};
 use crate::config::{parse_duration, Config};
 use crate::limits::LimitConfig;
 use crate::revocations::{self, Revocation};
 use crate::server::Server;
+use crate::storage::DocumentLog;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -191,6 +194,14 @@ impl ServeArgs {
 
 /// Parses the command line and runs it.
 pub fn main() -> anyhow::Result<()> {
+    main_with(|log| log)
+}
+
+/// As [`main`], with `wrap` around the storage `serve` uses (the test binary injects storage
+/// faults this way; nothing else should need it).
+pub fn main_with(
+    wrap: impl FnOnce(Arc<dyn DocumentLog>) -> Arc<dyn DocumentLog> + Send + 'static,
+) -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -205,7 +216,7 @@ pub fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             let demo = args.demo;
-            runtime.block_on(serve(args.into_config(), demo))
+            runtime.block_on(serve(args.into_config(), demo, wrap))
         }
         Command::Token(args) => {
             let request = TokenRequest {
@@ -265,43 +276,30 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// Applies the `import-text` command to the stored document (no server may have it open) and
-/// logs what it wrote with its audit record. Returns how many paragraphs it made.
+/// logs what it wrote with its audit record, through the same document core a room uses.
+/// Returns how many paragraphs it made.
 pub(crate) async fn import_text(
     data_dir: &std::path::Path,
     doc: &str,
     text: String,
 ) -> anyhow::Result<usize> {
+    use crate::document::{Author, DocumentCore};
     use crate::storage::DocumentLog;
-    use concord_protocol::command::{execute, Command, Context, Outcome};
-    use concord_protocol::policy::Actor;
-    use yrs::updates::decoder::Decode;
-    use yrs::Transact;
+    use concord_protocol::command::{Command, Outcome};
 
     if crate::http::validate_document_id(doc).is_err() {
         anyhow::bail!("`{doc}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)");
     }
     let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
     let stored = log.load(doc).await?;
-    let replica = crate::room::new_replica();
-    {
-        let mut txn = replica.transact_mut();
-        for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
-            txn.apply_update(yrs::Update::decode_v1(bytes)?)?;
-        }
-    }
-    let ctx = Context {
-        actor: Actor {
-            role: concord_protocol::Role::Facilitator,
-            mission: "SECRETARIAT",
-        },
+    let mut core = DocumentCore::load(&stored).map_err(|e| anyhow::anyhow!("{doc}: {e}"))?;
+    let author = Author {
+        role: concord_protocol::Role::Facilitator,
+        mission: concord_protocol::policy::SERVER_OWNER,
         person: "concord import",
-        now_ms: auth::now_seconds() * 1000,
     };
-    let (outcome, update) = {
-        let mut txn = replica.transact_mut();
-        let outcome = execute(&mut txn, ctx, &Command::ImportText { text });
-        (outcome, txn.encode_update_v1())
-    };
+    let now_ms = auth::now_seconds() * 1000;
+    let (outcome, entry) = core.run_command(author, &Command::ImportText { text }, now_ms);
     let paragraphs = match outcome {
         Ok(Outcome::Imported { paragraphs }) => paragraphs,
         Ok(other) => anyhow::bail!("unexpected outcome {other:?}"),
@@ -310,35 +308,26 @@ pub(crate) async fn import_text(
             anyhow::bail!("{}: {}", refused.code, refused.message)
         }
     };
-    let record = crate::audit::AuditRecord {
-        at_ms: ctx.now_ms,
-        person: ctx.person.to_string(),
-        mission: concord_protocol::policy::SERVER_OWNER.to_string(),
-        action: "import-text".into(),
-        paragraphs: concord_protocol::schema::paragraphs(&replica.transact())
-            .into_iter()
-            .map(|p| p.id)
-            .collect(),
-        deleted: Vec::new(),
-        claims: vec![replica.client_id().get()],
-    };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    log.append(
-        doc,
-        crate::storage::LogEntry {
-            update: update.into(),
-            record,
-        },
-        Box::new(move |result| {
-            let _ = tx.send(result);
-        }),
-    );
-    rx.await??;
+    if let Some(entry) = entry {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        log.append(
+            doc,
+            entry,
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
+        rx.await??;
+    }
     log.close().await?;
     Ok(paragraphs)
 }
 
-async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    demo: bool,
+    wrap: impl FnOnce(Arc<dyn DocumentLog>) -> Arc<dyn DocumentLog>,
+) -> anyhow::Result<()> {
     if demo {
         crate::demo::create(&config.data_dir).await?;
     }
@@ -349,7 +338,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         );
     }
     let data_dir = config.data_dir.clone();
-    let server = Server::start(config).await?;
+    let log: Arc<dyn DocumentLog> =
+        Arc::new(crate::storage::sqlite::SqliteLog::open(&config.data_dir)?);
+    let server = Server::start_with_log(config, wrap(log)).await?;
     // The address line is machine-read by tests and scripts (e.g. with --listen 127.0.0.1:0).
     println!("listening on {}", server.addr());
     if demo {

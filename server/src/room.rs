@@ -6,32 +6,38 @@
 //! a full outbox marks that connection lagged and it is resynced with the whole document once it
 //! catches up, so a stalled client never delays the others and never silently misses an update.
 //!
-//! Durability: an accepted update is broadcast at once and appended to the document log; the
-//! writer's `Ack` is released by the log's completion, after the fsync. If storage fails, the
-//! room stops: every connection is closed with 1011 and the next connection reloads the document
-//! from what is durable (clients re-send what the server lacks when they sync).
+//! Durability: nothing leaves the room before it is durable. An accepted update is applied and
+//! appended to the document log; its broadcast, the writer's `Ack`, a command's answer and any
+//! sync reply that carries it wait for the log's commit (fsync). Had the server died in
+//! between, nobody would hold words the log lacks, so nobody could re-send them later as their
+//! own. Commits come back in the order the room issued its log operations, each with its
+//! number; what waits for number `n` goes out once `n` is durable. If storage fails, the room
+//! stops: what waited is dropped (commands are answered `storage-unavailable`), every
+//! connection is closed with 1011 and the next connection reloads the document from what is
+//! durable (clients re-send what the server lacks when they sync).
+//!
+//! Backpressure: every log write holds one of a bounded number of storage credits, shared by
+//! all rooms, until its commit. A room without a credit stops taking requests, its queue fills,
+//! and connections stop reading their sockets: a slow disk slows writers down instead of
+//! filling memory.
 
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
-use concord_protocol::command::{execute, Command, CommandError, Context, Outcome};
+use concord_protocol::command::{Command, CommandError, Outcome};
 use concord_protocol::message::encode_update_frame;
-use concord_protocol::policy::{self, Actor, PolicyState, Refusal, SERVER_OWNER};
-use concord_protocol::update::scan_update_v1;
+use concord_protocol::policy::Refusal;
 use concord_protocol::{CloseCode, Message};
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
+use yrs::{StateVector, Update};
 
-use crate::audit::AuditRecord;
-use crate::peer::{ConnId, Peer};
+use crate::document::{Author, DocumentCore, UpdateError};
+use crate::peer::{ConnId, Peer, PeerState};
 use crate::rooms::Rooms;
 use crate::storage::{Completion, DocumentLog, LogEntry, StorageError, StoredDocument};
 
@@ -42,7 +48,12 @@ pub struct RoomConfig {
     pub idle_unload_after: Duration,
     /// Compact the log into a snapshot after this many appended updates.
     pub snapshot_every: u64,
+    /// Log writes queued and not yet committed, across every room (see the module docs).
+    pub storage_credits: Arc<Semaphore>,
 }
+
+/// How many log writes may wait for their commit at once, across every room.
+pub const STORAGE_CREDITS: usize = 8192;
 
 /// A request to a room.
 pub enum RoomRequest {
@@ -104,18 +115,20 @@ pub enum JoinError {
     LoadFailed(String),
 }
 
-/// Raised from storage callbacks (which run on the storage thread) to stop the room.
-#[derive(Default)]
-struct Alarm {
-    raised: AtomicBool,
-    notify: Notify,
-}
+/// The code a command is answered with when its log entry could not be made durable.
+pub const STORAGE_UNAVAILABLE: &str = "storage-unavailable";
 
-impl Alarm {
-    fn raise(&self) {
-        self.raised.store(true, Ordering::Release);
-        self.notify.notify_one();
-    }
+/// A log operation's number (counted per room) and how it ended.
+type Commit = (u64, Result<(), StorageError>);
+
+/// What goes out only once the log operations issued before it are durable.
+enum Gated {
+    /// An accepted update (a client's, or what a command wrote), to everyone but its sender.
+    Broadcast { from: ConnId, update: Bytes },
+    /// A frame carrying document content (a sync reply) to one connection.
+    Send { peer: ConnId, frame: Bytes },
+    /// An answer (a command's result, a REST read): `Err` when storage failed.
+    Reply(Box<dyn FnOnce(Result<(), StorageError>) + Send>),
 }
 
 /// One client's presence, and the connection that published it.
@@ -128,7 +141,8 @@ struct Presence {
 pub(crate) struct Room {
     name: Arc<str>,
     generation: u64,
-    doc: Doc,
+    /// The replica, the policy's view of it and the server's client id.
+    core: DocumentCore,
     /// Connections that receive broadcasts.
     peers: HashMap<ConnId, Peer>,
     /// Connections whose outbox overflowed, waiting to be resynced.
@@ -137,19 +151,24 @@ pub(crate) struct Room {
     log: Arc<dyn DocumentLog>,
     config: RoomConfig,
     rooms: Weak<Rooms>,
-    alarm: Arc<Alarm>,
     /// Updates appended since the last snapshot.
     unsnapshotted: u64,
-    /// Updates applied in the current batch, not yet broadcast: (sender, raw update).
+    /// Durable updates released in the current batch, not yet broadcast: (sender, update).
     unsent: Vec<(ConnId, Bytes)>,
-    /// What the update policy knows of the document: which text every item is in, the guards
-    /// of paragraphs and amendments, and which mission owns each client id.
-    policy: PolicyState,
     /// Connections whose update was refused: they are closing, and whatever they sent after
     /// the refused update may build on it, so nothing more of theirs is applied.
     refused: std::collections::HashSet<ConnId>,
-    /// The server's own client id has been recorded as claimed in this room's life.
-    server_claim_logged: bool,
+    /// Log operations issued by this room, and how many of them are durable.
+    issued: u64,
+    durable: u64,
+    /// What waits for a commit, in issue order, with the operation number it waits for.
+    waiting: VecDeque<(u64, Gated)>,
+    commits: mpsc::UnboundedSender<Commit>,
+    committed: Option<mpsc::UnboundedReceiver<Commit>>,
+    /// The storage credit the next log write will hold (see the module docs).
+    credit: Option<OwnedSemaphorePermit>,
+    /// Storage failed: nothing more is written, and the room is stopping.
+    failed: bool,
 }
 
 /// Stands for the server itself among update senders (connection ids start at 1), so that the
@@ -160,29 +179,6 @@ const SERVER: ConnId = 0;
 /// them leave as one merged frame.
 const BATCH: usize = 256;
 
-/// A new, empty replica with Concord's settings: garbage collection off, so every revision and
-/// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them; and no
-/// formatting clean-up, which would delete items on the server's own initiative: the server's
-/// replica only ever applies what it is given (logged updates and commands), so that it and
-/// its log never drift apart.
-pub fn new_replica() -> Doc {
-    Doc::with_options(replica_options())
-}
-
-fn replica_options() -> Options {
-    Options {
-        skip_gc: true,
-        offset_kind: OffsetKind::Utf16,
-        cleanup_formatting: false,
-        ..Options::default()
-    }
-}
-
-fn full_state(doc: &Doc) -> Vec<u8> {
-    doc.transact()
-        .encode_state_as_update_v1(&StateVector::default())
-}
-
 impl Room {
     pub(crate) fn new(
         name: Arc<str>,
@@ -191,22 +187,27 @@ impl Room {
         config: RoomConfig,
         rooms: Weak<Rooms>,
     ) -> Self {
+        let (commits, committed) = mpsc::unbounded_channel();
         Room {
             name,
             generation,
-            doc: new_replica(),
+            core: DocumentCore::default(),
             peers: HashMap::new(),
             lagging: HashMap::new(),
             presence: HashMap::new(),
             log,
             config,
             rooms,
-            alarm: Arc::default(),
             unsnapshotted: 0,
             unsent: Vec::new(),
-            policy: PolicyState::default(),
             refused: std::collections::HashSet::new(),
-            server_claim_logged: false,
+            issued: 0,
+            durable: 0,
+            waiting: VecDeque::new(),
+            commits,
+            committed: Some(committed),
+            credit: None,
+            failed: false,
         }
     }
 
@@ -222,41 +223,66 @@ impl Room {
                 .await;
             return;
         }
+        let Some(mut committed) = self.committed.take() else {
+            return;
+        };
+        let credits = Arc::clone(&self.config.storage_credits);
         let mut idle_since: Option<Instant> = Some(Instant::now());
         loop {
             let idle_deadline = idle_since.map(|since| since + self.config.idle_unload_after);
+            let idle = self.peers.is_empty() && self.lagging.is_empty() && self.waiting.is_empty();
             tokio::select! {
-                request = requests.recv() => {
+                // Commits first: they release what waits, and return credits.
+                biased;
+                commit = committed.recv() => {
+                    let Some(commit) = commit else { break };
+                    self.on_commit(commit);
+                    while let Ok(commit) = committed.try_recv() {
+                        self.on_commit(commit);
+                    }
+                    self.flush_broadcasts();
+                    if self.failed {
+                        break;
+                    }
+                }
+                permit = Arc::clone(&credits).acquire_owned(), if self.credit.is_none() => {
+                    match permit {
+                        Ok(permit) => self.credit = Some(permit),
+                        Err(_) => break,
+                    }
+                }
+                request = requests.recv(), if self.credit.is_some() => {
                     let Some(request) = request else { break };
                     self.handle(request);
-                    // Whatever else is already queued is handled now too, so that consecutive
-                    // updates (a busy room) cost every recipient one frame, not one each.
+                    // Whatever else is already queued is handled now too (as long as credit
+                    // lasts), so that a busy room's updates share commits and frames.
                     for _ in 1..BATCH {
+                        if self.credit.is_none() {
+                            break;
+                        }
                         match requests.try_recv() {
                             Ok(request) => self.handle(request),
                             Err(_) => break,
                         }
                     }
                     self.flush_broadcasts();
+                    if self.failed {
+                        break;
+                    }
                     idle_since = if self.peers.is_empty() && self.lagging.is_empty() {
                         idle_since.or(Some(Instant::now()))
                     } else {
                         None
                     };
                 }
-                () = sleep_until_or_forever(idle_deadline) => {
+                () = sleep_until_or_forever(idle_deadline.filter(|_| idle)) => {
                     tracing::debug!(doc = %self.name, "unloading idle document");
                     break;
-                }
-                () = self.alarm.notify.notified() => {
-                    if self.alarm.raised.load(Ordering::Acquire) {
-                        self.fail("document failed; reconnect to reload it");
-                        break;
-                    }
                 }
                 () = shutdown.cancelled() => break,
             }
         }
+        self.committed = Some(committed);
         self.retire(requests, None).await;
     }
 
@@ -270,11 +296,11 @@ impl Room {
         let read = started.elapsed();
         let logged = stored.updates.len();
         let stored_state = stored_full_state(&stored);
-        let mut integrating = tokio::task::spawn_blocking(move || integrate(&stored));
+        let mut integrating = tokio::task::spawn_blocking(move || DocumentCore::load(&stored));
 
         let mut joined_early = Vec::new();
         let mut deferred = Vec::new();
-        let doc = loop {
+        let core = loop {
             tokio::select! {
                 integrated = &mut integrating => {
                     break integrated.map_err(|e| e.to_string())??;
@@ -297,9 +323,7 @@ impl Room {
                 },
             }
         };
-        let (doc, policy) = doc;
-        self.doc = doc;
-        self.policy = policy;
+        self.core = core;
         self.unsnapshotted = logged as u64;
         // A long log left by an earlier life is compacted now, so the next load is fast.
         if self.unsnapshotted >= self.config.snapshot_every {
@@ -336,8 +360,9 @@ impl Room {
             }
             RoomRequest::Leave { peer } => self.leave(peer),
             RoomRequest::SyncStep1 { peer, state_vector } => {
-                let diff = self.doc.transact().encode_state_as_update_v1(&state_vector);
-                self.send_to(peer, Message::SyncStep2(&diff).encode().into());
+                let diff = self.core.diff(&state_vector);
+                let frame = Message::SyncStep2(&diff).encode().into();
+                self.after_durable(Gated::Send { peer, frame });
             }
             RoomRequest::Update {
                 peer,
@@ -352,15 +377,16 @@ impl Room {
                 }
             }
             RoomRequest::State { reply } => {
-                let _ = reply.send(Ok(full_state(&self.doc)));
+                let state = self.core.full_state();
+                self.after_durable(Gated::Reply(Box::new(move |durable| {
+                    let _ = reply.send(durable.map(|()| state).map_err(unavailable));
+                })));
             }
             RoomRequest::Attribution { reply } => {
-                let owners = self
-                    .policy
-                    .owners()
-                    .map(|(client, owner)| (client, owner.to_string()))
-                    .collect();
-                let _ = reply.send(Ok((full_state(&self.doc), owners)));
+                let read = (self.core.full_state(), self.core.owners());
+                self.after_durable(Gated::Reply(Box::new(move |durable| {
+                    let _ = reply.send(durable.map(|()| read).map_err(unavailable));
+                })));
             }
             RoomRequest::Command {
                 role,
@@ -368,16 +394,14 @@ impl Room {
                 person,
                 command,
                 reply,
-            } => {
-                let result = self.command(role, &mission, &person, &command);
-                let _ = reply.send(result);
-            }
+            } => self.command(role, &mission, &person, &command, reply),
             RoomRequest::Resync { peer } => {
                 if let Some(lagged) = self.lagging.remove(&peer) {
                     tracing::debug!(doc = %self.name, peer, "resyncing lagged connection");
                     self.peers.insert(peer, lagged);
-                    let state = full_state(&self.doc);
-                    self.send_to(peer, Message::SyncStep2(&state).encode().into());
+                    let state = self.core.full_state();
+                    let frame = Message::SyncStep2(&state).encode().into();
+                    self.after_durable(Gated::Send { peer, frame });
                     self.greet(peer);
                 }
             }
@@ -387,15 +411,15 @@ impl Room {
     /// What a (re)joining connection gets: the server's state vector, so that the client sends
     /// what the server lacks, and everyone's presence.
     fn greet(&mut self, peer: ConnId) {
-        let state_vector = self.doc.transact().state_vector();
+        let state_vector = self.core.state_vector();
         self.send_to(peer, Message::SyncStep1(state_vector).encode().into());
         if let Some(frame) = self.presence_frame() {
             self.send_to(peer, frame);
         }
     }
 
-    /// Checks an update against the policy, applies it, logs it with its audit record, and
-    /// queues it for broadcast; or refuses it, leaving the document untouched.
+    /// Judges an update, applies it, logs it with its audit record, and broadcasts it once it
+    /// is durable; or refuses it, leaving the document untouched.
     fn apply(&mut self, from: ConnId, seq: u64, raw: Bytes, update: Update) {
         if self.refused.contains(&from) {
             return;
@@ -409,92 +433,38 @@ impl Room {
             Arc::clone(&writer.mission),
             Arc::clone(&writer.person),
         );
-        let verdict = match scan_update_v1(&raw) {
-            Ok(scanned) => policy::check(
-                &scanned,
-                &self.policy,
-                Actor {
-                    role,
-                    mission: &mission,
-                },
-            ),
-            Err(err) => {
-                self.close_peer(
-                    from,
-                    CloseCode::Malformed,
-                    format!("malformed update: {err}"),
-                );
-                return;
-            }
+        let ack = Some((Arc::clone(&writer.state), seq));
+        let author = Author {
+            role,
+            mission: &mission,
+            person: &person,
         };
-        let verdict = match verdict {
-            Ok(verdict) => verdict,
-            Err(refusal) => {
-                self.refuse(from, &refusal, &mission);
-                return;
-            }
-        };
-        let doc = &self.doc;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut txn = doc.transact_mut();
-            txn.apply_update(update)?;
-            // The policy refuses missing dependencies, so nothing should stay pending; if yrs
-            // still keeps something pending, it has to be logged, or a restart would lose it.
-            let store = txn.store();
-            let pending = store.pending_update().is_some() || store.pending_ds().is_some();
-            let changed = txn.has_changes() || pending;
-            Ok::<_, yrs::error::UpdateError>((changed, txn.delete_set().clone()))
-        }));
-        let changed = match outcome {
-            Ok(Ok((changed, deleted))) => {
-                self.policy.record(&verdict, &mission, &deleted);
-                changed
-            }
-            Ok(Err(err)) => {
-                self.close_peer(
-                    from,
-                    CloseCode::Malformed,
-                    format!("update rejected: {err}"),
-                );
-                return;
-            }
-            Err(_) => {
-                // yrs panicked half-way through a transaction: the replica can no longer be
-                // trusted. Nothing of this update was logged; reload from storage.
-                tracing::error!(doc = %self.name, peer = from, "update application panicked");
-                self.close_peer(from, CloseCode::Malformed, "update could not be applied");
-                self.alarm.raise();
-                return;
-            }
-        };
-        let ack = self.ack_for(from, seq);
-        if !changed {
+        match self.core.apply_update(raw, update, author, now_ms()) {
             // Nothing new (a reconnecting client re-sending what the server has): durable as
             // soon as everything before it is.
-            self.log.barrier(ack);
-            return;
-        }
-        let record = AuditRecord {
-            at_ms: now_ms(),
-            person: person.to_string(),
-            mission: mission.to_string(),
-            action: "update".into(),
-            paragraphs: self.policy.paragraphs_touched(&verdict),
-            deleted: verdict.deletions,
-            claims: verdict.claims,
-        };
-        self.unsent.push((from, raw.clone()));
-        self.log.append(
-            &self.name,
-            LogEntry {
-                update: raw,
-                record,
-            },
-            ack,
-        );
-        self.unsnapshotted += 1;
-        if self.unsnapshotted >= self.config.snapshot_every {
-            self.snapshot();
+            Ok(None) => self.issue_barrier(ack),
+            Ok(Some(entry)) => {
+                let update = entry.update.clone();
+                self.issue_append(entry, ack);
+                self.after_durable(Gated::Broadcast { from, update });
+                self.unsnapshotted += 1;
+                if self.unsnapshotted >= self.config.snapshot_every {
+                    self.snapshot();
+                }
+            }
+            Err(UpdateError::Malformed(reason)) => self.close_peer(
+                from,
+                CloseCode::Malformed,
+                format!("malformed update: {reason}"),
+            ),
+            Err(UpdateError::Refused(refusal)) => self.refuse(from, &refusal, &mission),
+            Err(UpdateError::Diverged(reason)) => {
+                // The replica holds what nobody judged and nothing logged: it must go. Nothing
+                // of it was sent anywhere; everyone reconnects to a reload from the log.
+                tracing::error!(doc = %self.name, peer = from, %reason, "replica diverged");
+                self.close_peer(from, CloseCode::Malformed, "update could not be applied");
+                self.fail("document reloading; reconnect");
+            }
         }
     }
 
@@ -524,109 +494,141 @@ impl Room {
         );
     }
 
-    /// Runs a command on the replica. What it wrote is logged and broadcast to everyone (the
-    /// requester included: it is not the requester's own edit) before the reply goes out.
+    /// Runs a command on the replica. What it wrote is logged, then broadcast to everyone (the
+    /// requester included: it is not the requester's own edit) and answered, once durable.
     fn command(
         &mut self,
         role: concord_protocol::Role,
         mission: &str,
         person: &str,
         command: &Command,
-    ) -> Result<Outcome, CommandError> {
-        let ctx = Context {
-            actor: Actor { role, mission },
+        reply: oneshot::Sender<Result<Outcome, CommandError>>,
+    ) {
+        let author = Author {
+            role,
+            mission,
             person,
-            now_ms: now_ms(),
         };
-        let (result, update, paragraphs) = {
-            let mut txn = self.doc.transact_mut();
-            let result = execute(&mut txn, ctx, command);
-            let update = txn.encode_update_v1();
-            let deleted = txn.delete_set().clone();
-            // The policy learns what the server wrote (new texts, guards) before anything else
-            // is checked against it.
-            self.policy.absorb_own(&update, &deleted, &txn);
-            let paragraphs = match &result {
-                Ok(outcome) => command.paragraphs_touched(&txn, outcome),
-                Err(_) => Vec::new(),
-            };
-            (result, update, paragraphs)
-        };
-        let wrote = scan_is_nonempty(&update);
-        if wrote {
-            let raw = Bytes::from(update);
-            let mut claims = Vec::new();
-            if !self.server_claim_logged {
-                claims.push(self.doc.client_id().get());
-                self.server_claim_logged = true;
-            }
-            let record = AuditRecord {
-                at_ms: ctx.now_ms,
-                person: person.to_string(),
-                mission: mission.to_string(),
-                action: command.name().to_string(),
-                paragraphs,
-                deleted: Vec::new(),
-                claims,
-            };
+        let (result, entry) = self.core.run_command(author, command, now_ms());
+        if let Some(entry) = entry {
             // The command itself can be large (an imported text): details at debug level.
             tracing::info!(doc = %self.name, mission, person, "command applied");
             tracing::debug!(doc = %self.name, ?command, "command");
-            self.unsent.push((SERVER, raw.clone()));
-            let alarm = Arc::clone(&self.alarm);
-            self.log.append(
-                &self.name,
-                LogEntry {
-                    update: raw,
-                    record,
-                },
-                Box::new(move |result| {
-                    if let Err(err) = result {
-                        tracing::error!(error = %err, "command append failed");
-                        alarm.raise();
-                    }
-                }),
-            );
+            let update = entry.update.clone();
+            self.issue_append(entry, None);
+            self.after_durable(Gated::Broadcast {
+                from: SERVER,
+                update,
+            });
             self.unsnapshotted += 1;
-            self.flush_broadcasts();
         }
-        result
+        // Even a command that wrote nothing is answered only once what it saw is durable.
+        self.after_durable(Gated::Reply(Box::new(move |durable| {
+            let answer = match durable {
+                Ok(()) => result,
+                Err(err) => Err(CommandError {
+                    code: STORAGE_UNAVAILABLE.into(),
+                    message: format!("the change could not be stored: {err}"),
+                }),
+            };
+            let _ = reply.send(answer);
+        })));
     }
 
-    fn ack_for(&self, peer: ConnId, seq: u64) -> Completion {
-        let state = self
-            .peers
-            .get(&peer)
-            .or_else(|| self.lagging.get(&peer))
-            .map(|p| Arc::clone(&p.state));
-        let alarm = Arc::clone(&self.alarm);
-        Box::new(move |result: Result<_, StorageError>| match result {
-            Ok(_) => {
-                if let Some(state) = state {
-                    state.ack(seq);
+    /// Sends `what` once every log operation issued so far is durable (at once if they are).
+    fn after_durable(&mut self, what: Gated) {
+        if self.waiting.is_empty() && self.durable >= self.issued {
+            self.release(what);
+        } else {
+            self.waiting.push_back((self.issued, what));
+        }
+    }
+
+    fn release(&mut self, what: Gated) {
+        match what {
+            Gated::Broadcast { from, update } => self.unsent.push((from, update)),
+            Gated::Send { peer, frame } => {
+                // Keep the order: broadcasts released before this frame leave first.
+                self.flush_broadcasts();
+                self.send_to(peer, frame);
+            }
+            Gated::Reply(answer) => {
+                self.flush_broadcasts();
+                answer(Ok(()));
+            }
+        }
+    }
+
+    fn on_commit(&mut self, (n, result): Commit) {
+        if self.failed {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                self.durable = self.durable.max(n);
+                while self
+                    .waiting
+                    .front()
+                    .is_some_and(|(upto, _)| *upto <= self.durable)
+                {
+                    if let Some((_, what)) = self.waiting.pop_front() {
+                        self.release(what);
+                    }
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, "append failed");
-                alarm.raise();
+                tracing::error!(doc = %self.name, error = %err, "log write failed");
+                // Nothing that waited is true any more: answers say so, the rest is dropped.
+                for (_, what) in std::mem::take(&mut self.waiting) {
+                    if let Gated::Reply(answer) = what {
+                        answer(Err(err.clone()));
+                    }
+                }
+                self.unsent.clear();
+                self.fail("the document could not be stored; reconnect to reload it");
             }
+        }
+    }
+
+    /// A completion that reports operation `n` back to the room (and acks a writer).
+    fn completion(&mut self, ack: Option<(Arc<PeerState>, u64)>) -> Completion {
+        self.issued += 1;
+        let n = self.issued;
+        let commits = self.commits.clone();
+        let credit = self.credit.take();
+        Box::new(move |result: Result<_, StorageError>| {
+            drop(credit);
+            if let (Ok(_), Some((state, seq))) = (&result, ack) {
+                state.ack(seq);
+            }
+            let _ = commits.send((n, result.map(|_| ())));
         })
     }
 
+    fn issue_append(&mut self, entry: LogEntry, ack: Option<(Arc<PeerState>, u64)>) {
+        let done = self.completion(ack);
+        self.log.append(&self.name, entry, done);
+    }
+
+    fn issue_barrier(&mut self, ack: Option<(Arc<PeerState>, u64)>) {
+        let done = self.completion(ack);
+        self.log.barrier(done);
+    }
+
     fn snapshot(&mut self) {
-        let state = full_state(&self.doc);
-        let alarm = Arc::clone(&self.alarm);
+        let state = self.core.full_state();
         let name = Arc::clone(&self.name);
         let bytes = state.len();
+        let done = self.completion(None);
         self.log.snapshot(
             &self.name,
             state,
-            Box::new(move |result| match result {
-                Ok(_) => tracing::debug!(doc = %name, bytes, "snapshot written"),
-                Err(err) => {
-                    tracing::error!(doc = %name, error = %err, "snapshot failed");
-                    alarm.raise();
+            Box::new(move |result| {
+                match &result {
+                    Ok(_) => tracing::debug!(doc = %name, bytes, "snapshot written"),
+                    Err(err) => tracing::error!(doc = %name, error = %err, "snapshot failed"),
                 }
+                done(result)
             }),
         );
         self.unsnapshotted = 0;
@@ -745,17 +747,22 @@ impl Room {
             self.close_peer(from, CloseCode::Malformed, "malformed awareness update");
             return;
         };
-        let mission = self
-            .peers
-            .get(&from)
-            .or_else(|| self.lagging.get(&from))
-            .map(|p| Arc::clone(&p.mission));
-        let mut accepted = Vec::with_capacity(entries.len());
+        let Some(publisher) = self.peers.get(&from).or_else(|| self.lagging.get(&from)) else {
+            return;
+        };
+        let (role, mission, person) = (
+            publisher.role,
+            Arc::clone(&publisher.mission),
+            Arc::clone(&publisher.person),
+        );
+        // (client, clock, state as relayed: `None` for a removal)
+        let mut accepted: Vec<(u64, u32, Option<String>)> = Vec::with_capacity(entries.len());
         for entry in entries {
             // A client id that wrote in the document belongs to one mission: only that
             // mission may speak for it in presence too.
-            let owner = concord_protocol::policy::DocumentView::owner(&self.policy, entry.client);
-            if owner.is_some_and(|owner| Some(owner) != mission.as_deref()) {
+            let owner =
+                concord_protocol::policy::DocumentView::owner(self.core.policy(), entry.client);
+            if owner.is_some_and(|owner| owner != &*mission) {
                 continue;
             }
             match self.presence.get(&entry.client) {
@@ -767,20 +774,32 @@ impl Room {
             }
             if entry.is_removal() {
                 self.presence.remove(&entry.client);
+                accepted.push((entry.client, entry.clock, None));
             } else {
+                // Whoever the state says it is, it is the token's person, mission and role.
+                let state = crate::presence::stamp(entry.state, &person, &mission, role);
                 self.presence.insert(
                     entry.client,
                     Presence {
                         clock: entry.clock,
-                        state: entry.state.to_owned(),
+                        state: state.clone(),
                         owner: from,
                     },
                 );
+                accepted.push((entry.client, entry.clock, Some(state)));
             }
-            accepted.push(entry);
         }
         if !accepted.is_empty() {
-            let update = encode_awareness(accepted);
+            let update =
+                encode_awareness(
+                    accepted
+                        .iter()
+                        .map(|(client, clock, state)| AwarenessEntry {
+                            client: *client,
+                            clock: *clock,
+                            state: state.as_deref().unwrap_or("null"),
+                        }),
+                );
             let frame: Bytes = Message::Awareness(&update).encode().into();
             // Presence goes to the publisher too, as the reference server does: stock
             // y-websocket clients drop a connection that has received nothing for 30 seconds,
@@ -808,6 +827,7 @@ impl Room {
             peer.state.request_close(CloseCode::InternalError, reason);
         }
         self.unsnapshotted = 0;
+        self.failed = true;
     }
 
     /// Leaves the registry only once everything the room issued is durable, so that a new room
@@ -817,10 +837,7 @@ impl Room {
         mut requests: mpsc::Receiver<RoomRequest>,
         load_error: Option<JoinError>,
     ) {
-        if self.unsnapshotted > 0
-            && load_error.is_none()
-            && !self.alarm.raised.load(Ordering::Acquire)
-        {
+        if self.unsnapshotted > 0 && load_error.is_none() && !self.failed {
             self.snapshot();
         }
         let (tx, rx) = oneshot::channel();
@@ -829,6 +846,14 @@ impl Room {
         }));
         if let Ok(Err(err)) = rx.await {
             tracing::error!(doc = %self.name, error = %err, "final flush failed");
+        }
+        // Everything issued is settled now: what waited for it goes out (answers to commands
+        // included) before the room goes.
+        if let Some(mut committed) = self.committed.take() {
+            while let Ok(commit) = committed.try_recv() {
+                self.on_commit(commit);
+            }
+            self.flush_broadcasts();
         }
         if let Some(rooms) = self.rooms.upgrade() {
             rooms.retire(&self.name, self.generation);
@@ -869,10 +894,6 @@ impl Room {
     }
 }
 
-fn scan_is_nonempty(update: &[u8]) -> bool {
-    concord_protocol::update::scan_update_v1(update).is_ok_and(|scanned| !scanned.is_empty())
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -880,39 +901,8 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A replica holding everything stored, and the policy's view of it (runs on a blocking
-/// thread). The replica's own client id, which commands write under, is claimed for the server:
-/// it must be one nobody has written under, so in the rare case the random id is taken the
-/// replica is built again under another.
-fn integrate(stored: &StoredDocument) -> Result<(Doc, PolicyState), String> {
-    let mut doc = new_replica();
-    loop {
-        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut txn = doc.transact_mut();
-            for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
-                let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
-                txn.apply_update(update).map_err(|e| e.to_string())?;
-            }
-            Ok::<_, String>(())
-        }));
-        match applied {
-            Ok(result) => result?,
-            Err(_) => return Err("stored updates could not be applied".into()),
-        }
-        let own = doc.client_id();
-        let taken = stored.owners.iter().any(|(client, _)| *client == own.get())
-            || doc.transact().state_vector().get(&own) > 0;
-        if !taken {
-            break;
-        }
-        doc = new_replica();
-    }
-    let mut policy = PolicyState::from_replica(&doc.transact());
-    for (client, mission) in &stored.owners {
-        policy.claim(*client, mission);
-    }
-    policy.claim(doc.client_id().get(), SERVER_OWNER);
-    Ok((doc, policy))
+fn unavailable(err: StorageError) -> JoinError {
+    JoinError::LoadFailed(format!("storage failed: {err}"))
 }
 
 /// The whole stored document as one update, without integrating it: the snapshot when

@@ -51,6 +51,14 @@ impl Server {
     /// Opens storage, binds the listener and starts serving in the background.
     pub async fn start(config: Config) -> Result<Server, ServerError> {
         let log: Arc<dyn DocumentLog> = Arc::new(SqliteLog::open(&config.data_dir)?);
+        Self::start_with_log(config, log).await
+    }
+
+    /// As [`Server::start`], on the storage it is given.
+    pub async fn start_with_log(
+        config: Config,
+        log: Arc<dyn DocumentLog>,
+    ) -> Result<Server, ServerError> {
         let auth = Arc::new(Authenticator::new(&config.auth, &config.data_dir)?);
         let revocations = Arc::new(Revocations::open(&config.data_dir)?);
         let listener =
@@ -71,6 +79,9 @@ impl Server {
             RoomConfig {
                 idle_unload_after: config.idle_unload_after,
                 snapshot_every: config.snapshot_every,
+                storage_credits: Arc::new(tokio::sync::Semaphore::new(
+                    crate::room::STORAGE_CREDITS,
+                )),
             },
             shutdown.clone(),
             tasks.clone(),

@@ -8,6 +8,7 @@
 //! Nothing here sleeps to synchronise: every wait is on an event, bounded by a timeout.
 
 pub mod client;
+pub mod faults;
 pub mod raw;
 pub mod servers;
 

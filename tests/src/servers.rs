@@ -148,13 +148,40 @@ pub struct ProcessServer {
     child: Child,
     pub addr: SocketAddr,
     data_dir: PathBuf,
+    /// What the server prints after its address line (fault announcements).
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    /// Fault orders, when started with [`ProcessServer::start_with_faults`].
+    control: Option<tokio::process::ChildStdin>,
 }
 
 impl ProcessServer {
     /// Starts `binary` (pass `env!("CARGO_BIN_EXE_concord-under-test")`, which only
     /// integration tests can see) serving `data_dir`.
     pub async fn start(binary: &str, data_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
-        let mut child = Command::new(binary)
+        Self::spawn(binary, data_dir, extra, false).await
+    }
+
+    /// As [`ProcessServer::start`], with storage that takes fault orders
+    /// ([`crate::faults`]; see [`ProcessServer::fault`]).
+    pub async fn start_with_faults(binary: &str, data_dir: &Path) -> anyhow::Result<Self> {
+        Self::spawn(binary, data_dir, &[], true).await
+    }
+
+    async fn spawn(
+        binary: &str,
+        data_dir: &Path,
+        extra: &[&str],
+        faults: bool,
+    ) -> anyhow::Result<Self> {
+        let mut command = Command::new(binary);
+        if faults {
+            command
+                .env("CONCORD_TEST_FAULTS", "1")
+                .stdin(Stdio::piped());
+        } else {
+            command.stdin(Stdio::null());
+        }
+        let mut child = command
             .arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -177,11 +204,58 @@ impl ProcessServer {
             .strip_prefix("listening on ")
             .ok_or_else(|| anyhow!("unexpected first line {line:?}"))?
             .parse()?;
+        let control = child.stdin.take();
         Ok(ProcessServer {
             child,
             addr,
             data_dir: data_dir.to_path_buf(),
+            lines,
+            control,
         })
+    }
+
+    /// Gives the storage a fault order (`hold`, `fail`, `pass`) and waits until it holds.
+    pub async fn fault(&mut self, order: &str) -> anyhow::Result<()> {
+        let control = self
+            .control
+            .as_mut()
+            .ok_or_else(|| anyhow!("started without faults"))?;
+        control.write_all(format!("{order}\n").as_bytes()).await?;
+        control.flush().await?;
+        let expected = format!("faults: {order}");
+        self.next_line_where(|line| line == expected)
+            .await
+            .map(drop)
+    }
+
+    /// Waits until storage has held at least `count` writes since the last `hold`.
+    pub async fn wait_held(&mut self, count: usize) -> anyhow::Result<()> {
+        self.next_line_where(|line| {
+            line.strip_prefix("faults: held ")
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n >= count)
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn next_line_where(&mut self, wanted: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+        tokio::time::timeout(crate::WAIT, async {
+            loop {
+                match self.lines.next_line().await? {
+                    Some(line) if wanted(&line) => return Ok(line),
+                    Some(_) => {}
+                    None => bail!("the server's output ended"),
+                }
+            }
+        })
+        .await
+        .context("the server did not say it")?
+    }
+
+    /// A token for `person` of `mission` on every document.
+    pub fn token(&self, person: &str, mission: &str, role: Role) -> String {
+        mint(&self.data_dir, person, mission, role, "*", 3600)
     }
 
     /// The WebSocket URL of `doc`, with a facilitator's token.

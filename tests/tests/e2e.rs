@@ -10,6 +10,8 @@ mod bad_input;
 mod commands;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/integrity.rs"]
+mod integrity;
 #[path = "e2e/interop.rs"]
 mod interop;
 #[path = "e2e/lifecycle.rs"]

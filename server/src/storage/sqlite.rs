@@ -20,7 +20,7 @@ use super::{BoxFuture, Completion, DocumentLog, LogEntry, LogSeq, StorageError, 
 use crate::audit::{self, AuditRecord, Hash, Verification};
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// How many queued operations one commit takes at most.
 const MAX_BATCH: usize = 4096;
@@ -37,6 +37,11 @@ enum Job {
         done: Completion,
     },
     Barrier {
+        done: Completion,
+    },
+    /// A document is being loaded afresh: writes for it are accepted again (see `write_loop`).
+    Reset {
+        doc: Box<str>,
         done: Completion,
     },
 }
@@ -65,6 +70,7 @@ impl SqliteLog {
     pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(data_dir).map_err(backend)?;
         let path = data_dir.join("concord.db");
+        refuse_emptied_store(&path)?;
         let writer_conn = Connection::open(&path).map_err(backend)?;
         // Other processes (`concord revoke`) write to the same file now and then: wait for
         // their short transactions instead of failing with SQLITE_BUSY.
@@ -79,6 +85,7 @@ impl SqliteLog {
                  PRAGMA cache_size=-512;",
             )
             .map_err(backend)?;
+        check_integrity(&writer_conn, &path)?;
         migrate(&writer_conn)?;
         let reader = Connection::open(&path).map_err(backend)?;
         reader
@@ -117,10 +124,47 @@ impl SqliteLog {
 impl Job {
     fn complete(self, result: Result<LogSeq, StorageError>) {
         match self {
-            Job::Append { done, .. } | Job::Snapshot { done, .. } | Job::Barrier { done } => {
-                done(result)
-            }
+            Job::Append { done, .. }
+            | Job::Snapshot { done, .. }
+            | Job::Barrier { done }
+            | Job::Reset { done, .. } => done(result),
         }
+    }
+}
+
+/// SQLite takes a 0-byte file for a new, empty database. A store that was written to and is now
+/// empty lost everything (a truncation, a bad copy): starting on it would serve empty documents
+/// and then write over the evidence. Only a missing file means "new".
+fn refuse_emptied_store(path: &Path) -> Result<(), StorageError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.len() == 0 => Err(StorageError::Backend(format!(
+            "{} is empty (0 bytes): refusing to serve a damaged store; restore it from a \
+             backup, or remove it to start with no documents",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a store SQLite finds damaged, before anything is served from it or written to it.
+fn check_integrity(conn: &Connection, path: &Path) -> Result<(), StorageError> {
+    let damaged = |detail: String| {
+        StorageError::Backend(format!(
+            "{} is damaged ({detail}): refusing to serve it; restore it from a backup",
+            path.display()
+        ))
+    };
+    let mut statement = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| damaged(e.to_string()))?;
+    let findings = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(|e| damaged(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| damaged(e.to_string()))?;
+    match findings.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        _ => Err(damaged(findings.join("; "))),
     }
 }
 
@@ -185,6 +229,25 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
                  PRIMARY KEY (doc, client)
              );
              PRAGMA user_version = 2;
+             COMMIT;",
+        )
+        .map_err(backend)?;
+    }
+    if version < 3 {
+        // Until version 3, the client id a room writes commands under was stored as owned by
+        // the mission whose command came first. Command records (every action but `update`)
+        // only ever claimed the server's own ids: give them back to the server.
+        conn.execute_batch(
+            "BEGIN;
+             UPDATE client_ids SET mission = 'concord:server'
+             WHERE EXISTS (
+                 SELECT 1 FROM audit, json_each(audit.claims) AS claim
+                 WHERE audit.doc = client_ids.doc
+                   AND audit.action != 'update'
+                   AND claim.type = 'integer'
+                   AND claim.value = client_ids.client
+             );
+             PRAGMA user_version = 3;
              COMMIT;",
         )
         .map_err(backend)?;
@@ -294,11 +357,11 @@ fn write_record(
         ])
     })
     .map_err(backend)?;
-    for client in &record.claims {
+    for claim in &record.claims {
         txn.prepare_cached(
             "INSERT OR IGNORE INTO client_ids (doc, client, mission) VALUES (?1, ?2, ?3)",
         )
-        .and_then(|mut claim| claim.execute(params![doc, *client as i64, record.mission]))
+        .and_then(|mut insert| insert.execute(params![doc, claim.client as i64, claim.mission]))
         .map_err(backend)?;
     }
     heads.insert(doc.into(), (n, hash));
@@ -440,6 +503,10 @@ fn verify_chain(
 fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(64);
     let mut heads = Heads::new();
+    // Documents whose write failed. Their later writes were issued on top of what is now lost
+    // (the next keystrokes of the same client), so they are refused too, until the document is
+    // loaded afresh: the log never holds an update without those before it.
+    let mut failed: std::collections::HashSet<Box<str>> = std::collections::HashSet::new();
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -448,6 +515,14 @@ fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        batch.retain_mut(|job| true_unless_refused(job, &mut failed));
+        let batch_docs: Vec<Box<str>> = batch
+            .iter()
+            .filter_map(|job| match job {
+                Job::Append { doc, .. } | Job::Snapshot { doc, .. } => Some(doc.clone()),
+                _ => None,
+            })
+            .collect();
         match commit_batch(&mut conn, &mut heads, &batch) {
             Ok(seqs) => {
                 for (job, seq) in batch.drain(..).zip(seqs) {
@@ -458,6 +533,7 @@ fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
                 tracing::error!(error = %err, jobs = batch.len(), "storage commit failed");
                 // The cached chain heads ran ahead of what was committed: re-read them.
                 heads.clear();
+                failed.extend(batch_docs);
                 for job in batch.drain(..) {
                     job.complete(Err(err.clone()));
                 }
@@ -467,6 +543,27 @@ fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     // Every sender is gone: the queue is drained and committed.
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
         tracing::warn!(error = %err, "final checkpoint failed");
+    }
+}
+
+/// Settles the jobs that need no transaction; keeps the rest. A write for a document whose
+/// earlier write failed is refused (see `write_loop`); a reset lifts that.
+fn true_unless_refused(job: &mut Job, failed: &mut std::collections::HashSet<Box<str>>) -> bool {
+    match job {
+        Job::Reset { doc, done } => {
+            failed.remove(doc);
+            let done = std::mem::replace(done, Box::new(|_| {}));
+            done(Ok(0));
+            false
+        }
+        Job::Append { doc, done, .. } | Job::Snapshot { doc, done, .. } if failed.contains(doc) => {
+            let done = std::mem::replace(done, Box::new(|_| {}));
+            done(Err(StorageError::Backend(format!(
+                "an earlier write of {doc} failed; it must be reloaded first"
+            ))));
+            false
+        }
+        _ => true,
     }
 }
 
@@ -528,7 +625,7 @@ fn commit_batch(
                     .map_err(backend)?;
                     last_seq = upto as LogSeq;
                 }
-                Job::Barrier { .. } => {}
+                Job::Barrier { .. } | Job::Reset { .. } => {}
             }
             seqs.push(last_seq);
         }
@@ -605,6 +702,8 @@ fn read_audit(
                 "audit record of {doc} has unreadable {what}: {json}"
             ))
         };
+        let owned_claims =
+            audit::parse_claims(&claims, &mission).map_err(|_| parse("claims", &claims))?;
         records.push(AuditRecord {
             at_ms: at_ms as u64,
             person,
@@ -613,7 +712,7 @@ fn read_audit(
             paragraphs: serde_json::from_str(&paragraphs)
                 .map_err(|_| parse("paragraphs", &paragraphs))?,
             deleted: serde_json::from_str(&deleted).map_err(|_| parse("deletions", &deleted))?,
-            claims: serde_json::from_str(&claims).map_err(|_| parse("claims", &claims))?,
+            claims: owned_claims,
         });
     }
     Ok(records)
@@ -624,6 +723,15 @@ impl DocumentLog for SqliteLog {
         let reader = Arc::clone(&self.reader);
         let doc = doc.to_owned();
         Box::pin(async move {
+            // A fresh load starts from what is durable: writes for it may be accepted again.
+            let (tx, rx) = oneshot::channel();
+            self.submit(Job::Reset {
+                doc: doc.as_str().into(),
+                done: Box::new(move |result| {
+                    let _ = tx.send(result);
+                }),
+            });
+            rx.await.map_err(|_| StorageError::Closed)??;
             tokio::task::spawn_blocking(move || {
                 let conn = reader.lock().map_err(|_| backend("reader lock poisoned"))?;
                 load_document(&conn, &doc)

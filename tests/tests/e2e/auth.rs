@@ -543,7 +543,11 @@ async fn forged_presence_for_another_client_id_is_dropped() -> anyhow::Result<()
         seen.iter().all(|(_, state)| !state.contains("forged")),
         "{seen:?}"
     );
-    assert!(seen.contains(&(2002, r#"{"user":"XYZ"}"#.to_string())));
+    let xyz = relayed_state(&seen, 2002);
+    assert_eq!(
+        (&xyz["user"], &xyz["mission"]),
+        (&"XYZ".into(), &"XYZ".into())
+    );
     server.stop().await;
     Ok(())
 }
@@ -583,7 +587,57 @@ async fn presence_for_a_client_id_another_mission_owns_is_dropped() -> anyhow::R
         .await?;
     let seen = presence_clients(&watcher);
     assert!(seen.iter().all(|(client, _)| *client != owned), "{seen:?}");
-    assert!(seen.contains(&(2002, r#"{"user":"XYZ"}"#.to_string())));
+    let xyz = relayed_state(&seen, 2002);
+    assert_eq!(
+        (&xyz["user"], &xyz["mission"]),
+        (&"XYZ".into(), &"XYZ".into())
+    );
+    server.stop().await;
+    Ok(())
+}
+
+/// The state relayed for `client`, as JSON.
+fn relayed_state(seen: &[(u64, String)], client: u64) -> serde_json::Value {
+    let state = seen
+        .iter()
+        .find(|(c, _)| *c == client)
+        .map(|(_, state)| state.as_str())
+        .unwrap_or_else(|| panic!("no presence for {client}: {seen:?}"));
+    serde_json::from_str(state).expect("presence is JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_carries_the_tokens_identity_not_the_clients_claim() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let url = |person: &str, mission: &str| {
+        server.ws_url_with(
+            "gcm",
+            &server.token(person, mission, Role::Delegation, "gcm"),
+        )
+    };
+    let watcher = Client::connect(&url("wes", "MAR")).await?;
+    let eu = Client::connect(&url("eve", "EU")).await?;
+    eu.send_message(&Message::Awareness(&awareness(
+        3003,
+        1,
+        r#"{"person":"Chair","mission":"MEX","role":"facilitator","user":{"name":"Chair"}}"#,
+    )))?;
+    watcher
+        .wait_until("EU presence", |s, _| !s.awareness.is_empty())
+        .await?;
+    let state = relayed_state(&presence_clients(&watcher), 3003);
+    assert_eq!(state["person"], "eve", "{state}");
+    assert_eq!(state["mission"], "EU", "{state}");
+    assert_eq!(state["role"], "delegation", "{state}");
+    assert_eq!(state["user"]["name"], "eve", "{state}");
+    // A late joiner gets the stamped state from the room's table too.
+    let late = Client::connect(&url("lee", "PHL")).await?;
+    late.wait_until("presence", |s, _| !s.awareness.is_empty())
+        .await?;
+    assert_eq!(
+        relayed_state(&presence_clients(&late), 3003)["mission"],
+        "EU"
+    );
     server.stop().await;
     Ok(())
 }

@@ -1,0 +1,273 @@
+//! The document core: one document's replica, the update policy's view of it and the client
+//! id the server writes under, and the only two ways the document changes (a client's update,
+//! a command). Each returns the log entry to store; nothing here does I/O. The room drives it
+//! for a live document, and `concord import` (with the demo) drives it offline, so the two can
+//! never disagree on what is written, who is credited with it, or who owns which client id.
+
+use std::panic::AssertUnwindSafe;
+
+use bytes::Bytes;
+use concord_protocol::command::{execute, Command, CommandError, Context, Outcome};
+use concord_protocol::policy::{self, Actor, PolicyState, Refusal, SERVER_OWNER};
+use concord_protocol::update::scan_update_v1;
+use concord_protocol::Role;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
+
+use crate::audit::{AuditRecord, Claim};
+use crate::storage::{LogEntry, StoredDocument};
+
+/// Who is changing the document.
+#[derive(Debug, Clone, Copy)]
+pub struct Author<'a> {
+    pub role: Role,
+    pub mission: &'a str,
+    pub person: &'a str,
+}
+
+/// Why a client's update was not applied.
+#[derive(Debug)]
+pub enum UpdateError {
+    /// The update does not scan: nothing was applied.
+    Malformed(String),
+    /// The policy refused it: nothing was applied.
+    Refused(Refusal),
+    /// yrs failed or integrated something other than what the policy judged. The replica can
+    /// no longer be trusted (it may hold part of the update, which is not logged): the
+    /// document must be reloaded from its log.
+    Diverged(String),
+}
+
+pub struct DocumentCore {
+    doc: Doc,
+    policy: PolicyState,
+    /// Whether a log entry claiming the server's client id has been issued.
+    server_id_claimed: bool,
+}
+
+/// A new, empty replica with Concord's settings: garbage collection off, so every revision and
+/// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them; and no
+/// formatting clean-up, which would delete items on the server's own initiative: the server's
+/// replica only ever applies what it is given (logged updates and commands), so that it and
+/// its log never drift apart.
+pub fn new_replica() -> Doc {
+    Doc::with_options(Options {
+        skip_gc: true,
+        offset_kind: OffsetKind::Utf16,
+        cleanup_formatting: false,
+        ..Options::default()
+    })
+}
+
+impl DocumentCore {
+    /// Integrates everything stored. The replica's own client id, which commands write under,
+    /// is one nobody has written under: in the rare case the random id is taken, the replica
+    /// is built again under another. A log that leaves anything pending (a damaged store) is
+    /// refused rather than served half.
+    pub fn load(stored: &StoredDocument) -> Result<Self, String> {
+        let mut doc = new_replica();
+        loop {
+            let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut txn = doc.transact_mut();
+                for bytes in stored.snapshot.iter().chain(stored.updates.iter()) {
+                    let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+                    txn.apply_update(update).map_err(|e| e.to_string())?;
+                }
+                let store = txn.store();
+                if store.pending_update().is_some() || store.pending_ds().is_some() {
+                    return Err("the stored log leaves updates pending (damaged store)".into());
+                }
+                Ok::<_, String>(())
+            }));
+            match applied {
+                Ok(result) => result?,
+                Err(_) => return Err("stored updates could not be applied".into()),
+            }
+            let own = doc.client_id();
+            let taken = stored.owners.iter().any(|(client, _)| *client == own.get())
+                || doc.transact().state_vector().get(&own) > 0;
+            if !taken {
+                break;
+            }
+            doc = new_replica();
+        }
+        let mut policy = PolicyState::from_replica(&doc.transact());
+        for (client, mission) in &stored.owners {
+            policy.claim(*client, mission);
+        }
+        policy.claim(doc.client_id().get(), SERVER_OWNER);
+        Ok(DocumentCore {
+            doc,
+            policy,
+            server_id_claimed: false,
+        })
+    }
+
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    pub fn policy(&self) -> &PolicyState {
+        &self.policy
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// What a replica with `state_vector` lacks.
+    pub fn diff(&self, state_vector: &StateVector) -> Vec<u8> {
+        self.doc.transact().encode_state_as_update_v1(state_vector)
+    }
+
+    pub fn full_state(&self) -> Vec<u8> {
+        self.diff(&StateVector::default())
+    }
+
+    /// Every client id that wrote in the document, with its owner.
+    pub fn owners(&self) -> Vec<(u64, String)> {
+        self.policy
+            .owners()
+            .map(|(client, owner)| (client, owner.to_string()))
+            .collect()
+    }
+
+    /// Judges a client's update, applies it and returns what to log (`None` when it brings
+    /// nothing the document lacks: a reconnecting client re-sending what the server has).
+    pub fn apply_update(
+        &mut self,
+        raw: Bytes,
+        update: Update,
+        author: Author<'_>,
+        at_ms: u64,
+    ) -> Result<Option<LogEntry>, UpdateError> {
+        let actor = Actor {
+            role: author.role,
+            mission: author.mission,
+        };
+        let scanned = scan_update_v1(&raw).map_err(|e| UpdateError::Malformed(e.to_string()))?;
+        let verdict = policy::check(&scanned, &self.policy, actor).map_err(UpdateError::Refused)?;
+        if verdict.items.is_empty() && verdict.deletions.is_empty() {
+            return Ok(None);
+        }
+        let doc = &self.doc;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut txn = doc.transact_mut();
+            txn.apply_update(update)
+                .map_err(|e| format!("yrs refused an update the policy accepted: {e}"))?;
+            let store = txn.store();
+            if store.pending_update().is_some() || store.pending_ds().is_some() {
+                return Err("yrs kept part of an accepted update pending".to_string());
+            }
+            Ok(txn.delete_set().clone())
+        }));
+        let deleted = match outcome {
+            Ok(Ok(deleted)) => deleted,
+            Ok(Err(reason)) => return Err(UpdateError::Diverged(reason)),
+            Err(_) => {
+                return Err(UpdateError::Diverged(
+                    "yrs panicked applying an update".into(),
+                ))
+            }
+        };
+        self.policy.record(&verdict, author.mission, &deleted);
+        // The index must describe what yrs integrated, id for id: the next update is judged
+        // by it. A disagreement means the replica holds something nobody judged.
+        let state = self.doc.transact().state_vector();
+        for (id, _, _) in &verdict.items {
+            let integrated = state.get(&yrs::block::ClientID::new(id.client));
+            if integrated != self.policy.index.clock(id.client) {
+                return Err(UpdateError::Diverged(format!(
+                    "client {} integrated up to {integrated}, the policy knows {}",
+                    id.client,
+                    self.policy.index.clock(id.client)
+                )));
+            }
+        }
+        let claims = verdict
+            .claims
+            .iter()
+            .map(|client| Claim::new(*client, author.mission))
+            .collect();
+        let record = AuditRecord {
+            at_ms,
+            person: author.person.to_string(),
+            mission: author.mission.to_string(),
+            action: "update".into(),
+            paragraphs: self.policy.paragraphs_touched(&verdict),
+            deleted: verdict.deletions,
+            claims,
+        };
+        Ok(Some(LogEntry {
+            update: raw,
+            record,
+        }))
+    }
+
+    /// Runs a command under the server's own client id; returns its outcome and what to log
+    /// (`None` when it wrote nothing).
+    pub fn run_command(
+        &mut self,
+        author: Author<'_>,
+        command: &Command,
+        at_ms: u64,
+    ) -> (Result<Outcome, CommandError>, Option<LogEntry>) {
+        let ctx = Context {
+            actor: Actor {
+                role: author.role,
+                mission: author.mission,
+            },
+            person: author.person,
+            now_ms: at_ms,
+        };
+        let (result, update, paragraphs) = {
+            let mut txn = self.doc.transact_mut();
+            let result = execute(&mut txn, ctx, command);
+            let update = txn.encode_update_v1();
+            let deleted = txn.delete_set().clone();
+            // The policy learns what the server wrote (new texts, guards) before anything else
+            // is checked against it.
+            self.policy.absorb_own(&update, &deleted, &txn);
+            let paragraphs = match &result {
+                Ok(outcome) => command.paragraphs_touched(&txn, outcome),
+                Err(_) => Vec::new(),
+            };
+            (result, update, paragraphs)
+        };
+        let wrote = scan_update_v1(&update).is_ok_and(|scanned| !scanned.is_empty());
+        if !wrote {
+            return (result, None);
+        }
+        let mut claims = Vec::new();
+        if !self.server_id_claimed {
+            // The server's id is the server's, whoever's command made it write first.
+            claims.push(Claim::new(self.doc.client_id().get(), SERVER_OWNER));
+            self.server_id_claimed = true;
+        }
+        let record = AuditRecord {
+            at_ms,
+            person: author.person.to_string(),
+            mission: author.mission.to_string(),
+            action: command.name().to_string(),
+            paragraphs,
+            deleted: Vec::new(),
+            claims,
+        };
+        let entry = LogEntry {
+            update: Bytes::from(update),
+            record,
+        };
+        (result, Some(entry))
+    }
+}
+
+impl Default for DocumentCore {
+    fn default() -> Self {
+        // An empty store always integrates.
+        DocumentCore::load(&StoredDocument::default()).unwrap_or_else(|_| DocumentCore {
+            doc: new_replica(),
+            policy: PolicyState::default(),
+            server_id_claimed: false,
+        })
+    }
+}
