@@ -15,7 +15,12 @@ use crate::schema::{
 };
 use crate::session::Role;
 
-/// A request to change the document's structure.
+/// A request to change the document's structure. This enum is the list of commands.
+///
+/// While a paragraph is locked, every command that would change it (its status, label, place,
+/// body, a split, a deletion, an amendment to it or its acceptance) is refused with
+/// `paragraph-locked`; comments on it, and votes and sponsorship on its amendments, are not
+/// changes to it and stay allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Command {
@@ -41,10 +46,13 @@ pub enum Command {
         paragraph: String,
         label: String,
     },
-    /// Facilitators: keeps the paragraph as a tombstone so its number is not reused.
+    /// Facilitators: keeps the paragraph as a tombstone so its number is not reused (restore
+    /// it with `set-status`).
     DeleteParagraph {
         paragraph: String,
     },
+    /// Facilitators: `deleted` is `delete-paragraph`; from `deleted` to any other status
+    /// restores the tombstone (same id, label and body).
     SetStatus {
         paragraph: String,
         status: ParagraphStatus,
@@ -276,15 +284,18 @@ fn paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandE
         .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}")))
 }
 
-/// A paragraph whose text may change: it exists, is not deleted, and is not locked.
-fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+fn deleted(p: &schema::Paragraph) -> CommandError {
+    refuse(
+        "paragraph-deleted",
+        format!("paragraph {} is deleted", p.label),
+    )
+}
+
+/// A paragraph that may change at all: it exists and is not locked. A lock freezes
+/// everything about a paragraph (status, label, place, body) until a facilitator unlocks it
+/// with a reason, so every command that changes one goes through here.
+fn unlocked_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
     let p = paragraph(txn, id)?;
-    if p.status == ParagraphStatus::Deleted {
-        return Err(refuse(
-            "paragraph-deleted",
-            format!("paragraph {} is deleted", p.label),
-        ));
-    }
     if p.is_locked() {
         return Err(refuse(
             "paragraph-locked",
@@ -292,6 +303,15 @@ fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, Com
         ));
     }
     Ok(p)
+}
+
+/// A paragraph whose text may change: it exists, is not deleted, and is not locked.
+fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+    let p = paragraph(txn, id)?;
+    if p.status == ParagraphStatus::Deleted {
+        return Err(deleted(&p));
+    }
+    unlocked_paragraph(txn, id)
 }
 
 fn amendment(txn: &impl ReadTxn, id: &str) -> Result<schema::Amendment, CommandError> {
@@ -418,7 +438,8 @@ pub fn execute(
             after,
         } => {
             facilitators_only(&ctx)?;
-            paragraph(txn, id)?;
+            // A tombstone may move (it holds no text), a locked paragraph may not.
+            unlocked_paragraph(txn, id)?;
             if after.as_deref() == Some(id.as_str()) {
                 return Err(refuse(
                     "invalid-argument",
@@ -471,7 +492,8 @@ pub fn execute(
             label,
         } => {
             facilitators_only(&ctx)?;
-            paragraph(txn, id)?;
+            // A tombstone keeps its number, so that it is not given to another paragraph.
+            open_paragraph(txn, id)?;
             if label.trim().is_empty() {
                 return Err(refuse("invalid-argument", "a label cannot be empty"));
             }
@@ -489,12 +511,11 @@ pub fn execute(
             status,
         } => {
             facilitators_only(&ctx)?;
-            let p = paragraph(txn, id)?;
-            if p.status == ParagraphStatus::Deleted {
-                return Err(refuse(
-                    "paragraph-deleted",
-                    format!("paragraph {} is deleted", p.label),
-                ));
+            let p = unlocked_paragraph(txn, id)?;
+            // From `deleted` to any other status restores the paragraph (its id, label and
+            // body were kept); deleting a tombstone again is refused like `delete-paragraph`.
+            if p.status == ParagraphStatus::Deleted && *status == ParagraphStatus::Deleted {
+                return Err(deleted(&p));
             }
             schema::set_status(txn, id, *status).map_err(schema_error)?;
             Ok(Outcome::Done)
@@ -1019,7 +1040,7 @@ mod tests {
                 CHAIR,
                 Command::SetStatus {
                     paragraph: "p2".into(),
-                    status: ParagraphStatus::Open
+                    status: ParagraphStatus::Deleted
                 }
             )),
             "paragraph-deleted"
@@ -1034,6 +1055,205 @@ mod tests {
                 }
             )),
             "unknown-paragraph"
+        );
+    }
+
+    /// Everything a facilitator or a delegation can ask about a locked paragraph that would
+    /// change it (status, body, label, position, splitting, deletion, a second lock).
+    fn changes_to(paragraph: &str) -> Vec<(Actor<'static>, Command)> {
+        let p = || paragraph.to_string();
+        let mut changes: Vec<(Actor<'static>, Command)> = [
+            ParagraphStatus::Open,
+            ParagraphStatus::AgreedAdRef,
+            ParagraphStatus::Agreed,
+            ParagraphStatus::Held,
+            ParagraphStatus::Deleted,
+        ]
+        .into_iter()
+        .map(|status| {
+            (
+                CHAIR,
+                Command::SetStatus {
+                    paragraph: p(),
+                    status,
+                },
+            )
+        })
+        .collect();
+        changes.extend([
+            (
+                CHAIR,
+                Command::RelabelParagraph {
+                    paragraph: p(),
+                    label: "1alt".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::MoveParagraph {
+                    paragraph: p(),
+                    after: Some("p2".into()),
+                },
+            ),
+            (
+                CHAIR,
+                Command::SplitParagraph {
+                    paragraph: p(),
+                    at: 5,
+                    label: "1bis".into(),
+                },
+            ),
+            (CHAIR, Command::DeleteParagraph { paragraph: p() }),
+            (
+                CHAIR,
+                Command::Lock {
+                    paragraph: p(),
+                    reason: "again".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::Accept {
+                    amendment: "a1".into(),
+                },
+            ),
+            (
+                CHE,
+                Command::CreateAmendment {
+                    paragraph: p(),
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: String::new(),
+                },
+            ),
+        ]);
+        changes
+    }
+
+    #[test]
+    fn every_change_to_a_locked_paragraph_is_refused_and_changes_nothing() {
+        let doc = negotiation();
+        lock(&doc, "p1");
+        let before = (
+            schema::paragraphs(&doc.transact()),
+            schema::amendments(&doc.transact()),
+        );
+        for (actor, command) in changes_to("p1") {
+            assert_eq!(
+                code(run(&doc, actor, command.clone())),
+                "paragraph-locked",
+                "{command:?}"
+            );
+        }
+        let after = (
+            schema::paragraphs(&doc.transact()),
+            schema::amendments(&doc.transact()),
+        );
+        assert_eq!(after, before);
+        // Unlocked, the same requests are accepted again (one of them, to show the lock was
+        // the only obstacle).
+        run(
+            &doc,
+            CHAIR,
+            Command::Unlock {
+                paragraph: "p1".into(),
+                reason: "reopened".into(),
+            },
+        )
+        .expect("unlocked");
+        run(
+            &doc,
+            CHAIR,
+            Command::SetStatus {
+                paragraph: "p1".into(),
+                status: ParagraphStatus::Deleted,
+            },
+        )
+        .expect("deleted once unlocked");
+    }
+
+    #[test]
+    fn a_facilitator_restores_a_deleted_paragraph_with_its_number() {
+        let doc = negotiation();
+        for delete in [
+            Command::DeleteParagraph {
+                paragraph: "p2".into(),
+            },
+            Command::SetStatus {
+                paragraph: "p1".into(),
+                status: ParagraphStatus::Deleted,
+            },
+        ] {
+            run(&doc, CHAIR, delete).expect("deleted");
+        }
+        let restore = |paragraph: &str, status| Command::SetStatus {
+            paragraph: paragraph.into(),
+            status,
+        };
+        assert_eq!(
+            code(run(&doc, MEX, restore("p2", ParagraphStatus::Open))),
+            "forbidden-role"
+        );
+        run(&doc, CHAIR, restore("p2", ParagraphStatus::Open)).expect("restored");
+        run(&doc, CHAIR, restore("p1", ParagraphStatus::Held)).expect("restored as held");
+        let txn = doc.transact();
+        let restored: Vec<(String, String, ParagraphStatus, String)> = schema::paragraphs(&txn)
+            .into_iter()
+            .map(|p| (p.id, p.label, p.status, p.body))
+            .collect();
+        assert_eq!(
+            restored,
+            vec![
+                (
+                    "p1".to_string(),
+                    "1".to_string(),
+                    ParagraphStatus::Held,
+                    "First paragraph.".to_string()
+                ),
+                (
+                    "p2".to_string(),
+                    "2".to_string(),
+                    ParagraphStatus::Open,
+                    "Second one.".to_string()
+                ),
+            ]
+        );
+        drop(txn);
+        // Restored, it takes amendments again.
+        run(
+            &doc,
+            CHE,
+            Command::CreateAmendment {
+                paragraph: "p2".into(),
+                new_after: false,
+                on_behalf_of: None,
+                rationale: String::new(),
+            },
+        )
+        .expect("amendable again");
+    }
+
+    #[test]
+    fn a_tombstone_keeps_its_label() {
+        let doc = negotiation();
+        run(
+            &doc,
+            CHAIR,
+            Command::DeleteParagraph {
+                paragraph: "p2".into(),
+            },
+        )
+        .expect("deleted");
+        assert_eq!(
+            code(run(
+                &doc,
+                CHAIR,
+                Command::RelabelParagraph {
+                    paragraph: "p2".into(),
+                    label: "2bis".into(),
+                }
+            )),
+            "paragraph-deleted"
         );
     }
 
