@@ -6,7 +6,7 @@
 //! the browser client can run it on a scratch copy to offer only what the server would accept.
 
 use serde::{Deserialize, Serialize};
-use yrs::{Array, GetString, Out, ReadTxn, Text, TransactionMut};
+use yrs::{Array, GetString, OffsetKind, Out, ReadTxn, Text, TransactionMut};
 
 use crate::policy::Actor;
 use crate::schema::{
@@ -36,7 +36,8 @@ pub enum Command {
         paragraph: String,
         after: Option<String>,
     },
-    /// Facilitators: the text from `at` (UTF-16 offset) on becomes a new paragraph.
+    /// Facilitators: the text from `at` (UTF-16 offset, not inside a surrogate pair) on
+    /// becomes a new paragraph.
     SplitParagraph {
         paragraph: String,
         at: u32,
@@ -314,6 +315,23 @@ fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, Com
     unlocked_paragraph(txn, id)
 }
 
+/// The byte index in `text` of the UTF-16 offset `at`, or `None` when `at` is past the end or
+/// between the two halves of a surrogate pair (cutting there would destroy the character).
+fn utf16_to_byte(text: &str, at: u32) -> Option<usize> {
+    let at = at as usize;
+    let mut units = 0;
+    for (byte, c) in text.char_indices() {
+        if units == at {
+            return Some(byte);
+        }
+        if units > at {
+            return None;
+        }
+        units += c.len_utf16();
+    }
+    (units == at).then_some(text.len())
+}
+
 fn amendment(txn: &impl ReadTxn, id: &str) -> Result<schema::Amendment, CommandError> {
     schema::amendment(txn, id)
         .ok_or_else(|| refuse("unknown-amendment", format!("no amendment {id}")))
@@ -462,19 +480,27 @@ pub fn execute(
             let p = open_paragraph(txn, id)?;
             let body = schema::body_text(txn, id)
                 .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}")))?;
-            let len = body.len(txn);
-            if *at == 0 || *at >= len {
+            let whole = body.get_string(txn);
+            let units = whole.encode_utf16().count();
+            if *at == 0 || *at as usize >= units {
                 return Err(refuse(
                     "invalid-argument",
-                    format!("split inside the text (1..{len})"),
+                    format!("split inside the text (1..{units})"),
                 ));
             }
-            let tail: String = {
-                let whole = body.get_string(txn);
-                let units: Vec<u16> = whole.encode_utf16().collect();
-                String::from_utf16_lossy(&units[*at as usize..])
+            let byte = utf16_to_byte(&whole, *at).ok_or_else(|| {
+                refuse(
+                    "invalid-argument",
+                    format!("offset {at} falls inside a character (a UTF-16 surrogate pair)"),
+                )
+            })?;
+            let tail = whole[byte..].to_string();
+            // yrs counts in the document's own unit; the command's offset is UTF-16 either way.
+            let (from, len) = match txn.doc().offset_kind() {
+                OffsetKind::Utf16 => (*at, units),
+                OffsetKind::Bytes => (byte as u32, whole.len()),
             };
-            body.remove_range(txn, *at, len - *at);
+            body.remove_range(txn, from, len as u32 - from);
             let new_id = next_id(txn, schema::PARAGRAPHS, "p");
             let position = schema::position(txn, id).map(|p| p + 1).unwrap_or(0);
             let new = NewParagraph {
@@ -1402,6 +1428,64 @@ mod tests {
             schema::amendment(&txn, "a1").expect("a1").sponsors,
             vec!["MEX".to_string()]
         );
+    }
+
+    /// A document counting offsets in UTF-16 code units, as the server's and the client's do.
+    fn utf16_doc() -> Doc {
+        Doc::with_options(yrs::Options {
+            client_id: yrs::ClientID::new(1),
+            offset_kind: yrs::OffsetKind::Utf16,
+            ..yrs::Options::default()
+        })
+    }
+
+    fn one_paragraph(doc: &Doc, body: &str) {
+        let add = Command::AddParagraph {
+            after: None,
+            label: "1".into(),
+            kind: ParagraphKind::Operative,
+            parent: None,
+            body: body.into(),
+        };
+        assert_eq!(created(run(doc, CHAIR, add)), "p1");
+    }
+
+    fn bodies(doc: &Doc) -> Vec<String> {
+        schema::paragraphs(&doc.transact())
+            .into_iter()
+            .map(|p| p.body)
+            .collect()
+    }
+
+    fn split(at: u32) -> Command {
+        Command::SplitParagraph {
+            paragraph: "p1".into(),
+            at,
+            label: "1bis".into(),
+        }
+    }
+
+    #[test]
+    fn a_split_inside_a_surrogate_pair_is_refused() {
+        let doc = utf16_doc();
+        one_paragraph(&doc, "A😀B");
+        // "A" is one unit, the emoji two (a surrogate pair), "B" one: 2 is between the halves.
+        assert_eq!(code(run(&doc, CHAIR, split(2))), "invalid-argument");
+        assert_eq!(bodies(&doc), vec!["A😀B".to_string()]);
+        created(run(&doc, CHAIR, split(3)));
+        assert_eq!(bodies(&doc), vec!["A😀".to_string(), "B".to_string()]);
+    }
+
+    #[test]
+    fn split_offsets_are_utf16_whatever_the_document_counts_in() {
+        // A document counting in bytes (yrs's default): the emoji is four bytes there, but
+        // the command's offset still counts UTF-16 units.
+        let doc = Doc::with_client_id(1);
+        one_paragraph(&doc, "A😀B");
+        assert_eq!(code(run(&doc, CHAIR, split(2))), "invalid-argument");
+        assert_eq!(code(run(&doc, CHAIR, split(4))), "invalid-argument");
+        created(run(&doc, CHAIR, split(1)));
+        assert_eq!(bodies(&doc), vec!["A".to_string(), "😀B".to_string()]);
     }
 
     #[test]
