@@ -15,6 +15,30 @@ use crate::schema::{
 };
 use crate::session::Role;
 
+// Limits on the text fields of commands, in bytes of UTF-8 (what a frame and the log carry).
+// A command with a field over its limit is refused with `too-long` (HTTP 413) before anything
+// is looked up or written. They bound what one request can make the server store and every
+// client download, far above what a negotiation needs.
+
+/// Paragraph and amendment ids (`paragraph`, `amendment`, `after`, `parent`): the server makes
+/// them (`p17`, `a3`).
+pub const MAX_ID_BYTES: usize = 64;
+/// Paragraph labels ("17", "PP3", "15bis", "OP6alt").
+pub const MAX_LABEL_BYTES: usize = 64;
+/// Mission and group names (`mission` of the sponsor commands, `on_behalf_of`).
+pub const MAX_NAME_BYTES: usize = 128;
+/// Why a paragraph is locked or unlocked.
+pub const MAX_REASON_BYTES: usize = 1_000;
+/// One comment.
+pub const MAX_COMMENT_BYTES: usize = 10_000;
+/// An amendment's rationale, as created.
+pub const MAX_RATIONALE_BYTES: usize = 10_000;
+/// A paragraph's body as a command writes it: `add-paragraph`, each imported paragraph, and
+/// an accepted amendment's text.
+pub const MAX_BODY_BYTES: usize = 20_000;
+/// The whole structured text of `import-text`.
+pub const MAX_IMPORT_BYTES: usize = 1 << 20;
+
 /// A request to change the document's structure. This enum is the list of commands.
 ///
 /// While a paragraph is locked, every command that would change it (its status, label, place,
@@ -137,6 +161,89 @@ impl Command {
         }
     }
 
+    /// Every text field of the command: its name, its value and its limit. Every field is
+    /// named (no `..`), so that a new field does not compile until it has a limit here.
+    fn text_fields(&self) -> Vec<(&'static str, &str, usize)> {
+        fn id<'a>(name: &'static str, v: &'a str) -> (&'static str, &'a str, usize) {
+            (name, v, MAX_ID_BYTES)
+        }
+        let mut fields = Vec::with_capacity(4);
+        match self {
+            Command::AddParagraph {
+                after,
+                label,
+                kind: _,
+                parent,
+                body,
+            } => {
+                fields.extend(after.iter().map(|v| id("after", v)));
+                fields.push(("label", label.as_str(), MAX_LABEL_BYTES));
+                fields.extend(parent.iter().map(|v| id("parent", v)));
+                fields.push(("body", body.as_str(), MAX_BODY_BYTES));
+            }
+            Command::MoveParagraph { paragraph, after } => {
+                fields.push(id("paragraph", paragraph));
+                fields.extend(after.iter().map(|v| id("after", v)));
+            }
+            Command::SplitParagraph {
+                paragraph,
+                at: _,
+                label,
+            }
+            | Command::RelabelParagraph { paragraph, label } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("label", label.as_str(), MAX_LABEL_BYTES));
+            }
+            Command::DeleteParagraph { paragraph }
+            | Command::SetStatus {
+                paragraph,
+                status: _,
+            } => fields.push(id("paragraph", paragraph)),
+            Command::Lock { paragraph, reason } | Command::Unlock { paragraph, reason } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("reason", reason.as_str(), MAX_REASON_BYTES));
+            }
+            Command::CreateAmendment {
+                paragraph,
+                new_after: _,
+                on_behalf_of,
+                rationale,
+            } => {
+                fields.push(id("paragraph", paragraph));
+                fields.extend(
+                    on_behalf_of
+                        .iter()
+                        .map(|v| ("on_behalf_of", v.as_str(), MAX_NAME_BYTES)),
+                );
+                fields.push(("rationale", rationale.as_str(), MAX_RATIONALE_BYTES));
+            }
+            Command::InviteSponsor { amendment, mission }
+            | Command::RemoveSponsor { amendment, mission } => {
+                fields.push(id("amendment", amendment));
+                fields.push(("mission", mission.as_str(), MAX_NAME_BYTES));
+            }
+            Command::Support { amendment }
+            | Command::Oppose { amendment }
+            | Command::Withdraw { amendment }
+            | Command::Accept { amendment }
+            | Command::Reject { amendment } => fields.push(id("amendment", amendment)),
+            Command::Comment { paragraph, text } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("text", text.as_str(), MAX_COMMENT_BYTES));
+            }
+            Command::ImportText { text } => fields.push(("text", text.as_str(), MAX_IMPORT_BYTES)),
+        }
+        fields
+    }
+
+    /// Refuses a command with a text field over its limit (`too-long`).
+    pub fn check_limits(&self) -> Result<(), CommandError> {
+        for (field, value, limit) in self.text_fields() {
+            within(field, value, limit)?;
+        }
+        Ok(())
+    }
+
     /// The paragraphs an applied command concerns (the audit's "paragraphs touched"): its
     /// paragraph, an amendment's paragraph, a created paragraph, or all of an import.
     pub fn paragraphs_touched(&self, txn: &impl ReadTxn, outcome: &Outcome) -> Vec<String> {
@@ -215,6 +322,7 @@ impl CommandError {
     pub fn http_status(&self) -> u16 {
         match self.code.as_str() {
             "forbidden-role" | "not-the-author" | "not-a-sponsor" | "sponsor-cannot-vote" => 403,
+            "too-long" => 413,
             "unknown-paragraph" | "unknown-amendment" => 404,
             "paragraph-locked" | "paragraph-deleted" | "amendment-closed" | "already-a-sponsor"
             | "not-locked" | "document-not-empty" => 409,
@@ -259,6 +367,20 @@ fn refuse(code: &str, message: impl Into<String>) -> CommandError {
         code: code.to_string(),
         message: message.into(),
     }
+}
+
+/// Refuses a text over its limit, naming the field and both sizes.
+fn within(field: &str, value: &str, limit: usize) -> Result<(), CommandError> {
+    if value.len() > limit {
+        return Err(refuse(
+            "too-long",
+            format!(
+                "{field} is {} bytes; the limit is {limit} bytes",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn facilitators_only(ctx: &Context<'_>) -> Result<(), CommandError> {
@@ -429,6 +551,7 @@ pub fn execute(
     command: &Command,
 ) -> Result<Outcome, CommandError> {
     participants_only(&ctx)?;
+    command.check_limits()?;
     let schema_error = |e: schema::SchemaError| refuse("invalid-argument", e.to_string());
     match command {
         Command::AddParagraph {
@@ -674,6 +797,8 @@ pub fn execute(
             facilitators_only(&ctx)?;
             let a = open_amendment(txn, id)?;
             let p = open_paragraph(txn, &a.paragraph)?;
+            // Sponsors type the amendment's text freely; accepted, it is a paragraph's body.
+            within("the amendment's text", &a.text, MAX_BODY_BYTES)?;
             let created = if a.new_after {
                 let position = schema::position(txn, &p.id).map(|x| x + 1).unwrap_or(0);
                 let new_id = next_id(txn, schema::PARAGRAPHS, "p");
@@ -720,6 +845,11 @@ pub fn execute(
             }
             let parsed = crate::import::parse(text)
                 .map_err(|e| refuse("invalid-argument", e.to_string()))?;
+            // Checked before the first write: a refused import leaves the document empty.
+            for paragraph in &parsed {
+                within("an imported label", &paragraph.label, MAX_LABEL_BYTES)?;
+                within("an imported paragraph", &paragraph.body, MAX_BODY_BYTES)?;
+            }
             let mut ids: Vec<String> = Vec::with_capacity(parsed.len());
             for (position, paragraph) in parsed.iter().enumerate() {
                 let id = next_id(txn, schema::PARAGRAPHS, "p");
@@ -1486,6 +1616,370 @@ mod tests {
         assert_eq!(code(run(&doc, CHAIR, split(4))), "invalid-argument");
         created(run(&doc, CHAIR, split(1)));
         assert_eq!(bodies(&doc), vec!["A".to_string(), "😀B".to_string()]);
+    }
+
+    /// A text field: its name, who sends it, the command carrying a value there, its limit.
+    type FieldCase = (
+        &'static str,
+        Actor<'static>,
+        Box<dyn Fn(String) -> Command>,
+        usize,
+    );
+
+    /// Every text field of every command.
+    fn text_fields() -> Vec<FieldCase> {
+        let id = || "p1".to_string();
+        vec![
+            (
+                "add-paragraph.after",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: Some(v),
+                    label: "9".into(),
+                    kind: ParagraphKind::Operative,
+                    parent: None,
+                    body: String::new(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "add-paragraph.label",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: None,
+                    label: v,
+                    kind: ParagraphKind::Operative,
+                    parent: None,
+                    body: String::new(),
+                }),
+                MAX_LABEL_BYTES,
+            ),
+            (
+                "add-paragraph.parent",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: None,
+                    label: "9".into(),
+                    kind: ParagraphKind::Operative,
+                    parent: Some(v),
+                    body: String::new(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "add-paragraph.body",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: None,
+                    label: "9".into(),
+                    kind: ParagraphKind::Operative,
+                    parent: None,
+                    body: v,
+                }),
+                MAX_BODY_BYTES,
+            ),
+            (
+                "move-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::MoveParagraph {
+                    paragraph: v,
+                    after: None,
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "move-paragraph.after",
+                CHAIR,
+                Box::new(move |v| Command::MoveParagraph {
+                    paragraph: id(),
+                    after: Some(v),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "split-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::SplitParagraph {
+                    paragraph: v,
+                    at: 1,
+                    label: "1bis".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "split-paragraph.label",
+                CHAIR,
+                Box::new(move |v| Command::SplitParagraph {
+                    paragraph: id(),
+                    at: 1,
+                    label: v,
+                }),
+                MAX_LABEL_BYTES,
+            ),
+            (
+                "relabel-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::RelabelParagraph {
+                    paragraph: v,
+                    label: "1".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "relabel-paragraph.label",
+                CHAIR,
+                Box::new(move |v| Command::RelabelParagraph {
+                    paragraph: id(),
+                    label: v,
+                }),
+                MAX_LABEL_BYTES,
+            ),
+            (
+                "delete-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::DeleteParagraph { paragraph: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "set-status.paragraph",
+                CHAIR,
+                Box::new(|v| Command::SetStatus {
+                    paragraph: v,
+                    status: ParagraphStatus::Held,
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "lock.paragraph",
+                CHAIR,
+                Box::new(|v| Command::Lock {
+                    paragraph: v,
+                    reason: "r".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "lock.reason",
+                CHAIR,
+                Box::new(move |v| Command::Lock {
+                    paragraph: id(),
+                    reason: v,
+                }),
+                MAX_REASON_BYTES,
+            ),
+            (
+                "unlock.paragraph",
+                CHAIR,
+                Box::new(|v| Command::Unlock {
+                    paragraph: v,
+                    reason: "r".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "unlock.reason",
+                CHAIR,
+                Box::new(move |v| Command::Unlock {
+                    paragraph: id(),
+                    reason: v,
+                }),
+                MAX_REASON_BYTES,
+            ),
+            (
+                "create-amendment.paragraph",
+                CHE,
+                Box::new(|v| Command::CreateAmendment {
+                    paragraph: v,
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: String::new(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "create-amendment.on_behalf_of",
+                CHE,
+                Box::new(move |v| Command::CreateAmendment {
+                    paragraph: id(),
+                    new_after: false,
+                    on_behalf_of: Some(v),
+                    rationale: String::new(),
+                }),
+                MAX_NAME_BYTES,
+            ),
+            (
+                "create-amendment.rationale",
+                CHE,
+                Box::new(move |v| Command::CreateAmendment {
+                    paragraph: id(),
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: v,
+                }),
+                MAX_RATIONALE_BYTES,
+            ),
+            (
+                "invite-sponsor.amendment",
+                MEX,
+                Box::new(|v| Command::InviteSponsor {
+                    amendment: v,
+                    mission: "CHE".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "invite-sponsor.mission",
+                MEX,
+                Box::new(|v| Command::InviteSponsor {
+                    amendment: "a1".into(),
+                    mission: v,
+                }),
+                MAX_NAME_BYTES,
+            ),
+            (
+                "remove-sponsor.amendment",
+                MEX,
+                Box::new(|v| Command::RemoveSponsor {
+                    amendment: v,
+                    mission: "CHE".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "remove-sponsor.mission",
+                MEX,
+                Box::new(|v| Command::RemoveSponsor {
+                    amendment: "a1".into(),
+                    mission: v,
+                }),
+                MAX_NAME_BYTES,
+            ),
+            (
+                "support.amendment",
+                CHE,
+                Box::new(|v| Command::Support { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "oppose.amendment",
+                CHE,
+                Box::new(|v| Command::Oppose { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "withdraw.amendment",
+                MEX,
+                Box::new(|v| Command::Withdraw { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "accept.amendment",
+                CHAIR,
+                Box::new(|v| Command::Accept { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "reject.amendment",
+                CHAIR,
+                Box::new(|v| Command::Reject { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "comment.paragraph",
+                CHE,
+                Box::new(|v| Command::Comment {
+                    paragraph: v,
+                    text: "hi".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "comment.text",
+                CHE,
+                Box::new(move |v| Command::Comment {
+                    paragraph: id(),
+                    text: v,
+                }),
+                MAX_COMMENT_BYTES,
+            ),
+            (
+                "import-text.text",
+                CHAIR,
+                Box::new(|v| Command::ImportText { text: v }),
+                MAX_IMPORT_BYTES,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_text_field_is_refused_past_its_limit() {
+        let fields = text_fields();
+        assert_eq!(
+            fields.len(),
+            31,
+            "a field was added: give it a limit and a case here"
+        );
+        for (field, actor, command, limit) in fields {
+            let doc = negotiation();
+            let before = doc.transact().state_vector();
+            let over = command("x".repeat(limit + 1));
+            let refused = run(&doc, actor, over).expect_err(field);
+            assert_eq!(refused.code, "too-long", "{field}: {refused}");
+            assert_eq!(refused.http_status(), 413);
+            assert!(
+                refused.message.contains(&limit.to_string()),
+                "{field}: {refused}"
+            );
+            assert_eq!(doc.transact().state_vector(), before, "{field} wrote");
+            // At the limit the field is no obstacle (the command may fail for other reasons:
+            // no such paragraph, not a structured text).
+            if let Err(other) = run(&doc, actor, command("x".repeat(limit))) {
+                assert_ne!(other.code, "too-long", "{field} at its limit");
+            }
+        }
+    }
+
+    #[test]
+    fn limits_count_bytes_of_utf8() {
+        let doc = negotiation();
+        let relabel = |label: String| Command::RelabelParagraph {
+            paragraph: "p1".into(),
+            label,
+        };
+        // "é" is two bytes: half the limit in characters is already the whole limit.
+        let at_limit = "é".repeat(MAX_LABEL_BYTES / 2);
+        run(&doc, CHAIR, relabel(at_limit.clone())).expect("at the limit");
+        assert_eq!(code(run(&doc, CHAIR, relabel(at_limit + "x"))), "too-long");
+    }
+
+    #[test]
+    fn what_becomes_a_paragraph_is_held_to_the_paragraph_limits() {
+        // An imported paragraph's body and label, within a text under the import limit.
+        let long_body = format!("# H\n[1] {}", "x".repeat(MAX_BODY_BYTES + 1));
+        let long_label = format!("# H\n[{}] text", "x".repeat(MAX_LABEL_BYTES + 1));
+        for text in [long_body, long_label] {
+            let doc = Doc::with_client_id(1);
+            assert_eq!(
+                code(run(&doc, CHAIR, Command::ImportText { text })),
+                "too-long"
+            );
+            assert!(schema::paragraphs(&doc.transact()).is_empty());
+        }
+        // An amendment's text, typed by its sponsors, becomes the body when accepted.
+        let doc = negotiation();
+        {
+            let text = schema::amendment_text(&doc.transact(), "a1").expect("a1");
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 0, &"x".repeat(MAX_BODY_BYTES));
+        }
+        let accept = Command::Accept {
+            amendment: "a1".into(),
+        };
+        assert_eq!(code(run(&doc, CHAIR, accept)), "too-long");
+        assert_eq!(
+            schema::paragraph(&doc.transact(), "p1").expect("p1").body,
+            "First paragraph."
+        );
     }
 
     #[test]

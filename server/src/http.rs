@@ -305,7 +305,8 @@ async fn paragraph_attribution(
 }
 
 /// `POST /api/docs/{doc}/commands` with a JSON command: 200 with the outcome, or the
-/// command's refusal as `{ "error": code, "message" }` with its status (403, 404, 409, 400).
+/// command's refusal as `{ "error": code, "message" }` with its status (403, 404, 409, 413,
+/// 400).
 async fn document_command(
     State(state): State<Arc<AppState>>,
     Authenticated(identity): Authenticated,
