@@ -331,6 +331,18 @@ impl CommandError {
     }
 }
 
+/// The code of a request that is not a command at all (not JSON, an unknown `type`, a missing
+/// field): REST answers it with 400, the WebSocket with a `CommandResult` error. It predates
+/// the kebab-case codes of [`execute`] and is kept as clients know it.
+pub const INVALID_COMMAND: &str = "invalid_command";
+
+impl CommandError {
+    /// A request that could not be read as a command ([`INVALID_COMMAND`]).
+    pub fn invalid_command(message: impl Into<String>) -> Self {
+        refuse(INVALID_COMMAND, message)
+    }
+}
+
 /// Who asks, and when (by the server's clock).
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
