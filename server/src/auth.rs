@@ -1,10 +1,10 @@
 //! Who is asking: JWT verification for every entry point (DESIGN.md sections 1 and 6).
 //!
 //! A token names a person (`sub`), the mission they act for, their role, the documents they may
-//! open (`docs`: ids or `*`), and carries `exp`, `iat`, `aud` and `jti`. By default tokens are
-//! HS256 with a secret generated into the data directory; deployments whose identity provider
-//! issues tokens configure its public keys instead (RS256, ES256 or EdDSA, chosen by `kid`, so
-//! several can be live while keys rotate).
+//! open (`docs`: ids or `*`), and carries `exp`, `iat`, `aud` (one audience or a list naming
+//! ours) and `jti`. By default tokens are HS256 with a secret generated into the data
+//! directory; deployments whose identity provider issues tokens configure its public keys
+//! instead (RS256, ES256 or EdDSA, chosen by `kid`, so several can be live while keys rotate).
 //!
 //! Time is passed in (`now`, seconds since the Unix epoch): expiry is testable without clocks.
 //! Error messages say what was wrong with the token, never anything about the keys.
@@ -34,12 +34,42 @@ pub struct Claims {
     pub docs: DocAccess,
     pub exp: u64,
     pub iat: u64,
-    pub aud: String,
+    pub aud: Audience,
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+}
+
+/// Who a token is for: one audience, or several (RFC 7519 section 4.1.3 allows both). A
+/// token is accepted when the configured audience is among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(audience: &str) -> Self {
+        Audience::One(audience.to_string())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(audience: String) -> Self {
+        Audience::One(audience)
+    }
 }
 
 /// The documents a token opens: a list of ids, or every document (`"*"`).
@@ -309,6 +339,11 @@ impl Authenticator {
             _ => AuthError::Malformed,
         })?;
         let claims = data.claims;
+        // jsonwebtoken checked this already; checked here too so that accepting a token never
+        // rests on a library's reading of a claim that may be a string or a list.
+        if !claims.aud.contains(&self.audience) {
+            return Err(AuthError::WrongAudience);
+        }
         if now >= claims.exp {
             return Err(AuthError::Expired);
         }
@@ -361,7 +396,7 @@ pub fn issue_local_token(
         docs: request.docs.clone(),
         exp: now.saturating_add(request.ttl_seconds),
         iat: now,
-        aud: request.audience.clone(),
+        aud: request.audience.as_str().into(),
         jti: random_id()?,
         iss: None,
         nbf: None,
@@ -511,6 +546,56 @@ mod tests {
         assert_eq!(auth.verify(&tampered, now), Err(AuthError::BadSignature));
         assert_eq!(auth.verify("not a jwt", now), Err(AuthError::Malformed));
         assert_eq!(auth.verify("", now), Err(AuthError::Malformed));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// Signs arbitrary claims with the local secret of `dir`.
+    fn sign(dir: &Path, claims: serde_json::Value) -> String {
+        let secret = local_secret(dir).expect("secret");
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&secret),
+        )
+        .expect("signs")
+    }
+
+    fn claims_with(now: u64, aud: serde_json::Value, mission: &str) -> serde_json::Value {
+        serde_json::json!({
+            "sub": "ana", "mission": mission, "role": "delegation", "docs": ["gcm"],
+            "exp": now + 60, "iat": now, "aud": aud, "jti": "j1",
+        })
+    }
+
+    #[test]
+    fn an_audience_list_is_accepted_when_it_names_ours() {
+        let dir = temp_dir();
+        let auth = Authenticator::new(&AuthConfig::default(), &dir).expect("auth");
+        let now = 1_800_000_000;
+        let verify =
+            |aud: serde_json::Value| auth.verify(&sign(&dir, claims_with(now, aud, "MEX")), now);
+        let who = verify(serde_json::json!(["another-app", "concord"])).expect("ours is listed");
+        assert_eq!(who.mission, "MEX");
+        verify(serde_json::json!(["concord"])).expect("alone in a list");
+        verify(serde_json::json!("concord")).expect("a single string");
+        for wrong in [
+            serde_json::json!(["another-app", "concord-staging"]),
+            serde_json::json!([]),
+            serde_json::json!("another-app"),
+            serde_json::json!(["Concord"]),
+        ] {
+            assert_eq!(
+                verify(wrong.clone()).map(|w| w.mission),
+                Err(AuthError::WrongAudience),
+                "{wrong}"
+            );
+        }
+        for malformed in [
+            serde_json::json!([1, 2]),
+            serde_json::json!({"aud": "concord"}),
+        ] {
+            assert!(verify(malformed.clone()).is_err(), "{malformed}");
+        }
         std::fs::remove_dir_all(dir).ok();
     }
 
