@@ -300,7 +300,7 @@ impl ClientCore {
                 Message::QueryAwareness => self.publish_presence(),
                 // The server's permission-denied follows its `Rejected`, which says more.
                 Message::PermissionDenied(_) => {}
-                Message::Refresh(_) | Message::Command(_) => {}
+                Message::Refresh(_) | Message::Command(_) | Message::UnreadableCommand { .. } => {}
             }
         }
     }

@@ -6,7 +6,7 @@
 //! the browser client can run it on a scratch copy to offer only what the server would accept.
 
 use serde::{Deserialize, Serialize};
-use yrs::{Array, GetString, Out, ReadTxn, Text, TransactionMut};
+use yrs::{Array, GetString, OffsetKind, Out, ReadTxn, Text, TransactionMut};
 
 use crate::policy::Actor;
 use crate::schema::{
@@ -15,7 +15,36 @@ use crate::schema::{
 };
 use crate::session::Role;
 
-/// A request to change the document's structure.
+// Limits on the text fields of commands, in bytes of UTF-8 (what a frame and the log carry).
+// A command with a field over its limit is refused with `too-long` (HTTP 413) before anything
+// is looked up or written. They bound what one request can make the server store and every
+// client download, far above what a negotiation needs.
+
+/// Paragraph and amendment ids (`paragraph`, `amendment`, `after`, `parent`): the server makes
+/// them (`p17`, `a3`).
+pub const MAX_ID_BYTES: usize = 64;
+/// Paragraph labels ("17", "PP3", "15bis", "OP6alt").
+pub const MAX_LABEL_BYTES: usize = 64;
+/// Mission and group names (`mission` of the sponsor commands, `on_behalf_of`).
+pub const MAX_NAME_BYTES: usize = 128;
+/// Why a paragraph is locked or unlocked.
+pub const MAX_REASON_BYTES: usize = 1_000;
+/// One comment.
+pub const MAX_COMMENT_BYTES: usize = 10_000;
+/// An amendment's rationale, as created.
+pub const MAX_RATIONALE_BYTES: usize = 10_000;
+/// A paragraph's body as a command writes it: `add-paragraph`, each imported paragraph, and
+/// an accepted amendment's text.
+pub const MAX_BODY_BYTES: usize = 20_000;
+/// The whole structured text of `import-text`.
+pub const MAX_IMPORT_BYTES: usize = 1 << 20;
+
+/// A request to change the document's structure. This enum is the list of commands.
+///
+/// While a paragraph is locked, every command that would change it (its status, label, place,
+/// body, a split, a deletion, an amendment to it or its acceptance) is refused with
+/// `paragraph-locked`; comments on it, and votes and sponsorship on its amendments, are not
+/// changes to it and stay allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Command {
@@ -31,7 +60,8 @@ pub enum Command {
         paragraph: String,
         after: Option<String>,
     },
-    /// Facilitators: the text from `at` (UTF-16 offset) on becomes a new paragraph.
+    /// Facilitators: the text from `at` (UTF-16 offset, not inside a surrogate pair) on
+    /// becomes a new paragraph.
     SplitParagraph {
         paragraph: String,
         at: u32,
@@ -41,10 +71,13 @@ pub enum Command {
         paragraph: String,
         label: String,
     },
-    /// Facilitators: keeps the paragraph as a tombstone so its number is not reused.
+    /// Facilitators: keeps the paragraph as a tombstone so its number is not reused (restore
+    /// it with `set-status`).
     DeleteParagraph {
         paragraph: String,
     },
+    /// Facilitators: `deleted` is `delete-paragraph`; from `deleted` to any other status
+    /// restores the tombstone (same id, label and body).
     SetStatus {
         paragraph: String,
         status: ParagraphStatus,
@@ -128,6 +161,89 @@ impl Command {
         }
     }
 
+    /// Every text field of the command: its name, its value and its limit. Every field is
+    /// named (no `..`), so that a new field does not compile until it has a limit here.
+    fn text_fields(&self) -> Vec<(&'static str, &str, usize)> {
+        fn id<'a>(name: &'static str, v: &'a str) -> (&'static str, &'a str, usize) {
+            (name, v, MAX_ID_BYTES)
+        }
+        let mut fields = Vec::with_capacity(4);
+        match self {
+            Command::AddParagraph {
+                after,
+                label,
+                kind: _,
+                parent,
+                body,
+            } => {
+                fields.extend(after.iter().map(|v| id("after", v)));
+                fields.push(("label", label.as_str(), MAX_LABEL_BYTES));
+                fields.extend(parent.iter().map(|v| id("parent", v)));
+                fields.push(("body", body.as_str(), MAX_BODY_BYTES));
+            }
+            Command::MoveParagraph { paragraph, after } => {
+                fields.push(id("paragraph", paragraph));
+                fields.extend(after.iter().map(|v| id("after", v)));
+            }
+            Command::SplitParagraph {
+                paragraph,
+                at: _,
+                label,
+            }
+            | Command::RelabelParagraph { paragraph, label } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("label", label.as_str(), MAX_LABEL_BYTES));
+            }
+            Command::DeleteParagraph { paragraph }
+            | Command::SetStatus {
+                paragraph,
+                status: _,
+            } => fields.push(id("paragraph", paragraph)),
+            Command::Lock { paragraph, reason } | Command::Unlock { paragraph, reason } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("reason", reason.as_str(), MAX_REASON_BYTES));
+            }
+            Command::CreateAmendment {
+                paragraph,
+                new_after: _,
+                on_behalf_of,
+                rationale,
+            } => {
+                fields.push(id("paragraph", paragraph));
+                fields.extend(
+                    on_behalf_of
+                        .iter()
+                        .map(|v| ("on_behalf_of", v.as_str(), MAX_NAME_BYTES)),
+                );
+                fields.push(("rationale", rationale.as_str(), MAX_RATIONALE_BYTES));
+            }
+            Command::InviteSponsor { amendment, mission }
+            | Command::RemoveSponsor { amendment, mission } => {
+                fields.push(id("amendment", amendment));
+                fields.push(("mission", mission.as_str(), MAX_NAME_BYTES));
+            }
+            Command::Support { amendment }
+            | Command::Oppose { amendment }
+            | Command::Withdraw { amendment }
+            | Command::Accept { amendment }
+            | Command::Reject { amendment } => fields.push(id("amendment", amendment)),
+            Command::Comment { paragraph, text } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("text", text.as_str(), MAX_COMMENT_BYTES));
+            }
+            Command::ImportText { text } => fields.push(("text", text.as_str(), MAX_IMPORT_BYTES)),
+        }
+        fields
+    }
+
+    /// Refuses a command with a text field over its limit (`too-long`).
+    pub fn check_limits(&self) -> Result<(), CommandError> {
+        for (field, value, limit) in self.text_fields() {
+            within(field, value, limit)?;
+        }
+        Ok(())
+    }
+
     /// The paragraphs an applied command concerns (the audit's "paragraphs touched"): its
     /// paragraph, an amendment's paragraph, a created paragraph, or all of an import.
     pub fn paragraphs_touched(&self, txn: &impl ReadTxn, outcome: &Outcome) -> Vec<String> {
@@ -206,6 +322,7 @@ impl CommandError {
     pub fn http_status(&self) -> u16 {
         match self.code.as_str() {
             "forbidden-role" | "not-the-author" | "not-a-sponsor" | "sponsor-cannot-vote" => 403,
+            "too-long" => 413,
             "unknown-paragraph" | "unknown-amendment" => 404,
             "paragraph-locked" | "paragraph-deleted" | "amendment-closed" | "already-a-sponsor"
             | "not-locked" | "document-not-empty" => 409,
@@ -213,6 +330,18 @@ impl CommandError {
             "storage-unavailable" => 503,
             _ => 400,
         }
+    }
+}
+
+/// The code of a request that is not a command at all (not JSON, an unknown `type`, a missing
+/// field): REST answers it with 400, the WebSocket with a `CommandResult` error. It predates
+/// the kebab-case codes of [`execute`] and is kept as clients know it.
+pub const INVALID_COMMAND: &str = "invalid_command";
+
+impl CommandError {
+    /// A request that could not be read as a command ([`INVALID_COMMAND`]).
+    pub fn invalid_command(message: impl Into<String>) -> Self {
+        refuse(INVALID_COMMAND, message)
     }
 }
 
@@ -254,6 +383,20 @@ fn refuse(code: &str, message: impl Into<String>) -> CommandError {
     }
 }
 
+/// Refuses a text over its limit, naming the field and both sizes.
+fn within(field: &str, value: &str, limit: usize) -> Result<(), CommandError> {
+    if value.len() > limit {
+        return Err(refuse(
+            "too-long",
+            format!(
+                "{field} is {} bytes; the limit is {limit} bytes",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn facilitators_only(ctx: &Context<'_>) -> Result<(), CommandError> {
     if ctx.actor.role == Role::Facilitator {
         Ok(())
@@ -278,15 +421,18 @@ fn paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandE
         .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}")))
 }
 
-/// A paragraph whose text may change: it exists, is not deleted, and is not locked.
-fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+fn deleted(p: &schema::Paragraph) -> CommandError {
+    refuse(
+        "paragraph-deleted",
+        format!("paragraph {} is deleted", p.label),
+    )
+}
+
+/// A paragraph that may change at all: it exists and is not locked. A lock freezes
+/// everything about a paragraph (status, label, place, body) until a facilitator unlocks it
+/// with a reason, so every command that changes one goes through here.
+fn unlocked_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
     let p = paragraph(txn, id)?;
-    if p.status == ParagraphStatus::Deleted {
-        return Err(refuse(
-            "paragraph-deleted",
-            format!("paragraph {} is deleted", p.label),
-        ));
-    }
     if p.is_locked() {
         return Err(refuse(
             "paragraph-locked",
@@ -294,6 +440,32 @@ fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, Com
         ));
     }
     Ok(p)
+}
+
+/// A paragraph whose text may change: it exists, is not deleted, and is not locked.
+fn open_paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+    let p = paragraph(txn, id)?;
+    if p.status == ParagraphStatus::Deleted {
+        return Err(deleted(&p));
+    }
+    unlocked_paragraph(txn, id)
+}
+
+/// The byte index in `text` of the UTF-16 offset `at`, or `None` when `at` is past the end or
+/// between the two halves of a surrogate pair (cutting there would destroy the character).
+fn utf16_to_byte(text: &str, at: u32) -> Option<usize> {
+    let at = at as usize;
+    let mut units = 0;
+    for (byte, c) in text.char_indices() {
+        if units == at {
+            return Some(byte);
+        }
+        if units > at {
+            return None;
+        }
+        units += c.len_utf16();
+    }
+    (units == at).then_some(text.len())
 }
 
 fn amendment(txn: &impl ReadTxn, id: &str) -> Result<schema::Amendment, CommandError> {
@@ -393,6 +565,7 @@ pub fn execute(
     command: &Command,
 ) -> Result<Outcome, CommandError> {
     participants_only(&ctx)?;
+    command.check_limits()?;
     let schema_error = |e: schema::SchemaError| refuse("invalid-argument", e.to_string());
     match command {
         Command::AddParagraph {
@@ -420,7 +593,8 @@ pub fn execute(
             after,
         } => {
             facilitators_only(&ctx)?;
-            paragraph(txn, id)?;
+            // A tombstone may move (it holds no text), a locked paragraph may not.
+            unlocked_paragraph(txn, id)?;
             if after.as_deref() == Some(id.as_str()) {
                 return Err(refuse(
                     "invalid-argument",
@@ -443,19 +617,27 @@ pub fn execute(
             let p = open_paragraph(txn, id)?;
             let body = schema::body_text(txn, id)
                 .ok_or_else(|| refuse("unknown-paragraph", format!("no paragraph {id}")))?;
-            let len = body.len(txn);
-            if *at == 0 || *at >= len {
+            let whole = body.get_string(txn);
+            let units = whole.encode_utf16().count();
+            if *at == 0 || *at as usize >= units {
                 return Err(refuse(
                     "invalid-argument",
-                    format!("split inside the text (1..{len})"),
+                    format!("split inside the text (1..{units})"),
                 ));
             }
-            let tail: String = {
-                let whole = body.get_string(txn);
-                let units: Vec<u16> = whole.encode_utf16().collect();
-                String::from_utf16_lossy(&units[*at as usize..])
+            let byte = utf16_to_byte(&whole, *at).ok_or_else(|| {
+                refuse(
+                    "invalid-argument",
+                    format!("offset {at} falls inside a character (a UTF-16 surrogate pair)"),
+                )
+            })?;
+            let tail = whole[byte..].to_string();
+            // yrs counts in the document's own unit; the command's offset is UTF-16 either way.
+            let (from, len) = match txn.doc().offset_kind() {
+                OffsetKind::Utf16 => (*at, units),
+                OffsetKind::Bytes => (byte as u32, whole.len()),
             };
-            body.remove_range(txn, *at, len - *at);
+            body.remove_range(txn, from, len as u32 - from);
             let new_id = next_id(txn, schema::PARAGRAPHS, "p");
             let position = schema::position(txn, id).map(|p| p + 1).unwrap_or(0);
             let new = NewParagraph {
@@ -473,7 +655,8 @@ pub fn execute(
             label,
         } => {
             facilitators_only(&ctx)?;
-            paragraph(txn, id)?;
+            // A tombstone keeps its number, so that it is not given to another paragraph.
+            open_paragraph(txn, id)?;
             if label.trim().is_empty() {
                 return Err(refuse("invalid-argument", "a label cannot be empty"));
             }
@@ -491,12 +674,11 @@ pub fn execute(
             status,
         } => {
             facilitators_only(&ctx)?;
-            let p = paragraph(txn, id)?;
-            if p.status == ParagraphStatus::Deleted {
-                return Err(refuse(
-                    "paragraph-deleted",
-                    format!("paragraph {} is deleted", p.label),
-                ));
+            let p = unlocked_paragraph(txn, id)?;
+            // From `deleted` to any other status restores the paragraph (its id, label and
+            // body were kept); deleting a tombstone again is refused like `delete-paragraph`.
+            if p.status == ParagraphStatus::Deleted && *status == ParagraphStatus::Deleted {
+                return Err(deleted(&p));
             }
             schema::set_status(txn, id, *status).map_err(schema_error)?;
             Ok(Outcome::Done)
@@ -629,6 +811,8 @@ pub fn execute(
             facilitators_only(&ctx)?;
             let a = open_amendment(txn, id)?;
             let p = open_paragraph(txn, &a.paragraph)?;
+            // Sponsors type the amendment's text freely; accepted, it is a paragraph's body.
+            within("the amendment's text", &a.text, MAX_BODY_BYTES)?;
             let created = if a.new_after {
                 let position = schema::position(txn, &p.id).map(|x| x + 1).unwrap_or(0);
                 let new_id = next_id(txn, schema::PARAGRAPHS, "p");
@@ -675,6 +859,11 @@ pub fn execute(
             }
             let parsed = crate::import::parse(text)
                 .map_err(|e| refuse("invalid-argument", e.to_string()))?;
+            // Checked before the first write: a refused import leaves the document empty.
+            for paragraph in &parsed {
+                within("an imported label", &paragraph.label, MAX_LABEL_BYTES)?;
+                within("an imported paragraph", &paragraph.body, MAX_BODY_BYTES)?;
+            }
             let mut ids: Vec<String> = Vec::with_capacity(parsed.len());
             for (position, paragraph) in parsed.iter().enumerate() {
                 let id = next_id(txn, schema::PARAGRAPHS, "p");
@@ -1021,7 +1210,7 @@ mod tests {
                 CHAIR,
                 Command::SetStatus {
                     paragraph: "p2".into(),
-                    status: ParagraphStatus::Open
+                    status: ParagraphStatus::Deleted
                 }
             )),
             "paragraph-deleted"
@@ -1036,6 +1225,205 @@ mod tests {
                 }
             )),
             "unknown-paragraph"
+        );
+    }
+
+    /// Everything a facilitator or a delegation can ask about a locked paragraph that would
+    /// change it (status, body, label, position, splitting, deletion, a second lock).
+    fn changes_to(paragraph: &str) -> Vec<(Actor<'static>, Command)> {
+        let p = || paragraph.to_string();
+        let mut changes: Vec<(Actor<'static>, Command)> = [
+            ParagraphStatus::Open,
+            ParagraphStatus::AgreedAdRef,
+            ParagraphStatus::Agreed,
+            ParagraphStatus::Held,
+            ParagraphStatus::Deleted,
+        ]
+        .into_iter()
+        .map(|status| {
+            (
+                CHAIR,
+                Command::SetStatus {
+                    paragraph: p(),
+                    status,
+                },
+            )
+        })
+        .collect();
+        changes.extend([
+            (
+                CHAIR,
+                Command::RelabelParagraph {
+                    paragraph: p(),
+                    label: "1alt".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::MoveParagraph {
+                    paragraph: p(),
+                    after: Some("p2".into()),
+                },
+            ),
+            (
+                CHAIR,
+                Command::SplitParagraph {
+                    paragraph: p(),
+                    at: 5,
+                    label: "1bis".into(),
+                },
+            ),
+            (CHAIR, Command::DeleteParagraph { paragraph: p() }),
+            (
+                CHAIR,
+                Command::Lock {
+                    paragraph: p(),
+                    reason: "again".into(),
+                },
+            ),
+            (
+                CHAIR,
+                Command::Accept {
+                    amendment: "a1".into(),
+                },
+            ),
+            (
+                CHE,
+                Command::CreateAmendment {
+                    paragraph: p(),
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: String::new(),
+                },
+            ),
+        ]);
+        changes
+    }
+
+    #[test]
+    fn every_change_to_a_locked_paragraph_is_refused_and_changes_nothing() {
+        let doc = negotiation();
+        lock(&doc, "p1");
+        let before = (
+            schema::paragraphs(&doc.transact()),
+            schema::amendments(&doc.transact()),
+        );
+        for (actor, command) in changes_to("p1") {
+            assert_eq!(
+                code(run(&doc, actor, command.clone())),
+                "paragraph-locked",
+                "{command:?}"
+            );
+        }
+        let after = (
+            schema::paragraphs(&doc.transact()),
+            schema::amendments(&doc.transact()),
+        );
+        assert_eq!(after, before);
+        // Unlocked, the same requests are accepted again (one of them, to show the lock was
+        // the only obstacle).
+        run(
+            &doc,
+            CHAIR,
+            Command::Unlock {
+                paragraph: "p1".into(),
+                reason: "reopened".into(),
+            },
+        )
+        .expect("unlocked");
+        run(
+            &doc,
+            CHAIR,
+            Command::SetStatus {
+                paragraph: "p1".into(),
+                status: ParagraphStatus::Deleted,
+            },
+        )
+        .expect("deleted once unlocked");
+    }
+
+    #[test]
+    fn a_facilitator_restores_a_deleted_paragraph_with_its_number() {
+        let doc = negotiation();
+        for delete in [
+            Command::DeleteParagraph {
+                paragraph: "p2".into(),
+            },
+            Command::SetStatus {
+                paragraph: "p1".into(),
+                status: ParagraphStatus::Deleted,
+            },
+        ] {
+            run(&doc, CHAIR, delete).expect("deleted");
+        }
+        let restore = |paragraph: &str, status| Command::SetStatus {
+            paragraph: paragraph.into(),
+            status,
+        };
+        assert_eq!(
+            code(run(&doc, MEX, restore("p2", ParagraphStatus::Open))),
+            "forbidden-role"
+        );
+        run(&doc, CHAIR, restore("p2", ParagraphStatus::Open)).expect("restored");
+        run(&doc, CHAIR, restore("p1", ParagraphStatus::Held)).expect("restored as held");
+        let txn = doc.transact();
+        let restored: Vec<(String, String, ParagraphStatus, String)> = schema::paragraphs(&txn)
+            .into_iter()
+            .map(|p| (p.id, p.label, p.status, p.body))
+            .collect();
+        assert_eq!(
+            restored,
+            vec![
+                (
+                    "p1".to_string(),
+                    "1".to_string(),
+                    ParagraphStatus::Held,
+                    "First paragraph.".to_string()
+                ),
+                (
+                    "p2".to_string(),
+                    "2".to_string(),
+                    ParagraphStatus::Open,
+                    "Second one.".to_string()
+                ),
+            ]
+        );
+        drop(txn);
+        // Restored, it takes amendments again.
+        run(
+            &doc,
+            CHE,
+            Command::CreateAmendment {
+                paragraph: "p2".into(),
+                new_after: false,
+                on_behalf_of: None,
+                rationale: String::new(),
+            },
+        )
+        .expect("amendable again");
+    }
+
+    #[test]
+    fn a_tombstone_keeps_its_label() {
+        let doc = negotiation();
+        run(
+            &doc,
+            CHAIR,
+            Command::DeleteParagraph {
+                paragraph: "p2".into(),
+            },
+        )
+        .expect("deleted");
+        assert_eq!(
+            code(run(
+                &doc,
+                CHAIR,
+                Command::RelabelParagraph {
+                    paragraph: "p2".into(),
+                    label: "2bis".into(),
+                }
+            )),
+            "paragraph-deleted"
         );
     }
 
@@ -1183,6 +1571,428 @@ mod tests {
         assert_eq!(
             schema::amendment(&txn, "a1").expect("a1").sponsors,
             vec!["MEX".to_string()]
+        );
+    }
+
+    /// A document counting offsets in UTF-16 code units, as the server's and the client's do.
+    fn utf16_doc() -> Doc {
+        Doc::with_options(yrs::Options {
+            client_id: yrs::ClientID::new(1),
+            offset_kind: yrs::OffsetKind::Utf16,
+            ..yrs::Options::default()
+        })
+    }
+
+    fn one_paragraph(doc: &Doc, body: &str) {
+        let add = Command::AddParagraph {
+            after: None,
+            label: "1".into(),
+            kind: ParagraphKind::Operative,
+            parent: None,
+            body: body.into(),
+        };
+        assert_eq!(created(run(doc, CHAIR, add)), "p1");
+    }
+
+    fn bodies(doc: &Doc) -> Vec<String> {
+        schema::paragraphs(&doc.transact())
+            .into_iter()
+            .map(|p| p.body)
+            .collect()
+    }
+
+    fn split(at: u32) -> Command {
+        Command::SplitParagraph {
+            paragraph: "p1".into(),
+            at,
+            label: "1bis".into(),
+        }
+    }
+
+    #[test]
+    fn a_split_inside_a_surrogate_pair_is_refused() {
+        let doc = utf16_doc();
+        one_paragraph(&doc, "A😀B");
+        // "A" is one unit, the emoji two (a surrogate pair), "B" one: 2 is between the halves.
+        assert_eq!(code(run(&doc, CHAIR, split(2))), "invalid-argument");
+        assert_eq!(bodies(&doc), vec!["A😀B".to_string()]);
+        created(run(&doc, CHAIR, split(3)));
+        assert_eq!(bodies(&doc), vec!["A😀".to_string(), "B".to_string()]);
+    }
+
+    #[test]
+    fn split_offsets_are_utf16_whatever_the_document_counts_in() {
+        // A document counting in bytes (yrs's default): the emoji is four bytes there, but
+        // the command's offset still counts UTF-16 units.
+        let doc = Doc::with_client_id(1);
+        one_paragraph(&doc, "A😀B");
+        assert_eq!(code(run(&doc, CHAIR, split(2))), "invalid-argument");
+        assert_eq!(code(run(&doc, CHAIR, split(4))), "invalid-argument");
+        created(run(&doc, CHAIR, split(1)));
+        assert_eq!(bodies(&doc), vec!["A".to_string(), "😀B".to_string()]);
+    }
+
+    /// A text field: its name, who sends it, the command carrying a value there, its limit.
+    type FieldCase = (
+        &'static str,
+        Actor<'static>,
+        Box<dyn Fn(String) -> Command>,
+        usize,
+    );
+
+    /// Every text field of every command.
+    fn text_fields() -> Vec<FieldCase> {
+        let id = || "p1".to_string();
+        vec![
+            (
+                "add-paragraph.after",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: Some(v),
+                    label: "9".into(),
+                    kind: ParagraphKind::Operative,
+                    parent: None,
+                    body: String::new(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "add-paragraph.label",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: None,
+                    label: v,
+                    kind: ParagraphKind::Operative,
+                    parent: None,
+                    body: String::new(),
+                }),
+                MAX_LABEL_BYTES,
+            ),
+            (
+                "add-paragraph.parent",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: None,
+                    label: "9".into(),
+                    kind: ParagraphKind::Operative,
+                    parent: Some(v),
+                    body: String::new(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "add-paragraph.body",
+                CHAIR,
+                Box::new(|v| Command::AddParagraph {
+                    after: None,
+                    label: "9".into(),
+                    kind: ParagraphKind::Operative,
+                    parent: None,
+                    body: v,
+                }),
+                MAX_BODY_BYTES,
+            ),
+            (
+                "move-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::MoveParagraph {
+                    paragraph: v,
+                    after: None,
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "move-paragraph.after",
+                CHAIR,
+                Box::new(move |v| Command::MoveParagraph {
+                    paragraph: id(),
+                    after: Some(v),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "split-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::SplitParagraph {
+                    paragraph: v,
+                    at: 1,
+                    label: "1bis".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "split-paragraph.label",
+                CHAIR,
+                Box::new(move |v| Command::SplitParagraph {
+                    paragraph: id(),
+                    at: 1,
+                    label: v,
+                }),
+                MAX_LABEL_BYTES,
+            ),
+            (
+                "relabel-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::RelabelParagraph {
+                    paragraph: v,
+                    label: "1".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "relabel-paragraph.label",
+                CHAIR,
+                Box::new(move |v| Command::RelabelParagraph {
+                    paragraph: id(),
+                    label: v,
+                }),
+                MAX_LABEL_BYTES,
+            ),
+            (
+                "delete-paragraph.paragraph",
+                CHAIR,
+                Box::new(|v| Command::DeleteParagraph { paragraph: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "set-status.paragraph",
+                CHAIR,
+                Box::new(|v| Command::SetStatus {
+                    paragraph: v,
+                    status: ParagraphStatus::Held,
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "lock.paragraph",
+                CHAIR,
+                Box::new(|v| Command::Lock {
+                    paragraph: v,
+                    reason: "r".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "lock.reason",
+                CHAIR,
+                Box::new(move |v| Command::Lock {
+                    paragraph: id(),
+                    reason: v,
+                }),
+                MAX_REASON_BYTES,
+            ),
+            (
+                "unlock.paragraph",
+                CHAIR,
+                Box::new(|v| Command::Unlock {
+                    paragraph: v,
+                    reason: "r".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "unlock.reason",
+                CHAIR,
+                Box::new(move |v| Command::Unlock {
+                    paragraph: id(),
+                    reason: v,
+                }),
+                MAX_REASON_BYTES,
+            ),
+            (
+                "create-amendment.paragraph",
+                CHE,
+                Box::new(|v| Command::CreateAmendment {
+                    paragraph: v,
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: String::new(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "create-amendment.on_behalf_of",
+                CHE,
+                Box::new(move |v| Command::CreateAmendment {
+                    paragraph: id(),
+                    new_after: false,
+                    on_behalf_of: Some(v),
+                    rationale: String::new(),
+                }),
+                MAX_NAME_BYTES,
+            ),
+            (
+                "create-amendment.rationale",
+                CHE,
+                Box::new(move |v| Command::CreateAmendment {
+                    paragraph: id(),
+                    new_after: false,
+                    on_behalf_of: None,
+                    rationale: v,
+                }),
+                MAX_RATIONALE_BYTES,
+            ),
+            (
+                "invite-sponsor.amendment",
+                MEX,
+                Box::new(|v| Command::InviteSponsor {
+                    amendment: v,
+                    mission: "CHE".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "invite-sponsor.mission",
+                MEX,
+                Box::new(|v| Command::InviteSponsor {
+                    amendment: "a1".into(),
+                    mission: v,
+                }),
+                MAX_NAME_BYTES,
+            ),
+            (
+                "remove-sponsor.amendment",
+                MEX,
+                Box::new(|v| Command::RemoveSponsor {
+                    amendment: v,
+                    mission: "CHE".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "remove-sponsor.mission",
+                MEX,
+                Box::new(|v| Command::RemoveSponsor {
+                    amendment: "a1".into(),
+                    mission: v,
+                }),
+                MAX_NAME_BYTES,
+            ),
+            (
+                "support.amendment",
+                CHE,
+                Box::new(|v| Command::Support { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "oppose.amendment",
+                CHE,
+                Box::new(|v| Command::Oppose { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "withdraw.amendment",
+                MEX,
+                Box::new(|v| Command::Withdraw { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "accept.amendment",
+                CHAIR,
+                Box::new(|v| Command::Accept { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "reject.amendment",
+                CHAIR,
+                Box::new(|v| Command::Reject { amendment: v }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "comment.paragraph",
+                CHE,
+                Box::new(|v| Command::Comment {
+                    paragraph: v,
+                    text: "hi".into(),
+                }),
+                MAX_ID_BYTES,
+            ),
+            (
+                "comment.text",
+                CHE,
+                Box::new(move |v| Command::Comment {
+                    paragraph: id(),
+                    text: v,
+                }),
+                MAX_COMMENT_BYTES,
+            ),
+            (
+                "import-text.text",
+                CHAIR,
+                Box::new(|v| Command::ImportText { text: v }),
+                MAX_IMPORT_BYTES,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_text_field_is_refused_past_its_limit() {
+        let fields = text_fields();
+        assert_eq!(
+            fields.len(),
+            31,
+            "a field was added: give it a limit and a case here"
+        );
+        for (field, actor, command, limit) in fields {
+            let doc = negotiation();
+            let before = doc.transact().state_vector();
+            let over = command("x".repeat(limit + 1));
+            let refused = run(&doc, actor, over).expect_err(field);
+            assert_eq!(refused.code, "too-long", "{field}: {refused}");
+            assert_eq!(refused.http_status(), 413);
+            assert!(
+                refused.message.contains(&limit.to_string()),
+                "{field}: {refused}"
+            );
+            assert_eq!(doc.transact().state_vector(), before, "{field} wrote");
+            // At the limit the field is no obstacle (the command may fail for other reasons:
+            // no such paragraph, not a structured text).
+            if let Err(other) = run(&doc, actor, command("x".repeat(limit))) {
+                assert_ne!(other.code, "too-long", "{field} at its limit");
+            }
+        }
+    }
+
+    #[test]
+    fn limits_count_bytes_of_utf8() {
+        let doc = negotiation();
+        let relabel = |label: String| Command::RelabelParagraph {
+            paragraph: "p1".into(),
+            label,
+        };
+        // "é" is two bytes: half the limit in characters is already the whole limit.
+        let at_limit = "é".repeat(MAX_LABEL_BYTES / 2);
+        run(&doc, CHAIR, relabel(at_limit.clone())).expect("at the limit");
+        assert_eq!(code(run(&doc, CHAIR, relabel(at_limit + "x"))), "too-long");
+    }
+
+    #[test]
+    fn what_becomes_a_paragraph_is_held_to_the_paragraph_limits() {
+        // An imported paragraph's body and label, within a text under the import limit.
+        let long_body = format!("# H\n[1] {}", "x".repeat(MAX_BODY_BYTES + 1));
+        let long_label = format!("# H\n[{}] text", "x".repeat(MAX_LABEL_BYTES + 1));
+        for text in [long_body, long_label] {
+            let doc = Doc::with_client_id(1);
+            assert_eq!(
+                code(run(&doc, CHAIR, Command::ImportText { text })),
+                "too-long"
+            );
+            assert!(schema::paragraphs(&doc.transact()).is_empty());
+        }
+        // An amendment's text, typed by its sponsors, becomes the body when accepted.
+        let doc = negotiation();
+        {
+            let text = schema::amendment_text(&doc.transact(), "a1").expect("a1");
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 0, &"x".repeat(MAX_BODY_BYTES));
+        }
+        let accept = Command::Accept {
+            amendment: "a1".into(),
+        };
+        assert_eq!(code(run(&doc, CHAIR, accept)), "too-long");
+        assert_eq!(
+            schema::paragraph(&doc.transact(), "p1").expect("p1").body,
+            "First paragraph."
         );
     }
 

@@ -71,6 +71,16 @@ pub enum Message<'a> {
     Rejected(Rejection),
     /// Concord (client to server): a structural change, numbered by the client.
     Command(CommandRequest),
+    /// Concord (client to server): a `Command` message whose body is not a command this
+    /// protocol knows (an unknown `type`, a missing field, not JSON at all). The frame around
+    /// it is well formed, so the server answers it with a `CommandResult` error, as REST
+    /// answers 400, instead of closing the connection. `id` is the request's, if it could be
+    /// read; `error` says what was wrong.
+    UnreadableCommand {
+        id: Option<u64>,
+        body: &'a [u8],
+        error: String,
+    },
     /// Concord: the answer to a command.
     CommandResult(CommandReply),
     /// Concord: the first `n` document updates (sync step 2 or update messages, counted
@@ -157,9 +167,14 @@ impl<'a> Message<'a> {
             }
             MSG_COMMAND => {
                 let json = r.read_buf()?;
-                serde_json::from_slice(json)
-                    .map(Message::Command)
-                    .map_err(|_| DecodeError::InvalidJson { at })
+                Ok(match serde_json::from_slice(json) {
+                    Ok(request) => Message::Command(request),
+                    Err(err) => Message::UnreadableCommand {
+                        id: request_id(json),
+                        body: json,
+                        error: err.to_string(),
+                    },
+                })
             }
             MSG_COMMAND_RESULT => {
                 let json = r.read_buf()?;
@@ -218,6 +233,7 @@ impl<'a> Message<'a> {
                 MSG_COMMAND,
                 &serde_json::to_vec(request).unwrap_or_default(),
             ),
+            Message::UnreadableCommand { body, .. } => concord_frame(MSG_COMMAND, body),
             Message::CommandResult(reply) => concord_frame(
                 MSG_COMMAND_RESULT,
                 &serde_json::to_vec(reply).unwrap_or_default(),
@@ -234,6 +250,16 @@ impl<'a> Message<'a> {
     pub fn is_document_update(&self) -> bool {
         matches!(self, Message::SyncStep2(_) | Message::Update(_))
     }
+}
+
+/// The `id` of a command request whose command could not be read, so that the refusal can
+/// still be matched to it.
+fn request_id(json: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Numbered {
+        id: u64,
+    }
+    serde_json::from_slice::<Numbered>(json).ok().map(|n| n.id)
 }
 
 /// Encodes a sync update frame for `update` without building a [`Message`] first: the broadcast
@@ -435,6 +461,41 @@ mod tests {
         for (frame, expected) in cases {
             assert_eq!(Message::decode_frame(frame), Err(expected), "{frame:?}");
         }
+    }
+
+    #[test]
+    fn an_unreadable_command_is_a_message_not_a_malformed_frame() {
+        let unreadable = |json: &'static str| {
+            let mut frame = Vec::new();
+            write_var_u64(&mut frame, MSG_COMMAND);
+            write_buf(&mut frame, json.as_bytes());
+            match Message::decode_frame(&frame).as_deref() {
+                Ok([message @ Message::UnreadableCommand { id, body, error }]) => {
+                    assert_eq!(*body, json.as_bytes());
+                    assert!(!error.is_empty());
+                    // It encodes back to the bytes it came from.
+                    assert_eq!(message.encode(), frame);
+                    *id
+                }
+                other => panic!("{json}: {other:?}"),
+            }
+        };
+        assert_eq!(
+            unreadable(r#"{"id":3,"command":{"type":"frobnicate"}}"#),
+            Some(3)
+        );
+        assert_eq!(unreadable(r#"{"command":{"type":"lock"},"id":4}"#), Some(4));
+        assert_eq!(unreadable(r#"{"id":-1,"command":{}}"#), None);
+        assert_eq!(unreadable("not json"), None);
+        // A body whose length runs past the frame is still a malformed frame.
+        assert_eq!(
+            Message::decode_frame(&[MSG_COMMAND as u8, 9, b'{']),
+            Err(DecodeError::LengthExceedsFrame {
+                at: 1,
+                claimed: 9,
+                available: 1
+            })
+        );
     }
 
     #[test]

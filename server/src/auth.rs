@@ -1,10 +1,10 @@
 //! Who is asking: JWT verification for every entry point (DESIGN.md sections 1 and 6).
 //!
 //! A token names a person (`sub`), the mission they act for, their role, the documents they may
-//! open (`docs`: ids or `*`), and carries `exp`, `iat`, `aud` and `jti`. By default tokens are
-//! HS256 with a secret generated into the data directory; deployments whose identity provider
-//! issues tokens configure its public keys instead (RS256, ES256 or EdDSA, chosen by `kid`, so
-//! several can be live while keys rotate).
+//! open (`docs`: ids or `*`), and carries `exp`, `iat`, `aud` (one audience or a list naming
+//! ours) and `jti`. By default tokens are HS256 with a secret generated into the data
+//! directory; deployments whose identity provider issues tokens configure its public keys
+//! instead (RS256, ES256 or EdDSA, chosen by `kid`, so several can be live while keys rotate).
 //!
 //! Time is passed in (`now`, seconds since the Unix epoch): expiry is testable without clocks.
 //! Error messages say what was wrong with the token, never anything about the keys.
@@ -34,12 +34,42 @@ pub struct Claims {
     pub docs: DocAccess,
     pub exp: u64,
     pub iat: u64,
-    pub aud: String,
+    pub aud: Audience,
     pub jti: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+}
+
+/// Who a token is for: one audience, or several (RFC 7519 section 4.1.3 allows both). A
+/// token is accepted when the configured audience is among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|a| a == audience),
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(audience: &str) -> Self {
+        Audience::One(audience.to_string())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(audience: String) -> Self {
+        Audience::One(audience)
+    }
 }
 
 /// The documents a token opens: a list of ids, or every document (`"*"`).
@@ -118,7 +148,7 @@ pub enum AuthError {
     UnknownRole,
     #[error("the token does not open this document")]
     DocumentNotAllowed,
-    #[error("mission names starting with `concord:` are reserved for the server")]
+    #[error("mission names reading as `concord:…` (in any case) are reserved for the server")]
     ReservedMission,
     #[error("the token has been revoked")]
     Revoked,
@@ -309,6 +339,11 @@ impl Authenticator {
             _ => AuthError::Malformed,
         })?;
         let claims = data.claims;
+        // jsonwebtoken checked this already; checked here too so that accepting a token never
+        // rests on a library's reading of a claim that may be a string or a list.
+        if !claims.aud.contains(&self.audience) {
+            return Err(AuthError::WrongAudience);
+        }
         if now >= claims.exp {
             return Err(AuthError::Expired);
         }
@@ -320,8 +355,9 @@ impl Authenticator {
             return Err(AuthError::Malformed);
         }
         let role = Role::parse(&claims.role).ok_or(AuthError::UnknownRole)?;
-        // The server writes under client ids owned by a reserved name; no token may act as it.
-        if claims.mission.starts_with("concord:") {
+        // The server writes under client ids owned by a reserved name; no token may act as it,
+        // nor carry a name that reads as one of the server's in the audit.
+        if is_reserved_mission(&claims.mission) {
             return Err(AuthError::ReservedMission);
         }
         Ok(Identity {
@@ -333,6 +369,63 @@ impl Authenticator {
             issued_at: claims.iat,
             token_id: claims.jti,
         })
+    }
+}
+
+/// The prefix of the server's own mission names (`concord:server`).
+const RESERVED_PREFIX: &str = "concord:";
+
+/// Whether a mission name reads as one of the server's: `concord:` in any case, also behind
+/// whitespace, control or invisible characters (zero-width, bidi overrides, BOM) anywhere,
+/// and spelled with fullwidth forms, colon look-alikes or the Cyrillic and Greek letters that
+/// pass for c, o and d. Not a full confusables check (Unicode TR 39): it covers the
+/// disguises that need no effort.
+pub fn is_reserved_mission(mission: &str) -> bool {
+    let skeleton = mission
+        .chars()
+        .filter(|&c| !(c.is_whitespace() || c.is_control() || is_invisible(c)))
+        .map(look_alike)
+        .flat_map(char::to_lowercase);
+    let mut prefix = RESERVED_PREFIX.chars();
+    // Compare only as far as the prefix: the rest of the name is never folded or copied.
+    skeleton.zip(prefix.by_ref()).all(|(c, p)| c == p) && prefix.next().is_none()
+}
+
+/// Characters that render as nothing (format characters a name could hide behind).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+    )
+}
+
+/// The ASCII character `c` passes for, if it is a common disguise of one in `concord:`.
+fn look_alike(c: char) -> char {
+    match c {
+        // Fullwidth ASCII (U+FF01..U+FF5E) is ASCII shifted by 0xFEE0.
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+        '\u{0441}' | '\u{0421}' | '\u{03f2}' | '\u{03f9}' | '\u{217d}' | '\u{216d}' => 'c',
+        '\u{043e}' | '\u{041e}' | '\u{03bf}' | '\u{039f}' | '\u{0585}' => 'o',
+        '\u{0501}' | '\u{217e}' | '\u{216e}' => 'd',
+        '\u{0578}' => 'n',
+        '\u{0433}' => 'r',
+        '\u{2236}' | '\u{a789}' | '\u{fe13}' | '\u{fe55}' | '\u{02d0}' | '\u{02f8}'
+        | '\u{0589}' | '\u{05c3}' | '\u{0703}' | '\u{0704}' | '\u{16ec}' | '\u{205a}' => ':',
+        _ => c,
     }
 }
 
@@ -361,7 +454,7 @@ pub fn issue_local_token(
         docs: request.docs.clone(),
         exp: now.saturating_add(request.ttl_seconds),
         iat: now,
-        aud: request.audience.clone(),
+        aud: request.audience.as_str().into(),
         jti: random_id()?,
         iss: None,
         nbf: None,
@@ -511,6 +604,95 @@ mod tests {
         assert_eq!(auth.verify(&tampered, now), Err(AuthError::BadSignature));
         assert_eq!(auth.verify("not a jwt", now), Err(AuthError::Malformed));
         assert_eq!(auth.verify("", now), Err(AuthError::Malformed));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// Signs arbitrary claims with the local secret of `dir`.
+    fn sign(dir: &Path, claims: serde_json::Value) -> String {
+        let secret = local_secret(dir).expect("secret");
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&secret),
+        )
+        .expect("signs")
+    }
+
+    fn claims_with(now: u64, aud: serde_json::Value, mission: &str) -> serde_json::Value {
+        serde_json::json!({
+            "sub": "ana", "mission": mission, "role": "delegation", "docs": ["gcm"],
+            "exp": now + 60, "iat": now, "aud": aud, "jti": "j1",
+        })
+    }
+
+    #[test]
+    fn an_audience_list_is_accepted_when_it_names_ours() {
+        let dir = temp_dir();
+        let auth = Authenticator::new(&AuthConfig::default(), &dir).expect("auth");
+        let now = 1_800_000_000;
+        let verify =
+            |aud: serde_json::Value| auth.verify(&sign(&dir, claims_with(now, aud, "MEX")), now);
+        let who = verify(serde_json::json!(["another-app", "concord"])).expect("ours is listed");
+        assert_eq!(who.mission, "MEX");
+        verify(serde_json::json!(["concord"])).expect("alone in a list");
+        verify(serde_json::json!("concord")).expect("a single string");
+        for wrong in [
+            serde_json::json!(["another-app", "concord-staging"]),
+            serde_json::json!([]),
+            serde_json::json!("another-app"),
+            serde_json::json!(["Concord"]),
+        ] {
+            assert_eq!(
+                verify(wrong.clone()).map(|w| w.mission),
+                Err(AuthError::WrongAudience),
+                "{wrong}"
+            );
+        }
+        for malformed in [
+            serde_json::json!([1, 2]),
+            serde_json::json!({"aud": "concord"}),
+        ] {
+            assert!(verify(malformed.clone()).is_err(), "{malformed}");
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn reserved_missions_are_refused_whatever_their_case_or_disguise() {
+        let dir = temp_dir();
+        let auth = Authenticator::new(&AuthConfig::default(), &dir).expect("auth");
+        let now = 1_800_000_000;
+        let verify = |mission: &str| {
+            auth.verify(
+                &sign(&dir, claims_with(now, "concord".into(), mission)),
+                now,
+            )
+            .map(|w| w.mission)
+        };
+        for reserved in [
+            "concord:server",
+            "Concord:server",
+            "CONCORD:SERVER",
+            " concord:server",
+            "\tconcord:server",
+            "concord :server",
+            "\u{200b}concord:server",
+            "\u{feff}Concord:server",
+            "\u{202e}concord:server",
+            "ｃｏｎｃｏｒｄ：server",
+            "concord\u{ff1a}server",
+            "c\u{043e}nc\u{043e}rd:server",
+            "\u{0421}oncord:server",
+        ] {
+            assert_eq!(
+                verify(reserved),
+                Err(AuthError::ReservedMission),
+                "{reserved:?}"
+            );
+        }
+        for allowed in ["MEX", "Concordia", "concord", "concord-EU", "EU:concord"] {
+            assert_eq!(verify(allowed), Ok(allowed.to_string()));
+        }
         std::fs::remove_dir_all(dir).ok();
     }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
+use concord_protocol::command::{CommandError, CommandReply, Reply};
 use concord_protocol::update::scan_update_v1;
 use concord_protocol::{CloseCode, Message, Rejection, Role, Session};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -277,6 +278,15 @@ impl Reader<'_> {
                     self.command(request).await?;
                     continue;
                 }
+                // A request REST would answer with 400: answered, not a reason to close.
+                Message::UnreadableCommand { id, error, .. } => {
+                    self.answer(CommandReply {
+                        // 0 when the id could not be read either: clients number from 1.
+                        id: id.unwrap_or(0),
+                        result: Reply::Error(CommandError::invalid_command(error)),
+                    });
+                    continue;
+                }
                 Message::PermissionDenied(_)
                 | Message::Session(_)
                 | Message::Ack(_)
@@ -337,14 +347,17 @@ impl Reader<'_> {
             .await
             .map_err(|_| unloaded())?;
         let result = answer.await.map_err(|_| unloaded())?;
-        let reply = concord_protocol::command::CommandReply {
+        self.answer(CommandReply {
             id: request.id,
             result: result.into(),
-        };
+        });
+        Ok(())
+    }
+
+    fn answer(&self, reply: CommandReply) {
         let _ = self
             .outbox
             .try_send(Message::CommandResult(reply).encode().into());
-        Ok(())
     }
 
     /// A fresh token extends the session; it must be for the same person, mission and role.

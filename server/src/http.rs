@@ -305,7 +305,8 @@ async fn paragraph_attribution(
 }
 
 /// `POST /api/docs/{doc}/commands` with a JSON command: 200 with the outcome, or the
-/// command's refusal as `{ "error": code, "message" }` with its status (403, 404, 409, 400).
+/// command's refusal as `{ "error": code, "message" }` with its status (403, 404, 409, 413,
+/// 400).
 async fn document_command(
     State(state): State<Arc<AppState>>,
     Authenticated(identity): Authenticated,
@@ -317,8 +318,14 @@ async fn document_command(
     if !state.ctx.limits.allow_message(&identity.mission) {
         return Err(rate_limited(&identity.mission));
     }
-    let command: concord_protocol::command::Command = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_command", e.to_string()))?;
+    let command: concord_protocol::command::Command =
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                concord_protocol::command::INVALID_COMMAND,
+                e.to_string(),
+            )
+        })?;
     let command = Box::new(command);
     let answer = ask_room(&state, &doc, |reply| RoomRequest::Command {
         role: identity.role,

@@ -140,6 +140,15 @@ impl Client {
         self.shared.send(message)
     }
 
+    /// Sends a frame as it is, for crafted input a [`Message`] cannot express. It is not
+    /// counted as a document update.
+    pub fn send_frame(&self, frame: Vec<u8>) -> anyhow::Result<()> {
+        lock(&self.shared.out)
+            .0
+            .send(WsMessage::Binary(frame.into()))
+            .map_err(|_| anyhow!("connection closed"))
+    }
+
     /// Document updates sent so far; the n-th is acknowledged by `Ack(n)`.
     pub fn sent(&self) -> u64 {
         lock(&self.shared.out).1
@@ -340,7 +349,10 @@ fn handle_frame(shared: &Shared, bytes: &[u8]) {
                 seen.acked = seen.acked.max(n);
             }
             Message::CommandResult(reply) => lock(&shared.seen).command_results.push(reply),
-            Message::QueryAwareness | Message::Refresh(_) | Message::Command(_) => {}
+            Message::QueryAwareness
+            | Message::Refresh(_)
+            | Message::Command(_)
+            | Message::UnreadableCommand { .. } => {}
         }
     }
     shared.touch();

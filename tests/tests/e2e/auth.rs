@@ -9,7 +9,7 @@ use anyhow::Context;
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
 use concord_protocol::{Message, Role};
 use concord_server::auth::{
-    local_secret, now_seconds, AuthConfig, Claims, DocAccess, PublicKeySpec,
+    local_secret, now_seconds, Audience, AuthConfig, Claims, DocAccess, PublicKeySpec,
 };
 use concord_tests::{http_get_with, Client, TempDir, TestServer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -152,6 +152,22 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         403,
         "document_not_allowed",
     ));
+    let mut audiences = ok.clone();
+    audiences.aud = Audience::Many(vec!["another-app".into(), "concord-staging".into()]);
+    cases.push((
+        "audience list without ours",
+        Some(sign_hs(&secret, &audiences)),
+        401,
+        "wrong_audience",
+    ));
+    for reserved in ["Concord:server", " concord:server"] {
+        cases.push((
+            "the server's mission, disguised",
+            Some(sign_hs(&secret, &claims(reserved, "facilitator", "gcm"))),
+            403,
+            "reserved_mission",
+        ));
+    }
 
     for (name, token, status, code) in &cases {
         let url = match token {
@@ -167,10 +183,18 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         assert_eq!(answer, (*status, code.to_string()), "REST: {name}");
     }
 
-    // The valid token passes both, by header and by query parameter.
+    // The valid token passes both, by header and by query parameter; so does one whose
+    // audience is a list naming ours.
     let token = sign_hs(&secret, &ok);
     assert_eq!(
         rest(&server, "/api/docs/gcm/state", Some(&token)).await?.0,
+        200
+    );
+    let mut listed = ok.clone();
+    listed.aud = Audience::Many(vec!["another-app".into(), "concord".into()]);
+    let listed = sign_hs(&secret, &listed);
+    assert_eq!(
+        rest(&server, "/api/docs/gcm/state", Some(&listed)).await?.0,
         200
     );
     Client::connect(&format!("ws://{}/ws/gcm?token={token}", server.addr)).await?;

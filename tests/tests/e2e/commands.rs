@@ -2,6 +2,8 @@
 //! by the server, seen by everyone, durable across a restart.
 
 use concord_protocol::command::{Command, CommandRequest, Outcome, Reply};
+use concord_protocol::lib0::{write_buf, write_var_u64};
+use concord_protocol::message::MSG_COMMAND;
 use concord_protocol::schema::{self, ParagraphKind};
 use concord_protocol::{Message, Role};
 use concord_tests::{http_post_json, Client, TestServer};
@@ -101,6 +103,75 @@ async fn commands_over_websocket_and_rest_are_validated_applied_and_kept() -> an
     let amendment = amendment.expect("the amendment survives");
     assert_eq!(amendment.sponsors, vec!["MEX".to_string()]);
     assert_eq!(amendment.rationale, "Add safe.");
+    server.stop().await;
+    Ok(())
+}
+
+/// A `Command` message carrying `json` as it is.
+fn command_frame(json: &str) -> Vec<u8> {
+    let mut frame = Vec::new();
+    write_var_u64(&mut frame, MSG_COMMAND);
+    write_buf(&mut frame, json.as_bytes());
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_command_over_the_websocket_is_answered_and_the_connection_stays(
+) -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, "gcm");
+    let client = Client::connect(&server.ws_url_with("gcm", &chair)).await?;
+
+    // What REST answers for a command it cannot read: 400 `invalid_command`.
+    let unknown = r#"{"type":"frobnicate","paragraph":"p1"}"#;
+    let (status, body) =
+        http_post_json(server.addr, "/api/docs/gcm/commands", &chair, unknown).await?;
+    assert_eq!(status, 400);
+    assert!(body.contains(r#""error":"invalid_command""#), "{body}");
+
+    // The WebSocket answers the same code, with the request's id when it can be read (0 when
+    // it cannot), and keeps serving.
+    let unreadable = [
+        (format!(r#"{{"id":5,"command":{unknown}}}"#), 5),
+        (r#"{"id":6,"command":{"type":"lock"}}"#.to_string(), 6),
+        ("not json".to_string(), 0),
+    ];
+    for (json, _) in &unreadable {
+        client.send_frame(command_frame(json))?;
+    }
+    let add = Command::AddParagraph {
+        after: None,
+        label: "1".into(),
+        kind: ParagraphKind::Operative,
+        parent: None,
+        body: "Still here.".into(),
+    };
+    client.send_message(&Message::Command(CommandRequest {
+        id: 7,
+        command: add,
+    }))?;
+    client
+        .wait_until("four command results", |s, _| s.command_results.len() == 4)
+        .await?;
+    let results = client.seen().command_results;
+    for ((json, id), reply) in unreadable.iter().zip(&results) {
+        assert_eq!(reply.id, *id, "{json}");
+        match &reply.result {
+            Reply::Error(error) => assert_eq!(error.code, "invalid_command", "{json}"),
+            other => panic!("{json}: expected an error, got {other:?}"),
+        }
+    }
+    assert_eq!(results[3].id, 7);
+    assert_eq!(
+        results[3].result,
+        Reply::Ok(Outcome::Created { id: "p1".into() })
+    );
+    client
+        .wait_until("paragraph 1", |_, doc| {
+            schema::paragraph(&doc.transact(), "p1").is_some_and(|p| p.body == "Still here.")
+        })
+        .await?;
+    assert_eq!(client.seen().close, None);
     server.stop().await;
     Ok(())
 }
