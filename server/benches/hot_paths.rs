@@ -11,7 +11,7 @@ use bytes::Bytes;
 use concord_protocol::message::encode_update_frame;
 use concord_protocol::update::scan_update_v1;
 use concord_protocol::Message;
-use concord_server::room::new_replica;
+use concord_server::document::new_replica;
 use concord_server::storage::sqlite::SqliteLog;
 use concord_server::storage::DocumentLog;
 use divan::Bencher;

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::limits::{ConnectionPermit, MissionLimits};
 use crate::peer::{ConnId, Peer, PeerState};
 use crate::revocations::Revocations;
-use crate::room::RoomRequest;
+use crate::room::{CommandReplyTo, RoomRequest};
 use crate::rooms::{RoomHandle, Rooms};
 use crate::sessions::Sessions;
 
@@ -328,30 +328,26 @@ impl Reader<'_> {
         (CloseCode::Forbidden, format!("{rule}: {message}"))
     }
 
-    /// Runs a command in the room and answers with its result. What it changed reaches this
-    /// connection (and everyone) before the answer does.
+    /// Hands a command to the room, which answers it in this connection's outbox once what it
+    /// wrote is durable (after what it changed has reached this connection). The reader goes
+    /// on meanwhile: commands of one connection are answered in order all the same.
     async fn command(
         &mut self,
         request: concord_protocol::command::CommandRequest,
     ) -> Result<(), CloseReason> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let unloaded = || (CloseCode::GoingAway, "document unloaded".to_string());
         self.room
             .send(RoomRequest::Command {
                 role: self.identity.role,
                 mission: self.identity.mission.as_str().into(),
                 person: self.identity.person.as_str().into(),
                 command: Box::new(request.command),
-                reply,
+                reply: CommandReplyTo::Socket {
+                    peer: self.id,
+                    id: request.id,
+                },
             })
             .await
-            .map_err(|_| unloaded())?;
-        let result = answer.await.map_err(|_| unloaded())?;
-        self.answer(CommandReply {
-            id: request.id,
-            result: result.into(),
-        });
-        Ok(())
+            .map_err(|_| (CloseCode::GoingAway, "document unloaded".to_string()))
     }
 
     fn answer(&self, reply: CommandReply) {

@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::auth::{now_seconds, AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
-use crate::room::RoomRequest;
+use crate::room::{CommandReplyTo, RoomRequest};
 
 /// Initial read buffer of a WebSocket connection.
 const READ_BUFFER: usize = 4 * 1024;
@@ -332,7 +332,7 @@ async fn document_command(
         mission: identity.mission.as_str().into(),
         person: identity.person.as_str().into(),
         command: command.clone(),
-        reply,
+        reply: CommandReplyTo::Caller(reply),
     })
     .await?;
     match answer {

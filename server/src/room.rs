@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
-use concord_protocol::command::{Command, CommandError, Outcome};
+use concord_protocol::command::{Command, CommandError, CommandReply, Outcome};
 use concord_protocol::message::encode_update_frame;
 use concord_protocol::policy::Refusal;
 use concord_protocol::{CloseCode, Message};
@@ -94,7 +94,7 @@ pub enum RoomRequest {
         mission: Arc<str>,
         person: Arc<str>,
         command: Box<Command>,
-        reply: oneshot::Sender<Result<Outcome, CommandError>>,
+        reply: CommandReplyTo,
     },
     /// The whole document as one update (REST reads, exports).
     State {
@@ -104,6 +104,15 @@ pub enum RoomRequest {
     Attribution {
         reply: oneshot::Sender<Result<Attributable, JoinError>>,
     },
+}
+
+/// Where a command's answer goes.
+pub enum CommandReplyTo {
+    /// A REST handler waiting for it.
+    Caller(oneshot::Sender<Result<Outcome, CommandError>>),
+    /// A WebSocket: a `CommandResult` with the request's id, straight into its outbox (after
+    /// what the command wrote), so that it is there before any close the room requests.
+    Socket { peer: ConnId, id: u64 },
 }
 
 /// A document's full state and the owner mission of every client id that wrote in it.
@@ -127,8 +136,13 @@ enum Gated {
     Broadcast { from: ConnId, update: Bytes },
     /// A frame carrying document content (a sync reply) to one connection.
     Send { peer: ConnId, frame: Bytes },
-    /// An answer (a command's result, a REST read): `Err` when storage failed.
+    /// An answer (a REST read): `Err` when storage failed.
     Reply(Box<dyn FnOnce(Result<(), StorageError>) + Send>),
+    /// A command's answer: its result, or `storage-unavailable` when storage failed.
+    Answer {
+        to: CommandReplyTo,
+        result: Result<Outcome, CommandError>,
+    },
 }
 
 /// One client's presence, and the connection that published it.
@@ -502,7 +516,7 @@ impl Room {
         mission: &str,
         person: &str,
         command: &Command,
-        reply: oneshot::Sender<Result<Outcome, CommandError>>,
+        reply: CommandReplyTo,
     ) {
         let author = Author {
             role,
@@ -523,16 +537,27 @@ impl Room {
             self.unsnapshotted += 1;
         }
         // Even a command that wrote nothing is answered only once what it saw is durable.
-        self.after_durable(Gated::Reply(Box::new(move |durable| {
-            let answer = match durable {
-                Ok(()) => result,
-                Err(err) => Err(CommandError {
-                    code: STORAGE_UNAVAILABLE.into(),
-                    message: format!("the change could not be stored: {err}"),
-                }),
-            };
-            let _ = reply.send(answer);
-        })));
+        self.after_durable(Gated::Answer { to: reply, result });
+    }
+
+    fn answer(&mut self, to: CommandReplyTo, result: Result<Outcome, CommandError>) {
+        match to {
+            CommandReplyTo::Caller(reply) => {
+                let _ = reply.send(result);
+            }
+            CommandReplyTo::Socket { peer, id } => {
+                let reply = CommandReply {
+                    id,
+                    result: result.into(),
+                };
+                let frame = Message::CommandResult(reply).encode();
+                if let Some(p) = self.peers.get(&peer).or_else(|| self.lagging.get(&peer)) {
+                    // Straight to the outbox, lagged or not: an answer is not document content
+                    // a resync would bring back.
+                    let _ = p.outbox.try_send(frame.into());
+                }
+            }
+        }
     }
 
     /// Sends `what` once every log operation issued so far is durable (at once if they are).
@@ -555,6 +580,10 @@ impl Room {
             Gated::Reply(answer) => {
                 self.flush_broadcasts();
                 answer(Ok(()));
+            }
+            Gated::Answer { to, result } => {
+                self.flush_broadcasts();
+                self.answer(to, result);
             }
         }
     }
@@ -580,8 +609,16 @@ impl Room {
                 tracing::error!(doc = %self.name, error = %err, "log write failed");
                 // Nothing that waited is true any more: answers say so, the rest is dropped.
                 for (_, what) in std::mem::take(&mut self.waiting) {
-                    if let Gated::Reply(answer) = what {
-                        answer(Err(err.clone()));
+                    match what {
+                        Gated::Reply(answer) => answer(Err(err.clone())),
+                        Gated::Answer { to, .. } => {
+                            let unstored = CommandError {
+                                code: STORAGE_UNAVAILABLE.into(),
+                                message: format!("the change could not be stored: {err}"),
+                            };
+                            self.answer(to, Err(unstored));
+                        }
+                        Gated::Broadcast { .. } | Gated::Send { .. } => {}
                     }
                 }
                 self.unsent.clear();
@@ -881,7 +918,12 @@ impl Room {
                         let _ = reply.send(Err(err.clone()));
                     }
                 }
-                // Dropping the reply tells the caller the room is gone: it looks again.
+                // A REST caller seeing its reply dropped looks the room up again; a socket is
+                // told to reconnect (to the room's successor) and send it again.
+                RoomRequest::Command {
+                    reply: CommandReplyTo::Socket { peer, .. },
+                    ..
+                } => self.close_peer(peer, CloseCode::GoingAway, "document unloaded"),
                 RoomRequest::Command { .. } => {}
                 _ => {}
             }

@@ -6,7 +6,8 @@
 //! set, and takes orders on stdin, one per line, answering each on stdout once it holds:
 //! - `hold`: writes (appends, snapshots, barriers) wait, in order, without reaching the disk;
 //!   each held write is announced as `faults: held <n>`;
-//! - `fail`: writes fail at once, as on a full disk (`no space left on device`);
+//! - `fail`: appends and snapshots fail at once, as on a full disk (`no space left on device`);
+//!   barriers, which write nothing, still pass;
 //! - `pass`: held writes go on to the disk, in order, and later ones pass straight through.
 
 use std::io::{BufRead, Write as _};
@@ -75,9 +76,10 @@ impl FaultyLog {
             std::mem::take(&mut state.1)
         };
         for write in held {
-            match mode {
-                Mode::Fail => fail(write),
-                _ => self.forward(write),
+            match (mode, write) {
+                (Mode::Fail, Held::Barrier(done)) => self.inner.barrier(done),
+                (Mode::Fail, write) => fail(write),
+                (_, write) => self.forward(write),
             }
         }
     }
@@ -104,9 +106,10 @@ impl FaultyLog {
             }
             state.0
         };
-        match mode {
-            Mode::Fail => fail(write),
-            _ => self.forward(write),
+        match (mode, write) {
+            (Mode::Fail, Held::Barrier(done)) => self.inner.barrier(done),
+            (Mode::Fail, write) => fail(write),
+            (_, write) => self.forward(write),
         }
     }
 }

@@ -8,6 +8,8 @@ mod auth;
 mod bad_input;
 #[path = "e2e/commands.rs"]
 mod commands;
+#[path = "e2e/crash_windows.rs"]
+mod crash_windows;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/integrity.rs"]

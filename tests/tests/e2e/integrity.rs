@@ -86,8 +86,11 @@ fn replica(state: &[u8], client: u64) -> anyhow::Result<Doc> {
     Ok(doc)
 }
 
+/// Clocks per client, and texts.
+type Fingerprint = (Vec<(u64, u32)>, Vec<String>);
+
 /// What a state holds, independent of encoding order: its state vector and its texts.
-fn fingerprint(state: &[u8]) -> anyhow::Result<(Vec<(u64, u32)>, Vec<String>)> {
+fn fingerprint(state: &[u8]) -> anyhow::Result<Fingerprint> {
     let doc = replica(state, 1)?;
     let txn = doc.transact();
     let mut clocks: Vec<(u64, u32)> = txn

@@ -1,0 +1,271 @@
+//! The crash windows, hit on purpose with the storage fault injector (`concord_tests::faults`):
+//! a write the room issued is held short of the disk, then the real server process gets
+//! SIGKILL, or the disk is "full". Nobody may hold words the log lacks (so nobody can re-send
+//! them as their own), nothing answered `done` may be missing, and a failed write is never
+//! answered as a success.
+
+use concord_protocol::awareness::{encode_awareness, AwarenessEntry};
+use concord_protocol::command::{Command, CommandRequest, Reply};
+use concord_protocol::{Message, Role};
+use concord_tests::client::full_state;
+use concord_tests::{http_get_with, http_post_json, Client, ProcessServer, TempDir};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_concord-under-test");
+const DOC: &str = "gcm";
+
+fn url(server: &ProcessServer, token: &str) -> String {
+    format!("ws://{}/ws/{DOC}?token={token}", server.addr)
+}
+
+async fn command(server: &ProcessServer, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    http_post_json(
+        server.addr,
+        &format!("/api/docs/{DOC}/commands"),
+        token,
+        body,
+    )
+    .await
+}
+
+/// Two co-facilitators (UN and CHE) on a drafted document.
+async fn start(data: &TempDir) -> anyhow::Result<(ProcessServer, String, String)> {
+    let server = ProcessServer::start_with_faults(BINARY, data.path()).await?;
+    let un = server.token("ana", "UN", Role::Facilitator);
+    let che = server.token("ben", "CHE", Role::Facilitator);
+    let (status, body) = command(
+        &server,
+        &un,
+        r#"{"type":"import-text","text":"[1] Commit to cooperate."}"#,
+    )
+    .await?;
+    anyhow::ensure!(status == 200, "import: {status} {body}");
+    Ok((server, un, che))
+}
+
+fn body(txn: &yrs::TransactionMut) -> Option<yrs::TextRef> {
+    concord_tests::client::body(txn)
+}
+
+/// Waits until `watcher` has seen presence from `client` (relayed in order after anything
+/// the room handled before it).
+async fn presence_reaches(watcher: &Client, from: &Client, clock: u32) -> anyhow::Result<()> {
+    let client = from.with_doc(|doc| doc.client_id().get());
+    let update = encode_awareness([AwarenessEntry {
+        client,
+        clock,
+        state: "{}",
+    }]);
+    from.send_message(&Message::Awareness(&update))?;
+    watcher
+        .wait_until("the author's presence", |seen, _| {
+            !seen.awareness.is_empty() && seen.awareness.len() >= clock as usize
+        })
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_apply_and_commit_leaves_nobody_holding_the_words() -> anyhow::Result<()> {
+    let data = TempDir::new("crash-broadcast");
+    let (mut server, un, che) = start(&data).await?;
+    let mut author = Client::connect(&url(&server, &un)).await?;
+    let other = Client::connect(&url(&server, &che)).await?;
+
+    server.fault("hold").await?;
+    let seq = author.insert_into(&body, 0, "Unsaved words. ")?;
+    server.wait_held(1).await?;
+    // The room applied the update (its write is held). Presence published after it reaches the
+    // other facilitator: had the update been broadcast, it would have arrived first.
+    presence_reaches(&other, &author, 1).await?;
+    assert!(
+        !other.text().contains("Unsaved"),
+        "a connection received words that were not durable"
+    );
+    assert!(author.seen().acked < seq, "acknowledged before durable");
+    server.kill().await;
+
+    // Restart. The other facilitator reconnects and re-sends everything it has, as stock
+    // y-websocket does: it has nothing of the author's.
+    let server = ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let mut che_again = Client::connect(&url(&server, &che)).await?;
+    let seq_che = che_again.send_update(&other.with_doc(full_state))?;
+    che_again.wait_acked(seq_che).await?;
+    // The author re-sends its own: accepted, and theirs.
+    let mut author_again = Client::connect(&url(&server, &un)).await?;
+    let seq_author = author_again.send_update(&author.with_doc(full_state))?;
+    author_again.wait_acked(seq_author).await?;
+    assert!(author_again.seen().rejections.is_empty());
+    che_again
+        .wait_text(|t| t.starts_with("Unsaved words."))
+        .await?;
+    // And the author's next keystroke is theirs to type (their client id is theirs).
+    let seq_next = author.with_doc(|doc| {
+        use yrs::{Text, Transact};
+        let mut txn = doc.transact_mut();
+        let text = concord_protocol::schema::body_text(&txn, "p1");
+        text.map(|text| {
+            text.insert(&mut txn, 0, "More. ");
+            txn.encode_update_v1()
+        })
+    });
+    let seq_next = author_again.send_update(&seq_next.ok_or_else(|| anyhow::anyhow!("p1"))?)?;
+    author_again.wait_acked(seq_next).await?;
+
+    let path = format!("/api/docs/{DOC}/paragraphs/p1/attribution");
+    let auth = format!("Authorization: Bearer {un}");
+    let (status, answer) = http_get_with(server.addr, &path, &[&auth]).await?;
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer)?;
+    let runs = answer["runs"].as_array().cloned().unwrap_or_default();
+    let unsaved: Vec<_> = runs
+        .iter()
+        .filter(|run| run["text"].as_str().is_some_and(|t| t.contains("Unsaved")))
+        .collect();
+    assert!(!unsaved.is_empty(), "{answer}");
+    for run in unsaved {
+        assert_eq!(
+            run["mission"], "UN",
+            "words credited to another mission: {answer}"
+        );
+    }
+    server.kill().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_is_answered_only_once_durable() -> anyhow::Result<()> {
+    let data = TempDir::new("crash-command");
+    let (mut server, un, _) = start(&data).await?;
+    let ws = Client::connect(&url(&server, &un)).await?;
+
+    server.fault("hold").await?;
+    // Over REST: the answer waits for the commit.
+    let addr = server.addr;
+    let token = un.clone();
+    let rest = tokio::spawn(async move {
+        http_post_json(
+            addr,
+            &format!("/api/docs/{DOC}/commands"),
+            &token,
+            r#"{"type":"lock","paragraph":"p1","reason":"agreed ad ref"}"#,
+        )
+        .await
+    });
+    server.wait_held(1).await?;
+    // Over the WebSocket too.
+    let request = CommandRequest {
+        id: 7,
+        command: Command::Comment {
+            paragraph: "p1".into(),
+            text: "A comment not yet stored.".into(),
+        },
+    };
+    ws.send_message(&Message::Command(request))?;
+    server.wait_held(2).await?;
+    // Presence after the command has come back: the command's answer would have come first.
+    // (A new connection gets its sync reply only after the commit too: it does not wait for it.)
+    let echo = Client::connect_unsynced(&url(&server, &un)).await?;
+    presence_reaches(&ws, &echo, 1).await?;
+    assert!(
+        ws.seen().command_results.is_empty(),
+        "answered before durable"
+    );
+    assert!(!rest.is_finished(), "REST answered before durable");
+    server.kill().await;
+    let answered = rest.await?;
+    assert!(
+        !matches!(answered, Ok((200, _))),
+        "a command was answered done and then lost: {answered:?}"
+    );
+
+    // Nothing of either is there after the restart; commands answered done are.
+    let server = ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let check = Client::connect(&url(&server, &un)).await?;
+    let locked = check.with_doc(|doc| {
+        use yrs::Transact;
+        concord_protocol::schema::paragraph(&doc.transact(), "p1").map(|p| p.is_locked())
+    });
+    assert_eq!(locked, Some(false));
+    for i in 0..20 {
+        let body = format!(r#"{{"type":"comment","paragraph":"p1","text":"answered {i}"}}"#);
+        let (status, answer) = command(&server, &un, &body).await?;
+        assert_eq!(status, 200, "{answer}");
+    }
+    server.kill().await;
+    let server = ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let check = Client::connect(&url(&server, &un)).await?;
+    let comments = check.with_doc(|doc| {
+        use yrs::Transact;
+        concord_protocol::schema::comments(&doc.transact(), "p1")
+    });
+    let texts: Vec<String> = comments.into_iter().map(|c| c.text).collect();
+    assert!(
+        !texts.iter().any(|t| t.contains("not yet stored")),
+        "{texts:?}"
+    );
+    for i in 0..20 {
+        assert!(
+            texts.contains(&format!("answered {i}")),
+            "comment {i} was answered done and lost: {texts:?}"
+        );
+    }
+    server.kill().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_answered_with_errors_never_done() -> anyhow::Result<()> {
+    let data = TempDir::new("full-disk");
+    let (mut server, un, _) = start(&data).await?;
+    let writer = Client::connect(&url(&server, &un)).await?;
+
+    server.fault("fail").await?;
+    let (status, answer) = command(
+        &server,
+        &un,
+        r#"{"type":"comment","paragraph":"p1","text":"Lost to a full disk."}"#,
+    )
+    .await?;
+    assert_eq!(status, 503, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer)?;
+    assert_eq!(answer["error"], "storage-unavailable", "{answer}");
+    // The room stopped; the writer is closed (1011) without an Ack for anything unstored.
+    let close = writer.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(1011));
+
+    let mut writer = Client::connect(&url(&server, &un)).await?;
+    let seq = writer.insert_into(&body, 0, "Typed on a full disk. ")?;
+    let close = writer.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(1011));
+    assert!(writer.seen().acked < seq, "acknowledged a failed write");
+    // Over the WebSocket, a command gets an error answer too.
+    let ws = Client::connect(&url(&server, &un)).await?;
+    let request = CommandRequest {
+        id: 9,
+        command: Command::Comment {
+            paragraph: "p1".into(),
+            text: "Also lost.".into(),
+        },
+    };
+    ws.send_message(&Message::Command(request))?;
+    ws.wait_until("an answer", |seen, _| !seen.command_results.is_empty())
+        .await?;
+    match &ws.seen().command_results[0].result {
+        Reply::Error(error) => assert_eq!(error.code, "storage-unavailable"),
+        Reply::Ok(outcome) => panic!("a failed write answered {outcome:?}"),
+    }
+
+    // Space again: the document is what was durable, and works.
+    server.fault("pass").await?;
+    let mut writer = Client::connect(&url(&server, &un)).await?;
+    assert_eq!(writer.text(), "Commit to cooperate.");
+    let comments = writer.with_doc(|doc| {
+        use yrs::Transact;
+        concord_protocol::schema::comments(&doc.transact(), "p1")
+    });
+    assert!(comments.is_empty(), "{comments:?}");
+    let seq = writer.insert_into(&body, 0, "Stored. ")?;
+    writer.wait_acked(seq).await?;
+    server.kill().await;
+    Ok(())
+}
