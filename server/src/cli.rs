@@ -131,6 +131,9 @@ struct ServeArgs {
     /// Updates between snapshots of a document.
     #[arg(long, env = "CONCORD_SNAPSHOT_EVERY", default_value_t = 1000)]
     snapshot_every: u64,
+    /// Log writes waiting for their commit at most (then connections stop being read).
+    #[arg(long, env = "CONCORD_STORAGE_QUEUE", default_value_t = crate::room::STORAGE_CREDITS)]
+    storage_queue: usize,
     /// How often to ping each connection.
     #[arg(long, env = "CONCORD_PING_INTERVAL", default_value = "20s", value_parser = parse_duration)]
     ping_interval: Duration,
@@ -174,6 +177,7 @@ impl ServeArgs {
             outbox_frames: self.outbox_frames,
             idle_unload_after: self.idle_unload_after,
             snapshot_every: self.snapshot_every.max(1),
+            storage_queue: self.storage_queue.max(1),
             ping_interval: self.ping_interval,
             liveness_timeout: self.liveness_timeout,
             auth: AuthConfig {

@@ -19,6 +19,9 @@ pub struct Config {
     pub idle_unload_after: Duration,
     /// Compact a document's log into a snapshot after this many updates.
     pub snapshot_every: u64,
+    /// Log writes that may wait for their commit at once, across all documents; beyond it,
+    /// rooms stop taking requests and connections stop reading their sockets.
+    pub storage_queue: usize,
     /// How often the server pings each connection.
     pub ping_interval: Duration,
     /// A connection from which nothing (not even a pong) arrives for this long is closed.
@@ -51,6 +54,7 @@ impl Default for Config {
             outbox_frames: 1024,
             idle_unload_after: Duration::from_secs(30),
             snapshot_every: 1000,
+            storage_queue: crate::room::STORAGE_CREDITS,
             ping_interval: Duration::from_secs(20),
             liveness_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),

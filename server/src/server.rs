@@ -79,9 +79,7 @@ impl Server {
             RoomConfig {
                 idle_unload_after: config.idle_unload_after,
                 snapshot_every: config.snapshot_every,
-                storage_credits: Arc::new(tokio::sync::Semaphore::new(
-                    crate::room::STORAGE_CREDITS,
-                )),
+                storage_credits: Arc::new(tokio::sync::Semaphore::new(config.storage_queue)),
             },
             shutdown.clone(),
             tasks.clone(),

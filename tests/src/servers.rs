@@ -152,6 +152,8 @@ pub struct ProcessServer {
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
     /// Fault orders, when started with [`ProcessServer::start_with_faults`].
     control: Option<tokio::process::ChildStdin>,
+    /// The most writes storage announced holding at once, of the lines read so far.
+    pub most_held: usize,
 }
 
 impl ProcessServer {
@@ -163,8 +165,12 @@ impl ProcessServer {
 
     /// As [`ProcessServer::start`], with storage that takes fault orders
     /// ([`crate::faults`]; see [`ProcessServer::fault`]).
-    pub async fn start_with_faults(binary: &str, data_dir: &Path) -> anyhow::Result<Self> {
-        Self::spawn(binary, data_dir, &[], true).await
+    pub async fn start_with_faults(
+        binary: &str,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
+        Self::spawn(binary, data_dir, extra, true).await
     }
 
     async fn spawn(
@@ -211,6 +217,7 @@ impl ProcessServer {
             data_dir: data_dir.to_path_buf(),
             lines,
             control,
+            most_held: 0,
         })
     }
 
@@ -242,7 +249,15 @@ impl ProcessServer {
     async fn next_line_where(&mut self, wanted: impl Fn(&str) -> bool) -> anyhow::Result<String> {
         tokio::time::timeout(crate::WAIT, async {
             loop {
-                match self.lines.next_line().await? {
+                let line = self.lines.next_line().await?;
+                if let Some(held) = line
+                    .as_deref()
+                    .and_then(|line| line.strip_prefix("faults: held "))
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    self.most_held = self.most_held.max(held);
+                }
+                match line {
                     Some(line) if wanted(&line) => return Ok(line),
                     Some(_) => {}
                     None => bail!("the server's output ended"),

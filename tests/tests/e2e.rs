@@ -10,6 +10,8 @@ mod bad_input;
 mod commands;
 #[path = "e2e/crash_windows.rs"]
 mod crash_windows;
+#[path = "e2e/damaged_store.rs"]
+mod damaged_store;
 #[path = "e2e/durability.rs"]
 mod durability;
 #[path = "e2e/integrity.rs"]

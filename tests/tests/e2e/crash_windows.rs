@@ -29,7 +29,14 @@ async fn command(server: &ProcessServer, token: &str, body: &str) -> anyhow::Res
 
 /// Two co-facilitators (UN and CHE) on a drafted document.
 async fn start(data: &TempDir) -> anyhow::Result<(ProcessServer, String, String)> {
-    let server = ProcessServer::start_with_faults(BINARY, data.path()).await?;
+    start_with(data, &[]).await
+}
+
+async fn start_with(
+    data: &TempDir,
+    extra: &[&str],
+) -> anyhow::Result<(ProcessServer, String, String)> {
+    let server = ProcessServer::start_with_faults(BINARY, data.path(), extra).await?;
     let un = server.token("ana", "UN", Role::Facilitator);
     let che = server.token("ben", "CHE", Role::Facilitator);
     let (status, body) = command(
@@ -266,6 +273,35 @@ async fn a_full_disk_is_answered_with_errors_never_done() -> anyhow::Result<()> 
     assert!(comments.is_empty(), "{comments:?}");
     let seq = writer.insert_into(&body, 0, "Stored. ")?;
     writer.wait_acked(seq).await?;
+    server.kill().await;
+    Ok(())
+}
+
+/// A slow disk slows writers down instead of filling memory: with at most 16 writes waiting
+/// for their commit, a burst of 200 updates stops at 16 held writes (the rest stay unread in
+/// the socket), and all 200 are stored and acknowledged once the disk catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_writes_are_bounded_and_nothing_is_lost() -> anyhow::Result<()> {
+    let data = TempDir::new("bounded-queue");
+    let (mut server, un, _) = start_with(&data, &["--storage-queue", "16"]).await?;
+    let mut writer = Client::connect(&url(&server, &un)).await?;
+    server.fault("hold").await?;
+    let mut last = 0;
+    for i in 0..200 {
+        last = writer.insert_into(&body, 0, &format!("<{i}>"))?;
+    }
+    server.wait_held(16).await?;
+    server.fault("pass").await?;
+    writer.wait_acked(last).await?;
+    assert_eq!(
+        server.most_held, 16,
+        "more writes waited than the bound allows"
+    );
+    let check = Client::connect(&url(&server, &un)).await?;
+    let text = check.text();
+    for i in 0..200 {
+        assert!(text.contains(&format!("<{i}>")), "update {i} lost");
+    }
     server.kill().await;
     Ok(())
 }
