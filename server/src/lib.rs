@@ -35,6 +35,7 @@ pub mod connection;
 pub mod demo;
 pub mod document;
 pub mod http;
+pub mod latency;
 pub mod limits;
 pub mod peer;
 pub mod presence;

@@ -133,7 +133,11 @@ type Commit = (u64, Result<(), StorageError>);
 /// What goes out only once the log operations issued before it are durable.
 enum Gated {
     /// An accepted update (a client's, or what a command wrote), to everyone but its sender.
-    Broadcast { from: ConnId, update: Bytes },
+    Broadcast {
+        from: ConnId,
+        update: Bytes,
+        applied: std::time::Instant,
+    },
     /// A frame carrying document content (a sync reply) to one connection.
     Send { peer: ConnId, frame: Bytes },
     /// An answer (a REST read): `Err` when storage failed.
@@ -183,6 +187,9 @@ pub(crate) struct Room {
     credit: Option<OwnedSemaphorePermit>,
     /// Storage failed: nothing more is written, and the room is stopping.
     failed: bool,
+    /// How long broadcasts waited for their commit (the price of broadcasting only what is
+    /// durable), reported when the room retires.
+    commit_waits: crate::latency::Samples,
 }
 
 /// Stands for the server itself among update senders (connection ids start at 1), so that the
@@ -222,6 +229,7 @@ impl Room {
             committed: Some(committed),
             credit: None,
             failed: false,
+            commit_waits: crate::latency::Samples::default(),
         }
     }
 
@@ -460,7 +468,11 @@ impl Room {
             Ok(Some(entry)) => {
                 let update = entry.update.clone();
                 self.issue_append(entry, ack);
-                self.after_durable(Gated::Broadcast { from, update });
+                self.after_durable(Gated::Broadcast {
+                    from,
+                    update,
+                    applied: std::time::Instant::now(),
+                });
                 self.unsnapshotted += 1;
                 if self.unsnapshotted >= self.config.snapshot_every {
                     self.snapshot();
@@ -533,6 +545,7 @@ impl Room {
             self.after_durable(Gated::Broadcast {
                 from: SERVER,
                 update,
+                applied: std::time::Instant::now(),
             });
             self.unsnapshotted += 1;
         }
@@ -571,7 +584,14 @@ impl Room {
 
     fn release(&mut self, what: Gated) {
         match what {
-            Gated::Broadcast { from, update } => self.unsent.push((from, update)),
+            Gated::Broadcast {
+                from,
+                update,
+                applied,
+            } => {
+                self.commit_waits.record(applied.elapsed());
+                self.unsent.push((from, update));
+            }
             Gated::Send { peer, frame } => {
                 // Keep the order: broadcasts released before this frame leave first.
                 self.flush_broadcasts();
@@ -891,6 +911,15 @@ impl Room {
                 self.on_commit(commit);
             }
             self.flush_broadcasts();
+        }
+        if let Some((count, p50, p99)) = self.commit_waits.summary() {
+            tracing::info!(
+                doc = %self.name,
+                broadcasts = count,
+                p50_us = p50.as_micros() as u64,
+                p99_us = p99.as_micros() as u64,
+                "broadcasts waited for their commit"
+            );
         }
         if let Some(rooms) = self.rooms.upgrade() {
             rooms.retire(&self.name, self.generation);

@@ -11,7 +11,7 @@ use yrs::{Assoc, Doc, GetString, IndexedSequence, ReadTxn, Text, Transact, Updat
 
 const DOC: &str = "gcm";
 
-/// p1 and p2, amendment a1 on p1 by MEX; p1 locked.
+/// p1 and p2, amendment a1 on p1 by MEX.
 struct Negotiation {
     server: TestServer,
     chair: String,
@@ -159,10 +159,10 @@ fn skip_then_item(client: u64, skip: u32, origin: (u64, u32), text: &str) -> Vec
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_that_would_leave_a_gap_is_refused_and_no_filler_lands() -> anyhow::Result<()> {
     let n = Negotiation::start().await?;
-    n.lock("p1").await?;
+    n.lock("p2").await?;
     let doc = replica(&n.state().await?, 1)?;
     let in_a1 = char_id(&doc, |txn| schema::amendment_text(txn, "a1"), 0)?;
-    let in_p1 = char_id(&doc, |txn| schema::body_text(txn, "p1"), 0)?;
+    let in_p2 = char_id(&doc, |txn| schema::body_text(txn, "p2"), 0)?;
     let attacker = 0x5eed;
 
     // A gap: MEX's amendment (allowed) at clock 5 of a client id the document has nothing of.
@@ -181,7 +181,7 @@ async fn an_update_that_would_leave_a_gap_is_refused_and_no_filler_lands() -> an
     .await?;
     // The filler, sent as if the gap had been taken: ids 0..7 into the locked body, from MEX
     // and from another mission. Judged as what it is.
-    let filler = string_item(attacker, 0, in_p1, "EVIL ok");
+    let filler = string_item(attacker, 0, in_p2, "EVIL ok");
     n.refused(&n.mex, &filler, "body-facilitators-only").await?;
     n.refused(&n.che, &filler, "body-facilitators-only").await?;
     // A facilitator's filler into the locked body: locked.
@@ -224,12 +224,12 @@ async fn a_re_sent_item_is_judged_by_where_its_new_part_lands() -> anyhow::Resul
     chair.close();
     n.lock("p1").await?;
     let doc = replica(&n.state().await?, 1)?;
-    let in_a1 = char_id(&doc, |txn| schema::amendment_text(txn, "a1"), 0)?;
+    let in_p2 = char_id(&doc, |txn| schema::body_text(txn, "p2"), 0)?;
     // Ids 0..5 of the chair's client: 0..3 are known ("abc" in p1), 3..5 are new. The item
-    // claims an origin in a1 (where facilitators may write); yrs would put "de" after "c".
+    // claims an origin in p2 (open: the chair may write there); yrs would put "de" after "c".
     n.refused(
         &n.chair,
-        &string_item(client, 0, in_a1, "abcde"),
+        &string_item(client, 0, in_p2, "abcde"),
         "paragraph-locked",
     )
     .await?;
