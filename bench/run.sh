@@ -124,6 +124,10 @@ for server in $SERVERS; do
     start_server "$server" "$WORK/$server-$1"
     load "$server-$1" run --clients "$2" --writers 10 --rate 5 --duration "$DURATION" --doc-prefix "$1"
     stop_server
+    # How long broadcasts waited for their commit (Concord logs it as each room retires).
+    if [ "$server" = concord ]; then
+      grep -ho 'broadcasts=[0-9]* p50_us=[0-9]* p99_us=[0-9]*' "$WORK/server.log" | sed 's/^/   commit wait: /' || true
+    fi
   done
   want S3 || S3_STEPS=""
   for clients in $S3_STEPS; do

@@ -48,8 +48,12 @@ struct Run {
 pub struct IdIndex {
     runs: HashMap<u64, BTreeMap<u32, Run>>,
     deleted: HashMap<u64, BTreeMap<u32, u32>>,
-    /// Per client, the clock below which every id is integrated (yrs's state vector).
+    /// Per client, the clock past the last id the document holds.
     clocks: HashMap<u64, u32>,
+    /// Ranges inside those clocks that the document lacks (start, length). Only a document
+    /// written before the policy refused gaps has any: yrs integrated an item above its
+    /// client's clock and left a hole before it, which a later update could fill unjudged.
+    holes: HashMap<u64, BTreeMap<u32, u32>>,
 }
 
 /// Part of an id range, as the index knows it.
@@ -174,7 +178,12 @@ impl IdIndex {
         for block in &update.blocks {
             match block {
                 Block::Gc { id, len } => self.note_taken(id.client, id.clock, *len),
-                Block::Skip { .. } => {}
+                Block::Skip { id, len } => {
+                    self.holes
+                        .entry(id.client)
+                        .or_default()
+                        .insert(id.clock, *len);
+                }
                 Block::Item(item) => {
                     if let Some(fresh) = self.fresh_part(item) {
                         push_in_client_order(&mut queues, fresh);
@@ -203,6 +212,31 @@ impl IdIndex {
     /// replicas never hold gaps, because the policy refuses every update that would leave one.
     pub fn clock(&self, client: u64) -> u32 {
         self.clocks.get(&client).copied().unwrap_or(0)
+    }
+
+    /// The clock yrs reports for `client` (its state vector): where the first hole starts, if
+    /// the document has one, else [`IdIndex::clock`].
+    pub fn integrated_clock(&self, client: u64) -> u32 {
+        self.holes
+            .get(&client)
+            .and_then(|holes| holes.keys().next().copied())
+            .map_or_else(|| self.clock(client), |start| start.min(self.clock(client)))
+    }
+
+    /// Whether `clock..clock+len` of `client` reaches into a hole (see [`IdIndex`]).
+    pub fn reaches_a_hole(&self, client: u64, clock: u32, len: u32) -> bool {
+        let end = clock.saturating_add(len);
+        self.holes.get(&client).is_some_and(|holes| {
+            holes
+                .range(..end)
+                .next_back()
+                .is_some_and(|(start, hole)| start.saturating_add(*hole) > clock)
+        })
+    }
+
+    /// How many holes the document has (see [`IdIndex`]).
+    pub fn holes(&self) -> usize {
+        self.holes.values().map(BTreeMap::len).sum()
     }
 
     /// Ids that are taken without anything to write into (garbage-collected ranges).
@@ -554,6 +588,16 @@ pub fn check(
             section = Some(id.client);
         }
         let known = index.clock(id.client);
+        if index.reaches_a_hole(id.client, id.clock, len) {
+            return Err(Refusal::new(
+                Rule::UnknownReference,
+                None,
+                format!(
+                    "{}:{} fills a gap the document was left with",
+                    id.client, id.clock
+                ),
+            ));
+        }
         if first_of_section && id.clock > known {
             return Err(Refusal::new(
                 Rule::UnknownReference,
