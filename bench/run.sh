@@ -126,7 +126,8 @@ for server in $SERVERS; do
     stop_server
     # How long broadcasts waited for their commit (Concord logs it as each room retires).
     if [ "$server" = concord ]; then
-      grep -ho 'broadcasts=[0-9]* p50_us=[0-9]* p99_us=[0-9]*' "$WORK/server.log" | sed 's/^/   commit wait: /' || true
+      sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.log" \
+        | grep -o 'broadcasts=[0-9]* p50_us=[0-9]* p99_us=[0-9]*' | sed 's/^/   commit wait: /' || true
     fi
   done
   want S3 || S3_STEPS=""

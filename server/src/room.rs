@@ -280,7 +280,10 @@ impl Room {
                     // lasts), so that a busy room's updates share commits and frames.
                     for _ in 1..BATCH {
                         if self.credit.is_none() {
-                            break;
+                            match Arc::clone(&credits).try_acquire_owned() {
+                                Ok(permit) => self.credit = Some(permit),
+                                Err(_) => break,
+                            }
                         }
                         match requests.try_recv() {
                             Ok(request) => self.handle(request),
