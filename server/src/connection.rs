@@ -31,8 +31,8 @@ use crate::config::Config;
 use crate::limits::{ConnectionPermit, MissionLimits};
 use crate::peer::{ConnId, Peer, PeerState};
 use crate::revocations::Revocations;
+use crate::room::registry::{RoomHandle, Rooms};
 use crate::room::{CommandReplyTo, RoomRequest};
-use crate::rooms::{RoomHandle, Rooms};
 use crate::sessions::Sessions;
 
 /// How many times a connection looks a room up again when it retired under it.

@@ -41,7 +41,6 @@ pub mod peer;
 pub mod presence;
 pub mod revocations;
 pub mod room;
-pub mod rooms;
 pub mod server;
 pub mod sessions;
 pub mod storage;

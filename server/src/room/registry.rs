@@ -13,8 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::{JoinError, Room, RoomConfig, RoomRequest};
 use crate::peer::Peer;
-use crate::room::{JoinError, Room, RoomConfig, RoomRequest};
 use crate::storage::DocumentLog;
 
 /// How many requests may wait in one room's queue before senders wait (backpressure that ends

@@ -1,0 +1,267 @@
+//! Who receives what a room sends: joined connections, lagging ones (their outbox overflowed;
+//! they get the whole document again once they catch up) and refused ones (closing after a
+//! refused update; nothing more of theirs is applied). The room never waits on a connection:
+//! frames are `try_send`, and a full outbox lags its connection rather than skip it silently.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use concord_protocol::message::encode_update_frame;
+use concord_protocol::CloseCode;
+use tokio::sync::mpsc;
+
+use crate::peer::{ConnId, Peer};
+
+#[derive(Default)]
+pub(crate) struct Peers {
+    /// Connections that receive broadcasts.
+    joined: HashMap<ConnId, Peer>,
+    /// Connections whose outbox overflowed, waiting to be resynced.
+    lagging: HashMap<ConnId, Peer>,
+    /// Connections whose update was refused: they are closing, and whatever they sent after
+    /// the refused update may build on it.
+    refused: HashSet<ConnId>,
+}
+
+impl Peers {
+    pub fn join(&mut self, peer: Peer) {
+        self.joined.insert(peer.id, peer);
+    }
+
+    pub fn leave(&mut self, id: ConnId) {
+        self.joined.remove(&id);
+        self.lagging.remove(&id);
+        self.refused.remove(&id);
+    }
+
+    /// A connection of the room, joined or lagging.
+    pub fn get(&self, id: ConnId) -> Option<&Peer> {
+        self.joined.get(&id).or_else(|| self.lagging.get(&id))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.joined.is_empty() && self.lagging.is_empty()
+    }
+
+    pub fn refuse(&mut self, id: ConnId) {
+        self.refused.insert(id);
+    }
+
+    pub fn is_refused(&self, id: ConnId) -> bool {
+        self.refused.contains(&id)
+    }
+
+    /// A lagging connection caught up: it receives broadcasts again. False if it was not
+    /// lagging.
+    pub fn resync(&mut self, id: ConnId) -> bool {
+        match self.lagging.remove(&id) {
+            Some(peer) => {
+                self.joined.insert(id, peer);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// One frame to one joined connection.
+    pub fn send_to(&mut self, id: ConnId, frame: Bytes) {
+        if let Some(peer) = self.joined.get(&id) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame) {
+                self.lag(id);
+            }
+        }
+    }
+
+    /// A frame straight into a connection's outbox, lagging or not (a refusal, a command's
+    /// answer: not document content a resync would bring back).
+    pub fn send_directly(&self, id: ConnId, frame: Bytes) {
+        if let Some(peer) = self.get(id) {
+            let _ = peer.outbox.try_send(frame);
+        }
+    }
+
+    /// One frame to every joined connection not in `except`. (A closed outbox belongs to a
+    /// connection whose Leave is already queued.)
+    pub fn broadcast_except(&mut self, frame: &Bytes, except: &[ConnId]) {
+        let mut lagged = Vec::new();
+        for (id, peer) in &self.joined {
+            if except.contains(id) {
+                continue;
+            }
+            if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame.clone()) {
+                lagged.push(*id);
+            }
+        }
+        for id in lagged {
+            self.lag(id);
+        }
+    }
+
+    /// Accepted updates, in order: one goes out as it came; several as one merge, except that
+    /// a sender gets the merge of the others' (an update is never echoed to its sender).
+    pub fn broadcast_updates(&mut self, updates: &[(ConnId, Bytes)]) {
+        match updates {
+            [] => {}
+            [(from, raw)] => {
+                let frame: Bytes = encode_update_frame(raw).into();
+                self.broadcast_except(&frame, &[*from]);
+            }
+            many => {
+                let mut senders: Vec<ConnId> = many.iter().map(|(from, _)| *from).collect();
+                senders.sort_unstable();
+                senders.dedup();
+                let everything: Vec<&[u8]> = many.iter().map(|(_, raw)| raw.as_ref()).collect();
+                let Some(frame) = merged_frame(&everything) else {
+                    // Merging failed (it should not, all were applied): send them one by one.
+                    for (from, raw) in many {
+                        let frame: Bytes = encode_update_frame(raw).into();
+                        self.broadcast_except(&frame, &[*from]);
+                    }
+                    return;
+                };
+                self.broadcast_except(&frame, &senders);
+                for sender in senders {
+                    let others: Vec<&[u8]> = many
+                        .iter()
+                        .filter(|(from, _)| *from != sender)
+                        .map(|(_, raw)| raw.as_ref())
+                        .collect();
+                    if let Some(frame) = merged_frame(&others) {
+                        self.send_to(sender, frame);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn close(&self, id: ConnId, code: CloseCode, reason: impl Into<String>) {
+        if let Some(peer) = self.get(id) {
+            peer.state.request_close(code, reason);
+        }
+    }
+
+    pub fn close_all(&self, code: CloseCode, reason: &str) {
+        for peer in self.joined.values().chain(self.lagging.values()) {
+            peer.state.request_close(code, reason);
+        }
+    }
+
+    fn lag(&mut self, id: ConnId) {
+        if let Some(peer) = self.joined.remove(&id) {
+            tracing::debug!(peer = id, "outbox full; connection lagged");
+            peer.state.mark_lagged();
+            self.lagging.insert(id, peer);
+        }
+    }
+}
+
+/// One sync-update frame carrying the merge of `updates` (`None` when there are none).
+fn merged_frame(updates: &[&[u8]]) -> Option<Bytes> {
+    match updates {
+        [] => None,
+        [one] => Some(encode_update_frame(one).into()),
+        many => yrs::merge_updates_v1(many)
+            .ok()
+            .map(|merged| encode_update_frame(&merged).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use concord_protocol::{Message, Role};
+    use yrs::updates::decoder::Decode;
+    use yrs::{Doc, GetString, Text, Transact, Update};
+
+    use super::*;
+
+    fn peer(id: ConnId, outbox: usize) -> (Peer, mpsc::Receiver<Bytes>) {
+        let (tx, rx) = mpsc::channel(outbox);
+        let peer = Peer {
+            id,
+            outbox: tx,
+            state: Arc::default(),
+            role: Role::Facilitator,
+            mission: "UN".into(),
+            person: "chair".into(),
+        };
+        (peer, rx)
+    }
+
+    fn typed(client: u64, text: &str) -> Bytes {
+        let doc = Doc::with_client_id(client);
+        let t = doc.get_or_insert_text("t");
+        let mut txn = doc.transact_mut();
+        t.insert(&mut txn, 0, text);
+        txn.encode_update_v1().into()
+    }
+
+    /// The text of every update frame received.
+    fn texts(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(frame) = rx.try_recv() {
+            let Ok(messages) = Message::decode_frame(&frame) else {
+                continue;
+            };
+            let Some(Message::Update(update)) = messages.into_iter().next() else {
+                continue;
+            };
+            let doc = Doc::new();
+            let t = doc.get_or_insert_text("t");
+            doc.transact_mut()
+                .apply_update(Update::decode_v1(update).expect("decodes"))
+                .expect("applies");
+            let mut chars: Vec<char> = t.get_string(&doc.transact()).chars().collect();
+            chars.sort_unstable();
+            out.push(chars.into_iter().collect());
+        }
+        out
+    }
+
+    #[test]
+    fn updates_are_never_echoed_and_merged_for_everyone_else() {
+        let mut peers = Peers::default();
+        let (a, mut a_rx) = peer(1, 8);
+        let (b, mut b_rx) = peer(2, 8);
+        let (c, mut c_rx) = peer(3, 8);
+        peers.join(a);
+        peers.join(b);
+        peers.join(c);
+        peers.broadcast_updates(&[(1, typed(11, "a")), (2, typed(12, "b"))]);
+        assert_eq!(texts(&mut a_rx), vec!["b"], "a gets only b's");
+        assert_eq!(texts(&mut b_rx), vec!["a"], "b gets only a's");
+        assert_eq!(texts(&mut c_rx), vec!["ab"], "c gets one merged frame");
+    }
+
+    #[test]
+    fn a_full_outbox_lags_its_connection_until_it_is_resynced() {
+        let mut peers = Peers::default();
+        let (slow, mut slow_rx) = peer(1, 1);
+        let state = Arc::clone(&slow.state);
+        peers.join(slow);
+        peers.broadcast_updates(&[(0, typed(11, "x"))]);
+        peers.broadcast_updates(&[(0, typed(11, "y"))]);
+        assert!(state.take_lagged(), "marked lagged, not skipped silently");
+        // While lagging it receives nothing more, and it is still a connection of the room.
+        peers.broadcast_updates(&[(0, typed(11, "z"))]);
+        assert_eq!(texts(&mut slow_rx).len(), 1);
+        assert!(peers.get(1).is_some());
+        assert!(peers.resync(1));
+        assert!(!peers.resync(1));
+        peers.broadcast_updates(&[(0, typed(11, "w"))]);
+        assert_eq!(texts(&mut slow_rx), vec!["w"]);
+    }
+
+    #[test]
+    fn leaving_forgets_a_refused_connection() {
+        let mut peers = Peers::default();
+        let (a, _rx) = peer(1, 1);
+        peers.join(a);
+        peers.refuse(1);
+        assert!(peers.is_refused(1));
+        peers.leave(1);
+        assert!(!peers.is_refused(1));
+        assert!(peers.is_empty());
+    }
+}

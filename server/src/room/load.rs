@@ -1,0 +1,88 @@
+//! Loading a document into its room: the stored snapshot and log are integrated on a blocking
+//! thread while the room already admits connections and answers new clients from the stored
+//! bytes (they are durable); everything else waits, in order, for the integrated replica.
+
+use concord_protocol::Message;
+use tokio::sync::mpsc;
+
+use super::{Room, RoomRequest};
+use crate::document::DocumentCore;
+use crate::storage::StoredDocument;
+
+impl Room {
+    /// Loads the document. Integrating a long-lived document into yrs is the slow part of a
+    /// load, so it runs on a blocking thread while the room already serves what the stored
+    /// bytes can answer: connections join, and a new client (empty state vector) gets the
+    /// stored state at once. Everything else waits, in order, for the integrated replica.
+    pub(super) async fn load(
+        &mut self,
+        requests: &mut mpsc::Receiver<RoomRequest>,
+    ) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let stored = self.log.load(&self.name).await.map_err(|e| e.to_string())?;
+        let read = started.elapsed();
+        let logged = stored.updates.len();
+        let stored_state = stored_full_state(&stored);
+        let mut integrating = tokio::task::spawn_blocking(move || DocumentCore::load(&stored));
+
+        let mut joined_early = Vec::new();
+        let mut deferred = Vec::new();
+        let core = loop {
+            tokio::select! {
+                integrated = &mut integrating => {
+                    break integrated.map_err(|e| e.to_string())??;
+                }
+                request = requests.recv() => match request {
+                    Some(RoomRequest::Join { peer, reply }) => {
+                        joined_early.push(peer.id);
+                        self.peers.join(peer);
+                        let _ = reply.send(Ok(()));
+                    }
+                    Some(RoomRequest::SyncStep1 { peer, state_vector })
+                        if state_vector.is_empty() && stored_state.is_some() =>
+                    {
+                        if let Some(state) = &stored_state {
+                            self.peers.send_to(peer, Message::SyncStep2(state).encode().into());
+                        }
+                    }
+                    Some(other) => deferred.push(other),
+                    None => break integrating.await.map_err(|e| e.to_string())??,
+                },
+            }
+        };
+        self.core = core;
+        self.unsnapshotted = logged as u64;
+        // A long log left by an earlier life is compacted now, so the next load is fast.
+        if self.unsnapshotted >= self.config.snapshot_every {
+            self.snapshot();
+        }
+        for peer in joined_early {
+            self.greet(peer);
+        }
+        for request in deferred {
+            self.handle(request);
+        }
+        self.flush_broadcasts();
+        tracing::debug!(
+            doc = %self.name,
+            logged,
+            read_ms = read.as_secs_f64() * 1e3,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            "document loaded"
+        );
+        Ok(())
+    }
+}
+
+/// The whole stored document as one update, without integrating it: the snapshot when
+/// nothing was logged after it, else the merge of snapshot and log.
+pub(super) fn stored_full_state(stored: &StoredDocument) -> Option<Vec<u8>> {
+    match (&stored.snapshot, stored.updates.as_slice()) {
+        (None, []) => None,
+        (Some(snapshot), []) => Some(snapshot.clone()),
+        (None, [only]) => Some(only.clone()),
+        (snapshot, updates) => {
+            yrs::merge_updates_v1(snapshot.iter().chain(updates.iter()).map(Vec::as_slice)).ok()
+        }
+    }
+}

@@ -1,0 +1,505 @@
+//! A room: one live document, owned by one task.
+//!
+//! Everything that touches a document goes through its room's queue, so updates are applied one
+//! at a time in one order, and the frame that broadcasts an update is encoded once and shared by
+//! every recipient (a `Bytes` clone is a reference count). The room never waits on a connection:
+//! a full outbox marks that connection lagged and it is resynced with the whole document once it
+//! catches up, so a stalled client never delays the others and never silently misses an update.
+//!
+//! Durability: nothing leaves the room before it is durable. An accepted update is applied and
+//! appended to the document log; its broadcast, the writer's `Ack`, a command's answer and any
+//! sync reply that carries it wait for the log's commit (fsync). Had the server died in
+//! between, nobody would hold words the log lacks, so nobody could re-send them later as their
+//! own. Commits come back in the order the room issued its log operations, each with its
+//! number; what waits for number `n` goes out once `n` is durable. If storage fails, the room
+//! stops: what waited is dropped (commands are answered `storage-unavailable`), every
+//! connection is closed with 1011 and the next connection reloads the document from what is
+//! durable (clients re-send what the server lacks when they sync).
+//!
+//! Backpressure: every log write holds one of a bounded number of storage credits, shared by
+//! all rooms, until its commit. A room without a credit stops taking requests, its queue fills,
+//! and connections stop reading their sockets: a slow disk slows writers down instead of
+//! filling memory.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use concord_protocol::awareness::decode_awareness;
+use concord_protocol::command::{Command, CommandError, Outcome};
+use concord_protocol::{CloseCode, Message};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use yrs::{StateVector, Update};
+
+use crate::document::DocumentCore;
+use crate::peer::{ConnId, Peer};
+use durable::{unavailable, Commit, Gated};
+use fanout::Peers;
+use presence::{PresenceTable, Publisher};
+use registry::Rooms;
+
+mod durable;
+mod fanout;
+mod load;
+mod presence;
+pub mod registry;
+mod write;
+use crate::storage::DocumentLog;
+
+/// Tunables of every room.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    /// How long a document nobody uses stays in memory.
+    pub idle_unload_after: Duration,
+    /// Compact the log into a snapshot after this many appended updates.
+    pub snapshot_every: u64,
+    /// Log writes queued and not yet committed, across every room (see the module docs).
+    pub storage_credits: Arc<Semaphore>,
+}
+
+/// How many log writes may wait for their commit at once, across every room.
+pub const STORAGE_CREDITS: usize = 8192;
+
+/// A request to a room.
+pub enum RoomRequest {
+    Join {
+        peer: Peer,
+        reply: oneshot::Sender<Result<(), JoinError>>,
+    },
+    Leave {
+        peer: ConnId,
+    },
+    /// The peer's state vector: answer with what it lacks.
+    SyncStep1 {
+        peer: ConnId,
+        state_vector: StateVector,
+    },
+    /// A document update (or sync step 2), already scanned and decoded by the connection.
+    Update {
+        peer: ConnId,
+        /// This is the peer's `seq`-th update; `Ack(seq)` follows once it is durable.
+        seq: u64,
+        raw: Bytes,
+        update: Update,
+    },
+    Awareness {
+        peer: ConnId,
+        raw: Bytes,
+    },
+    QueryAwareness {
+        peer: ConnId,
+    },
+    /// A lagged peer has emptied its outbox and wants the document again.
+    Resync {
+        peer: ConnId,
+    },
+    /// A command (WebSocket or REST), validated and applied under the server's client id.
+    Command {
+        role: concord_protocol::Role,
+        mission: Arc<str>,
+        person: Arc<str>,
+        command: Box<Command>,
+        reply: CommandReplyTo,
+    },
+    /// The whole document as one update (REST reads, exports).
+    State {
+        reply: oneshot::Sender<Result<Vec<u8>, JoinError>>,
+    },
+    /// The whole document and the owner of every client id (attribution).
+    Attribution {
+        reply: oneshot::Sender<Result<Attributable, JoinError>>,
+    },
+}
+
+/// Where a command's answer goes.
+pub enum CommandReplyTo {
+    /// A REST handler waiting for it.
+    Caller(oneshot::Sender<Result<Outcome, CommandError>>),
+    /// A WebSocket: a `CommandResult` with the request's id, straight into its outbox (after
+    /// what the command wrote), so that it is there before any close the room requests.
+    Socket { peer: ConnId, id: u64 },
+}
+
+/// A document's full state and the owner mission of every client id that wrote in it.
+pub type Attributable = (Vec<u8>, Vec<(u64, String)>);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum JoinError {
+    #[error("the document could not be loaded: {0}")]
+    LoadFailed(String),
+}
+
+/// The code a command is answered with when its log entry could not be made durable.
+pub const STORAGE_UNAVAILABLE: &str = "storage-unavailable";
+
+pub(crate) struct Room {
+    name: Arc<str>,
+    generation: u64,
+    /// The replica, the policy's view of it and the server's client id.
+    core: DocumentCore,
+    /// Joined, lagging and refused connections.
+    peers: Peers,
+    presence: PresenceTable,
+    log: Arc<dyn DocumentLog>,
+    config: RoomConfig,
+    rooms: Weak<Rooms>,
+    /// Updates appended since the last snapshot.
+    unsnapshotted: u64,
+    /// Durable updates released in the current batch, not yet broadcast: (sender, update).
+    unsent: Vec<(ConnId, Bytes)>,
+    /// Log operations issued by this room, and how many of them are durable.
+    issued: u64,
+    durable: u64,
+    /// What waits for a commit, in issue order, with the operation number it waits for.
+    waiting: VecDeque<(u64, Gated)>,
+    commits: mpsc::UnboundedSender<Commit>,
+    committed: Option<mpsc::UnboundedReceiver<Commit>>,
+    /// The storage credit the next log write will hold (see the module docs).
+    credit: Option<OwnedSemaphorePermit>,
+    /// Storage failed: nothing more is written, and the room is stopping.
+    failed: bool,
+    /// How long broadcasts waited for their commit (the price of broadcasting only what is
+    /// durable), reported when the room retires.
+    commit_waits: crate::latency::Samples,
+}
+
+/// Stands for the server itself among update senders (connection ids start at 1), so that the
+/// server's own updates go to every peer.
+const SERVER: ConnId = 0;
+
+/// Requests one room handles back to back before it broadcasts; consecutive updates among
+/// them leave as one merged frame.
+const BATCH: usize = 256;
+
+impl Room {
+    pub(crate) fn new(
+        name: Arc<str>,
+        generation: u64,
+        log: Arc<dyn DocumentLog>,
+        config: RoomConfig,
+        rooms: Weak<Rooms>,
+    ) -> Self {
+        let (commits, committed) = mpsc::unbounded_channel();
+        Room {
+            name,
+            generation,
+            core: DocumentCore::default(),
+            peers: Peers::default(),
+            presence: PresenceTable::default(),
+            log,
+            config,
+            rooms,
+            unsnapshotted: 0,
+            unsent: Vec::new(),
+            issued: 0,
+            durable: 0,
+            waiting: VecDeque::new(),
+            commits,
+            committed: Some(committed),
+            credit: None,
+            failed: false,
+            commit_waits: crate::latency::Samples::default(),
+        }
+    }
+
+    /// The room's life: load, serve until idle, storage failure or shutdown, then retire.
+    pub(crate) async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<RoomRequest>,
+        shutdown: CancellationToken,
+    ) {
+        if let Err(err) = self.load(&mut requests).await {
+            tracing::error!(doc = %self.name, error = %err, "document load failed");
+            self.retire(requests, Some(JoinError::LoadFailed(err)))
+                .await;
+            return;
+        }
+        let Some(mut committed) = self.committed.take() else {
+            return;
+        };
+        let credits = Arc::clone(&self.config.storage_credits);
+        let mut idle_since: Option<Instant> = Some(Instant::now());
+        loop {
+            let idle_deadline = idle_since.map(|since| since + self.config.idle_unload_after);
+            let idle = self.peers.is_empty() && self.waiting.is_empty();
+            tokio::select! {
+                // Commits first: they release what waits, and return credits.
+                biased;
+                commit = committed.recv() => {
+                    let Some(commit) = commit else { break };
+                    self.on_commit(commit);
+                    while let Ok(commit) = committed.try_recv() {
+                        self.on_commit(commit);
+                    }
+                    self.flush_broadcasts();
+                    if self.failed {
+                        break;
+                    }
+                }
+                permit = Arc::clone(&credits).acquire_owned(), if self.credit.is_none() => {
+                    match permit {
+                        Ok(permit) => self.credit = Some(permit),
+                        Err(_) => break,
+                    }
+                }
+                request = requests.recv(), if self.credit.is_some() => {
+                    let Some(request) = request else { break };
+                    self.handle(request);
+                    // Whatever else is already queued is handled now too (as long as credit
+                    // lasts), so that a busy room's updates share commits and frames.
+                    for _ in 1..BATCH {
+                        if self.credit.is_none() {
+                            match Arc::clone(&credits).try_acquire_owned() {
+                                Ok(permit) => self.credit = Some(permit),
+                                Err(_) => break,
+                            }
+                        }
+                        match requests.try_recv() {
+                            Ok(request) => self.handle(request),
+                            Err(_) => break,
+                        }
+                    }
+                    self.flush_broadcasts();
+                    if self.failed {
+                        break;
+                    }
+                    idle_since = if self.peers.is_empty() {
+                        idle_since.or(Some(Instant::now()))
+                    } else {
+                        None
+                    };
+                }
+                () = sleep_until_or_forever(idle_deadline.filter(|_| idle)) => {
+                    tracing::debug!(doc = %self.name, "unloading idle document");
+                    break;
+                }
+                () = shutdown.cancelled() => break,
+            }
+        }
+        self.committed = Some(committed);
+        self.retire(requests, None).await;
+    }
+
+    fn handle(&mut self, request: RoomRequest) {
+        if !matches!(request, RoomRequest::Update { .. }) {
+            // Everything else keeps its order relative to the updates before it.
+            self.flush_broadcasts();
+        }
+        match request {
+            RoomRequest::Join { peer, reply } => {
+                let id = peer.id;
+                self.peers.join(peer);
+                self.greet(id);
+                let _ = reply.send(Ok(()));
+            }
+            RoomRequest::Leave { peer } => self.leave(peer),
+            RoomRequest::SyncStep1 { peer, state_vector } => {
+                let diff = self.core.diff(&state_vector);
+                let frame = Message::SyncStep2(&diff).encode().into();
+                self.after_durable(Gated::Send { peer, frame });
+            }
+            RoomRequest::Update {
+                peer,
+                seq,
+                raw,
+                update,
+            } => self.apply(peer, seq, raw, update),
+            RoomRequest::Awareness { peer, raw } => self.publish_presence(peer, &raw),
+            RoomRequest::QueryAwareness { peer } => {
+                if let Some(frame) = self.presence.frame() {
+                    self.peers.send_to(peer, frame);
+                }
+            }
+            RoomRequest::State { reply } => {
+                let state = self.core.full_state();
+                self.after_durable(Gated::Reply(Box::new(move |durable| {
+                    let _ = reply.send(durable.map(|()| state).map_err(unavailable));
+                })));
+            }
+            RoomRequest::Attribution { reply } => {
+                let read = (self.core.full_state(), self.core.owners());
+                self.after_durable(Gated::Reply(Box::new(move |durable| {
+                    let _ = reply.send(durable.map(|()| read).map_err(unavailable));
+                })));
+            }
+            RoomRequest::Command {
+                role,
+                mission,
+                person,
+                command,
+                reply,
+            } => self.command(role, &mission, &person, &command, reply),
+            RoomRequest::Resync { peer } => {
+                if self.peers.resync(peer) {
+                    tracing::debug!(doc = %self.name, peer, "resyncing lagged connection");
+                    let state = self.core.full_state();
+                    let frame = Message::SyncStep2(&state).encode().into();
+                    self.after_durable(Gated::Send { peer, frame });
+                    self.greet(peer);
+                }
+            }
+        }
+    }
+
+    /// What a (re)joining connection gets: the server's state vector, so that the client sends
+    /// what the server lacks, and everyone's presence.
+    fn greet(&mut self, peer: ConnId) {
+        let state_vector = self.core.state_vector();
+        self.peers
+            .send_to(peer, Message::SyncStep1(state_vector).encode().into());
+        if let Some(frame) = self.presence.frame() {
+            self.peers.send_to(peer, frame);
+        }
+    }
+
+    /// Sends the updates released since the last flush.
+    fn flush_broadcasts(&mut self) {
+        let unsent = std::mem::take(&mut self.unsent);
+        self.peers.broadcast_updates(&unsent);
+    }
+
+    /// Relays what a connection published about its presence.
+    fn publish_presence(&mut self, from: ConnId, raw: &[u8]) {
+        let Ok(entries) = decode_awareness(raw) else {
+            self.peers
+                .close(from, CloseCode::Malformed, "malformed awareness update");
+            return;
+        };
+        let Some(publisher) = self.peers.get(from) else {
+            return;
+        };
+        let (role, mission, person) = (
+            publisher.role,
+            Arc::clone(&publisher.mission),
+            Arc::clone(&publisher.person),
+        );
+        let publisher = Publisher {
+            conn: from,
+            person: &person,
+            mission: &mission,
+            role,
+        };
+        let policy = self.core.policy();
+        let relayed = self.presence.publish(&publisher, entries, |client| {
+            concord_protocol::policy::DocumentView::owner(policy, client)
+        });
+        if !relayed.is_empty() {
+            // Presence goes to the publisher too, as the reference server does: stock
+            // y-websocket clients drop a connection that has received nothing for 30 seconds,
+            // and their own presence renewal (every 15) is what keeps a quiet one alive.
+            self.peers
+                .broadcast_except(&presence::frame_of(&relayed), &[]);
+        }
+    }
+
+    fn leave(&mut self, id: ConnId) {
+        self.peers.leave(id);
+        let gone = self.presence.leave(id);
+        if !gone.is_empty() {
+            self.peers.broadcast_except(&presence::frame_of(&gone), &[]);
+        }
+    }
+
+    /// Stops serving: every connection is closed with 1011 and reconnects to a fresh load.
+    fn fail(&mut self, reason: &str) {
+        tracing::error!(doc = %self.name, reason, "room failed; closing its connections");
+        self.peers.close_all(CloseCode::InternalError, reason);
+        self.unsnapshotted = 0;
+        self.failed = true;
+    }
+
+    /// Leaves the registry only once everything the room issued is durable, so that a new room
+    /// for the same document loads all of it.
+    async fn retire(
+        mut self,
+        mut requests: mpsc::Receiver<RoomRequest>,
+        load_error: Option<JoinError>,
+    ) {
+        if self.unsnapshotted > 0 && load_error.is_none() && !self.failed {
+            self.snapshot();
+        }
+        let (tx, rx) = oneshot::channel();
+        self.log.barrier(Box::new(move |result| {
+            let _ = tx.send(result);
+        }));
+        if let Ok(Err(err)) = rx.await {
+            tracing::error!(doc = %self.name, error = %err, "final flush failed");
+        }
+        // Everything issued is settled now: what waited for it goes out (answers to commands
+        // included) before the room goes.
+        if let Some(mut committed) = self.committed.take() {
+            while let Ok(commit) = committed.try_recv() {
+                self.on_commit(commit);
+            }
+            self.flush_broadcasts();
+        }
+        if let Some((count, p50, p99)) = self.commit_waits.summary() {
+            tracing::info!(
+                doc = %self.name,
+                broadcasts = count,
+                p50_us = p50.as_micros() as u64,
+                p99_us = p99.as_micros() as u64,
+                "broadcasts waited for their commit"
+            );
+        }
+        if let Some(rooms) = self.rooms.upgrade() {
+            rooms.retire(&self.name, self.generation);
+        }
+        requests.close();
+        while let Some(request) = requests.recv().await {
+            match request {
+                RoomRequest::Join { reply, .. } => {
+                    if let Some(err) = &load_error {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                    // Otherwise the dropped reply tells the connection to look the room up
+                    // again: it will find (or start) the room's successor.
+                }
+                RoomRequest::Update { peer, .. } => {
+                    self.peers
+                        .close(peer, CloseCode::GoingAway, "document unloaded");
+                }
+                RoomRequest::State { reply } => {
+                    if let Some(err) = &load_error {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                }
+                RoomRequest::Attribution { reply } => {
+                    if let Some(err) = &load_error {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                }
+                // A REST caller seeing its reply dropped looks the room up again; a socket is
+                // told to reconnect (to the room's successor) and send it again.
+                RoomRequest::Command {
+                    reply: CommandReplyTo::Socket { peer, .. },
+                    ..
+                } => self
+                    .peers
+                    .close(peer, CloseCode::GoingAway, "document unloaded"),
+                RoomRequest::Command { .. } => {}
+                _ => {}
+            }
+        }
+        // Connections still attached (shutdown, failure) are told to go.
+        self.peers
+            .close_all(CloseCode::GoingAway, "document closed");
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn sleep_until_or_forever(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
