@@ -124,6 +124,118 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A record as a backend stores it: its fields as hashed (the lists as JSON), its place in
+/// the chain, the previous record's hash and its own. Computed here, not by a backend, so that
+/// every backend chains and verifies alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRecord {
+    pub n: u64,
+    pub at_ms: u64,
+    pub person: String,
+    pub mission: String,
+    pub action: String,
+    pub paragraphs: String,
+    pub deleted: String,
+    pub claims: String,
+    pub update_hash: Vec<u8>,
+    pub prev: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// The last record of a chain: its number and hash (`(0, [0; 32])` before the first).
+pub type Head = (u64, Hash);
+
+impl SealedRecord {
+    /// Seals `record` (standing for `update`) as the record after `head` in `doc`'s chain.
+    pub fn seal(doc: &str, head: Head, record: &AuditRecord, update: &[u8]) -> Self {
+        let (paragraphs, deleted, claims) = stored_lists(record);
+        let mut sealed = SealedRecord {
+            n: head.0 + 1,
+            at_ms: record.at_ms,
+            person: record.person.clone(),
+            mission: record.mission.clone(),
+            action: record.action.clone(),
+            paragraphs,
+            deleted,
+            claims,
+            update_hash: update_hash(update).to_vec(),
+            prev: head.1.to_vec(),
+            hash: Vec::new(),
+        };
+        sealed.hash = sealed.recompute(doc).to_vec();
+        sealed
+    }
+
+    /// The hash the record's fields give.
+    pub fn recompute(&self, doc: &str) -> Hash {
+        chain_hash(
+            doc,
+            self.n,
+            self.at_ms,
+            &self.person,
+            &self.mission,
+            &self.action,
+            &self.paragraphs,
+            &self.deleted,
+            &self.claims,
+            &self.update_hash,
+            &self.prev,
+        )
+    }
+
+    /// Where the chain stands after this record.
+    pub fn head(&self) -> Head {
+        let mut hash = [0; 32];
+        if self.hash.len() == 32 {
+            hash.copy_from_slice(&self.hash);
+        }
+        (self.n, hash)
+    }
+}
+
+/// Walks one document's chain as stored (records in order, then the stored head) and notes
+/// every broken link in `report`.
+pub fn verify_chain(
+    doc: &str,
+    records: impl IntoIterator<Item = SealedRecord>,
+    head: Option<(u64, Vec<u8>)>,
+    report: &mut Verification,
+) {
+    let mut expected_n = 1u64;
+    let mut prev: Vec<u8> = vec![0; 32];
+    for record in records {
+        report.records += 1;
+        let n = record.n;
+        if n != expected_n {
+            report.problems.push(format!(
+                "{doc}: record {expected_n} is missing (next is {n})"
+            ));
+        }
+        if record.prev != prev {
+            report.problems.push(format!(
+                "{doc}: record {n} does not follow the record before it"
+            ));
+        }
+        if record.recompute(doc)[..] != record.hash[..] {
+            report.problems.push(format!(
+                "{doc}: record {n} was altered (its hash does not match)"
+            ));
+        }
+        expected_n = n + 1;
+        prev = record.hash;
+    }
+    match head {
+        Some((n, hash)) if n == expected_n - 1 && hash == prev => {}
+        Some((n, _)) => report.problems.push(format!(
+            "{doc}: the chain ends at record {} but its head says {n}",
+            expected_n - 1
+        )),
+        None => report
+            .problems
+            .push(format!("{doc}: the chain has no head record")),
+    }
+}
+
 /// What verification found.
 #[derive(Debug, Default)]
 pub struct Verification {

@@ -8,14 +8,12 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, RwLock};
-use std::time::Duration;
 
 use rusqlite::{params, Connection};
 
 use crate::auth::Identity;
+use crate::storage::sqlite::backend;
 use crate::storage::StorageError;
-
-const DB_FILE: &str = "concord.db";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Revoked {
@@ -35,25 +33,10 @@ impl std::fmt::Debug for Revocations {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> StorageError {
-    StorageError::Backend(e.to_string())
-}
-
+/// The database beside the documents, its schema (the `revocations` table among the rest)
+/// brought up to date.
 fn open(data_dir: &Path) -> Result<Connection, StorageError> {
-    std::fs::create_dir_all(data_dir).map_err(backend)?;
-    let conn = Connection::open(data_dir.join(DB_FILE)).map_err(backend)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL;
-         CREATE TABLE IF NOT EXISTS revocations (
-             kind       TEXT NOT NULL CHECK (kind IN ('token', 'mission')),
-             value      TEXT NOT NULL,
-             revoked_at INTEGER NOT NULL,
-             PRIMARY KEY (kind, value)
-         );",
-    )
-    .map_err(backend)?;
-    Ok(conn)
+    crate::storage::sqlite::schema::open_connection(data_dir)
 }
 
 /// What `concord revoke` revokes.

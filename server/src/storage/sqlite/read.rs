@@ -1,0 +1,167 @@
+//! Reads: a document's snapshot, log and client-id owners; its audit records; and the audit
+//! verification `concord audit verify` runs (read-only, beside a running server).
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::backend;
+use super::schema::DB_FILE;
+use crate::audit::{self, AuditRecord, SealedRecord, Verification};
+use crate::storage::{StorageError, StoredDocument};
+
+/// The head of `doc`'s chain as stored: the last record's number and hash.
+pub(super) fn stored_head(
+    conn: &Connection,
+    doc: &str,
+) -> Result<Option<(i64, Vec<u8>)>, StorageError> {
+    conn.query_row(
+        "SELECT n, hash FROM audit_heads WHERE doc = ?1",
+        params![doc],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(backend)
+}
+
+/// Walks every audit chain in the database at `data_dir` (read-only).
+pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification, StorageError> {
+    let path = data_dir.join(DB_FILE);
+    if !path.exists() {
+        return Err(backend(format!("no database at {}", path.display())));
+    }
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(backend)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(backend)?;
+    let mut docs: Vec<String> = conn
+        .prepare("SELECT doc FROM audit UNION SELECT doc FROM audit_heads ORDER BY 1")
+        .and_then(|mut s| {
+            s.query_map([], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(backend)?;
+    if let Some(only) = only {
+        docs.retain(|d| d == only);
+    }
+    let mut report = Verification::default();
+    for doc in docs {
+        report.documents += 1;
+        let records = stored_records(&conn, &doc)?;
+        let head = stored_head(&conn, &doc)?.map(|(n, hash)| (n.max(0) as u64, hash));
+        audit::verify_chain(&doc, records, head, &mut report);
+    }
+    Ok(report)
+}
+
+/// A document's audit records as stored, in order.
+fn stored_records(conn: &Connection, doc: &str) -> Result<Vec<SealedRecord>, StorageError> {
+    let mut statement = conn
+        .prepare(
+            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
+                    update_hash, prev, hash
+             FROM audit WHERE doc = ?1 ORDER BY n",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![doc], |row| {
+            Ok(SealedRecord {
+                n: row.get::<_, i64>(0)?.max(0) as u64,
+                at_ms: row.get::<_, i64>(1)?.max(0) as u64,
+                person: row.get(2)?,
+                mission: row.get(3)?,
+                action: row.get(4)?,
+                paragraphs: row.get(5)?,
+                deleted: row.get(6)?,
+                claims: row.get(7)?,
+                update_hash: row.get(8)?,
+                prev: row.get(9)?,
+                hash: row.get(10)?,
+            })
+        })
+        .map_err(backend)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+}
+
+pub(super) fn load_document(conn: &Connection, doc: &str) -> Result<StoredDocument, StorageError> {
+    let snapshot: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT upto, data FROM snapshots WHERE doc = ?1",
+            params![doc],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let after = snapshot.as_ref().map_or(0, |(upto, _)| *upto);
+    let mut statement = conn
+        .prepare_cached("SELECT data FROM updates WHERE doc = ?1 AND seq > ?2 ORDER BY seq")
+        .map_err(backend)?;
+    let updates = statement
+        .query_map(params![doc, after], |row| row.get::<_, Vec<u8>>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    let mut owners = conn
+        .prepare_cached("SELECT client, mission FROM client_ids WHERE doc = ?1")
+        .map_err(backend)?;
+    let owners = owners
+        .query_map(params![doc], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get::<_, String>(1)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    Ok(StoredDocument {
+        snapshot: snapshot.map(|(_, data)| data),
+        updates,
+        owners,
+    })
+}
+
+pub(super) fn read_audit(
+    conn: &Connection,
+    doc: &str,
+    since_ms: u64,
+) -> Result<Vec<AuditRecord>, StorageError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT at_ms, person, mission, action, paragraphs, deleted, claims
+             FROM audit WHERE doc = ?1 AND at_ms >= ?2 ORDER BY n",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![doc, since_ms.min(i64::MAX as u64) as i64], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+            ))
+        })
+        .map_err(backend)?;
+    let mut records = Vec::new();
+    for row in rows {
+        let (at_ms, person, mission, action, paragraphs, deleted, claims) = row.map_err(backend)?;
+        let parse = |what: &str, json: &str| {
+            backend(format!(
+                "audit record of {doc} has unreadable {what}: {json}"
+            ))
+        };
+        let owned_claims =
+            audit::parse_claims(&claims, &mission).map_err(|_| parse("claims", &claims))?;
+        records.push(AuditRecord {
+            at_ms: at_ms as u64,
+            person,
+            mission,
+            action,
+            paragraphs: serde_json::from_str(&paragraphs)
+                .map_err(|_| parse("paragraphs", &paragraphs))?,
+            deleted: serde_json::from_str(&deleted).map_err(|_| parse("deletions", &deleted))?,
+            claims: owned_claims,
+        });
+    }
+    Ok(records)
+}

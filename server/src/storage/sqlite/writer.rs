@@ -1,0 +1,269 @@
+//! The writer thread: it takes every operation waiting in its queue, writes them in one
+//! transaction and commits with `synchronous=FULL` (an fsync of the write-ahead log) before
+//! firing their completions, in order. Under load, many keystrokes from many documents share
+//! one fsync; when idle, a lone update is committed at once. Audit records are sealed by
+//! [`crate::audit`]; this file only stores them.
+
+use std::sync::mpsc as std_mpsc;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::backend;
+use super::read::stored_head;
+use crate::audit::{Head, SealedRecord};
+use crate::storage::{Completion, LogEntry, LogSeq, StorageError};
+
+/// How many queued operations one commit takes at most.
+const MAX_BATCH: usize = 4096;
+
+pub(super) enum Job {
+    Append {
+        doc: Box<str>,
+        entry: LogEntry,
+        done: Completion,
+    },
+    Snapshot {
+        doc: Box<str>,
+        state: Vec<u8>,
+        done: Completion,
+    },
+    Barrier {
+        done: Completion,
+    },
+    /// A document is being loaded afresh: writes for it are accepted again (see `write_loop`).
+    Reset {
+        doc: Box<str>,
+        done: Completion,
+    },
+}
+
+impl Job {
+    pub(super) fn complete(self, result: Result<LogSeq, StorageError>) {
+        match self {
+            Job::Append { done, .. }
+            | Job::Snapshot { done, .. }
+            | Job::Barrier { done }
+            | Job::Reset { done, .. } => done(result),
+        }
+    }
+}
+
+/// The last record of each document's audit chain, as the writer last committed it.
+type Heads = std::collections::HashMap<Box<str>, Head>;
+
+fn head(
+    txn: &rusqlite::Transaction<'_>,
+    heads: &mut Heads,
+    doc: &str,
+) -> Result<Head, StorageError> {
+    if let Some(head) = heads.get(doc) {
+        return Ok(*head);
+    }
+    let stored = stored_head(txn, doc)?;
+    let head = match stored {
+        Some((n, hash)) => (
+            n as u64,
+            hash.try_into()
+                .map_err(|_| backend(format!("audit head of {doc} is not a hash")))?,
+        ),
+        None => (0, [0; 32]),
+    };
+    heads.insert(doc.into(), head);
+    Ok(head)
+}
+
+/// Stores the chain heads of the documents a batch extended (once per document per batch, in
+/// the batch's transaction: a head never disagrees with the records committed with it).
+fn store_heads(
+    txn: &rusqlite::Transaction<'_>,
+    heads: &Heads,
+    extended: &std::collections::HashSet<&str>,
+) -> Result<(), StorageError> {
+    for doc in extended {
+        if let Some((n, hash)) = heads.get(*doc) {
+            txn.prepare_cached(
+                "INSERT INTO audit_heads (doc, n, hash) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc) DO UPDATE SET n = excluded.n, hash = excluded.hash",
+            )
+            .and_then(|mut upsert| upsert.execute(params![doc, *n as i64, &hash[..]]))
+            .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the audit record of an appended update (and its claims), extending the chain.
+fn write_record(
+    txn: &rusqlite::Transaction<'_>,
+    heads: &mut Heads,
+    doc: &str,
+    entry: &LogEntry,
+) -> Result<(), StorageError> {
+    let sealed = SealedRecord::seal(doc, head(txn, heads, doc)?, &entry.record, &entry.update);
+    txn.prepare_cached(
+        "INSERT INTO audit (doc, n, at_ms, person, mission, action, paragraphs, deleted, claims,
+                            update_hash, prev, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )
+    .and_then(|mut insert| {
+        insert.execute(params![
+            doc,
+            sealed.n as i64,
+            sealed.at_ms as i64,
+            sealed.person,
+            sealed.mission,
+            sealed.action,
+            sealed.paragraphs,
+            sealed.deleted,
+            sealed.claims,
+            sealed.update_hash,
+            sealed.prev,
+            sealed.hash
+        ])
+    })
+    .map_err(backend)?;
+    for claim in &entry.record.claims {
+        txn.prepare_cached(
+            "INSERT OR IGNORE INTO client_ids (doc, client, mission) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut insert| insert.execute(params![doc, claim.client as i64, claim.mission]))
+        .map_err(backend)?;
+    }
+    heads.insert(doc.into(), sealed.head());
+    Ok(())
+}
+
+pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(64);
+    let mut heads = Heads::new();
+    // Documents whose write failed. Their later writes were issued on top of what is now lost
+    // (the next keystrokes of the same client), so they are refused too, until the document is
+    // loaded afresh: the log never holds an update without those before it.
+    let mut failed: std::collections::HashSet<Box<str>> = std::collections::HashSet::new();
+    while let Ok(first) = jobs.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        batch.retain_mut(|job| true_unless_refused(job, &mut failed));
+        let batch_docs: Vec<Box<str>> = batch
+            .iter()
+            .filter_map(|job| match job {
+                Job::Append { doc, .. } | Job::Snapshot { doc, .. } => Some(doc.clone()),
+                _ => None,
+            })
+            .collect();
+        match commit_batch(&mut conn, &mut heads, &batch) {
+            Ok(seqs) => {
+                for (job, seq) in batch.drain(..).zip(seqs) {
+                    job.complete(Ok(seq));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, jobs = batch.len(), "storage commit failed");
+                // The cached chain heads ran ahead of what was committed: re-read them.
+                heads.clear();
+                failed.extend(batch_docs);
+                for job in batch.drain(..) {
+                    job.complete(Err(err.clone()));
+                }
+            }
+        }
+    }
+    // Every sender is gone: the queue is drained and committed.
+    if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        tracing::warn!(error = %err, "final checkpoint failed");
+    }
+}
+
+/// Settles the jobs that need no transaction; keeps the rest. A write for a document whose
+/// earlier write failed is refused (see `write_loop`); a reset lifts that.
+fn true_unless_refused(job: &mut Job, failed: &mut std::collections::HashSet<Box<str>>) -> bool {
+    match job {
+        Job::Reset { doc, done } => {
+            failed.remove(doc);
+            let done = std::mem::replace(done, Box::new(|_| {}));
+            done(Ok(0));
+            false
+        }
+        Job::Append { doc, done, .. } | Job::Snapshot { doc, done, .. } if failed.contains(doc) => {
+            let done = std::mem::replace(done, Box::new(|_| {}));
+            done(Err(StorageError::Backend(format!(
+                "an earlier write of {doc} failed; it must be reloaded first"
+            ))));
+            false
+        }
+        _ => true,
+    }
+}
+
+/// Writes one batch in one transaction; returns the log position each job reached.
+fn commit_batch(
+    conn: &mut Connection,
+    heads: &mut Heads,
+    batch: &[Job],
+) -> Result<Vec<LogSeq>, StorageError> {
+    let txn = conn.transaction().map_err(backend)?;
+    let mut seqs = Vec::with_capacity(batch.len());
+    let mut extended = std::collections::HashSet::new();
+    {
+        let mut insert = txn
+            .prepare_cached("INSERT INTO updates (doc, data) VALUES (?1, ?2)")
+            .map_err(backend)?;
+        let mut last_seq: LogSeq = 0;
+        for job in batch {
+            match job {
+                Job::Append { doc, entry, .. } => {
+                    insert
+                        .execute(params![&**doc, entry.update.as_ref()])
+                        .map_err(backend)?;
+                    last_seq = txn.last_insert_rowid() as LogSeq;
+                    write_record(&txn, heads, doc, entry)?;
+                    extended.insert(&**doc);
+                }
+                Job::Snapshot { doc, state, .. } => {
+                    // Everything issued for this document before the snapshot is in the table
+                    // (earlier batches committed, this batch's earlier jobs inserted above).
+                    let upto: Option<i64> = txn
+                        .query_row(
+                            "SELECT max(seq) FROM updates WHERE doc = ?1",
+                            params![&**doc],
+                            |row| row.get(0),
+                        )
+                        .optional()
+                        .map_err(backend)?
+                        .flatten();
+                    let previous: Option<i64> = txn
+                        .query_row(
+                            "SELECT upto FROM snapshots WHERE doc = ?1",
+                            params![&**doc],
+                            |row| row.get(0),
+                        )
+                        .optional()
+                        .map_err(backend)?;
+                    let upto = upto.or(previous).unwrap_or(0);
+                    txn.execute(
+                        "INSERT INTO snapshots (doc, upto, data) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (doc) DO UPDATE SET upto = excluded.upto, data = excluded.data",
+                        params![&**doc, upto, state],
+                    )
+                    .map_err(backend)?;
+                    txn.execute(
+                        "DELETE FROM updates WHERE doc = ?1 AND seq <= ?2",
+                        params![&**doc, upto],
+                    )
+                    .map_err(backend)?;
+                    last_seq = upto as LogSeq;
+                }
+                Job::Barrier { .. } | Job::Reset { .. } => {}
+            }
+            seqs.push(last_seq);
+        }
+    }
+    store_heads(&txn, heads, &extended)?;
+    txn.commit().map_err(backend)?;
+    Ok(seqs)
+}
