@@ -280,3 +280,138 @@ impl Default for DocumentCore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use concord_protocol::command::Command;
+    use concord_protocol::policy::Rule;
+    use concord_protocol::schema;
+    use yrs::{GetString, Text};
+
+    use super::*;
+
+    const CHAIR: Author<'static> = Author {
+        role: Role::Facilitator,
+        mission: "UN",
+        person: "chair",
+    };
+
+    /// A core with two paragraphs imported by the chair, and what it logged.
+    fn imported() -> (DocumentCore, Vec<LogEntry>) {
+        let mut core = DocumentCore::default();
+        let import = Command::ImportText {
+            text: "[1] Commit to cooperate.\n[2] Agreed wording.".into(),
+        };
+        let (result, entry) = core.run_command(CHAIR, &import, 1);
+        assert!(result.is_ok(), "{result:?}");
+        (core, entry.into_iter().collect())
+    }
+
+    /// What storage would hand back after `entries` were logged.
+    fn stored(entries: &[LogEntry]) -> StoredDocument {
+        StoredDocument {
+            snapshot: None,
+            updates: entries.iter().map(|e| e.update.to_vec()).collect(),
+            owners: entries
+                .iter()
+                .flat_map(|e| e.record.claims.iter())
+                .map(|c| (c.client, c.mission.clone()))
+                .collect(),
+        }
+    }
+
+    /// A facilitator's replica of `core` under `client`.
+    fn replica(core: &DocumentCore, client: u64) -> Doc {
+        let replica = Doc::with_client_id(client);
+        replica
+            .transact_mut()
+            .apply_update(Update::decode_v1(&core.full_state()).expect("decodes"))
+            .expect("applies");
+        replica
+    }
+
+    /// An update typing `text` at the start of p1.
+    fn typing(replica: &Doc, text: &str) -> Vec<u8> {
+        let mut txn = replica.transact_mut();
+        let body = schema::body_text(&txn, "p1").expect("p1");
+        body.insert(&mut txn, 0, text);
+        txn.encode_update_v1()
+    }
+
+    fn apply(core: &mut DocumentCore, update: &[u8]) -> Result<Option<LogEntry>, UpdateError> {
+        let decoded = Update::decode_v1(update).expect("decodes");
+        core.apply_update(Bytes::copy_from_slice(update), decoded, CHAIR, 2)
+    }
+
+    #[test]
+    fn the_servers_id_is_claimed_once_for_the_server_whoever_asks() {
+        let (mut core, entries) = imported();
+        let claims = &entries[0].record.claims;
+        assert_eq!(claims.len(), 1);
+        assert_eq!(claims[0].mission, SERVER_OWNER);
+        assert_eq!(
+            entries[0].record.mission, "UN",
+            "the record names who asked"
+        );
+        let lock = Command::Lock {
+            paragraph: "p2".into(),
+            reason: "agreed ad ref".into(),
+        };
+        let (result, entry) = core.run_command(CHAIR, &lock, 3);
+        assert!(result.is_ok());
+        assert!(entry.expect("wrote").record.claims.is_empty());
+    }
+
+    #[test]
+    fn an_accepted_update_is_logged_with_its_authors_claim() {
+        let (mut core, _) = imported();
+        let update = typing(&replica(&core, 4242), "Firmly. ");
+        let entry = apply(&mut core, &update)
+            .expect("accepted")
+            .expect("something new");
+        assert_eq!(entry.record.claims, vec![Claim::new(4242, "UN")]);
+        assert_eq!(entry.record.paragraphs, vec!["p1".to_string()]);
+        // The same again (a reconnecting client) brings nothing new: nothing to log.
+        let again = apply(&mut core, &update);
+        assert!(matches!(again, Ok(None)), "{again:?}");
+    }
+
+    #[test]
+    fn an_update_with_a_gap_is_refused_and_the_replica_left_as_it_was() {
+        let (mut core, _) = imported();
+        let before = core.full_state();
+        let writer = replica(&core, 77);
+        let _first = typing(&writer, "never sent ");
+        let second = typing(&writer, "x");
+        match apply(&mut core, &second) {
+            Err(UpdateError::Refused(refusal)) => {
+                assert_eq!(refusal.rule, Rule::UnknownReference)
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+        assert_eq!(core.full_state(), before);
+    }
+
+    #[test]
+    fn a_core_loaded_from_its_log_is_the_same_document_with_the_same_owners() {
+        let (mut core, mut entries) = imported();
+        let update = typing(&replica(&core, 4242), "Firmly. ");
+        entries.extend(apply(&mut core, &update).expect("accepted"));
+        let reloaded = DocumentCore::load(&stored(&entries)).expect("loads");
+        assert_eq!(reloaded.state_vector(), core.state_vector());
+        let text = |core: &DocumentCore| {
+            let txn = core.doc().transact();
+            schema::body_text(&txn, "p1").map(|t| t.get_string(&txn))
+        };
+        assert_eq!(text(&reloaded), text(&core));
+        let mut owners = reloaded.owners();
+        owners.sort();
+        let server_id = entries[0].record.claims[0].client;
+        assert!(owners.contains(&(server_id, SERVER_OWNER.to_string())));
+        assert!(owners.contains(&(4242, "UN".to_string())));
+        // The reloaded core writes under a fresh id of its own, also the server's.
+        let own = reloaded.doc().client_id().get();
+        assert_ne!(own, server_id);
+        assert!(owners.contains(&(own, SERVER_OWNER.to_string())));
+    }
+}
