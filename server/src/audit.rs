@@ -1,4 +1,4 @@
-//! The audit trail (issue 4, DESIGN.md section 5): every accepted update and command, with
+//! The audit trail (docs/design.md section 5): every accepted update and command, with
 //! when, who (person and mission), what (the action and the paragraphs it touched, the id
 //! ranges it deleted, the client ids it claimed) and a hash chained to the previous record of
 //! the same document.

@@ -1,4 +1,4 @@
-//! Who is asking: JWT verification for every entry point (DESIGN.md sections 1 and 6).
+//! Who is asking: JWT verification for every entry point (docs/design.md sections 1 and 6).
 //!
 //! A token names a person (`sub`), the mission they act for, their role, the documents they may
 //! open (`docs`: ids or `*`), and carries `exp`, `iat`, `aud` (one audience or a list naming

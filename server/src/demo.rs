@@ -1,5 +1,5 @@
 //! `concord serve --demo`: a negotiation shaped like the Global Compact for Migration
-//! (DOMAIN.md: 54 paragraphs numbered straight through, 23 objectives with 190 lettered
+//! (docs/domain.md: 54 paragraphs numbered straight through, 23 objectives with 190 lettered
 //! actions), with generated wording, and sign-in links for two co-facilitators, three
 //! delegations and an observer.
 

@@ -1,4 +1,4 @@
-//! The document log (DESIGN.md section 5): every document is an append-only, totally ordered
+//! The document log (docs/design.md section 5): every document is an append-only, totally ordered
 //! log of accepted updates, compacted by snapshots.
 //!
 //! Rooms talk to storage only through [`DocumentLog`]. Appends report completion through a

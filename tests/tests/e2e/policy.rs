@@ -1,4 +1,4 @@
-//! The update policy through the server (DESIGN.md section 3): for each rule, an update crafted
+//! The update policy through the server (docs/design.md section 3): for each rule, an update crafted
 //! with yrs directly (the test client has no client-side checks) is refused with `Rejected`
 //! naming the rule and the paragraph, the connection closes with 4403 and the stored document
 //! is byte-for-byte unchanged; and its permitted counterpart is accepted.
