@@ -18,7 +18,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
 use concord_protocol::command::{CommandError, CommandReply, Reply};
 use concord_protocol::update::scan_update_v1;
-use concord_protocol::{CloseCode, Message, Rejection, Role, Session};
+use concord_protocol::{CloseCode, Message, Session};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -233,15 +233,11 @@ impl Reader<'_> {
                     state_vector,
                 },
                 Message::SyncStep2(update) | Message::Update(update) => {
-                    let scanned = scan_update_v1(update).map_err(|err| {
+                    // Scanned before yrs decodes it (yrs trusts claimed lengths and nests
+                    // without bound); whether the writer may write it is the room's to judge.
+                    scan_update_v1(update).map_err(|err| {
                         (CloseCode::Malformed, format!("malformed update: {err}"))
                     })?;
-                    if self.identity.role == Role::Observer && !scanned.is_empty() {
-                        return Err(self.reject(
-                            "observer-read-only",
-                            "observers follow the text; they cannot edit it",
-                        ));
-                    }
                     let decoded = Update::decode_v1(update).map_err(|err| {
                         (CloseCode::Malformed, format!("malformed update: {err}"))
                     })?;
@@ -260,10 +256,6 @@ impl Reader<'_> {
                             format!("malformed awareness update: {err}"),
                         )
                     })?;
-                    if self.identity.role == Role::Observer {
-                        // Observers are invisible: their presence goes nowhere.
-                        continue;
-                    }
                     RoomRequest::Awareness {
                         peer: self.id,
                         raw: frame.slice_ref(update),
@@ -310,22 +302,6 @@ impl Reader<'_> {
 impl Reader<'_> {
     fn config(&self) -> &Config {
         &self.ctx.config
-    }
-
-    /// Refuses a write: `Rejected` for Concord clients, permission-denied for stock Yjs
-    /// clients, then close 4403 (the sender's replica now has a gap the server will never
-    /// fill, so it must start a fresh one).
-    fn reject(&self, rule: &str, message: &str) -> CloseReason {
-        let rejection = Message::Rejected(Rejection {
-            rule: rule.to_string(),
-            paragraph: None,
-            message: message.to_string(),
-        });
-        let _ = self.outbox.try_send(rejection.encode().into());
-        let _ = self
-            .outbox
-            .try_send(Message::PermissionDenied(message).encode().into());
-        (CloseCode::Forbidden, format!("{rule}: {message}"))
     }
 
     /// Hands a command to the room, which answers it in this connection's outbox once what it

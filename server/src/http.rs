@@ -130,6 +130,52 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
     }
 }
 
+/// A request for a document (`{doc}` in the route) that the request's token may open: the one
+/// place that decides it, for every document route.
+pub struct DocumentAccess {
+    pub identity: Identity,
+    pub doc: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for DocumentAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Authenticated(identity) = Authenticated::from_request_parts(parts, state).await?;
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text())
+                })?;
+        let doc = params.get("doc").cloned().unwrap_or_default();
+        validate_document_id(&doc)?;
+        identity.may_open(&doc)?;
+        Ok(DocumentAccess { identity, doc })
+    }
+}
+
+/// A REST request for a document: [`DocumentAccess`], within its mission's message rate.
+pub struct DocumentRequest(pub DocumentAccess);
+
+impl FromRequestParts<Arc<AppState>> for DocumentRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let access = DocumentAccess::from_request_parts(parts, state).await?;
+        if !state.ctx.limits.allow_message(&access.identity.mission) {
+            return Err(rate_limited(&access.identity.mission));
+        }
+        Ok(DocumentRequest(access))
+    }
+}
+
 /// The token from `Authorization: Bearer`, else from the `token` query parameter (browsers
 /// cannot set headers on a WebSocket).
 fn bearer_token(parts: &Parts) -> Option<String> {
@@ -206,14 +252,8 @@ async fn session(
 
 async fn document_state(
     State(state): State<Arc<AppState>>,
-    Authenticated(identity): Authenticated,
-    Path(doc): Path<String>,
+    DocumentRequest(DocumentAccess { doc, .. }): DocumentRequest,
 ) -> Result<Response, ApiError> {
-    validate_document_id(&doc)?;
-    identity.may_open(&doc)?;
-    if !state.ctx.limits.allow_message(&identity.mission) {
-        return Err(rate_limited(&identity.mission));
-    }
     let bytes = ask_room(&state, &doc, |reply| RoomRequest::State { reply })
         .await?
         .map_err(|_| unavailable())?;
@@ -259,15 +299,10 @@ struct AttributionQuery {
 /// (the audit).
 async fn paragraph_attribution(
     State(state): State<Arc<AppState>>,
-    Authenticated(identity): Authenticated,
-    Path((doc, paragraph)): Path<(String, String)>,
+    DocumentRequest(DocumentAccess { doc, .. }): DocumentRequest,
+    Path((_, paragraph)): Path<(String, String)>,
     query: Result<axum::extract::Query<AttributionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    validate_document_id(&doc)?;
-    identity.may_open(&doc)?;
-    if !state.ctx.limits.allow_message(&identity.mission) {
-        return Err(rate_limited(&identity.mission));
-    }
     let since = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?
         .since;
@@ -309,15 +344,9 @@ async fn paragraph_attribution(
 /// 400).
 async fn document_command(
     State(state): State<Arc<AppState>>,
-    Authenticated(identity): Authenticated,
-    Path(doc): Path<String>,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    validate_document_id(&doc)?;
-    identity.may_open(&doc)?;
-    if !state.ctx.limits.allow_message(&identity.mission) {
-        return Err(rate_limited(&identity.mission));
-    }
     let command: concord_protocol::command::Command =
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
@@ -351,12 +380,9 @@ async fn document_command(
 
 async fn upgrade(
     State(state): State<Arc<AppState>>,
-    Authenticated(identity): Authenticated,
-    Path(doc): Path<String>,
+    DocumentAccess { identity, doc }: DocumentAccess,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    validate_document_id(&doc)?;
-    identity.may_open(&doc)?;
     if state.ctx.shutdown.is_cancelled() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -5,6 +5,7 @@
 //! as commits arrive. A failed write answers what waited with `storage-unavailable` and stops
 //! the room.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -117,10 +118,20 @@ impl Room {
         let n = self.issued;
         let commits = self.commits.clone();
         let credit = self.credit.take();
+        let write_failed = Arc::clone(&self.write_failed);
         Box::new(move |result: Result<_, StorageError>| {
             drop(credit);
-            if let (Ok(_), Some((state, seq))) = (&result, ack) {
-                state.ack(seq);
+            // `Ack(n)` says the first n updates are durable. Once one of this room's writes
+            // failed, that is false for every later n, even when a later operation (a barrier
+            // for a re-sent update) succeeds. Completions run in issue order, on one thread.
+            match &result {
+                Err(_) => write_failed.store(true, Ordering::Release),
+                Ok(_) if write_failed.load(Ordering::Acquire) => {}
+                Ok(_) => {
+                    if let Some((state, seq)) = ack {
+                        state.ack(seq);
+                    }
+                }
             }
             let _ = commits.send((n, result.map(|_| ())));
         })

@@ -161,6 +161,9 @@ pub(crate) struct Room {
     credit: Option<OwnedSemaphorePermit>,
     /// Storage failed: nothing more is written, and the room is stopping.
     failed: bool,
+    /// Set by the completion of the first write that failed, before any later completion runs:
+    /// no `Ack` goes out after it.
+    write_failed: Arc<std::sync::atomic::AtomicBool>,
     /// How long broadcasts waited for their commit (the price of broadcasting only what is
     /// durable), reported when the room retires.
     commit_waits: crate::latency::Samples,
@@ -201,6 +204,7 @@ impl Room {
             committed: Some(committed),
             credit: None,
             failed: false,
+            write_failed: Arc::default(),
             commit_waits: crate::latency::Samples::default(),
         }
     }

@@ -51,6 +51,10 @@ impl PresenceTable {
         entries: Vec<AwarenessEntry<'_>>,
         owner: impl Fn(u64) -> Option<&'o str>,
     ) -> Vec<Relayed> {
+        // Observers are invisible: their presence goes nowhere.
+        if publisher.role == Role::Observer {
+            return Vec::new();
+        }
         let mut relayed = Vec::with_capacity(entries.len());
         for entry in entries {
             if owner(entry.client).is_some_and(|owner| owner != publisher.mission) {
@@ -210,6 +214,21 @@ mod tests {
             .is_empty());
         let removal = table.publish(&EU, vec![entry(10, 3, "null")], nobody);
         assert_eq!(removal[0].state, None);
+        assert!(table.frame().is_none());
+    }
+
+    #[test]
+    fn observers_are_invisible() {
+        let mut table = PresenceTable::default();
+        let observer = Publisher {
+            conn: 3,
+            person: "nora",
+            mission: "IOM",
+            role: Role::Observer,
+        };
+        assert!(table
+            .publish(&observer, vec![entry(30, 1, "{}")], nobody)
+            .is_empty());
         assert!(table.frame().is_none());
     }
 

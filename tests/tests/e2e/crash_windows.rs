@@ -305,3 +305,27 @@ async fn waiting_writes_are_bounded_and_nothing_is_lost() -> anyhow::Result<()> 
     server.kill().await;
     Ok(())
 }
+
+/// `Ack(n)` covers the first n updates: once a write failed, no later success (a barrier for
+/// a re-sent update) may acknowledge past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_ack_covers_a_failed_write() -> anyhow::Result<()> {
+    let data = TempDir::new("ack-after-failure");
+    let (mut server, un, _) = start(&data).await?;
+    let mut writer = Client::connect(&url(&server, &un)).await?;
+    server.fault("hold").await?;
+    let typed = writer.insert_into(&body, 0, "Lost to a failed write. ")?;
+    // Nothing new: the room answers it with a barrier, which will succeed.
+    let resent = writer.send_update(&[0, 0])?;
+    server.wait_held(2).await?;
+    server.fault("fail").await?;
+    let close = writer.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(1011));
+    let acked = writer.seen().acked;
+    assert!(
+        acked < typed,
+        "Ack({acked}) covers update {typed}, whose write failed (re-send was {resent})"
+    );
+    server.kill().await;
+    Ok(())
+}
