@@ -2,10 +2,16 @@
 //! server runs (policy check, commands, acks). The real server and a real browser are in the
 //! end-to-end tests (tests/browser).
 
+use super::editing::rebase;
+use super::splice::{difference, splice};
 use super::*;
+use concord_protocol::command::{execute, Command, CommandError, Context, Reply};
 use concord_protocol::policy::check;
 use concord_protocol::update::scan_update_v1;
+use concord_protocol::Role;
+use serde_json::json;
 use yrs::updates::decoder::Decode;
+use yrs::{ReadTxn, Text, Update};
 
 /// One document as the server holds it, and one connection's bookkeeping.
 struct Server {

@@ -1,0 +1,62 @@
+//! Presence: who else has the document open (person, mission, role, as the server stamped
+//! them), and this person's own presence, published once signed in unless they observe.
+
+use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
+use concord_protocol::{Message, Role};
+use serde_json::{json, Value};
+
+use super::{ClientCore, Event, Link};
+
+impl ClientCore {
+    pub(super) fn publish_presence(&mut self) {
+        let Some(session) = &self.session else { return };
+        if self.link == Link::Offline || session.role == Some(Role::Observer) {
+            return;
+        }
+        self.presence_clock += 1;
+        let state = json!({
+            "person": session.person,
+            "mission": session.mission,
+            "role": session.role,
+        })
+        .to_string();
+        let update = encode_awareness([AwarenessEntry {
+            client: self.client_id(),
+            clock: self.presence_clock,
+            state: &state,
+        }]);
+        self.outgoing
+            .push_back(Message::Awareness(&update).encode());
+    }
+
+    pub(super) fn receive_presence(&mut self, update: &[u8]) {
+        let Ok(entries) = decode_awareness(update) else {
+            return;
+        };
+        let own = self.client_id();
+        for entry in entries {
+            if entry.client == own {
+                continue;
+            }
+            if entry.is_removal() {
+                self.presence.remove(&entry.client);
+                continue;
+            }
+            let newer = self
+                .presence
+                .get(&entry.client)
+                .is_none_or(|(clock, _)| entry.clock >= *clock);
+            if newer {
+                if let Ok(state) = serde_json::from_str::<Value>(entry.state) {
+                    self.presence.insert(entry.client, (entry.clock, state));
+                }
+            }
+        }
+        self.event(Event::Presence);
+    }
+
+    /// Others' presence states, by client id.
+    pub(super) fn presence_list(&self) -> Vec<&Value> {
+        self.presence.values().map(|(_, state)| state).collect()
+    }
+}

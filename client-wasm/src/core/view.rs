@@ -1,0 +1,135 @@
+//! What the page reads: the model (paragraphs in reading order, each with its amendments and
+//! comments and whether this person may edit its texts, and who else is here), the status
+//! (connection, saving, session, text to recover), and which texts an update from the server
+//! touched, so typing elsewhere re-renders only those.
+
+use concord_protocol::policy::{BranchKey, DocumentView};
+use concord_protocol::schema::{self, Amendment, Comment, Paragraph};
+use concord_protocol::update::{scan_update_v1, Block};
+use concord_protocol::Session;
+use serde::Serialize;
+use serde_json::Value;
+use yrs::Transact;
+
+use super::{target_of, ClientCore, Link, Recoverable, Target};
+
+/// The document as the page renders it.
+#[derive(Serialize)]
+struct Model<'a> {
+    paragraphs: Vec<ParagraphView>,
+    presence: Vec<&'a Value>,
+}
+
+/// A paragraph, with what this person may edit in it.
+#[derive(Serialize)]
+struct ParagraphView {
+    #[serde(flatten)]
+    paragraph: Paragraph,
+    editable: bool,
+    amendments: Vec<AmendmentView>,
+    comments: Vec<Comment>,
+}
+
+#[derive(Serialize)]
+struct AmendmentView {
+    #[serde(flatten)]
+    amendment: Amendment,
+    text_editable: bool,
+    rationale_editable: bool,
+}
+
+/// Connection and saving state, who this is, and text to recover.
+#[derive(Serialize)]
+struct Status<'a> {
+    connection: &'static str,
+    closed: Option<&'a str>,
+    unsaved: bool,
+    saved: bool,
+    session: &'a Option<Session>,
+    recoverable: &'a [Recoverable],
+    presence: Vec<&'a Value>,
+}
+
+/// As JSON for the page (these views always serialize).
+fn to_json(view: impl Serialize) -> Value {
+    serde_json::to_value(view).unwrap_or_default()
+}
+
+impl ClientCore {
+    /// The document as the page renders it (JSON): paragraphs in reading order with their
+    /// amendments and comments, and what this person may edit.
+    pub fn model(&self) -> Value {
+        let shown = self.previous.as_ref().unwrap_or(&self.doc);
+        let txn = shown.transact();
+        let amendments = schema::amendments(&txn);
+        let editable = |target: Target| self.may_edit(&target).is_ok();
+        let paragraphs = schema::paragraphs(&txn)
+            .into_iter()
+            .map(|p| {
+                let own = amendments
+                    .iter()
+                    .filter(|a| a.paragraph == p.id)
+                    .map(|a| AmendmentView {
+                        text_editable: editable(Target::AmendmentText(a.id.clone())),
+                        rationale_editable: editable(Target::AmendmentRationale(a.id.clone())),
+                        amendment: a.clone(),
+                    })
+                    .collect();
+                ParagraphView {
+                    editable: editable(Target::Body(p.id.clone())),
+                    amendments: own,
+                    comments: schema::comments(&txn, &p.id),
+                    paragraph: p,
+                }
+            })
+            .collect();
+        to_json(Model {
+            paragraphs,
+            presence: self.presence_list(),
+        })
+    }
+
+    /// Connection and saving state, who this is, and text to recover (JSON).
+    pub fn status(&self) -> Value {
+        let (connection, closed) = match &self.link {
+            Link::Offline => ("offline", None),
+            Link::Syncing => ("connecting", None),
+            Link::Synced => ("synced", None),
+            Link::Closed(why) => ("closed", Some(why.as_str())),
+        };
+        to_json(Status {
+            connection,
+            closed,
+            unsaved: !self.is_saved(),
+            saved: self.is_saved(),
+            session: &self.session,
+            recoverable: &self.recoverable,
+            presence: self.presence_list(),
+        })
+    }
+
+    /// The texts an applied update wrote into, if that is all it did (else `None`: structure
+    /// changed, and the page re-reads the whole model).
+    pub(super) fn texts_touched(&self, update: &[u8]) -> Option<Vec<Target>> {
+        let scanned = scan_update_v1(update).ok()?;
+        let mut targets: Vec<Target> = Vec::new();
+        let mut add = |branch: &BranchKey| {
+            let target = target_of(self.policy.meaning(branch)?);
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+            Some(())
+        };
+        for block in &scanned.blocks {
+            if let Block::Item(item) = block {
+                add(self.policy.index().branch_of(item.id)?)?;
+            }
+        }
+        for d in &scanned.deletions {
+            for segment in self.policy.index().segments(d.client, d.clock, d.len) {
+                add(segment.branch.as_ref()?)?;
+            }
+        }
+        Some(targets)
+    }
+}
