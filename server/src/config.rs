@@ -22,6 +22,8 @@ pub struct Config {
     /// Log writes that may wait for their commit at once, across all documents; beyond it,
     /// rooms stop taking requests and connections stop reading their sockets.
     pub storage_queue: usize,
+    /// The server's clock (the system's; tests set their own).
+    pub clock: crate::clock::Clock,
     /// How often the server pings each connection.
     pub ping_interval: Duration,
     /// A connection from which nothing (not even a pong) arrives for this long is closed.
@@ -55,6 +57,7 @@ impl Default for Config {
             idle_unload_after: Duration::from_secs(30),
             snapshot_every: 1000,
             storage_queue: crate::room::STORAGE_CREDITS,
+            clock: crate::clock::Clock::system(),
             ping_interval: Duration::from_secs(20),
             liveness_timeout: Duration::from_secs(60),
             write_timeout: Duration::from_secs(30),

@@ -26,7 +26,8 @@ use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
 use yrs::Update;
 
-use crate::auth::{now_seconds, Authenticator, Identity};
+use crate::auth::{Authenticator, Identity};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::{ConnectionPermit, MissionLimits};
 use crate::peer::{ConnId, Peer, PeerState};
@@ -76,7 +77,7 @@ pub async fn serve(
     };
 
     // The outbox is empty: the first frame always fits.
-    let _ = outbox.try_send(session_frame(&document, &identity));
+    let _ = outbox.try_send(session_frame(&document, &identity, &ctx.config.clock));
     ctx.sessions
         .insert(id, identity.clone(), Arc::clone(&state));
 
@@ -128,14 +129,14 @@ pub async fn serve(
     ctx.sessions.remove(id);
 }
 
-fn session_frame(document: &str, identity: &Identity) -> Bytes {
+fn session_frame(document: &str, identity: &Identity, clock: &Clock) -> Bytes {
     Message::Session(Session {
         document: document.to_string(),
         person: Some(identity.person.clone()),
         mission: Some(identity.mission.clone()),
         role: Some(identity.role),
         expires_at: Some(identity.expires_at),
-        server_time_ms: now_ms(),
+        server_time_ms: clock.now_ms(),
     })
     .encode()
     .into()
@@ -182,7 +183,7 @@ impl Reader<'_> {
                 }
                 // The writer, the room or a revocation decided to close: stop reading.
                 () = self.state.closing() => return None,
-                () = tokio::time::sleep_until(expiry(self.identity.expires_at)) => {
+                () = tokio::time::sleep_until(expiry(self.identity.expires_at, &self.ctx.config.clock)) => {
                     return Some((CloseCode::Unauthenticated, "token expired".into()));
                 }
                 next = tokio::time::timeout(self.config().liveness_timeout, stream.next()) => next,
@@ -343,7 +344,7 @@ impl Reader<'_> {
         let fresh = self
             .ctx
             .auth
-            .verify(token, now_seconds())
+            .verify(token, self.ctx.config.clock.now_seconds())
             .map_err(|e| refused(e.to_string()))?;
         if fresh.person != self.identity.person
             || fresh.mission != self.identity.mission
@@ -360,15 +361,19 @@ impl Reader<'_> {
             return Err(refused("the token has been revoked".into()));
         }
         self.ctx.sessions.update(self.id, fresh.clone());
-        let _ = self.outbox.try_send(session_frame(self.document, &fresh));
+        let _ = self
+            .outbox
+            .try_send(session_frame(self.document, &fresh, &self.ctx.config.clock));
         self.identity = fresh;
         Ok(())
     }
 }
 
 /// The instant a token expiring at `expires_at` (Unix seconds) runs out.
-fn expiry(expires_at: u64) -> tokio::time::Instant {
-    let left_ms = expires_at.saturating_mul(1000).saturating_sub(now_ms());
+fn expiry(expires_at: u64, clock: &Clock) -> tokio::time::Instant {
+    let left_ms = expires_at
+        .saturating_mul(1000)
+        .saturating_sub(clock.now_ms());
     tokio::time::Instant::now() + Duration::from_millis(left_ms.min(u64::from(u32::MAX) * 1000))
 }
 
@@ -510,11 +515,4 @@ fn truncate_reason(reason: &str) -> String {
         end -= 1;
     }
     reason[..end].to_string()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::auth::{now_seconds, AuthError, Identity};
+use crate::auth::{AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
 use crate::room::{CommandReplyTo, RoomRequest};
 
@@ -122,7 +122,10 @@ impl FromRequestParts<Arc<AppState>> for Authenticated {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or(AuthError::Missing)?;
-        let identity = state.ctx.auth.verify(&token, now_seconds())?;
+        let identity = state
+            .ctx
+            .auth
+            .verify(&token, state.ctx.config.clock.now_seconds())?;
         if state.ctx.revocations.is_revoked(&identity) {
             return Err(AuthError::Revoked.into());
         }

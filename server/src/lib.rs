@@ -30,6 +30,7 @@ pub mod attribution;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod demo;

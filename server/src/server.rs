@@ -80,6 +80,7 @@ impl Server {
                 idle_unload_after: config.idle_unload_after,
                 snapshot_every: config.snapshot_every,
                 storage_credits: Arc::new(tokio::sync::Semaphore::new(config.storage_queue)),
+                clock: config.clock.clone(),
             },
             shutdown.clone(),
             tasks.clone(),

@@ -6,6 +6,8 @@ mod audit;
 mod auth;
 #[path = "e2e/bad_input.rs"]
 mod bad_input;
+#[path = "e2e/clock.rs"]
+mod clock;
 #[path = "e2e/commands.rs"]
 mod commands;
 #[path = "e2e/crash_windows.rs"]

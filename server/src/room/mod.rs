@@ -58,6 +58,8 @@ pub struct RoomConfig {
     pub snapshot_every: u64,
     /// Log writes queued and not yet committed, across every room (see the module docs).
     pub storage_credits: Arc<Semaphore>,
+    /// What audit records and commands are stamped with.
+    pub clock: crate::clock::Clock,
 }
 
 /// How many log writes may wait for their commit at once, across every room.
@@ -492,13 +494,6 @@ impl Room {
         self.peers
             .close_all(CloseCode::GoingAway, "document closed");
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 async fn sleep_until_or_forever(deadline: Option<Instant>) {

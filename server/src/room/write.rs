@@ -10,7 +10,7 @@ use concord_protocol::{CloseCode, Message};
 use yrs::Update;
 
 use super::durable::Gated;
-use super::{now_ms, CommandReplyTo, Room, SERVER};
+use super::{CommandReplyTo, Room, SERVER};
 use crate::document::{Author, UpdateError};
 use crate::peer::ConnId;
 
@@ -36,7 +36,10 @@ impl Room {
             mission: &mission,
             person: &person,
         };
-        match self.core.apply_update(raw, update, author, now_ms()) {
+        match self
+            .core
+            .apply_update(raw, update, author, self.config.clock.now_ms())
+        {
             // Nothing new (a reconnecting client re-sending what the server has): durable as
             // soon as everything before it is.
             Ok(None) => self.issue_barrier(ack),
@@ -109,7 +112,9 @@ impl Room {
             mission,
             person,
         };
-        let (result, entry) = self.core.run_command(author, command, now_ms());
+        let (result, entry) = self
+            .core
+            .run_command(author, command, self.config.clock.now_ms());
         if let Some(entry) = entry {
             // The command itself can be large (an imported text): details at debug level.
             tracing::info!(doc = %self.name, mission, person, "command applied");
