@@ -71,9 +71,7 @@ pub async fn serve(
         id,
         outbox: outbox.clone(),
         state: Arc::clone(&state),
-        role: identity.role,
-        mission: identity.mission.as_str().into(),
-        person: identity.person.as_str().into(),
+        who: Arc::new(identity.clone()),
     };
 
     // The outbox is empty: the first frame always fits.
@@ -314,9 +312,7 @@ impl Reader<'_> {
     ) -> Result<(), CloseReason> {
         self.room
             .send(RoomRequest::Command {
-                role: self.identity.role,
-                mission: self.identity.mission.as_str().into(),
-                person: self.identity.person.as_str().into(),
+                who: Arc::new(self.identity.clone()),
                 command: Box::new(request.command),
                 reply: CommandReplyTo::Socket {
                     peer: self.id,

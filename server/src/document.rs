@@ -25,6 +25,16 @@ pub struct Author<'a> {
     pub person: &'a str,
 }
 
+impl<'a> From<&'a crate::auth::Identity> for Author<'a> {
+    fn from(who: &'a crate::auth::Identity) -> Self {
+        Author {
+            role: who.role,
+            mission: &who.mission,
+            person: &who.person,
+        }
+    }
+}
+
 /// Why a client's update was not applied.
 #[derive(Debug)]
 pub enum UpdateError {

@@ -359,10 +359,9 @@ async fn document_command(
             )
         })?;
     let command = Box::new(command);
+    let who = Arc::new(identity);
     let answer = ask_room(&state, &doc, |reply| RoomRequest::Command {
-        role: identity.role,
-        mission: identity.mission.as_str().into(),
-        person: identity.person.as_str().into(),
+        who: Arc::clone(&who),
         command: command.clone(),
         reply: CommandReplyTo::Caller(reply),
     })

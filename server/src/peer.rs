@@ -10,22 +10,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use concord_protocol::{CloseCode, Role};
+use concord_protocol::CloseCode;
+
+use crate::auth::Identity;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub type ConnId = u64;
 
-/// The room's end of a connection: where its frames go, and who is writing (the policy
-/// judges every update by role and mission, the audit records the person).
+/// The room's end of a connection: where its frames go, and who is writing, as the token
+/// says (the policy judges every update by role and mission, the audit records the person,
+/// presence is stamped with all three).
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub id: ConnId,
     pub outbox: mpsc::Sender<Bytes>,
     pub state: std::sync::Arc<PeerState>,
-    pub role: Role,
-    pub mission: std::sync::Arc<str>,
-    pub person: std::sync::Arc<str>,
+    pub who: std::sync::Arc<Identity>,
 }
 
 #[derive(Debug, Default)]

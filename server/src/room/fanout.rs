@@ -182,9 +182,15 @@ mod tests {
             id,
             outbox: tx,
             state: Arc::default(),
-            role: Role::Facilitator,
-            mission: "UN".into(),
-            person: "chair".into(),
+            who: Arc::new(crate::auth::Identity {
+                person: "chair".into(),
+                mission: "UN".into(),
+                role: Role::Facilitator,
+                docs: crate::auth::DocAccess::parse("*"),
+                expires_at: u64::MAX,
+                issued_at: 0,
+                token_id: "t".into(),
+            }),
         };
         (peer, rx)
     }

@@ -34,6 +34,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use yrs::{StateVector, Update};
 
+use crate::auth::Identity;
 use crate::document::DocumentCore;
 use crate::peer::{ConnId, Peer};
 use durable::{unavailable, Commit, Gated};
@@ -100,9 +101,7 @@ pub enum RoomRequest {
     },
     /// A command (WebSocket or REST), validated and applied under the server's client id.
     Command {
-        role: concord_protocol::Role,
-        mission: Arc<str>,
-        person: Arc<str>,
+        who: Arc<Identity>,
         command: Box<Command>,
         reply: CommandReplyTo,
     },
@@ -332,12 +331,10 @@ impl Room {
                 })));
             }
             RoomRequest::Command {
-                role,
-                mission,
-                person,
+                who,
                 command,
                 reply,
-            } => self.command(role, &mission, &person, &command, reply),
+            } => self.command(&who, &command, reply),
             RoomRequest::Resync { peer } => {
                 if self.peers.resync(peer) {
                     tracing::debug!(doc = %self.name, peer, "resyncing lagged connection");
@@ -377,16 +374,12 @@ impl Room {
         let Some(publisher) = self.peers.get(from) else {
             return;
         };
-        let (role, mission, person) = (
-            publisher.role,
-            Arc::clone(&publisher.mission),
-            Arc::clone(&publisher.person),
-        );
+        let who = Arc::clone(&publisher.who);
         let publisher = Publisher {
             conn: from,
-            person: &person,
-            mission: &mission,
-            role,
+            person: &who.person,
+            mission: &who.mission,
+            role: who.role,
         };
         let policy = self.core.policy();
         let relayed = self.presence.publish(&publisher, entries, |client| {

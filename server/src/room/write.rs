@@ -11,6 +11,7 @@ use yrs::Update;
 
 use super::durable::Gated;
 use super::{CommandReplyTo, Room, SERVER};
+use crate::auth::Identity;
 use crate::document::{Author, UpdateError};
 use crate::peer::ConnId;
 
@@ -25,17 +26,10 @@ impl Room {
             // Updates are only ever queued by joined connections; one that left is gone.
             return;
         };
-        let (role, mission, person) = (
-            writer.role,
-            Arc::clone(&writer.mission),
-            Arc::clone(&writer.person),
-        );
+        let who = Arc::clone(&writer.who);
         let ack = Some((Arc::clone(&writer.state), seq));
-        let author = Author {
-            role,
-            mission: &mission,
-            person: &person,
-        };
+        let author = Author::from(&*who);
+        let mission = &who.mission;
         match self
             .core
             .apply_update(raw, update, author, self.config.clock.now_ms())
@@ -61,7 +55,7 @@ impl Room {
                 CloseCode::Malformed,
                 format!("malformed update: {reason}"),
             ),
-            Err(UpdateError::Refused(refusal)) => self.refuse(from, &refusal, &mission),
+            Err(UpdateError::Refused(refusal)) => self.refuse(from, &refusal, mission),
             Err(UpdateError::Diverged(reason)) => {
                 // The replica holds what nobody judged and nothing logged: it must go. Nothing
                 // of it was sent anywhere; everyone reconnects to a reload from the log.
@@ -99,19 +93,9 @@ impl Room {
 
     /// Runs a command on the replica. What it wrote is logged, then broadcast to everyone (the
     /// requester included: it is not the requester's own edit) and answered, once durable.
-    pub(super) fn command(
-        &mut self,
-        role: concord_protocol::Role,
-        mission: &str,
-        person: &str,
-        command: &Command,
-        reply: CommandReplyTo,
-    ) {
-        let author = Author {
-            role,
-            mission,
-            person,
-        };
+    pub(super) fn command(&mut self, who: &Identity, command: &Command, reply: CommandReplyTo) {
+        let author = Author::from(who);
+        let (mission, person) = (&who.mission, &who.person);
         let (result, entry) = self
             .core
             .run_command(author, command, self.config.clock.now_ms());
