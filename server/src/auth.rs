@@ -157,18 +157,18 @@ pub enum AuthError {
 impl AuthError {
     pub fn code(self) -> &'static str {
         match self {
-            AuthError::Missing => "missing_token",
-            AuthError::Malformed => "malformed_token",
-            AuthError::BadSignature => "bad_signature",
-            AuthError::UnknownKey => "unknown_key",
-            AuthError::Expired => "token_expired",
-            AuthError::NotYetValid => "token_not_yet_valid",
-            AuthError::WrongAudience => "wrong_audience",
-            AuthError::WrongIssuer => "wrong_issuer",
-            AuthError::UnknownRole => "unknown_role",
-            AuthError::DocumentNotAllowed => "document_not_allowed",
-            AuthError::ReservedMission => "reserved_mission",
-            AuthError::Revoked => "token_revoked",
+            AuthError::Missing => "missing-token",
+            AuthError::Malformed => "malformed-token",
+            AuthError::BadSignature => "bad-signature",
+            AuthError::UnknownKey => "unknown-key",
+            AuthError::Expired => "token-expired",
+            AuthError::NotYetValid => "token-not-yet-valid",
+            AuthError::WrongAudience => "wrong-audience",
+            AuthError::WrongIssuer => "wrong-issuer",
+            AuthError::UnknownRole => "unknown-role",
+            AuthError::DocumentNotAllowed => "document-not-allowed",
+            AuthError::ReservedMission => "reserved-mission",
+            AuthError::Revoked => "token-revoked",
         }
     }
 

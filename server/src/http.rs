@@ -105,7 +105,7 @@ pub fn validate_document_id(doc: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_document_id",
+            "invalid-document-id",
             "document ids are 1-128 characters of A-Z, a-z, 0-9, '-', '_' and '.'",
         ))
     }
@@ -152,7 +152,7 @@ impl FromRequestParts<Arc<AppState>> for DocumentAccess {
             Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
                 .map_err(|e| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", e.body_text())
+                    ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", e.body_text())
                 })?;
         let doc = params.get("doc").cloned().unwrap_or_default();
         validate_document_id(&doc)?;
@@ -224,7 +224,7 @@ fn percent_decode(text: &str) -> String {
 fn rate_limited(mission: &str) -> ApiError {
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        "rate-limited",
         format!("mission {mission} is sending too fast; slow down"),
     )
 }
@@ -266,7 +266,7 @@ async fn document_state(
 fn unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "document_unavailable",
+        "document-unavailable",
         "the document could not be loaded; try again",
     )
 }
@@ -307,7 +307,7 @@ async fn paragraph_attribution(
     query: Result<axum::extract::Query<AttributionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let since = query
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?
         .since;
     let (full, owners) = ask_room(&state, &doc, |reply| RoomRequest::Attribution { reply })
         .await?
@@ -319,7 +319,7 @@ async fn paragraph_attribution(
         let _ = flushed.send(result);
     }));
     let storage_failed =
-        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_failed", e);
+        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage-failed", e);
     done.await
         .map_err(|e| storage_failed(e.to_string()))?
         .map_err(|e| storage_failed(e.to_string()))?;
@@ -336,7 +336,7 @@ async fn paragraph_attribution(
         Some(answer) => Ok(Json(answer).into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            "unknown_paragraph",
+            "unknown-paragraph",
             "the document has no such paragraph",
         )),
     }
@@ -388,14 +388,14 @@ async fn upgrade(
     if state.ctx.shutdown.is_cancelled() {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
+            "shutting-down",
             "the server is shutting down",
         ));
     }
     let permit = state.ctx.limits.connect(&identity.mission).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_connections",
+            "too-many-connections",
             format!("mission {} holds all of its connections", identity.mission),
         )
     })?;
@@ -433,7 +433,7 @@ async fn web_file(
         path.trim_start_matches('/')
     };
     let not_found = || {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such page or route").into_response()
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such page or route").into_response()
     };
     let plain = relative
         .split('/')

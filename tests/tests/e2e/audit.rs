@@ -104,7 +104,7 @@ async fn the_audit_attributes_every_run_and_detects_tampering() -> anyhow::Resul
     )
     .await?;
     assert_eq!(status, 404);
-    assert!(answer.contains("unknown_paragraph"));
+    assert!(answer.contains("unknown-paragraph"));
 
     let data = server.data.clone();
     server.stop().await;

@@ -84,18 +84,18 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
     let ok = claims("MEX", "delegation", "gcm");
 
     let mut cases: Vec<(&str, Option<String>, u16, &str)> = vec![
-        ("missing", None, 401, "missing_token"),
+        ("missing", None, 401, "missing-token"),
         (
             "malformed",
             Some("not.a.jwt".into()),
             401,
-            "malformed_token",
+            "malformed-token",
         ),
         (
             "bad signature",
             Some(sign_hs(&other_secret, &ok)),
             401,
-            "bad_signature",
+            "bad-signature",
         ),
     ];
     let mut expired = ok.clone();
@@ -105,7 +105,7 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         "expired",
         Some(sign_hs(&secret, &expired)),
         401,
-        "token_expired",
+        "token-expired",
     ));
     let mut early = ok.clone();
     early.iat = now_seconds() + 3600;
@@ -114,7 +114,7 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         "not yet valid",
         Some(sign_hs(&secret, &early)),
         401,
-        "token_not_yet_valid",
+        "token-not-yet-valid",
     ));
     let mut audience = ok.clone();
     audience.aud = "another-app".into();
@@ -122,7 +122,7 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         "wrong audience",
         Some(sign_hs(&secret, &audience)),
         401,
-        "wrong_audience",
+        "wrong-audience",
     ));
     let mut issuer = ok.clone();
     issuer.iss = Some("someone-else".into());
@@ -130,7 +130,7 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         "wrong issuer",
         Some(sign_hs(&secret, &issuer)),
         401,
-        "wrong_issuer",
+        "wrong-issuer",
     ));
     let mut no_issuer = ok.clone();
     no_issuer.iss = None;
@@ -138,19 +138,19 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         "no issuer",
         Some(sign_hs(&secret, &no_issuer)),
         401,
-        "wrong_issuer",
+        "wrong-issuer",
     ));
     cases.push((
         "unknown role",
         Some(sign_hs(&secret, &claims("MEX", "chair", "gcm"))),
         403,
-        "unknown_role",
+        "unknown-role",
     ));
     cases.push((
         "document not allowed",
         Some(sign_hs(&secret, &claims("MEX", "delegation", "rio"))),
         403,
-        "document_not_allowed",
+        "document-not-allowed",
     ));
     let mut audiences = ok.clone();
     audiences.aud = Audience::Many(vec!["another-app".into(), "concord-staging".into()]);
@@ -158,14 +158,14 @@ async fn every_refusal_has_its_status_and_code_on_websocket_and_rest() -> anyhow
         "audience list without ours",
         Some(sign_hs(&secret, &audiences)),
         401,
-        "wrong_audience",
+        "wrong-audience",
     ));
     for reserved in ["Concord:server", " concord:server"] {
         cases.push((
             "the server's mission, disguised",
             Some(sign_hs(&secret, &claims(reserved, "facilitator", "gcm"))),
             403,
-            "reserved_mission",
+            "reserved-mission",
         ));
     }
 
@@ -311,26 +311,26 @@ async fn identity_provider_keys_verify_by_kid_and_rotate() -> anyhow::Result<()>
     let forged = sign_with(Some("rsa-2026"), Algorithm::RS256, &impostor, &who);
     assert_eq!(
         rest(&server, "/api/session", Some(&forged)).await?,
-        (401, "bad_signature".into())
+        (401, "bad-signature".into())
     );
     assert_eq!(
         ws_refusal(&format!("ws://{}/ws/gcm?token={forged}", server.addr)).await?,
-        (401, "bad_signature".into())
+        (401, "bad-signature".into())
     );
     // A kid nobody configured, or none with several keys: unknown key.
     let stranger = sign_with(Some("rsa-2019"), Algorithm::RS256, &rsa, &who);
     assert_eq!(
         rest(&server, "/api/session", Some(&stranger)).await?,
-        (401, "unknown_key".into())
+        (401, "unknown-key".into())
     );
     assert_eq!(
         ws_refusal(&format!("ws://{}/ws/gcm?token={stranger}", server.addr)).await?,
-        (401, "unknown_key".into())
+        (401, "unknown-key".into())
     );
     let anonymous = sign_with(None, Algorithm::RS256, &rsa, &who);
     assert_eq!(
         rest(&server, "/api/session", Some(&anonymous)).await?,
-        (401, "unknown_key".into())
+        (401, "unknown-key".into())
     );
     // An HS256 token claiming a public key's kid (the classic algorithm confusion) fails.
     let confused = sign_with(
@@ -341,7 +341,7 @@ async fn identity_provider_keys_verify_by_kid_and_rotate() -> anyhow::Result<()>
     );
     assert_eq!(
         rest(&server, "/api/session", Some(&confused)).await?,
-        (401, "bad_signature".into())
+        (401, "bad-signature".into())
     );
     server.stop().await;
     Ok(())
@@ -413,10 +413,10 @@ async fn revocation_closes_live_sessions_and_refuses_reconnection() -> anyhow::R
         revoked_at.elapsed()
     );
     assert_eq!(closed.map(|c| c.0), Some(4401));
-    assert_eq!(ws_refusal(&url(&mex)).await?, (401, "token_revoked".into()));
+    assert_eq!(ws_refusal(&url(&mex)).await?, (401, "token-revoked".into()));
     assert_eq!(
         rest(&server, "/api/session", Some(&mex)).await?,
-        (401, "token_revoked".into())
+        (401, "token-revoked".into())
     );
     assert_eq!(ben.seen().close, None, "other missions are untouched");
 
@@ -431,7 +431,7 @@ async fn revocation_closes_live_sessions_and_refuses_reconnection() -> anyhow::R
     let closed =
         tokio::time::timeout(std::time::Duration::from_secs(3), ben.wait_closed()).await??;
     assert_eq!(closed.map(|c| c.0), Some(4401));
-    assert_eq!(ws_refusal(&url(&che)).await?, (401, "token_revoked".into()));
+    assert_eq!(ws_refusal(&url(&che)).await?, (401, "token-revoked".into()));
     // Another token of the same mission still works.
     let che_again = server.token("cleo", "CHE", Role::Delegation, "gcm");
     Client::connect(&url(&che_again)).await?;
@@ -680,7 +680,7 @@ async fn limits_are_per_mission() -> anyhow::Result<()> {
     let two = Client::connect(&url(&mex)).await?;
     assert_eq!(
         ws_refusal(&url(&mex)).await?,
-        (429, "too_many_connections".into())
+        (429, "too-many-connections".into())
     );
     // Another mission behind the same address is not affected.
     let che = server.token("ben", "CHE", Role::Delegation, "gcm");
@@ -696,7 +696,7 @@ async fn limits_are_per_mission() -> anyhow::Result<()> {
     let mut refused = 0;
     for _ in 0..5 {
         let answer = rest(&server, "/api/session", Some(&mex)).await?;
-        if answer == (429, "rate_limited".to_string()) {
+        if answer == (429, "rate-limited".to_string()) {
             refused += 1;
         }
     }

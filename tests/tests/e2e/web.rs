@@ -23,7 +23,7 @@ async fn the_page_is_served_and_nothing_else_is() -> anyhow::Result<()> {
     ] {
         let (status, body) = http_get(server.addr, path).await?;
         assert_eq!(status, 404, "{path}: {body}");
-        assert!(body.contains("not_found"), "{path}: {body}");
+        assert!(body.contains("not-found"), "{path}: {body}");
     }
     // A query the attribution route cannot read is a 400 with a code, not a silent default.
     let token = server.token("ana", "MEX", concord_protocol::Role::Delegation, "*");
@@ -35,7 +35,7 @@ async fn the_page_is_served_and_nothing_else_is() -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("invalid_query"), "{body}");
+    assert!(body.contains("invalid-query"), "{body}");
     server.stop().await;
     Ok(())
 }
