@@ -4,6 +4,17 @@
 //! its permissions have to change first). The 1000-range codes are the standard ones; a client
 //! may reconnect after them.
 
+/// What a client should do once the server closed its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterClose {
+    /// Reconnect (with backoff) and sync again.
+    Reconnect,
+    /// Reconnect with a fresh replica (new client id): the old one has a refused update in it.
+    ReconnectFresh,
+    /// Stop: only the person can fix it (sign in again, send less).
+    Stop,
+}
+
 /// A close code the server sends, with its meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
@@ -36,6 +47,20 @@ impl CloseCode {
         (4400..4500).contains(&self.code())
     }
 
+    /// What a client does after a close with `code` (any code, the standard ones and those a
+    /// proxy sends included): the one classification the server's and Concord's clients share.
+    pub fn after_close(code: u16) -> AfterClose {
+        match CloseCode::from_code(code) {
+            // The writer's replica has a gap the server will never fill: reconnect, but from
+            // a fresh replica.
+            Some(CloseCode::Forbidden) => AfterClose::ReconnectFresh,
+            // Too fast: the backoff slows the mission down.
+            Some(CloseCode::RateLimited) => AfterClose::Reconnect,
+            Some(code) if code.is_final() => AfterClose::Stop,
+            _ => AfterClose::Reconnect,
+        }
+    }
+
     pub fn from_code(code: u16) -> Option<Self> {
         [
             CloseCode::GoingAway,
@@ -55,6 +80,18 @@ impl CloseCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clients_stop_only_where_reconnecting_cannot_help() {
+        assert_eq!(CloseCode::after_close(4400), AfterClose::Stop);
+        assert_eq!(CloseCode::after_close(4401), AfterClose::Stop);
+        assert_eq!(CloseCode::after_close(4413), AfterClose::Stop);
+        assert_eq!(CloseCode::after_close(4403), AfterClose::ReconnectFresh);
+        assert_eq!(CloseCode::after_close(4429), AfterClose::Reconnect);
+        assert_eq!(CloseCode::after_close(1006), AfterClose::Reconnect);
+        assert_eq!(CloseCode::after_close(1011), AfterClose::Reconnect);
+        assert_eq!(CloseCode::after_close(4000), AfterClose::Reconnect);
+    }
 
     #[test]
     fn only_4400s_are_final() {

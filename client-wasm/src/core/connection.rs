@@ -3,8 +3,9 @@
 //! carried it is acknowledged as durable), the fresh replica after a refusal, and the backoff
 //! between reconnections.
 
+use concord_protocol::close::AfterClose;
 use concord_protocol::policy::PolicyState;
-use concord_protocol::Message;
+use concord_protocol::{CloseCode, Message};
 use serde::Serialize;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
@@ -22,11 +23,6 @@ pub enum Link {
     Synced,
     /// The server ended the session for good (expired or revoked token, ...): the reason.
     Closed(String),
-}
-
-/// Close codes after which reconnecting cannot help.
-fn is_final(code: u16) -> bool {
-    matches!(code, 4400 | 4401 | 4413)
 }
 
 impl ClientCore {
@@ -57,7 +53,8 @@ impl ClientCore {
             unsaved.seq = None;
         }
         self.presence.clear();
-        if is_final(code) {
+        let after = CloseCode::after_close(code);
+        if after == AfterClose::Stop {
             let why = match code {
                 4401 => "Your sign-in has expired or was revoked. Sign in again to continue; \
                          your unsaved text is kept below."
@@ -69,7 +66,7 @@ impl ClientCore {
             self.status_changed();
             return false;
         }
-        if code == 4403 {
+        if after == AfterClose::ReconnectFresh {
             self.fresh_replica_needed = true;
         }
         self.link = Link::Offline;
