@@ -9,10 +9,12 @@
 
 pub mod client;
 pub mod faults;
+pub mod negotiation;
 pub mod raw;
 pub mod servers;
 
 pub use client::Client;
+pub use negotiation::Negotiation;
 pub use raw::{close_code, RawSocket, SilentPeer};
 pub use servers::{
     http_get, http_get_raw, http_get_with, http_post_json, http_request, mint, ProcessServer,

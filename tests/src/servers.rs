@@ -76,6 +76,11 @@ impl TestServer {
         }
     }
 
+    /// The WebSocket URL of `doc` for a delegate `person` of `mission`.
+    pub fn delegate_url(&self, doc: &str, person: &str, mission: &str) -> String {
+        self.ws_url_with(doc, &self.token(person, mission, Role::Delegation, doc))
+    }
+
     /// The WebSocket URL of `doc`, with a facilitator's token for every document.
     pub fn ws_url(&self, doc: &str) -> String {
         self.ws_url_with(doc, &self.token("chair", "UN", Role::Facilitator, "*"))

@@ -530,12 +530,7 @@ async fn http_get_bytes(server: &TestServer, path: &str, token: &str) -> anyhow:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_presence_for_another_client_id_is_dropped() -> anyhow::Result<()> {
     let server = TestServer::start().await;
-    let url = |person: &str, mission: &str| {
-        server.ws_url_with(
-            "gcm",
-            &server.token(person, mission, Role::Delegation, "gcm"),
-        )
-    };
+    let url = |person: &str, mission: &str| server.delegate_url("gcm", person, mission);
     let watcher = Client::connect(&url("wes", "EU")).await?;
     let mex = Client::connect(&url("ana", "MEX")).await?;
     let forger = Client::connect(&url("fox", "XYZ")).await?;
@@ -588,12 +583,7 @@ async fn presence_for_a_client_id_another_mission_owns_is_dropped() -> anyhow::R
     chair.close();
     chair.wait_closed().await?;
 
-    let url = |person: &str, mission: &str| {
-        server.ws_url_with(
-            "gcm",
-            &server.token(person, mission, Role::Delegation, "gcm"),
-        )
-    };
+    let url = |person: &str, mission: &str| server.delegate_url("gcm", person, mission);
     let watcher = Client::connect(&url("wes", "EU")).await?;
     let forger = Client::connect(&url("fox", "XYZ")).await?;
     forger.send_message(&Message::Awareness(&awareness(
@@ -633,12 +623,7 @@ fn relayed_state(seen: &[(u64, String)], client: u64) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_carries_the_tokens_identity_not_the_clients_claim() -> anyhow::Result<()> {
     let server = TestServer::start().await;
-    let url = |person: &str, mission: &str| {
-        server.ws_url_with(
-            "gcm",
-            &server.token(person, mission, Role::Delegation, "gcm"),
-        )
-    };
+    let url = |person: &str, mission: &str| server.delegate_url("gcm", person, mission);
     let watcher = Client::connect(&url("wes", "MAR")).await?;
     let eu = Client::connect(&url("eve", "EU")).await?;
     eu.send_message(&Message::Awareness(&awareness(

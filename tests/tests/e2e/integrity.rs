@@ -4,79 +4,23 @@
 
 use concord_protocol::lib0::write_var_u64;
 use concord_protocol::schema;
-use concord_protocol::Role;
-use concord_tests::{http_get_raw, http_get_with, http_post_json, Client, TestServer};
+use concord_tests::{http_get_with, Negotiation};
 use yrs::updates::decoder::Decode;
 use yrs::{Assoc, Doc, GetString, IndexedSequence, ReadTxn, Text, Transact, Update};
 
 const DOC: &str = "gcm";
 
-/// p1 and p2, amendment a1 on p1 by MEX.
-struct Negotiation {
-    server: TestServer,
-    chair: String,
-    mex: String,
-    che: String,
-}
-
-impl Negotiation {
-    async fn start() -> anyhow::Result<Self> {
-        let server = TestServer::start().await;
-        let n = Negotiation {
-            chair: server.token("chair", "UN", Role::Facilitator, DOC),
-            mex: server.token("ana", "MEX", Role::Delegation, DOC),
-            che: server.token("ben", "CHE", Role::Delegation, DOC),
-            server,
-        };
-        n.command(
-            &n.chair,
-            r#"{"type":"import-text","text":"[1] Commit to cooperate.\n[2] Agreed wording."}"#,
-        )
-        .await?;
-        n.command(&n.mex, r#"{"type":"create-amendment","paragraph":"p1"}"#)
-            .await?;
-        Ok(n)
-    }
-
-    async fn command(&self, token: &str, body: &str) -> anyhow::Result<String> {
-        let path = format!("/api/docs/{DOC}/commands");
-        let (status, answer) = http_post_json(self.server.addr, &path, token, body).await?;
-        anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
-        Ok(answer)
-    }
-
-    async fn lock(&self, paragraph: &str) -> anyhow::Result<()> {
-        let body =
-            format!(r#"{{"type":"lock","paragraph":"{paragraph}","reason":"agreed ad ref"}}"#);
-        self.command(&self.chair, &body).await.map(drop)
-    }
-
-    async fn state(&self) -> anyhow::Result<Vec<u8>> {
-        let auth = format!("Authorization: Bearer {}", self.chair);
-        let path = format!("/api/docs/{DOC}/state");
-        let (status, bytes) = http_get_raw(self.server.addr, &path, &[&auth]).await?;
-        anyhow::ensure!(status == 200, "state answered {status}");
-        Ok(bytes)
-    }
-
-    async fn connect(&self, token: &str) -> anyhow::Result<Client> {
-        Client::connect(&self.server.ws_url_with(DOC, token)).await
-    }
-
-    /// Sends `update` from a fresh connection of `token` and expects `rule`, 4403 and an
-    /// unchanged document.
-    async fn refused(&self, token: &str, update: &[u8], rule: &str) -> anyhow::Result<()> {
-        let before = self.state().await?;
-        let mut client = self.connect(token).await?;
-        client.send_update(update)?;
-        let close = client.wait_closed().await?;
-        assert_eq!(close.map(|c| c.0), Some(4403), "{rule}: close code");
-        let seen = client.seen();
-        assert_eq!(seen.rejections.len(), 1, "{rule}: one Rejected");
-        assert_eq!(seen.rejections[0].rule, rule);
-        assert_eq!(self.state().await?, before, "{rule}: the document changed");
-        Ok(())
-    }
+/// Sends `update` from a fresh connection of `token`: refused by `rule` in `paragraph`, the
+/// document unchanged.
+async fn refused(
+    n: &Negotiation,
+    token: &str,
+    update: &[u8],
+    rule: &str,
+    paragraph: Option<&str>,
+) -> anyhow::Result<()> {
+    n.refused(token, |client| client.send_update(update), rule, paragraph)
+        .await
 }
 
 /// The server's document as a replica.
@@ -166,46 +110,27 @@ async fn an_update_that_would_leave_a_gap_is_refused_and_no_filler_lands() -> an
     let attacker = 0x5eed;
 
     // A gap: MEX's amendment (allowed) at clock 5 of a client id the document has nothing of.
-    n.refused(
-        &n.mex,
-        &string_item(attacker, 5, in_a1, "ok"),
-        "unknown-reference",
-    )
-    .await?;
+    let gap = string_item(attacker, 5, in_a1, "ok");
+    refused(&n, &n.mex, &gap, "unknown-reference", None).await?;
     // The same behind a Skip struct.
-    n.refused(
-        &n.mex,
-        &skip_then_item(attacker, 5, in_a1, "ok"),
-        "unknown-reference",
-    )
-    .await?;
+    let skipped = skip_then_item(attacker, 5, in_a1, "ok");
+    refused(&n, &n.mex, &skipped, "unknown-reference", None).await?;
     // The filler, sent as if the gap had been taken: ids 0..7 into the locked body, from MEX
     // and from another mission. Judged as what it is.
     let filler = string_item(attacker, 0, in_p2, "EVIL ok");
-    n.refused(&n.mex, &filler, "body-facilitators-only").await?;
-    n.refused(&n.che, &filler, "body-facilitators-only").await?;
+    refused(&n, &n.mex, &filler, "body-facilitators-only", Some("p2")).await?;
+    refused(&n, &n.che, &filler, "body-facilitators-only", Some("p2")).await?;
     // A facilitator's filler into the locked body: locked.
-    n.refused(&n.chair, &filler, "paragraph-locked").await?;
+    refused(&n, &n.chair, &filler, "paragraph-locked", Some("p2")).await?;
     // Deleting ids the document does not have would stay pending too.
     let mut deletion = vec![0, 1];
     write_var_u64(&mut deletion, attacker);
     deletion.extend_from_slice(&[1, 0, 3]);
-    n.refused(&n.mex, &deletion, "unknown-reference").await?;
+    refused(&n, &n.mex, &deletion, "unknown-reference", None).await?;
 
     // After a restart, the same: nothing pending was ever stored.
     let before = n.state().await?;
-    let Negotiation {
-        server,
-        chair,
-        mex,
-        che,
-    } = n;
-    let n = Negotiation {
-        server: server.restart().await,
-        chair,
-        mex,
-        che,
-    };
+    let n = n.restart().await;
     assert_eq!(fingerprint(&n.state().await?)?, fingerprint(&before)?);
     n.server.stop().await;
     Ok(())
@@ -227,12 +152,8 @@ async fn a_re_sent_item_is_judged_by_where_its_new_part_lands() -> anyhow::Resul
     let in_p2 = char_id(&doc, |txn| schema::body_text(txn, "p2"), 0)?;
     // Ids 0..5 of the chair's client: 0..3 are known ("abc" in p1), 3..5 are new. The item
     // claims an origin in p2 (open: the chair may write there); yrs would put "de" after "c".
-    n.refused(
-        &n.chair,
-        &string_item(client, 0, in_p2, "abcde"),
-        "paragraph-locked",
-    )
-    .await?;
+    let resent = string_item(client, 0, in_p2, "abcde");
+    refused(&n, &n.chair, &resent, "paragraph-locked", Some("p1")).await?;
     n.server.stop().await;
     Ok(())
 }
@@ -247,18 +168,7 @@ async fn the_servers_client_id_stays_the_servers_across_restarts() -> anyhow::Re
         let doc = replica(&state, 1)?;
         char_id(&doc, |txn| schema::body_text(txn, "p1"), 0)?.0
     };
-    let Negotiation {
-        server,
-        chair,
-        mex,
-        che,
-    } = n;
-    let n = Negotiation {
-        server: server.restart().await,
-        chair,
-        mex,
-        che,
-    };
+    let n = n.restart().await;
     let path = format!("/api/docs/{DOC}/paragraphs/p1/attribution");
     let auth = format!("Authorization: Bearer {}", n.chair);
     let (status, answer) = http_get_with(n.server.addr, &path, &[&auth]).await?;
@@ -278,8 +188,7 @@ async fn the_servers_client_id_stays_the_servers_across_restarts() -> anyhow::Re
         text.insert(&mut txn, 0, "UN ");
         txn.encode_update_v1()
     };
-    n.refused(&n.chair, &update, "client-id-of-another-mission")
-        .await?;
+    refused(&n, &n.chair, &update, "client-id-of-another-mission", None).await?;
     n.server.stop().await;
     Ok(())
 }
