@@ -60,6 +60,24 @@ async fn ws_refusal(url: &str) -> anyhow::Result<(u16, String)> {
     }
 }
 
+/// The token is refused the same way over REST and before a WebSocket upgrade.
+async fn refused_everywhere(
+    server: &TestServer,
+    token: &str,
+    status: u16,
+    code: &str,
+) -> anyhow::Result<()> {
+    let expected = (status, code.to_string());
+    assert_eq!(
+        rest(server, "/api/session", Some(token)).await?,
+        expected,
+        "REST"
+    );
+    let url = format!("ws://{}/ws/gcm?token={token}", server.addr);
+    assert_eq!(ws_refusal(&url).await?, expected, "WebSocket");
+    Ok(())
+}
+
 /// What a REST request answered: status and JSON error code (empty when it succeeded).
 async fn rest(
     server: &TestServer,
@@ -309,24 +327,10 @@ async fn identity_provider_keys_verify_by_kid_and_rotate() -> anyhow::Result<()>
     }
     // The same claims signed with another key under a known kid: bad signature.
     let forged = sign_with(Some("rsa-2026"), Algorithm::RS256, &impostor, &who);
-    assert_eq!(
-        rest(&server, "/api/session", Some(&forged)).await?,
-        (401, "bad-signature".into())
-    );
-    assert_eq!(
-        ws_refusal(&format!("ws://{}/ws/gcm?token={forged}", server.addr)).await?,
-        (401, "bad-signature".into())
-    );
+    refused_everywhere(&server, &forged, 401, "bad-signature").await?;
     // A kid nobody configured, or none with several keys: unknown key.
     let stranger = sign_with(Some("rsa-2019"), Algorithm::RS256, &rsa, &who);
-    assert_eq!(
-        rest(&server, "/api/session", Some(&stranger)).await?,
-        (401, "unknown-key".into())
-    );
-    assert_eq!(
-        ws_refusal(&format!("ws://{}/ws/gcm?token={stranger}", server.addr)).await?,
-        (401, "unknown-key".into())
-    );
+    refused_everywhere(&server, &stranger, 401, "unknown-key").await?;
     let anonymous = sign_with(None, Algorithm::RS256, &rsa, &who);
     assert_eq!(
         rest(&server, "/api/session", Some(&anonymous)).await?,

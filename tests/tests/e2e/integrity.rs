@@ -72,29 +72,30 @@ fn string_item(client: u64, clock: u32, origin: (u64, u32), text: &str) -> Vec<u
     let mut out = vec![1, 1];
     write_var_u64(&mut out, client);
     write_var_u64(&mut out, u64::from(clock));
-    out.push(0x80 | 4);
-    write_var_u64(&mut out, origin.0);
-    write_var_u64(&mut out, u64::from(origin.1));
-    write_var_u64(&mut out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
+    push_string_item(&mut out, origin, text);
     out.push(0);
     out
 }
 
-/// The same with a Skip struct of `skip` ids before the item.
+/// The same with a Skip struct of `skip` ids before the item (at clock 0).
 fn skip_then_item(client: u64, skip: u32, origin: (u64, u32), text: &str) -> Vec<u8> {
     let mut out = vec![1, 2];
     write_var_u64(&mut out, client);
     out.push(0);
     out.push(10);
     write_var_u64(&mut out, u64::from(skip));
-    out.push(0x80 | 4);
-    write_var_u64(&mut out, origin.0);
-    write_var_u64(&mut out, u64::from(origin.1));
-    write_var_u64(&mut out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
+    push_string_item(&mut out, origin, text);
     out.push(0);
     out
+}
+
+/// A string item's block: info (string content, left origin), the origin, the text.
+fn push_string_item(out: &mut Vec<u8>, origin: (u64, u32), text: &str) {
+    out.push(0x80 | 4);
+    write_var_u64(out, origin.0);
+    write_var_u64(out, u64::from(origin.1));
+    write_var_u64(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// The attack that got through: an allowed item above the client's clock (yrs keeps it, with a
