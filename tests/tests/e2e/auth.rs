@@ -486,11 +486,7 @@ async fn an_observer_cannot_write_and_is_invisible() -> anyhow::Result<()> {
         Some(Role::Observer)
     );
     // ...its presence goes nowhere...
-    observer.send_message(&Message::Awareness(&awareness(
-        4242,
-        1,
-        r#"{"user":"ngo"}"#,
-    )))?;
+    publish(&observer, 4242, 1, r#"{"user":"ngo"}"#)?;
     // ...and a write is refused: Rejected, permission denied, close 4403.
     observer.insert(0, "observers rewrite the text")?;
     let close = observer.wait_closed().await?;
@@ -539,25 +535,13 @@ async fn forged_presence_for_another_client_id_is_dropped() -> anyhow::Result<()
     let mex = Client::connect(&url("ana", "MEX")).await?;
     let forger = Client::connect(&url("fox", "XYZ")).await?;
 
-    mex.send_message(&Message::Awareness(&awareness(
-        1001,
-        1,
-        r#"{"user":"MEX"}"#,
-    )))?;
+    publish(&mex, 1001, 1, r#"{"user":"MEX"}"#)?;
     watcher
         .wait_until("MEX presence", |s, _| !s.awareness.is_empty())
         .await?;
     // The forger claims MEX's client id, then publishes its own presence.
-    forger.send_message(&Message::Awareness(&awareness(
-        1001,
-        2,
-        r#"{"user":"forged"}"#,
-    )))?;
-    forger.send_message(&Message::Awareness(&awareness(
-        2002,
-        1,
-        r#"{"user":"XYZ"}"#,
-    )))?;
+    publish(&forger, 1001, 2, r#"{"user":"forged"}"#)?;
+    publish(&forger, 2002, 1, r#"{"user":"XYZ"}"#)?;
     watcher
         .wait_until("XYZ presence", |s, _| s.awareness.len() >= 2)
         .await?;
@@ -590,16 +574,8 @@ async fn presence_for_a_client_id_another_mission_owns_is_dropped() -> anyhow::R
     let url = |person: &str, mission: &str| server.delegate_url("gcm", person, mission);
     let watcher = Client::connect(&url("wes", "EU")).await?;
     let forger = Client::connect(&url("fox", "XYZ")).await?;
-    forger.send_message(&Message::Awareness(&awareness(
-        owned,
-        5,
-        r#"{"user":"UN chair"}"#,
-    )))?;
-    forger.send_message(&Message::Awareness(&awareness(
-        2002,
-        1,
-        r#"{"user":"XYZ"}"#,
-    )))?;
+    publish(&forger, owned, 5, r#"{"user":"UN chair"}"#)?;
+    publish(&forger, 2002, 1, r#"{"user":"XYZ"}"#)?;
     watcher
         .wait_until("XYZ presence", |s, _| !s.awareness.is_empty())
         .await?;
@@ -612,6 +588,13 @@ async fn presence_for_a_client_id_another_mission_owns_is_dropped() -> anyhow::R
     );
     server.stop().await;
     Ok(())
+}
+
+/// `client` publishes presence `state` for client id `id` at `clock`.
+fn publish(client: &Client, id: u64, clock: u32, state: &str) -> anyhow::Result<()> {
+    client
+        .send_message(&Message::Awareness(&awareness(id, clock, state)))
+        .map(drop)
 }
 
 /// The state relayed for `client`, as JSON.
@@ -630,11 +613,12 @@ async fn presence_carries_the_tokens_identity_not_the_clients_claim() -> anyhow:
     let url = |person: &str, mission: &str| server.delegate_url("gcm", person, mission);
     let watcher = Client::connect(&url("wes", "MAR")).await?;
     let eu = Client::connect(&url("eve", "EU")).await?;
-    eu.send_message(&Message::Awareness(&awareness(
+    publish(
+        &eu,
         3003,
         1,
         r#"{"person":"Chair","mission":"MEX","role":"facilitator","user":{"name":"Chair"}}"#,
-    )))?;
+    )?;
     watcher
         .wait_until("EU presence", |s, _| !s.awareness.is_empty())
         .await?;
