@@ -274,57 +274,9 @@ pub fn main_with(
 async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
-    let paragraphs = import_text(&args.data_dir, &args.doc, text).await?;
+    let paragraphs = crate::document::offline::import_text(&args.data_dir, &args.doc, text).await?;
     println!("imported {paragraphs} paragraphs into {}", args.doc);
     Ok(())
-}
-
-/// Applies the `import-text` command to the stored document (no server may have it open) and
-/// logs what it wrote with its audit record, through the same document core a room uses.
-/// Returns how many paragraphs it made.
-pub(crate) async fn import_text(
-    data_dir: &std::path::Path,
-    doc: &str,
-    text: String,
-) -> anyhow::Result<usize> {
-    use crate::document::{Author, DocumentCore};
-    use crate::storage::DocumentLog;
-    use concord_protocol::command::{Command, Outcome};
-
-    if crate::http::validate_document_id(doc).is_err() {
-        anyhow::bail!("`{doc}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)");
-    }
-    let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
-    let stored = log.load(doc).await?;
-    let mut core = DocumentCore::load(&stored).map_err(|e| anyhow::anyhow!("{doc}: {e}"))?;
-    let author = Author {
-        role: concord_protocol::Role::Facilitator,
-        mission: concord_protocol::policy::SERVER_OWNER,
-        person: "concord import",
-    };
-    let now_ms = auth::now_seconds() * 1000;
-    let (outcome, entry) = core.run_command(author, &Command::ImportText { text }, now_ms);
-    let paragraphs = match outcome {
-        Ok(Outcome::Imported { paragraphs }) => paragraphs,
-        Ok(other) => anyhow::bail!("unexpected outcome {other:?}"),
-        Err(refused) => {
-            log.close().await?;
-            anyhow::bail!("{}: {}", refused.code, refused.message)
-        }
-    };
-    if let Some(entry) = entry {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        log.append(
-            doc,
-            entry,
-            Box::new(move |result| {
-                let _ = tx.send(result);
-            }),
-        );
-        rx.await??;
-    }
-    log.close().await?;
-    Ok(paragraphs)
 }
 
 async fn serve(

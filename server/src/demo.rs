@@ -198,7 +198,7 @@ pub async fn create(data_dir: &Path) -> anyhow::Result<()> {
         tracing::info!(doc = DOC, "demo document exists; leaving it as it is");
         return Ok(());
     }
-    let paragraphs = crate::cli::import_text(data_dir, DOC, gcm_text()).await?;
+    let paragraphs = crate::document::offline::import_text(data_dir, DOC, gcm_text()).await?;
     tracing::info!(doc = DOC, paragraphs, "demo document created");
     Ok(())
 }

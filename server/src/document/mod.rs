@@ -4,6 +4,8 @@
 //! for a live document, and `concord import` (with the demo) drives it offline, so the two can
 //! never disagree on what is written, who is credited with it, or who owns which client id.
 
+pub mod offline;
+
 use std::panic::AssertUnwindSafe;
 
 use bytes::Bytes;
