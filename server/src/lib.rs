@@ -1,17 +1,24 @@
 //! The Concord server: WebSocket rooms hosting yrs documents over a durable log.
 //!
-//! - [`server`]: start and stop ([`Server::start`], graceful shutdown).
-//! - [`http`]: routes (`GET /ws/{doc}`, REST under `/api`, `GET /healthz`), the auth
-//!   extractor, JSON errors.
-//! - [`auth`]: JWT verification (local HS256 secret or identity-provider keys by `kid`).
-//! - [`revocations`], [`sessions`], [`limits`]: revoked tokens and missions, the live
-//!   sessions they close, per-mission connection and message limits.
-//! - [`connection`]: one socket: decode and check frames, forward to the room, write back.
+//! - [`server`]: start and stop ([`Server::start`], [`Server::start_with_log`] on the storage
+//!   it is given, graceful shutdown).
+//! - [`http`]: the REST and WebSocket routes, the extractors that decide who may open a
+//!   document ([`http::DocumentAccess`]), JSON errors. [`web`]: the page's files.
+//! - [`auth`]: who is asking: JWT verification (local HS256 secret or identity-provider keys by
+//!   `kid`), the identity carried from the token to the room, the server's reserved missions.
+//! - [`revocations`], [`sessions`], [`limits`]: revoked tokens and missions, the live sessions
+//!   they close, per-mission connection and message limits.
+//! - [`connection`]: one socket: decode and scan frames, forward them to the room, write back.
 //! - [`peer`]: what a connection shares with its room (outbox, acks, lag, close).
-//! - [`room`]: one live document in one task: apply, broadcast once, log, snapshot, unload.
-//! - [`rooms`]: the registry that guarantees one room per document.
-//! - [`storage`]: the document log trait and its embedded SQLite backend.
-//! - [`config`], [`cli`]: settings and the `concord` command line.
+//! - [`document`]: the document core (replica, policy, the server's client id; an update or a
+//!   command in, the log entry out), and [`document::offline`] for `concord import`.
+//! - [`room`]: one live document in one task: judge, apply, log, and send nothing before it is
+//!   durable; its registry keeps one room per document.
+//! - [`storage`]: the document log trait and its embedded SQLite backend. [`audit`]: records,
+//!   their hash chain and its verification. [`attribution`]: who wrote and deleted each run.
+//! - [`clock`]: the one clock everything reads. [`latency`]: percentile samples for the log.
+//! - [`demo`]: the GCM-shaped demo negotiation. [`config`], [`cli`]: settings and the `concord`
+//!   command line.
 //!
 //! # Example
 //! ```no_run
@@ -39,12 +46,12 @@ pub mod http;
 pub mod latency;
 pub mod limits;
 pub mod peer;
-pub mod presence;
 pub mod revocations;
 pub mod room;
 pub mod server;
 pub mod sessions;
 pub mod storage;
+pub mod web;
 
 pub use config::Config;
 pub use server::Server;

@@ -2,7 +2,7 @@
 //! it what connections publish and relays what it returns.
 //!
 //! Presence is written by clients, so the table trusts nothing in it: a state is stamped with
-//! the publishing connection's person, mission and role ([`crate::presence::stamp`]); a client
+//! the publishing connection's person, mission and role ([`stamp`]); a client
 //! id's presence belongs to the connection that first published it; a client id that wrote in
 //! the document belongs to its mission, in presence too; clocks only move forward.
 
@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use concord_protocol::awareness::{encode_awareness, AwarenessEntry};
 use concord_protocol::{Message, Role};
+use serde_json::{Map, Value};
 
 use crate::peer::ConnId;
 
@@ -75,7 +76,7 @@ impl PresenceTable {
                 });
                 continue;
             }
-            let state = crate::presence::stamp(
+            let state = stamp(
                 entry.state,
                 publisher.person,
                 publisher.mission,
@@ -129,6 +130,23 @@ impl PresenceTable {
         }));
         Some(Message::Awareness(&update).encode().into())
     }
+}
+
+/// `state` (a client's JSON presence) with the token's identity written over its own. A state
+/// that is not a JSON object becomes one holding only the identity.
+pub(crate) fn stamp(state: &str, person: &str, mission: &str, role: Role) -> String {
+    let mut object = match serde_json::from_str::<Value>(state) {
+        Ok(Value::Object(object)) => object,
+        _ => Map::new(),
+    };
+    object.insert("person".into(), Value::from(person));
+    object.insert("mission".into(), Value::from(mission));
+    object.insert("role".into(), Value::from(role.as_str()));
+    // Stock Yjs editors show `user.name` (y-protocols' convention): it names the person too.
+    if let Some(Value::Object(user)) = object.get_mut("user") {
+        user.insert("name".into(), Value::from(person));
+    }
+    Value::Object(object).to_string()
 }
 
 /// `relayed` as one awareness frame.
@@ -256,5 +274,28 @@ mod tests {
         );
         assert!(table.frame().is_some(), "MEX's presence stays");
         assert!(table.leave(EU.conn).is_empty());
+    }
+
+    #[test]
+    fn the_token_overwrites_a_claimed_identity() {
+        let forged = r#"{"person":"Chair","mission":"MEX","role":"facilitator","cursor":3,"user":{"name":"Chair","color":"red"}}"#;
+        let stamped: Value =
+            serde_json::from_str(&stamp(forged, "eve", "EU", Role::Delegation)).expect("json");
+        assert_eq!(stamped["person"], "eve");
+        assert_eq!(stamped["mission"], "EU");
+        assert_eq!(stamped["role"], "delegation");
+        assert_eq!(stamped["user"]["name"], "eve");
+        assert_eq!(stamped["user"]["color"], "red", "the rest is kept");
+        assert_eq!(stamped["cursor"], 3);
+    }
+
+    #[test]
+    fn a_state_that_is_not_an_object_carries_only_the_identity() {
+        for state in ["\"Chair\"", "[1]", "not json", "42"] {
+            let stamped: Value =
+                serde_json::from_str(&stamp(state, "eve", "EU", Role::Observer)).expect("json");
+            assert_eq!(stamped["mission"], "EU", "{state}");
+            assert_eq!(stamped["role"], "observer", "{state}");
+        }
     }
 }
