@@ -9,18 +9,16 @@
 //! Close codes: 4400 malformed input (with the decoder's reason), 4413 a frame over the limit,
 //! 4000 no sign of life, 1001 shutdown or unload, 1011 the room failed.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use axum::extract::ws::{Message as WsMessage, WebSocket};
 use bytes::Bytes;
 use concord_protocol::command::{CommandError, CommandReply, Reply};
 use concord_protocol::update::scan_update_v1;
 use concord_protocol::{CloseCode, Message, Session};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::SplitStream;
+use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
@@ -35,11 +33,12 @@ use crate::revocations::Revocations;
 use crate::room::registry::{RoomHandle, Rooms};
 use crate::room::{CommandReplyTo, RoomRequest};
 use crate::sessions::Sessions;
+use writer::write_loop;
+
+mod writer;
 
 /// How many times a connection looks a room up again when it retired under it.
 const JOIN_ATTEMPTS: usize = 8;
-/// Frames the writer sends before one flush.
-const WRITE_BATCH: usize = 64;
 /// How long a closing connection waits for the peer's close reply.
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
@@ -393,122 +392,4 @@ fn read_error(err: axum::Error) -> Option<CloseReason> {
         )),
         _ => None,
     }
-}
-
-/// Sends queued frames, coalesced acks and pings; ends with the close frame.
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, WsMessage>,
-    mut outbox: mpsc::Receiver<Bytes>,
-    state: Arc<PeerState>,
-    room: Option<(ConnId, RoomHandle)>,
-    ping_interval: Duration,
-    write_timeout: Duration,
-) {
-    let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
-    let mut acked_sent = 0u64;
-    loop {
-        let result = tokio::select! {
-            biased;
-            () = state.woken() => {
-                if let Some((code, reason)) = state.close_requested() {
-                    // What was queued before the close (a rejection, say) goes out first.
-                    let close = async {
-                        while let Ok(frame) = outbox.try_recv() {
-                            sink.feed(WsMessage::Binary(frame)).await?;
-                        }
-                        sink.send(WsMessage::Close(Some(CloseFrame {
-                            code: code.code(),
-                            reason: truncate_reason(&reason).into(),
-                        })))
-                        .await
-                    };
-                    let _ = tokio::time::timeout(write_timeout, close).await;
-                    return;
-                }
-                if state.take_lagged() {
-                    // The room stopped sending to us; what is queued is superseded by the whole
-                    // document the room sends once asked.
-                    while outbox.try_recv().is_ok() {}
-                    if let Some((peer, room)) = &room {
-                        if room.send(RoomRequest::Resync { peer: *peer }).await.is_err() {
-                            state.request_close(CloseCode::GoingAway, "document unloaded");
-                            continue;
-                        }
-                    }
-                }
-                let acked = state.acked();
-                if acked > acked_sent {
-                    acked_sent = acked;
-                    send(&mut sink, write_timeout, Message::Ack(acked).encode().into()).await
-                } else {
-                    Ok(())
-                }
-            }
-            frame = outbox.recv() => match frame {
-                Some(frame) => send_batch(&mut sink, &mut outbox, write_timeout, frame).await,
-                None => return,
-            },
-            _ = ping.tick() => within(write_timeout, sink.send(WsMessage::Ping(Bytes::new()))).await,
-        };
-        if result.is_err() {
-            // The socket is gone or stalled past the write timeout: abandon it.
-            state.request_close(CloseCode::GoingAway, "write failed");
-            return;
-        }
-    }
-}
-
-async fn send(
-    sink: &mut SplitSink<WebSocket, WsMessage>,
-    timeout: Duration,
-    frame: Bytes,
-) -> Result<(), ()> {
-    within(timeout, sink.send(WsMessage::Binary(frame))).await
-}
-
-/// Runs a socket write, giving up after `limit`. The timer is armed only when the write does
-/// not complete at once: on the hot path (a socket with room in its buffer) a delivery costs
-/// no timer registration.
-async fn within<E>(limit: Duration, write: impl Future<Output = Result<(), E>>) -> Result<(), ()> {
-    let mut write = std::pin::pin!(write);
-    let first = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
-    let result = match first {
-        Poll::Ready(result) => result,
-        Poll::Pending => match tokio::time::timeout(limit, write).await {
-            Ok(result) => result,
-            Err(_) => return Err(()),
-        },
-    };
-    result.map_err(|_| ())
-}
-
-/// Feeds the frame and whatever else is already queued, then flushes once: many small frames
-/// cost one write system call instead of one each.
-async fn send_batch(
-    sink: &mut SplitSink<WebSocket, WsMessage>,
-    outbox: &mut mpsc::Receiver<Bytes>,
-    timeout: Duration,
-    first: Bytes,
-) -> Result<(), ()> {
-    let batch = async {
-        sink.feed(WsMessage::Binary(first)).await?;
-        for _ in 1..WRITE_BATCH {
-            match outbox.try_recv() {
-                Ok(frame) => sink.feed(WsMessage::Binary(frame)).await?,
-                Err(_) => break,
-            }
-        }
-        sink.flush().await
-    };
-    within(timeout, batch).await
-}
-
-/// Close reasons are limited to 123 bytes by RFC 6455.
-fn truncate_reason(reason: &str) -> String {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_string()
 }
