@@ -30,10 +30,10 @@ use crate::schema::{AmendmentStatus, Editable, ParagraphStatus};
 use crate::session::Role;
 use crate::update::{Block, Id, ScannedUpdate};
 
-pub use index::{BranchKey, IdIndex, Segment};
 use index::{push_in_client_order, resolve_in_order, ClientQueues, InUpdate, Stuck};
-pub use rules::{permit_text, Refusal, Rule};
+pub use index::{BranchKey, IdIndex, Segment};
 use rules::{permit_branch, permit_item};
+pub use rules::{permit_text, Refusal, Rule};
 pub use state::{branch_key, PolicyState};
 
 /// What the policy needs to know about the document beyond its items.

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::update::Content;
 use crate::lib0::write_var_u64;
 use crate::schema::{self, Lock, NewAmendment, NewParagraph, ParagraphKind, PARAGRAPHS};
 use crate::update::scan_update_v1;
+use crate::update::Content;
 use yrs::updates::decoder::Decode;
 use yrs::{Any, Doc, Map, Out, ReadTxn, StateVector, Text, TextRef, Transact, Update};
 
@@ -310,8 +310,7 @@ fn crafted(origin: Option<Id>, right: Option<Id>, text: &str) -> Vec<u8> {
     let mut out = vec![1, 1];
     write_var_u64(&mut out, 500);
     out.push(0);
-    let info =
-        4 | if origin.is_some() { 0x80 } else { 0 } | if right.is_some() { 0x40 } else { 0 };
+    let info = 4 | if origin.is_some() { 0x80 } else { 0 } | if right.is_some() { 0x40 } else { 0 };
     out.push(info);
     for id in [origin, right].into_iter().flatten() {
         write_var_u64(&mut out, id.client);
