@@ -16,14 +16,12 @@ use std::collections::{BTreeMap, VecDeque};
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
 use concord_protocol::command::{execute, Command, CommandError, CommandRequest, Context, Reply};
 use concord_protocol::policy::{branch_key, permit_text, Actor, PolicyState};
-use concord_protocol::schema::{self, Editable};
+use concord_protocol::schema::{self, new_replica, Editable};
 use concord_protocol::{Message, Role, Session};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use yrs::updates::decoder::Decode;
-use yrs::{
-    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef, Transact, Update,
-};
+use yrs::{Doc, GetString, ReadTxn, StateVector, Text, TextRef, Transact, Update};
 
 /// A text a person can type into.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,18 +103,6 @@ impl Refused {
 /// Close codes after which reconnecting cannot help.
 fn is_final(code: u16) -> bool {
     matches!(code, 4400 | 4401 | 4413)
-}
-
-fn new_replica() -> Doc {
-    Doc::with_options(Options {
-        // Offsets as JavaScript strings count them.
-        offset_kind: OffsetKind::Utf16,
-        // Never delete anything on the client's own initiative: every deletion the client sends
-        // must be one the person made (the server's policy judges each).
-        cleanup_formatting: false,
-        skip_gc: true,
-        ..Options::default()
-    })
 }
 
 #[derive(Debug)]

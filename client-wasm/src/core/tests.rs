@@ -6,6 +6,7 @@ use super::*;
 use concord_protocol::policy::check;
 use concord_protocol::update::scan_update_v1;
 use yrs::updates::decoder::Decode;
+use yrs::{OffsetKind, Options};
 
 /// One document as the server holds it, and one connection's bookkeeping.
 struct Server {
