@@ -14,7 +14,9 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
-use concord_protocol::command::{execute, Command, CommandError, CommandRequest, Context, Reply};
+use concord_protocol::command::{
+    execute, Command, CommandError, CommandRequest, Context, ErrorCode, Reply,
+};
 use concord_protocol::policy::{branch_key, permit_text, Actor, PolicyState};
 use concord_protocol::schema::{self, new_replica, Editable};
 use concord_protocol::{Message, Role, Session};
@@ -369,7 +371,7 @@ impl ClientCore {
         self.check_command(&command)?;
         if self.link != Link::Synced {
             return Err(CommandError {
-                code: "offline".into(),
+                code: ErrorCode::Offline,
                 message: "not connected; try again once the page says it is connected".into(),
             });
         }
@@ -383,7 +385,7 @@ impl ClientCore {
     pub fn check_command(&self, command: &Command) -> Result<(), CommandError> {
         let Some(actor) = self.actor() else {
             return Err(CommandError {
-                code: "not-signed-in".into(),
+                code: ErrorCode::NotSignedIn,
                 message: "not signed in".into(),
             });
         };

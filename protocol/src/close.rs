@@ -1,4 +1,4 @@
-//! WebSocket close codes (DESIGN.md section 4).
+//! WebSocket close codes: why the server ended a connection, and whether reconnecting helps.
 //!
 //! Codes in 4400-4499 are final: a client must not reconnect blindly (its token, its input or
 //! its permissions have to change first). The 1000-range codes are the standard ones; a client

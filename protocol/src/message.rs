@@ -327,7 +327,7 @@ mod tests {
             Message::CommandResult(CommandReply {
                 id: 7,
                 result: crate::command::Reply::Error(crate::command::CommandError {
-                    code: "paragraph-locked".into(),
+                    code: crate::command::ErrorCode::ParagraphLocked,
                     message: "paragraph 3 is locked".into(),
                 }),
             }),

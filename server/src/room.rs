@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
-use concord_protocol::command::{Command, CommandError, CommandReply, Outcome};
+use concord_protocol::command::{Command, CommandError, CommandReply, ErrorCode, Outcome};
 use concord_protocol::message::encode_update_frame;
 use concord_protocol::policy::Refusal;
 use concord_protocol::{CloseCode, Message};
@@ -125,7 +125,7 @@ pub enum JoinError {
 }
 
 /// The code a command is answered with when its log entry could not be made durable.
-pub const STORAGE_UNAVAILABLE: &str = "storage-unavailable";
+pub const STORAGE_UNAVAILABLE: ErrorCode = ErrorCode::StorageUnavailable;
 
 /// A log operation's number (counted per room) and how it ended.
 type Commit = (u64, Result<(), StorageError>);
@@ -636,7 +636,7 @@ impl Room {
                         Gated::Reply(answer) => answer(Err(err.clone())),
                         Gated::Answer { to, .. } => {
                             let unstored = CommandError {
-                                code: STORAGE_UNAVAILABLE.into(),
+                                code: STORAGE_UNAVAILABLE,
                                 message: format!("the change could not be stored: {err}"),
                             };
                             self.answer(to, Err(unstored));

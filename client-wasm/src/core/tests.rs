@@ -417,8 +417,10 @@ fn the_client_offers_only_what_the_server_permits() {
         reason: "x".into(),
     };
     assert_eq!(
-        mex.client.command(lock.clone()).map_err(|e| e.code),
-        Err("forbidden-role".into())
+        mex.client
+            .command(lock.clone())
+            .map_err(|e| e.code.as_str()),
+        Err("forbidden-role")
     );
     let mut chair = Connection::new(CHAIR);
     chair.connect(&mut server);

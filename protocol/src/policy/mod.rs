@@ -1,4 +1,4 @@
-//! The update policy (DESIGN.md section 3): may this connection write this update, now?
+//! The update policy: may this connection write this update, now?
 //!
 //! Every incoming update is scanned ([`crate::update::scan_update_v1`]) and checked here before
 //! yrs sees it. For each inserted item the policy resolves the branch it lands in (its explicit
