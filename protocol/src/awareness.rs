@@ -3,9 +3,9 @@
 //! An update is a list of `(client id, clock, JSON state)`; the state `null` means the client
 //! left. Decoded here with every count checked against the bytes that remain.
 
+use crate::error::DecodeError;
+use crate::error::MAX_CLIENT_ID;
 use crate::lib0::{write_buf, write_var_u64, Reader};
-use crate::message::DecodeError;
-use crate::update::MAX_CLIENT_ID;
 
 /// One client's presence state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,7 @@ pub mod attribution;
 pub mod awareness;
 pub mod close;
 pub mod command;
+pub mod error;
 pub mod import;
 pub mod lib0;
 pub mod message;
@@ -32,5 +33,6 @@ pub mod session;
 pub mod update;
 
 pub use close::CloseCode;
-pub use message::{DecodeError, Message};
+pub use error::DecodeError;
+pub use message::Message;
 pub use session::{Rejection, Role, Session};

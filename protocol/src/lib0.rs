@@ -4,7 +4,7 @@
 //! The reader never allocates on the strength of a length it has read: a prefix that claims more
 //! bytes than the frame holds is an error, whatever it claims.
 
-use crate::message::DecodeError;
+use crate::error::DecodeError;
 
 /// A cursor over one frame.
 #[derive(Debug, Clone)]

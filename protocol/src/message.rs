@@ -15,6 +15,8 @@ use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
 use crate::command::{CommandReply, CommandRequest};
+pub use crate::error::DecodeError;
+use crate::error::MAX_CLIENT_ID;
 use crate::lib0::{var_u64_len, write_buf, write_var_u64, Reader};
 use crate::session::{Rejection, Session};
 
@@ -127,7 +129,7 @@ impl<'a> Message<'a> {
                         }
                         for _ in 0..entries {
                             let client = sv.read_var_u64()?;
-                            if client > crate::update::MAX_CLIENT_ID {
+                            if client > MAX_CLIENT_ID {
                                 return Err(DecodeError::ClientIdTooLarge { at, client });
                             }
                             if sv.read_var_u64()? > u64::from(u32::MAX) {
@@ -283,49 +285,6 @@ fn concord_frame(kind: u64, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Why a frame could not be decoded. Offsets are byte positions in the frame (or update).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("empty frame")]
-    Empty,
-    #[error("truncated varint at byte {at}")]
-    TruncatedVarint { at: usize },
-    #[error("varint too large at byte {at}")]
-    VarintOverflow { at: usize },
-    #[error("length at byte {at} claims {claimed} bytes but only {available} remain")]
-    LengthExceedsFrame {
-        at: usize,
-        claimed: u64,
-        available: usize,
-    },
-    #[error("unknown message type {kind} at byte {at}")]
-    UnknownMessageType { at: usize, kind: u64 },
-    #[error("unknown sync message {sub} at byte {at}")]
-    UnknownSyncStep { at: usize, sub: u64 },
-    #[error("invalid UTF-8 at byte {at}")]
-    InvalidUtf8 { at: usize },
-    #[error("invalid JSON at byte {at}")]
-    InvalidJson { at: usize },
-    #[error("invalid state vector at byte {at}")]
-    InvalidStateVector { at: usize },
-    #[error("{count} trailing bytes at byte {at}")]
-    TrailingBytes { at: usize, count: usize },
-    #[error("client id {client} at byte {at} exceeds 53 bits")]
-    ClientIdTooLarge { at: usize, client: u64 },
-    #[error("clock overflows at byte {at}")]
-    ClockOverflow { at: usize },
-    #[error("empty block at byte {at}")]
-    EmptyBlock { at: usize },
-    #[error("unknown content kind {content} at byte {at}")]
-    UnknownContent { at: usize, content: u8 },
-    #[error("unknown type ref {type_ref} at byte {at}")]
-    UnknownTypeRef { at: usize, type_ref: u8 },
-    #[error("unknown value tag {tag} at byte {at}")]
-    UnknownAnyTag { at: usize, tag: u8 },
-    #[error("values nested too deeply at byte {at}")]
-    TooDeep { at: usize },
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,7 +327,7 @@ mod tests {
             Message::CommandResult(CommandReply {
                 id: 7,
                 result: crate::command::Reply::Error(crate::command::CommandError {
-                    code: "paragraph-locked".into(),
+                    code: crate::command::ErrorCode::ParagraphLocked,
                     message: "paragraph 3 is locked".into(),
                 }),
             }),

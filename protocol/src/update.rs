@@ -11,15 +11,13 @@
 //! The layout mirrors yrs 0.28 (`Update::decode`, `Block::decode`, `ItemContent::decode`), which
 //! in turn mirrors Yjs: clients, each with a run of blocks, followed by a delete set.
 
+use crate::error::DecodeError;
+pub use crate::error::MAX_CLIENT_ID;
 use crate::lib0::Reader;
-use crate::message::DecodeError;
 
 /// How deeply nested a `lib0` `Any` value may be. Yjs documents store flat JSON-like values;
 /// real ones nest a handful of levels.
 pub const MAX_ANY_DEPTH: usize = 32;
-
-/// The largest client id Yjs can represent (53 bits: a JavaScript safe integer).
-pub const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
 
 const HAS_ORIGIN: u8 = 0b1000_0000;
 const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;

@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use concord_protocol::policy::{check, Actor, PolicyState};
 use concord_protocol::schema::{
-    self, AmendmentStatus, Editable, Lock, NewAmendment, NewParagraph, ParagraphKind,
+    self, keys, AmendmentStatus, Editable, Lock, NewAmendment, NewParagraph, ParagraphKind,
     ParagraphStatus,
 };
 use concord_protocol::update::scan_update_v1;
@@ -57,7 +57,7 @@ fn texts(doc: &Doc) -> Vec<TextRef> {
         if let Some(map) = txn.get_map(root) {
             for (_, value) in map.iter(&txn) {
                 if let Out::YMap(entry) = value {
-                    for key in ["body", "text", "rationale"] {
+                    for key in [keys::BODY, keys::TEXT, keys::RATIONALE] {
                         if let Some(Out::YText(text)) = entry.get(&txn, key) {
                             all.push(text);
                         }

@@ -2,7 +2,9 @@
 //! first tried on a scratch copy of the replica with the server's own `execute`, so what the
 //! server would refuse is refused here with the same code.
 
-use concord_protocol::command::{execute, Command, CommandError, CommandRequest, Context};
+use concord_protocol::command::{
+    execute, Command, CommandError, CommandRequest, Context, ErrorCode,
+};
 use concord_protocol::Message;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
@@ -17,7 +19,7 @@ impl ClientCore {
         self.check_command(&command)?;
         if self.link != Link::Synced {
             return Err(CommandError {
-                code: "offline".into(),
+                code: ErrorCode::Offline,
                 message: "not connected; try again once the page says it is connected".into(),
             });
         }
@@ -31,7 +33,7 @@ impl ClientCore {
     pub fn check_command(&self, command: &Command) -> Result<(), CommandError> {
         let Some(actor) = self.actor() else {
             return Err(CommandError {
-                code: "not-signed-in".into(),
+                code: ErrorCode::NotSignedIn,
                 message: "not signed in".into(),
             });
         };

@@ -32,23 +32,13 @@ pub use events::Event;
 use std::collections::{BTreeMap, VecDeque};
 
 use concord_protocol::policy::{Actor, PolicyState};
+/// Concord's replica options (UTF-16 offsets, no GC, no formatting clean-up): the server's own.
+pub(crate) use concord_protocol::schema::new_replica;
 use concord_protocol::{Message, Session};
 use serde_json::Value;
-use yrs::{Doc, GetString, OffsetKind, Options, Transact};
+use yrs::{Doc, GetString, Transact};
 
 use editing::Unsaved;
-
-fn new_replica() -> Doc {
-    Doc::with_options(Options {
-        // Offsets as JavaScript strings count them.
-        offset_kind: OffsetKind::Utf16,
-        // Never delete anything on the client's own initiative: every deletion the client sends
-        // must be one the person made (the server's policy judges each).
-        cleanup_formatting: false,
-        skip_gc: true,
-        ..Options::default()
-    })
-}
 
 #[derive(Debug)]
 pub struct ClientCore {

@@ -11,7 +11,7 @@ use concord_protocol::update::scan_update_v1;
 use concord_protocol::Role;
 use serde_json::json;
 use yrs::updates::decoder::Decode;
-use yrs::{ReadTxn, Text, Update};
+use yrs::{OffsetKind, Options, ReadTxn, Text, Update};
 
 /// One document as the server holds it, and one connection's bookkeeping.
 struct Server {
@@ -422,8 +422,10 @@ fn the_client_offers_only_what_the_server_permits() {
         reason: "x".into(),
     };
     assert_eq!(
-        mex.client.command(lock.clone()).map_err(|e| e.code),
-        Err("forbidden-role".into())
+        mex.client
+            .command(lock.clone())
+            .map_err(|e| e.code.as_str()),
+        Err("forbidden-role")
     );
     let mut chair = Connection::new(CHAIR);
     chair.connect(&mut server);

@@ -111,7 +111,7 @@ fn paragraph_of(editable: &Editable, view: &impl DocumentView) -> Option<String>
 }
 
 /// May the actor write into this branch now? Returns what the branch is.
-/// May `actor` write into the text `branch` now? The same decision [`check`] makes for every
+/// May `actor` write into the text `branch` now? The same decision [`check`](super::check) makes for every
 /// item of an update; clients ask it before they let a person type.
 pub fn permit_text(
     branch: &BranchKey,

@@ -102,7 +102,7 @@ impl World {
 fn body(doc: &Doc, paragraph: &str) -> TextRef {
     let txn = doc.transact();
     match txn.get_map(PARAGRAPHS).and_then(|m| m.get(&txn, paragraph)) {
-        Some(Out::YMap(map)) => match map.get(&txn, "body") {
+        Some(Out::YMap(map)) => match map.get(&txn, schema::keys::BODY) {
             Some(Out::YText(text)) => text,
             _ => panic!("body"),
         },
@@ -116,7 +116,7 @@ fn amendment_text(doc: &Doc, amendment: &str) -> TextRef {
         .get_map(schema::AMENDMENTS)
         .and_then(|m| m.get(&txn, amendment))
     {
-        Some(Out::YMap(map)) => match map.get(&txn, "text") {
+        Some(Out::YMap(map)) => match map.get(&txn, schema::keys::TEXT) {
             Some(Out::YText(text)) => text,
             _ => panic!("text"),
         },

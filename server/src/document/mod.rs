@@ -14,7 +14,11 @@ use concord_protocol::policy::{self, Actor, PolicyState, Refusal, SERVER_OWNER};
 use concord_protocol::update::scan_update_v1;
 use concord_protocol::Role;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, OffsetKind, Options, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+/// A new, empty replica with Concord's settings (garbage collection off, UTF-16 offsets, no
+/// formatting clean-up), the same for the server as for the client.
+pub use concord_protocol::schema::new_replica;
 
 use crate::audit::{AuditRecord, Claim};
 use crate::storage::{LogEntry, StoredDocument};
@@ -55,20 +59,6 @@ pub struct DocumentCore {
     policy: PolicyState,
     /// Whether a log entry claiming the server's client id has been issued.
     server_id_claimed: bool,
-}
-
-/// A new, empty replica with Concord's settings: garbage collection off, so every revision and
-/// deletion stays reconstructible; offsets in UTF-16 code units, as Yjs counts them; and no
-/// formatting clean-up, which would delete items on the server's own initiative: the server's
-/// replica only ever applies what it is given (logged updates and commands), so that it and
-/// its log never drift apart.
-pub fn new_replica() -> Doc {
-    Doc::with_options(Options {
-        skip_gc: true,
-        offset_kind: OffsetKind::Utf16,
-        cleanup_formatting: false,
-        ..Options::default()
-    })
 }
 
 impl DocumentCore {

@@ -98,7 +98,7 @@ impl Room {
                         Gated::Reply(answer) => answer(Err(err.clone())),
                         Gated::Answer { to, .. } => {
                             let unstored = CommandError {
-                                code: STORAGE_UNAVAILABLE.into(),
+                                code: STORAGE_UNAVAILABLE,
                                 message: format!("the change could not be stored: {err}"),
                             };
                             self.answer(to, Err(unstored));

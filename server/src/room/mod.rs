@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use concord_protocol::awareness::decode_awareness;
-use concord_protocol::command::{Command, CommandError, Outcome};
+use concord_protocol::command::{Command, CommandError, ErrorCode, Outcome};
 use concord_protocol::{CloseCode, Message};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -134,7 +134,7 @@ pub enum JoinError {
 }
 
 /// The code a command is answered with when its log entry could not be made durable.
-pub const STORAGE_UNAVAILABLE: &str = "storage-unavailable";
+pub const STORAGE_UNAVAILABLE: ErrorCode = ErrorCode::StorageUnavailable;
 
 pub(crate) struct Room {
     name: Arc<str>,

@@ -83,7 +83,7 @@ async fn commands_over_websocket_and_rest_are_validated_applied_and_kept() -> an
     assert!(body.contains("unknown-amendment"), "{body}");
     let (status, body) = post(&mex, "{not json").await?;
     assert_eq!(status, 400);
-    assert!(body.contains("invalid_command"), "{body}");
+    assert!(body.contains("invalid-command"), "{body}");
     observer
         .wait_until("the lock", |_, doc| {
             schema::paragraph(&doc.transact(), "p1").is_some_and(|p| p.is_locked())
@@ -122,12 +122,12 @@ async fn an_unreadable_command_over_the_websocket_is_answered_and_the_connection
     let chair = server.token("chair", "UN", Role::Facilitator, "gcm");
     let client = Client::connect(&server.ws_url_with("gcm", &chair)).await?;
 
-    // What REST answers for a command it cannot read: 400 `invalid_command`.
+    // What REST answers for a command it cannot read: 400 `invalid-command`.
     let unknown = r#"{"type":"frobnicate","paragraph":"p1"}"#;
     let (status, body) =
         http_post_json(server.addr, "/api/docs/gcm/commands", &chair, unknown).await?;
     assert_eq!(status, 400);
-    assert!(body.contains(r#""error":"invalid_command""#), "{body}");
+    assert!(body.contains(r#""error":"invalid-command""#), "{body}");
 
     // The WebSocket answers the same code, with the request's id when it can be read (0 when
     // it cannot), and keeps serving.
@@ -157,7 +157,7 @@ async fn an_unreadable_command_over_the_websocket_is_answered_and_the_connection
     for ((json, id), reply) in unreadable.iter().zip(&results) {
         assert_eq!(reply.id, *id, "{json}");
         match &reply.result {
-            Reply::Error(error) => assert_eq!(error.code, "invalid_command", "{json}"),
+            Reply::Error(error) => assert_eq!(error.code, "invalid-command", "{json}"),
             other => panic!("{json}: expected an error, got {other:?}"),
         }
     }

@@ -1,0 +1,246 @@
+//! The commands on amendments and comments: creating an amendment, inviting and removing
+//! co-sponsors, support and opposition, withdrawal by its author, acceptance (the paragraph
+//! takes its text) and rejection by the facilitators; and comments on a paragraph.
+
+use yrs::{Array, Out, Text, TransactionMut};
+
+use super::error::{refuse, schema_error, CommandError, ErrorCode};
+use super::guards::{
+    facilitators_only, open_amendment, open_paragraph, paragraph, unknown_paragraph,
+};
+use super::limits::{within, MAX_BODY_BYTES};
+use super::{next_amendment_id, next_paragraph_id, Context, Outcome};
+use crate::schema::{self, keys, AmendmentStatus, Comment, NewAmendment, NewParagraph};
+
+/// Which way a delegation votes on an amendment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Vote {
+    Support,
+    Oppose,
+}
+
+/// Adds `mission` to one of the amendment's mission lists; false if it was there already.
+fn add_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission: &str) -> bool {
+    let Some(list) = schema::amendment_list(txn, amendment, key) else {
+        return false;
+    };
+    let present = list
+        .iter(txn)
+        .any(|v| matches!(v, Out::Any(yrs::Any::String(s)) if &*s == mission));
+    if !present {
+        list.push_back(txn, mission);
+    }
+    !present
+}
+
+/// Removes `mission` from one of the amendment's mission lists; false if it was not there.
+fn remove_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission: &str) -> bool {
+    let Some(list) = schema::amendment_list(txn, amendment, key) else {
+        return false;
+    };
+    let at = list
+        .iter(txn)
+        .position(|v| matches!(v, Out::Any(yrs::Any::String(s)) if &*s == mission));
+    match at {
+        Some(at) => {
+            list.remove(txn, at as u32);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Replaces a paragraph's body with `text` (accepting an amendment).
+fn replace_body(txn: &mut TransactionMut, paragraph: &str, text: &str) -> Result<(), CommandError> {
+    let body = schema::body_text(txn, paragraph).ok_or_else(|| unknown_paragraph(paragraph))?;
+    let len = body.len(txn);
+    body.remove_range(txn, 0, len);
+    body.insert(txn, 0, text);
+    Ok(())
+}
+
+pub(super) fn create(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    paragraph: &str,
+    new_after: bool,
+    on_behalf_of: Option<&str>,
+    rationale: &str,
+) -> Result<Outcome, CommandError> {
+    open_paragraph(txn, paragraph)?;
+    let amendment_id = next_amendment_id(txn);
+    let new = NewAmendment {
+        id: amendment_id.clone(),
+        paragraph: paragraph.to_string(),
+        new_after,
+        author: ctx.actor.mission.to_string(),
+        on_behalf_of: on_behalf_of.map(String::from),
+        rationale: rationale.to_string(),
+        base_revision: None,
+    };
+    schema::create_amendment(txn, &new).map_err(schema_error)?;
+    Ok(Outcome::Created { id: amendment_id })
+}
+
+pub(super) fn invite_sponsor(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+    mission: &str,
+) -> Result<Outcome, CommandError> {
+    let a = open_amendment(txn, id)?;
+    if a.author() != Some(ctx.actor.mission) {
+        return Err(refuse(
+            ErrorCode::NotTheAuthor,
+            "only the author invites co-sponsors",
+        ));
+    }
+    if !add_mission(txn, id, keys::SPONSORS, mission) {
+        return Err(refuse(
+            ErrorCode::AlreadyASponsor,
+            format!("{mission} already sponsors {id}"),
+        ));
+    }
+    Ok(Outcome::Done)
+}
+
+pub(super) fn remove_sponsor(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+    mission: &str,
+) -> Result<Outcome, CommandError> {
+    let a = open_amendment(txn, id)?;
+    let author = a.author();
+    if author == Some(mission) {
+        return Err(refuse(
+            ErrorCode::InvalidArgument,
+            "the author cannot be removed; withdraw instead",
+        ));
+    }
+    if author != Some(ctx.actor.mission) && mission != ctx.actor.mission {
+        return Err(refuse(
+            ErrorCode::NotTheAuthor,
+            "only the author, or the co-sponsor itself, may remove a co-sponsor",
+        ));
+    }
+    if !remove_mission(txn, id, keys::SPONSORS, mission) {
+        return Err(refuse(
+            ErrorCode::NotASponsor,
+            format!("{mission} does not sponsor {id}"),
+        ));
+    }
+    Ok(Outcome::Done)
+}
+
+/// Support or opposition: the actor's mission moves to one list, out of the other.
+pub(super) fn vote(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+    vote: Vote,
+) -> Result<Outcome, CommandError> {
+    let a = open_amendment(txn, id)?;
+    if a.is_sponsored_by(ctx.actor.mission) {
+        return Err(refuse(
+            ErrorCode::SponsorCannotVote,
+            "sponsors support their amendment already",
+        ));
+    }
+    let (add, remove) = match vote {
+        Vote::Support => (keys::SUPPORTERS, keys::OPPOSERS),
+        Vote::Oppose => (keys::OPPOSERS, keys::SUPPORTERS),
+    };
+    remove_mission(txn, id, remove, ctx.actor.mission);
+    add_mission(txn, id, add, ctx.actor.mission);
+    Ok(Outcome::Done)
+}
+
+pub(super) fn withdraw(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+) -> Result<Outcome, CommandError> {
+    let a = open_amendment(txn, id)?;
+    if a.author() != Some(ctx.actor.mission) {
+        return Err(refuse(
+            ErrorCode::NotTheAuthor,
+            "only the author withdraws an amendment",
+        ));
+    }
+    schema::set_amendment_status(txn, id, AmendmentStatus::Withdrawn).map_err(schema_error)?;
+    Ok(Outcome::Done)
+}
+
+/// The paragraph takes the amendment's text (or, for a new paragraph, one is inserted after
+/// it); every other open amendment of a rewritten paragraph becomes stale.
+pub(super) fn accept(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+) -> Result<Outcome, CommandError> {
+    facilitators_only(ctx)?;
+    let a = open_amendment(txn, id)?;
+    let p = open_paragraph(txn, &a.paragraph)?;
+    // Sponsors type the amendment's text freely; accepted, it is a paragraph's body.
+    within("the amendment's text", &a.text, MAX_BODY_BYTES)?;
+    let created = if a.new_after {
+        let position = schema::position(txn, &p.id).map(|x| x + 1).unwrap_or(0);
+        let new_id = next_paragraph_id(txn);
+        let new = NewParagraph {
+            id: new_id.clone(),
+            label: format!("{}bis", p.label),
+            kind: p.kind,
+            parent: p.parent.clone(),
+            body: a.text.clone(),
+        };
+        schema::insert_paragraph(txn, position, &new).map_err(schema_error)?;
+        Some(new_id)
+    } else {
+        replace_body(txn, &p.id, &a.text)?;
+        // Every other open amendment of this paragraph was drafted on the old body.
+        for other in schema::amendments(txn) {
+            if other.id != a.id && other.paragraph == p.id && other.status == AmendmentStatus::Open
+            {
+                schema::set_stale(txn, &other.id).map_err(schema_error)?;
+            }
+        }
+        None
+    };
+    schema::set_amendment_status(txn, id, AmendmentStatus::Accepted).map_err(schema_error)?;
+    Ok(created.map_or(Outcome::Done, |id| Outcome::Created { id }))
+}
+
+pub(super) fn reject(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+) -> Result<Outcome, CommandError> {
+    facilitators_only(ctx)?;
+    open_amendment(txn, id)?;
+    schema::set_amendment_status(txn, id, AmendmentStatus::Rejected).map_err(schema_error)?;
+    Ok(Outcome::Done)
+}
+
+pub(super) fn comment(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+    text: &str,
+) -> Result<Outcome, CommandError> {
+    paragraph(txn, id)?;
+    if text.trim().is_empty() {
+        return Err(refuse(
+            ErrorCode::InvalidArgument,
+            "a comment cannot be empty",
+        ));
+    }
+    let comment = Comment {
+        mission: ctx.actor.mission.to_string(),
+        person: ctx.person.to_string(),
+        at_ms: ctx.now_ms,
+        text: text.to_string(),
+    };
+    schema::add_comment(txn, id, &comment).map_err(schema_error)?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,110 @@
+//! The checks commands share before they write: who may ask (role), whether the paragraph or
+//! amendment exists, and whether it may change now (lock, tombstone, amendment status), each
+//! refusing with its code.
+
+use yrs::ReadTxn;
+
+use super::error::{refuse, CommandError, ErrorCode};
+use super::Context;
+use crate::schema::{self, AmendmentStatus, ParagraphStatus};
+use crate::session::Role;
+
+pub(super) fn facilitators_only(ctx: &Context<'_>) -> Result<(), CommandError> {
+    if ctx.actor.role == Role::Facilitator {
+        Ok(())
+    } else {
+        Err(refuse(
+            ErrorCode::ForbiddenRole,
+            "only facilitators may do this",
+        ))
+    }
+}
+
+pub(super) fn participants_only(ctx: &Context<'_>) -> Result<(), CommandError> {
+    if ctx.actor.role == Role::Observer {
+        Err(refuse(
+            ErrorCode::ForbiddenRole,
+            "observers follow the text; they cannot change it",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A paragraph that exists (tombstones included).
+pub(super) fn paragraph(txn: &impl ReadTxn, id: &str) -> Result<schema::Paragraph, CommandError> {
+    schema::paragraph(txn, id).ok_or_else(|| unknown_paragraph(id))
+}
+
+pub(super) fn unknown_paragraph(id: &str) -> CommandError {
+    refuse(ErrorCode::UnknownParagraph, format!("no paragraph {id}"))
+}
+
+pub(super) fn deleted(p: &schema::Paragraph) -> CommandError {
+    refuse(
+        ErrorCode::ParagraphDeleted,
+        format!("paragraph {} is deleted", p.label),
+    )
+}
+
+/// A paragraph that may change at all: it exists and is not locked. A lock freezes
+/// everything about a paragraph (status, label, place, body) until a facilitator unlocks it
+/// with a reason, so every command that changes one goes through here.
+pub(super) fn unlocked_paragraph(
+    txn: &impl ReadTxn,
+    id: &str,
+) -> Result<schema::Paragraph, CommandError> {
+    let p = paragraph(txn, id)?;
+    if p.is_locked() {
+        return Err(refuse(
+            ErrorCode::ParagraphLocked,
+            format!("paragraph {} is locked", p.label),
+        ));
+    }
+    Ok(p)
+}
+
+/// A paragraph whose text may change: it exists, is not deleted, and is not locked.
+pub(super) fn open_paragraph(
+    txn: &impl ReadTxn,
+    id: &str,
+) -> Result<schema::Paragraph, CommandError> {
+    let p = paragraph(txn, id)?;
+    if p.status == ParagraphStatus::Deleted {
+        return Err(deleted(&p));
+    }
+    unlocked_paragraph(txn, id)
+}
+
+/// An amendment that exists, whatever its status.
+pub(super) fn amendment(txn: &impl ReadTxn, id: &str) -> Result<schema::Amendment, CommandError> {
+    schema::amendment(txn, id)
+        .ok_or_else(|| refuse(ErrorCode::UnknownAmendment, format!("no amendment {id}")))
+}
+
+/// An amendment still under discussion: not accepted, rejected or withdrawn.
+pub(super) fn open_amendment(
+    txn: &impl ReadTxn,
+    id: &str,
+) -> Result<schema::Amendment, CommandError> {
+    let a = amendment(txn, id)?;
+    if a.status != AmendmentStatus::Open {
+        return Err(refuse(
+            ErrorCode::AmendmentClosed,
+            format!("amendment {id} is {}", a.status.as_str()),
+        ));
+    }
+    Ok(a)
+}
+
+/// Locks and unlocks say why; the reason is recorded with the lock.
+pub(super) fn reason_given(reason: &str) -> Result<(), CommandError> {
+    if reason.trim().is_empty() {
+        Err(refuse(
+            ErrorCode::ReasonRequired,
+            "say why (it is recorded with the lock)",
+        ))
+    } else {
+        Ok(())
+    }
+}

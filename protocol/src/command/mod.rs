@@ -1,0 +1,332 @@
+//! Commands: everything structural in a negotiation. Clients only type characters into texts;
+//! creating paragraphs and amendments, locks, statuses, sponsorship, support, comments are
+//! requests that the server validates and applies under its own client id, recording who
+//! asked. [`execute`] is that validation and application, pure over a yrs transaction: the
+//! server runs it for the WebSocket `Command` message and for REST alike, and the browser
+//! client can run it on a scratch copy to offer only what the server would accept.
+//!
+//! - this file: the list of commands ([`Command`]), who asks ([`Context`]), what a command
+//!   produced ([`Outcome`]), and [`execute`], which checks what every command shares and hands
+//!   each to its module;
+//! - `paragraph`: the facilitators' paragraph commands (and `import-text`);
+//! - `amendment`: amendments, sponsorship, votes, acceptance, and comments;
+//! - `guards`: the checks commands share (role, existence, lock, tombstone, status);
+//! - [`limits`]: the size limit of every text field;
+//! - `error`: [`ErrorCode`] and [`CommandError`]; `wire`: [`CommandRequest`], [`CommandReply`].
+
+use serde::{Deserialize, Serialize};
+use yrs::{Map, ReadTxn, TransactionMut};
+
+use crate::policy::Actor;
+use crate::schema::{self, keys, ParagraphKind, ParagraphStatus};
+
+mod amendment;
+mod error;
+mod guards;
+pub mod limits;
+mod paragraph;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{CommandError, ErrorCode, INVALID_COMMAND};
+pub use limits::{
+    MAX_BODY_BYTES, MAX_COMMENT_BYTES, MAX_ID_BYTES, MAX_IMPORT_BYTES, MAX_LABEL_BYTES,
+    MAX_NAME_BYTES, MAX_RATIONALE_BYTES, MAX_REASON_BYTES,
+};
+pub use wire::{CommandReply, CommandRequest, Reply};
+
+use amendment::Vote;
+
+/// A request to change the document's structure. This enum is the list of commands.
+///
+/// While a paragraph is locked, every command that would change it (its status, label, place,
+/// body, a split, a deletion, an amendment to it or its acceptance) is refused with
+/// `paragraph-locked`; comments on it, and votes and sponsorship on its amendments, are not
+/// changes to it and stay allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Command {
+    /// Facilitators: a new paragraph after `after` (at the start when `None`).
+    AddParagraph {
+        after: Option<String>,
+        label: String,
+        kind: ParagraphKind,
+        parent: Option<String>,
+        body: String,
+    },
+    MoveParagraph {
+        paragraph: String,
+        after: Option<String>,
+    },
+    /// Facilitators: the text from `at` (UTF-16 offset, not inside a surrogate pair) on
+    /// becomes a new paragraph.
+    SplitParagraph {
+        paragraph: String,
+        at: u32,
+        label: String,
+    },
+    RelabelParagraph {
+        paragraph: String,
+        label: String,
+    },
+    /// Facilitators: keeps the paragraph as a tombstone so its number is not reused (restore
+    /// it with `set-status`).
+    DeleteParagraph {
+        paragraph: String,
+    },
+    /// Facilitators: `deleted` is `delete-paragraph`; from `deleted` to any other status
+    /// restores the tombstone (same id, label and body).
+    SetStatus {
+        paragraph: String,
+        status: ParagraphStatus,
+    },
+    Lock {
+        paragraph: String,
+        reason: String,
+    },
+    Unlock {
+        paragraph: String,
+        reason: String,
+    },
+    /// Delegations and facilitators: new wording for a paragraph (or a new one after it).
+    CreateAmendment {
+        paragraph: String,
+        #[serde(default)]
+        new_after: bool,
+        on_behalf_of: Option<String>,
+        #[serde(default)]
+        rationale: String,
+    },
+    /// The author invites a co-sponsor.
+    InviteSponsor {
+        amendment: String,
+        mission: String,
+    },
+    /// The author removes a co-sponsor, or a co-sponsor withdraws its own sponsorship.
+    RemoveSponsor {
+        amendment: String,
+        mission: String,
+    },
+    Support {
+        amendment: String,
+    },
+    Oppose {
+        amendment: String,
+    },
+    /// The author withdraws its amendment.
+    Withdraw {
+        amendment: String,
+    },
+    /// Facilitators: the paragraph takes the amendment's text.
+    Accept {
+        amendment: String,
+    },
+    Reject {
+        amendment: String,
+    },
+    Comment {
+        paragraph: String,
+        text: String,
+    },
+    /// Facilitators: fills an empty document from a structured text ([`crate::import`]).
+    ImportText {
+        text: String,
+    },
+}
+
+impl Command {
+    /// The command's name on the wire (its `type`), for logs and the audit.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::AddParagraph { .. } => "add-paragraph",
+            Command::MoveParagraph { .. } => "move-paragraph",
+            Command::SplitParagraph { .. } => "split-paragraph",
+            Command::RelabelParagraph { .. } => "relabel-paragraph",
+            Command::DeleteParagraph { .. } => "delete-paragraph",
+            Command::SetStatus { .. } => "set-status",
+            Command::Lock { .. } => "lock",
+            Command::Unlock { .. } => "unlock",
+            Command::CreateAmendment { .. } => "create-amendment",
+            Command::InviteSponsor { .. } => "invite-sponsor",
+            Command::RemoveSponsor { .. } => "remove-sponsor",
+            Command::Support { .. } => "support",
+            Command::Oppose { .. } => "oppose",
+            Command::Withdraw { .. } => "withdraw",
+            Command::Accept { .. } => "accept",
+            Command::Reject { .. } => "reject",
+            Command::Comment { .. } => "comment",
+            Command::ImportText { .. } => "import-text",
+        }
+    }
+
+    /// The paragraphs an applied command concerns (the audit's "paragraphs touched"): its
+    /// paragraph, an amendment's paragraph, a created paragraph, or all of an import.
+    pub fn paragraphs_touched(&self, txn: &impl ReadTxn, outcome: &Outcome) -> Vec<String> {
+        let mut touched = Vec::new();
+        match self {
+            Command::MoveParagraph { paragraph, .. }
+            | Command::RelabelParagraph { paragraph, .. }
+            | Command::DeleteParagraph { paragraph }
+            | Command::SetStatus { paragraph, .. }
+            | Command::Lock { paragraph, .. }
+            | Command::Unlock { paragraph, .. }
+            | Command::CreateAmendment { paragraph, .. }
+            | Command::Comment { paragraph, .. }
+            | Command::SplitParagraph { paragraph, .. } => touched.push(paragraph.clone()),
+            Command::InviteSponsor { amendment, .. }
+            | Command::RemoveSponsor { amendment, .. }
+            | Command::Support { amendment }
+            | Command::Oppose { amendment }
+            | Command::Withdraw { amendment }
+            | Command::Accept { amendment }
+            | Command::Reject { amendment } => {
+                if let Some(a) = schema::amendment(txn, amendment) {
+                    touched.push(a.paragraph);
+                }
+            }
+            Command::AddParagraph { .. } => {}
+            Command::ImportText { .. } => {
+                touched.extend(schema::paragraphs(txn).into_iter().map(|p| p.id));
+            }
+        }
+        if let (
+            Command::AddParagraph { .. } | Command::SplitParagraph { .. },
+            Outcome::Created { id },
+        ) = (self, outcome)
+        {
+            touched.push(id.clone());
+        }
+        touched
+    }
+}
+
+/// Who asks, and when (by the server's clock).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub actor: Actor<'a>,
+    pub person: &'a str,
+    pub now_ms: u64,
+}
+
+/// What a successful command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    Done,
+    /// A paragraph or amendment was created with this id.
+    Created {
+        id: String,
+    },
+    /// A structured text was imported as this many paragraphs.
+    Imported {
+        paragraphs: usize,
+    },
+}
+
+/// Validates a command for this actor and applies it. On error nothing was changed.
+///
+/// Observers are refused and text fields checked against their limits before anything is
+/// looked up; then each command checks the rest (role, existence, lock, status) itself.
+pub fn execute(
+    txn: &mut TransactionMut,
+    ctx: Context<'_>,
+    command: &Command,
+) -> Result<Outcome, CommandError> {
+    guards::participants_only(&ctx)?;
+    command.check_limits()?;
+    let ctx = &ctx;
+    match command {
+        Command::AddParagraph {
+            after,
+            label,
+            kind,
+            parent,
+            body,
+        } => paragraph::add(
+            txn,
+            ctx,
+            after.as_deref(),
+            label,
+            *kind,
+            parent.as_deref(),
+            body,
+        ),
+        Command::MoveParagraph {
+            paragraph: id,
+            after,
+        } => paragraph::move_after(txn, ctx, id, after.as_deref()),
+        Command::SplitParagraph {
+            paragraph: id,
+            at,
+            label,
+        } => paragraph::split(txn, ctx, id, *at, label),
+        Command::RelabelParagraph {
+            paragraph: id,
+            label,
+        } => paragraph::relabel(txn, ctx, id, label),
+        Command::DeleteParagraph { paragraph: id } => paragraph::delete(txn, ctx, id),
+        Command::SetStatus {
+            paragraph: id,
+            status,
+        } => paragraph::set_status(txn, ctx, id, *status),
+        Command::Lock {
+            paragraph: id,
+            reason,
+        } => paragraph::lock(txn, ctx, id, reason),
+        Command::Unlock {
+            paragraph: id,
+            reason,
+        } => paragraph::unlock(txn, ctx, id, reason),
+        Command::CreateAmendment {
+            paragraph: id,
+            new_after,
+            on_behalf_of,
+            rationale,
+        } => amendment::create(txn, ctx, id, *new_after, on_behalf_of.as_deref(), rationale),
+        Command::InviteSponsor {
+            amendment: id,
+            mission,
+        } => amendment::invite_sponsor(txn, ctx, id, mission),
+        Command::RemoveSponsor {
+            amendment: id,
+            mission,
+        } => amendment::remove_sponsor(txn, ctx, id, mission),
+        Command::Support { amendment: id } => amendment::vote(txn, ctx, id, Vote::Support),
+        Command::Oppose { amendment: id } => amendment::vote(txn, ctx, id, Vote::Oppose),
+        Command::Withdraw { amendment: id } => amendment::withdraw(txn, ctx, id),
+        Command::Accept { amendment: id } => amendment::accept(txn, ctx, id),
+        Command::Reject { amendment: id } => amendment::reject(txn, ctx, id),
+        Command::ImportText { text } => paragraph::import_text(txn, ctx, text),
+        Command::Comment {
+            paragraph: id,
+            text,
+        } => amendment::comment(txn, ctx, id, text),
+    }
+}
+
+/// The next free id with this prefix under this root map: ids are never reused, tombstones
+/// included.
+fn next_id(txn: &impl ReadTxn, root: &str, prefix: &str) -> String {
+    let highest = txn
+        .get_map(root)
+        .map(|map| {
+            map.keys(txn)
+                .filter_map(|k| k.strip_prefix(prefix).and_then(|n| n.parse::<u64>().ok()))
+                .max()
+                .unwrap_or(0)
+        })
+        .unwrap_or(0);
+    format!("{prefix}{}", highest + 1)
+}
+
+/// The id the next new paragraph takes (`p1`, `p2`, ...).
+fn next_paragraph_id(txn: &impl ReadTxn) -> String {
+    next_id(txn, keys::PARAGRAPHS, keys::PARAGRAPH_ID_PREFIX)
+}
+
+/// The id the next new amendment takes (`a1`, `a2`, ...).
+fn next_amendment_id(txn: &impl ReadTxn) -> String {
+    next_id(txn, keys::AMENDMENTS, keys::AMENDMENT_ID_PREFIX)
+}

@@ -1,0 +1,62 @@
+//! Accepting an amendment: the body takes its text, the other open amendments become stale.
+
+use super::*;
+
+#[test]
+fn accepting_an_amendment_rewrites_the_body_and_marks_the_others_stale() {
+    let doc = negotiation();
+    let second = Command::CreateAmendment {
+        paragraph: "p1".into(),
+        new_after: false,
+        on_behalf_of: None,
+        rationale: String::new(),
+    };
+    assert_eq!(created(run(&doc, CHE, second)), "a2");
+    {
+        let sponsors =
+            schema::amendment_list(&doc.transact(), "a1", keys::SPONSORS).expect("sponsors");
+        assert_eq!(sponsors.len(&doc.transact()), 1);
+    }
+    // MEX co-drafts: its amendment text becomes the new wording.
+    {
+        let txn = doc.transact();
+        let map = match txn
+            .get_map(schema::AMENDMENTS)
+            .and_then(|m| yrs::Map::get(&m, &txn, "a1"))
+        {
+            Some(Out::YMap(map)) => map,
+            _ => panic!("a1"),
+        };
+        let Some(Out::YText(text)) = yrs::Map::get(&map, &txn, keys::TEXT) else {
+            panic!("text")
+        };
+        drop(txn);
+        let mut txn = doc.transact_mut();
+        text.insert(&mut txn, 0, "Firmly: ");
+    }
+    run(
+        &doc,
+        CHE,
+        Command::Support {
+            amendment: "a1".into(),
+        },
+    )
+    .expect("supported");
+    run(
+        &doc,
+        CHAIR,
+        Command::Accept {
+            amendment: "a1".into(),
+        },
+    )
+    .expect("accepted");
+    let txn = doc.transact();
+    assert_eq!(
+        schema::paragraph(&txn, "p1").expect("p1").body,
+        "Firmly: First paragraph."
+    );
+    let a1 = schema::amendment(&txn, "a1").expect("a1");
+    assert_eq!(a1.status, AmendmentStatus::Accepted);
+    assert_eq!(a1.supporters, vec!["CHE".to_string()]);
+    assert!(schema::amendment(&txn, "a2").expect("a2").stale);
+}

@@ -1,0 +1,74 @@
+//! Every name the negotiation document uses inside the Y.Doc: its root types, the fields of a
+//! paragraph's and an amendment's map, and the fields of the plain values a lock and a comment
+//! are stored as. Reads, writes, commands and the policy's index all name the document's
+//! parts through these, so that the layout is spelled once. A stock Yjs client reads the same
+//! names (`tests/interop/yjs-client.mjs`): changing one is a change of format.
+
+// ---- roots ---------------------------------------------------------------------------------
+
+/// Map: paragraph id → the paragraph's map.
+pub const PARAGRAPHS: &str = "paragraphs";
+/// Array of paragraph ids, in the order the text reads.
+pub const ORDER: &str = "order";
+/// Map: amendment id → the amendment's map.
+pub const AMENDMENTS: &str = "amendments";
+/// Map: paragraph id → array of comment values (append-only).
+pub const COMMENTS: &str = "comments";
+
+// ---- ids -----------------------------------------------------------------------------------
+
+/// Paragraph ids are this prefix and a number (`p17`), never reused.
+pub const PARAGRAPH_ID_PREFIX: &str = "p";
+/// Amendment ids are this prefix and a number (`a3`), never reused.
+pub const AMENDMENT_ID_PREFIX: &str = "a";
+
+// ---- a paragraph's map ---------------------------------------------------------------------
+
+/// String: the displayed number ("17", "15bis").
+pub const LABEL: &str = "label";
+/// String: a [`super::ParagraphKind`].
+pub const KIND: &str = "kind";
+/// String, optional: the heading this paragraph belongs to.
+pub const PARENT: &str = "parent";
+/// String: a [`super::ParagraphStatus`] in a paragraph, an [`super::AmendmentStatus`] in an
+/// amendment.
+pub const STATUS: &str = "status";
+/// Map value, present while the paragraph is locked: a [`super::Lock`] (fields below).
+pub const LOCK: &str = "lock";
+/// Y.Text: the paragraph's wording, typed by facilitators.
+pub const BODY: &str = "body";
+
+// ---- an amendment's map (and `STATUS`) -----------------------------------------------------
+
+/// String: the paragraph the amendment rewords, or after which it proposes a new one.
+pub const PARAGRAPH: &str = "paragraph";
+/// Boolean: a proposed new paragraph after `PARAGRAPH`.
+pub const NEW_AFTER: &str = "new_after";
+/// Array of missions; the first is the author.
+pub const SPONSORS: &str = "sponsors";
+/// String, optional: the group the author speaks for.
+pub const ON_BEHALF_OF: &str = "on_behalf_of";
+/// Y.Text: the proposed wording, typed by the sponsors (also a comment's field, below).
+pub const TEXT: &str = "text";
+/// Y.Text: why, typed by the sponsors.
+pub const RATIONALE: &str = "rationale";
+/// Array of missions that support the amendment.
+pub const SUPPORTERS: &str = "supporters";
+/// Array of missions that oppose the amendment.
+pub const OPPOSERS: &str = "opposers";
+/// String, optional: the revision of the body the amendment was drafted on.
+pub const BASE_REVISION: &str = "base_revision";
+/// Boolean: the body changed since the amendment began.
+pub const STALE: &str = "stale";
+
+// ---- a lock's and a comment's value (and `TEXT`) ---------------------------------------------
+// These spell the fields of [`super::Lock`] and [`super::Comment`] as serde reads them back.
+
+/// Who: the mission.
+pub const MISSION: &str = "mission";
+/// Who: the person, as the token names them.
+pub const PERSON: &str = "person";
+/// When: milliseconds since the Unix epoch, by the server's clock.
+pub const AT_MS: &str = "at_ms";
+/// Why a paragraph is locked.
+pub const REASON: &str = "reason";

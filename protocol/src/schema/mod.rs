@@ -1,0 +1,176 @@
+//! The negotiation document: its shape inside the Y.Doc, the typed reads shared by server and
+//! client, and the writes the server makes when it applies a command.
+//!
+//! Layout (root types; every name is in [`keys`]):
+//! - `paragraphs`: map, paragraph id → map { `label`, `kind`, `parent`, `status`, `lock`,
+//!   `body` (Y.Text) }. Ids are stable and never reused; a deleted paragraph stays, as a
+//!   tombstone, so that its number is not given to another.
+//! - `order`: array of paragraph ids, in the order the text reads.
+//! - `amendments`: map, amendment id → map { `paragraph`, `new_after`, `sponsors`,
+//!   `on_behalf_of`, `text` (Y.Text), `rationale` (Y.Text), `supporters`, `opposers`,
+//!   `status`, `base_revision`, `stale` }.
+//! - `comments`: map, paragraph id → array of comment values (append-only).
+//!
+//! Clients only ever write characters into the three kinds of Y.Text ([`Editable`]); every
+//! other value is written by the server, applying commands under its own client id.
+//!
+//! - [`keys`]: the names of the roots and fields.
+//! - `read`: the typed reads ([`paragraphs`], [`amendment`], [`comments`], ...) and the
+//!   Y.Texts for writing into ([`body_text`], ...).
+//! - `write`: the server's writes ([`insert_paragraph`], [`set_lock`], ...).
+//! - `editable`: [`editable_branches`], the index of the texts clients may write.
+//! - `replica`: [`new_replica`], the one way a Y.Doc for a negotiation is made.
+
+use serde::{Deserialize, Serialize};
+
+mod editable;
+pub mod keys;
+mod read;
+mod replica;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use editable::{editable_branches, Editable};
+pub use keys::{AMENDMENTS, COMMENTS, ORDER, PARAGRAPHS};
+pub use read::{
+    amendment, amendment_list, amendment_rationale, amendment_text, amendments, body_text,
+    comments, paragraph, paragraphs, position,
+};
+pub use replica::{new_replica, replica_options};
+pub use write::{
+    add_comment, create_amendment, insert_paragraph, move_paragraph, set_amendment_status,
+    set_label, set_lock, set_stale, set_status, NewAmendment, NewParagraph,
+};
+
+/// Where a paragraph sits in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParagraphKind {
+    Heading,
+    Preambular,
+    Operative,
+    Action,
+}
+
+/// How far a paragraph has come: open, agreed ad referendum (subject to confirmation),
+/// agreed, held, or deleted (a tombstone that keeps its number; any other status restores it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParagraphStatus {
+    Open,
+    AgreedAdRef,
+    Agreed,
+    Held,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AmendmentStatus {
+    Open,
+    Accepted,
+    Rejected,
+    Withdrawn,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+text_enum!(ParagraphKind { Heading => "heading", Preambular => "preambular", Operative => "operative", Action => "action" });
+text_enum!(ParagraphStatus { Open => "open", AgreedAdRef => "agreed-ad-ref", Agreed => "agreed", Held => "held", Deleted => "deleted" });
+text_enum!(AmendmentStatus { Open => "open", Accepted => "accepted", Rejected => "rejected", Withdrawn => "withdrawn" });
+
+/// Who locked a paragraph, when, and why. Stored as a plain value under [`keys::LOCK`], its
+/// fields named by [`keys::MISSION`], [`keys::PERSON`], [`keys::AT_MS`], [`keys::REASON`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub mission: String,
+    pub person: String,
+    /// Milliseconds since the Unix epoch, by the server's clock.
+    pub at_ms: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paragraph {
+    pub id: String,
+    /// The displayed number: "17", "15bis", "PP3", "OP6alt".
+    pub label: String,
+    pub kind: ParagraphKind,
+    /// The section or objective this paragraph belongs to (a heading's id).
+    pub parent: Option<String>,
+    pub status: ParagraphStatus,
+    pub lock: Option<Lock>,
+    pub body: String,
+}
+
+impl Paragraph {
+    pub fn is_locked(&self) -> bool {
+        self.lock.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amendment {
+    pub id: String,
+    /// The paragraph it rewords, or after which it proposes a new one.
+    pub paragraph: String,
+    /// True for a proposed new paragraph after `paragraph`.
+    pub new_after: bool,
+    /// Sponsor missions; the first is the author.
+    pub sponsors: Vec<String>,
+    pub on_behalf_of: Option<String>,
+    pub text: String,
+    pub rationale: String,
+    pub supporters: Vec<String>,
+    pub opposers: Vec<String>,
+    pub status: AmendmentStatus,
+    pub base_revision: Option<String>,
+    /// The paragraph's body changed (another amendment was accepted) since this one began.
+    pub stale: bool,
+}
+
+impl Amendment {
+    /// The author: the first sponsor.
+    pub fn author(&self) -> Option<&str> {
+        self.sponsors.first().map(String::as_str)
+    }
+
+    pub fn is_sponsored_by(&self, mission: &str) -> bool {
+        self.sponsors.iter().any(|s| s == mission)
+    }
+}
+
+/// One comment in a paragraph's thread. Stored as a plain value, its fields named by
+/// [`keys::MISSION`], [`keys::PERSON`], [`keys::AT_MS`], [`keys::TEXT`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub mission: String,
+    pub person: String,
+    pub at_ms: u64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("no paragraph {0}")]
+    UnknownParagraph(String),
+    #[error("no amendment {0}")]
+    UnknownAmendment(String),
+    #[error("paragraph {0} exists already")]
+    DuplicateParagraph(String),
+    #[error("amendment {0} exists already")]
+    DuplicateAmendment(String),
+}

@@ -1,0 +1,186 @@
+//! Reading the negotiation document: paragraphs in reading order, amendments, comment
+//! threads, each as a typed value (what the client renders, what commands check), and the
+//! Y.Texts and mission lists that commands and clients write into.
+
+use yrs::{Any, Array, ArrayRef, GetString, Map, MapRef, Out, ReadTxn, TextRef};
+
+use super::keys;
+use super::{Amendment, AmendmentStatus, Comment, Paragraph, ParagraphKind, ParagraphStatus};
+
+fn string(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Option<String> {
+    match map.get(txn, key) {
+        Some(Out::Any(Any::String(s))) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn boolean(map: &MapRef, txn: &impl ReadTxn, key: &str) -> bool {
+    matches!(map.get(txn, key), Some(Out::Any(Any::Bool(true))))
+}
+
+/// The Y.Text under `key` of an entry's map.
+pub(super) fn text(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Option<TextRef> {
+    match map.get(txn, key) {
+        Some(Out::YText(text)) => Some(text),
+        _ => None,
+    }
+}
+
+fn strings(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Vec<String> {
+    match map.get(txn, key) {
+        Some(Out::YArray(array)) => array
+            .iter(txn)
+            .filter_map(|v| match v {
+                Out::Any(Any::String(s)) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The map of paragraph or amendment `id` under the root map `root`.
+pub(super) fn entry(txn: &impl ReadTxn, root: &str, id: &str) -> Option<MapRef> {
+    match txn.get_map(root)?.get(txn, id) {
+        Some(Out::YMap(map)) => Some(map),
+        _ => None,
+    }
+}
+
+fn read_paragraph(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Paragraph> {
+    let lock = match map.get(txn, keys::LOCK) {
+        Some(Out::Any(any @ Any::Map(_))) => {
+            let mut json = String::new();
+            any.to_json(&mut json);
+            serde_json::from_str(&json).ok()
+        }
+        _ => None,
+    };
+    Some(Paragraph {
+        id: id.to_string(),
+        label: string(map, txn, keys::LABEL).unwrap_or_default(),
+        kind: ParagraphKind::parse(&string(map, txn, keys::KIND)?)?,
+        parent: string(map, txn, keys::PARENT),
+        status: ParagraphStatus::parse(&string(map, txn, keys::STATUS)?)?,
+        lock,
+        body: text(map, txn, keys::BODY)
+            .map(|t| t.get_string(txn))
+            .unwrap_or_default(),
+    })
+}
+
+/// One paragraph, by id.
+pub fn paragraph(txn: &impl ReadTxn, id: &str) -> Option<Paragraph> {
+    read_paragraph(txn, id, &entry(txn, keys::PARAGRAPHS, id)?)
+}
+
+/// Every paragraph, in reading order (tombstones included: check `status`).
+pub fn paragraphs(txn: &impl ReadTxn) -> Vec<Paragraph> {
+    let Some(order) = txn.get_array(keys::ORDER) else {
+        return Vec::new();
+    };
+    order
+        .iter(txn)
+        .filter_map(|id| match id {
+            Out::Any(Any::String(id)) => paragraph(txn, &id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn read_amendment(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Amendment> {
+    Some(Amendment {
+        id: id.to_string(),
+        paragraph: string(map, txn, keys::PARAGRAPH)?,
+        new_after: boolean(map, txn, keys::NEW_AFTER),
+        sponsors: strings(map, txn, keys::SPONSORS),
+        on_behalf_of: string(map, txn, keys::ON_BEHALF_OF),
+        text: text(map, txn, keys::TEXT)
+            .map(|t| t.get_string(txn))
+            .unwrap_or_default(),
+        rationale: text(map, txn, keys::RATIONALE)
+            .map(|t| t.get_string(txn))
+            .unwrap_or_default(),
+        supporters: strings(map, txn, keys::SUPPORTERS),
+        opposers: strings(map, txn, keys::OPPOSERS),
+        status: AmendmentStatus::parse(&string(map, txn, keys::STATUS)?)?,
+        base_revision: string(map, txn, keys::BASE_REVISION),
+        stale: boolean(map, txn, keys::STALE),
+    })
+}
+
+pub fn amendment(txn: &impl ReadTxn, id: &str) -> Option<Amendment> {
+    read_amendment(txn, id, &entry(txn, keys::AMENDMENTS, id)?)
+}
+
+/// Every amendment, ordered by id.
+pub fn amendments(txn: &impl ReadTxn) -> Vec<Amendment> {
+    let Some(root) = txn.get_map(keys::AMENDMENTS) else {
+        return Vec::new();
+    };
+    let mut all: Vec<Amendment> = root
+        .iter(txn)
+        .filter_map(|(id, value)| match value {
+            Out::YMap(map) => read_amendment(txn, id, &map),
+            _ => None,
+        })
+        .collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    all
+}
+
+/// The comments on one paragraph, oldest first.
+pub fn comments(txn: &impl ReadTxn, paragraph: &str) -> Vec<Comment> {
+    let Some(Out::YArray(list)) = txn
+        .get_map(keys::COMMENTS)
+        .and_then(|m| m.get(txn, paragraph))
+    else {
+        return Vec::new();
+    };
+    list.iter(txn)
+        .filter_map(|value| match value {
+            Out::Any(any) => {
+                let mut json = String::new();
+                any.to_json(&mut json);
+                serde_json::from_str(&json).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The position of a paragraph in the reading order.
+pub fn position(txn: &impl ReadTxn, id: &str) -> Option<u32> {
+    txn.get_array(keys::ORDER)?
+        .iter(txn)
+        .position(|v| matches!(v, Out::Any(Any::String(s)) if &*s == id))
+        .map(|p| p as u32)
+}
+
+/// A paragraph's body text, for writes.
+pub fn body_text(txn: &impl ReadTxn, paragraph: &str) -> Option<TextRef> {
+    text(&entry(txn, keys::PARAGRAPHS, paragraph)?, txn, keys::BODY)
+}
+
+/// An amendment's proposed text, for writes.
+pub fn amendment_text(txn: &impl ReadTxn, amendment: &str) -> Option<TextRef> {
+    text(&entry(txn, keys::AMENDMENTS, amendment)?, txn, keys::TEXT)
+}
+
+/// An amendment's rationale, for writes.
+pub fn amendment_rationale(txn: &impl ReadTxn, amendment: &str) -> Option<TextRef> {
+    text(
+        &entry(txn, keys::AMENDMENTS, amendment)?,
+        txn,
+        keys::RATIONALE,
+    )
+}
+
+/// One of an amendment's mission lists ([`keys::SPONSORS`], [`keys::SUPPORTERS`],
+/// [`keys::OPPOSERS`]), for writes.
+pub fn amendment_list(txn: &impl ReadTxn, amendment: &str, key: &str) -> Option<ArrayRef> {
+    match entry(txn, keys::AMENDMENTS, amendment)?.get(txn, key) {
+        Some(Out::YArray(list)) => Some(list),
+        _ => None,
+    }
+}

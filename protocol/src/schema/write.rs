@@ -1,0 +1,195 @@
+//! The server's writes to the negotiation document, made only while applying a command (under
+//! the server's own client id): new paragraphs and amendments, status, label, place and lock,
+//! staleness, and comments. Each refuses an unknown or duplicate id with a [`SchemaError`].
+
+use std::collections::HashMap;
+
+use yrs::{Any, Array, ArrayPrelim, ArrayRef, Map, MapPrelim, MapRef, Out, TextPrelim};
+use yrs::{TransactionMut, WriteTxn};
+
+use super::keys;
+use super::read::{entry, paragraph};
+use super::{AmendmentStatus, Comment, Lock, ParagraphKind, ParagraphStatus, SchemaError};
+
+/// A paragraph to create.
+#[derive(Debug, Clone)]
+pub struct NewParagraph {
+    pub id: String,
+    pub label: String,
+    pub kind: ParagraphKind,
+    pub parent: Option<String>,
+    pub body: String,
+}
+
+/// Inserts a paragraph at position `at` of the reading order (clamped to the end).
+pub fn insert_paragraph(
+    txn: &mut TransactionMut,
+    at: u32,
+    new: &NewParagraph,
+) -> Result<(), SchemaError> {
+    let root = txn.get_or_insert_map(keys::PARAGRAPHS);
+    if root.get(txn, &new.id).is_some() {
+        return Err(SchemaError::DuplicateParagraph(new.id.clone()));
+    }
+    let order = txn.get_or_insert_array(keys::ORDER);
+    let map = root.insert(txn, new.id.as_str(), MapPrelim::default());
+    map.insert(txn, keys::LABEL, new.label.as_str());
+    map.insert(txn, keys::KIND, new.kind.as_str());
+    if let Some(parent) = &new.parent {
+        map.insert(txn, keys::PARENT, parent.as_str());
+    }
+    map.insert(txn, keys::STATUS, ParagraphStatus::Open.as_str());
+    map.insert(txn, keys::BODY, TextPrelim::new(new.body.as_str()));
+    let at = at.min(order.len(txn));
+    order.insert(txn, at, new.id.as_str());
+    Ok(())
+}
+
+fn paragraph_map(txn: &mut TransactionMut, id: &str) -> Result<MapRef, SchemaError> {
+    entry(txn, keys::PARAGRAPHS, id).ok_or_else(|| SchemaError::UnknownParagraph(id.to_string()))
+}
+
+fn amendment_map(txn: &mut TransactionMut, id: &str) -> Result<MapRef, SchemaError> {
+    entry(txn, keys::AMENDMENTS, id).ok_or_else(|| SchemaError::UnknownAmendment(id.into()))
+}
+
+pub fn set_status(
+    txn: &mut TransactionMut,
+    id: &str,
+    status: ParagraphStatus,
+) -> Result<(), SchemaError> {
+    let map = paragraph_map(txn, id)?;
+    map.insert(txn, keys::STATUS, status.as_str());
+    Ok(())
+}
+
+pub fn set_label(txn: &mut TransactionMut, id: &str, label: &str) -> Result<(), SchemaError> {
+    let map = paragraph_map(txn, id)?;
+    map.insert(txn, keys::LABEL, label);
+    Ok(())
+}
+
+/// Locks (`Some`) or unlocks (`None`) a paragraph.
+pub fn set_lock(
+    txn: &mut TransactionMut,
+    id: &str,
+    lock: Option<&Lock>,
+) -> Result<(), SchemaError> {
+    let map = paragraph_map(txn, id)?;
+    match lock {
+        Some(lock) => {
+            let value: Any = Any::from(HashMap::from([
+                (keys::MISSION.to_string(), Any::from(lock.mission.as_str())),
+                (keys::PERSON.to_string(), Any::from(lock.person.as_str())),
+                (keys::AT_MS.to_string(), Any::from(lock.at_ms as f64)),
+                (keys::REASON.to_string(), Any::from(lock.reason.as_str())),
+            ]));
+            map.insert(txn, keys::LOCK, value);
+        }
+        None => {
+            map.remove(txn, keys::LOCK);
+        }
+    }
+    Ok(())
+}
+
+/// An amendment to create. Its text starts as a copy of the paragraph's body.
+#[derive(Debug, Clone)]
+pub struct NewAmendment {
+    pub id: String,
+    pub paragraph: String,
+    pub new_after: bool,
+    pub author: String,
+    pub on_behalf_of: Option<String>,
+    pub rationale: String,
+    pub base_revision: Option<String>,
+}
+
+pub fn create_amendment(txn: &mut TransactionMut, new: &NewAmendment) -> Result<(), SchemaError> {
+    let body = paragraph(txn, &new.paragraph)
+        .ok_or_else(|| SchemaError::UnknownParagraph(new.paragraph.clone()))?
+        .body;
+    let root = txn.get_or_insert_map(keys::AMENDMENTS);
+    if root.get(txn, &new.id).is_some() {
+        return Err(SchemaError::DuplicateAmendment(new.id.clone()));
+    }
+    let map = root.insert(txn, new.id.as_str(), MapPrelim::default());
+    map.insert(txn, keys::PARAGRAPH, new.paragraph.as_str());
+    map.insert(txn, keys::NEW_AFTER, new.new_after);
+    let sponsors = map.insert(txn, keys::SPONSORS, ArrayPrelim::default());
+    sponsors.push_back(txn, new.author.as_str());
+    if let Some(group) = &new.on_behalf_of {
+        map.insert(txn, keys::ON_BEHALF_OF, group.as_str());
+    }
+    let text = if new.new_after { String::new() } else { body };
+    map.insert(txn, keys::TEXT, TextPrelim::new(text.as_str()));
+    map.insert(
+        txn,
+        keys::RATIONALE,
+        TextPrelim::new(new.rationale.as_str()),
+    );
+    map.insert(txn, keys::SUPPORTERS, ArrayPrelim::default());
+    map.insert(txn, keys::OPPOSERS, ArrayPrelim::default());
+    map.insert(txn, keys::STATUS, AmendmentStatus::Open.as_str());
+    if let Some(revision) = &new.base_revision {
+        map.insert(txn, keys::BASE_REVISION, revision.as_str());
+    }
+    Ok(())
+}
+
+/// Marks an amendment as based on an older body (another amendment was accepted meanwhile).
+pub fn set_stale(txn: &mut TransactionMut, id: &str) -> Result<(), SchemaError> {
+    let map = amendment_map(txn, id)?;
+    map.insert(txn, keys::STALE, true);
+    Ok(())
+}
+
+/// Moves a paragraph to position `at` of the reading order.
+pub fn move_paragraph(txn: &mut TransactionMut, id: &str, at: u32) -> Result<(), SchemaError> {
+    let order = txn.get_or_insert_array(keys::ORDER);
+    let position = order
+        .iter(txn)
+        .position(|v| matches!(v, Out::Any(Any::String(s)) if &*s == id))
+        .ok_or_else(|| SchemaError::UnknownParagraph(id.to_string()))?;
+    order.remove(txn, position as u32);
+    let at = at.min(order.len(txn));
+    order.insert(txn, at, id);
+    Ok(())
+}
+
+pub fn set_amendment_status(
+    txn: &mut TransactionMut,
+    id: &str,
+    status: AmendmentStatus,
+) -> Result<(), SchemaError> {
+    let map = amendment_map(txn, id)?;
+    map.insert(txn, keys::STATUS, status.as_str());
+    Ok(())
+}
+
+/// Appends a comment to a paragraph's thread.
+pub fn add_comment(
+    txn: &mut TransactionMut,
+    paragraph_id: &str,
+    comment: &Comment,
+) -> Result<(), SchemaError> {
+    if entry(txn, keys::PARAGRAPHS, paragraph_id).is_none() {
+        return Err(SchemaError::UnknownParagraph(paragraph_id.to_string()));
+    }
+    let root = txn.get_or_insert_map(keys::COMMENTS);
+    let list: ArrayRef = match root.get(txn, paragraph_id) {
+        Some(Out::YArray(list)) => list,
+        _ => root.insert(txn, paragraph_id, ArrayPrelim::default()),
+    };
+    let value = Any::from(HashMap::from([
+        (
+            keys::MISSION.to_string(),
+            Any::from(comment.mission.as_str()),
+        ),
+        (keys::PERSON.to_string(), Any::from(comment.person.as_str())),
+        (keys::AT_MS.to_string(), Any::from(comment.at_ms as f64)),
+        (keys::TEXT.to_string(), Any::from(comment.text.as_str())),
+    ]));
+    list.push_back(txn, value);
+    Ok(())
+}
