@@ -39,6 +39,14 @@ pub enum DecodeError {
     ClockOverflow { at: usize },
     #[error("empty block at byte {at}")]
     EmptyBlock { at: usize },
+    /// yrs keeps one section (of blocks, or of deletions) per client: it would integrate only
+    /// one of the two, and the other would have been judged for nothing.
+    #[error("client {client} appears twice at byte {at}")]
+    RepeatedClient { at: usize, client: u64 },
+    /// yrs still splits the item at a zero-length deletion's clock (inside a surrogate pair,
+    /// both halves of the character are lost), though nothing is deleted.
+    #[error("empty deletion at byte {at}")]
+    EmptyDeletion { at: usize },
     #[error("unknown content kind {content} at byte {at}")]
     UnknownContent { at: usize, content: u8 },
     #[error("unknown type ref {type_ref} at byte {at}")]

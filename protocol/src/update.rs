@@ -116,10 +116,15 @@ pub fn scan_update_v1(update: &[u8]) -> Result<ScannedUpdate<'_>, DecodeError> {
 
     // Each client section takes at least three bytes (block count, client, clock).
     let clients = read_count(&mut r, 3)?;
+    let mut sections = std::collections::HashSet::new();
     for _ in 0..clients {
         // Each block takes at least two bytes (info and something).
         let blocks = read_count(&mut r, 2)?;
+        let at = r.position();
         let client = read_client(&mut r)?;
+        if !sections.insert(client) {
+            return Err(DecodeError::RepeatedClient { at, client });
+        }
         let mut clock = read_u32(&mut r)?;
         for _ in 0..blocks {
             let id = Id { client, clock };
@@ -136,12 +141,21 @@ pub fn scan_update_v1(update: &[u8]) -> Result<ScannedUpdate<'_>, DecodeError> {
     }
 
     let ds_clients = read_count(&mut r, 2)?;
+    let mut deleting = std::collections::HashSet::new();
     for _ in 0..ds_clients {
+        let at = r.position();
         let client = read_client(&mut r)?;
+        if !deleting.insert(client) {
+            return Err(DecodeError::RepeatedClient { at, client });
+        }
         let ranges = read_count(&mut r, 2)?;
         for _ in 0..ranges {
+            let at = r.position();
             let clock = read_u32(&mut r)?;
             let len = read_u32(&mut r)?;
+            if len == 0 {
+                return Err(DecodeError::EmptyDeletion { at });
+            }
             if clock.checked_add(len).is_none() {
                 return Err(DecodeError::ClockOverflow { at: r.position() });
             }
@@ -216,15 +230,10 @@ fn read_content(r: &mut Reader<'_>, kind: u8, at: usize) -> Result<(Content, u32
     // yrs dispatches on the low four bits of the content ref.
     Ok(match kind & 0b1111 {
         1 => (Content::Deleted, read_u32(r)?),
-        2 => {
-            // yrs reads one string more than the count says; mirror it so that every update
-            // this walk accepts is one yrs can decode.
-            let count = read_count(r, 1)?;
-            for _ in 0..=count {
-                r.read_string()?;
-            }
-            (Content::Json, count as u32)
-        }
+        // Legacy JSON content: yrs reads one value more than the count says (and counts the
+        // item that long), Yjs reads as many as it says. The two would integrate different
+        // ids from the same bytes, and no Concord document holds JSON content: refused.
+        2 => return Err(DecodeError::UnknownContent { at, content: 2 }),
         3 => {
             r.read_buf()?;
             (Content::Binary, 1)
