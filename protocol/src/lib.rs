@@ -6,8 +6,16 @@
 //!
 //! - [`message`]: the messages of one WebSocket frame. The y-websocket protocol (sync step 1,
 //!   sync step 2, update, awareness, query awareness, auth) plus Concord's extensions (`Session`,
-//!   `Ack`), which live in the protocol's extension space so stock Yjs clients skip them.
-//! - [`close`]: WebSocket close codes and what they mean to a client.
+//!   `Ack`, `Refresh`, `Rejected`, `Command`, `CommandResult`), which live in the protocol's
+//!   extension space so stock Yjs clients skip them. [`error`]: `DecodeError` and the id limits.
+//!   [`lib0`]: the varints and buffers underneath.
+//! - [`update`]: the bounded scan of a Yjs update every server runs before yrs sees it.
+//! - [`schema`]: the negotiation document's layout, typed reads and writes, `new_replica`.
+//! - [`policy`]: the update policy (who may write which text now; nothing pending).
+//! - [`command`]: the typed commands, `execute`, and their error codes.
+//! - [`attribution`]: who inserted each run of a text. [`import`]: the structured text a
+//!   negotiation starts from. [`awareness`]: presence updates.
+//! - [`close`]: WebSocket close codes and what a client does after each.
 //! - [`session`]: who a connection is (person, mission, role) as told by the server.
 //!
 //! # Example
