@@ -4,6 +4,10 @@
 //! - [`ProcessServer`]: the `concord` binary as a child process, for kill -9 tests.
 //! - [`Client`]: a native y-websocket client on yrs, as a delegate's browser would be.
 //! - [`RawSocket`]: a bare WebSocket for crafted, hostile frames.
+//! - [`Negotiation`]: a drafted negotiation with tokens for a facilitator and two delegations,
+//!   and the checks every policy test makes (refused as named, or accepted).
+//! - [`faults`]: the storage fault injector the test binary wraps its log in
+//!   (`CONCORD_TEST_FAULTS`): writes held, failed or passed on orders from stdin.
 //!
 //! Nothing here sleeps to synchronise: every wait is on an event, bounded by a timeout.
 
