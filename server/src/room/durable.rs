@@ -28,13 +28,33 @@ pub(super) enum Gated {
     },
     /// A frame carrying document content (a sync reply) to one connection.
     Send { peer: ConnId, frame: Bytes },
-    /// An answer (a REST read): `Err` when storage failed.
-    Reply(Box<dyn FnOnce(Result<(), StorageError>) + Send>),
+    /// An answer (a REST read) and the bytes it holds: `Err` when storage failed.
+    Reply {
+        bytes: usize,
+        answer: Box<dyn FnOnce(Result<(), StorageError>) + Send>,
+    },
     /// A command's answer: its result, or `storage-unavailable` when storage failed.
     Answer {
         to: CommandReplyTo,
         result: Result<Outcome, CommandError>,
     },
+}
+
+/// What may wait for commits at most, in bytes, before the room stops taking requests (a slow
+/// disk and a flood of sync requests must not fill memory: each waiting sync reply holds its
+/// diff).
+pub(super) const MAX_WAITING_BYTES: usize = 64 << 20;
+
+impl Gated {
+    /// The bytes it holds while it waits.
+    fn bytes(&self) -> usize {
+        match self {
+            Gated::Broadcast { update, .. } => update.len(),
+            Gated::Send { frame, .. } => frame.len(),
+            Gated::Reply { bytes, .. } => *bytes,
+            Gated::Answer { .. } => 256,
+        }
+    }
 }
 
 impl Room {
@@ -43,6 +63,7 @@ impl Room {
         if self.waiting.is_empty() && self.durable >= self.issued {
             self.release(what);
         } else {
+            self.waiting_bytes += what.bytes();
             self.waiting.push_back((self.issued, what));
         }
     }
@@ -62,7 +83,7 @@ impl Room {
                 self.flush_broadcasts();
                 self.peers.send_to(peer, frame);
             }
-            Gated::Reply(answer) => {
+            Gated::Reply { answer, .. } => {
                 self.flush_broadcasts();
                 answer(Ok(()));
             }
@@ -86,6 +107,7 @@ impl Room {
                     .is_some_and(|(upto, _)| *upto <= self.durable)
                 {
                     if let Some((_, what)) = self.waiting.pop_front() {
+                        self.waiting_bytes = self.waiting_bytes.saturating_sub(what.bytes());
                         self.release(what);
                     }
                 }
@@ -93,9 +115,10 @@ impl Room {
             Err(err) => {
                 tracing::error!(doc = %self.name, error = %err, "log write failed");
                 // Nothing that waited is true any more: answers say so, the rest is dropped.
+                self.waiting_bytes = 0;
                 for (_, what) in std::mem::take(&mut self.waiting) {
                     match what {
-                        Gated::Reply(answer) => answer(Err(err.clone())),
+                        Gated::Reply { answer, .. } => answer(Err(err.clone())),
                         Gated::Answer { to, .. } => {
                             let unstored = CommandError {
                                 code: STORAGE_UNAVAILABLE,

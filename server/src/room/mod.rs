@@ -37,7 +37,7 @@ use yrs::{StateVector, Update};
 use crate::auth::Identity;
 use crate::document::DocumentCore;
 use crate::peer::{ConnId, Peer};
-use durable::{unavailable, Commit, Gated};
+use durable::{unavailable, Commit, Gated, MAX_WAITING_BYTES};
 use fanout::Peers;
 use presence::{PresenceTable, Publisher};
 use registry::Rooms;
@@ -154,8 +154,10 @@ pub(crate) struct Room {
     /// Log operations issued by this room, and how many of them are durable.
     issued: u64,
     durable: u64,
-    /// What waits for a commit, in issue order, with the operation number it waits for.
+    /// What waits for a commit, in issue order, with the operation number it waits for, and
+    /// the bytes it holds.
     waiting: VecDeque<(u64, Gated)>,
+    waiting_bytes: usize,
     commits: mpsc::UnboundedSender<Commit>,
     committed: Option<mpsc::UnboundedReceiver<Commit>>,
     /// The storage credit the next log write will hold (see the module docs).
@@ -201,6 +203,7 @@ impl Room {
             issued: 0,
             durable: 0,
             waiting: VecDeque::new(),
+            waiting_bytes: 0,
             commits,
             committed: Some(committed),
             credit: None,
@@ -250,12 +253,17 @@ impl Room {
                         Err(_) => break,
                     }
                 }
-                request = requests.recv(), if self.credit.is_some() => {
+                request = requests.recv(),
+                    if self.credit.is_some() && self.waiting_bytes < MAX_WAITING_BYTES =>
+                {
                     let Some(request) = request else { break };
                     self.handle(request);
                     // Whatever else is already queued is handled now too (as long as credit
                     // lasts), so that a busy room's updates share commits and frames.
                     for _ in 1..BATCH {
+                        if self.waiting_bytes >= MAX_WAITING_BYTES {
+                            break;
+                        }
                         if self.credit.is_none() {
                             match Arc::clone(&credits).try_acquire_owned() {
                                 Ok(permit) => self.credit = Some(permit),
@@ -320,15 +328,21 @@ impl Room {
             }
             RoomRequest::State { reply } => {
                 let state = self.core.full_state();
-                self.after_durable(Gated::Reply(Box::new(move |durable| {
-                    let _ = reply.send(durable.map(|()| state).map_err(unavailable));
-                })));
+                self.after_durable(Gated::Reply {
+                    bytes: state.len(),
+                    answer: Box::new(move |durable| {
+                        let _ = reply.send(durable.map(|()| state).map_err(unavailable));
+                    }),
+                });
             }
             RoomRequest::Attribution { reply } => {
                 let read = (self.core.full_state(), self.core.owners());
-                self.after_durable(Gated::Reply(Box::new(move |durable| {
-                    let _ = reply.send(durable.map(|()| read).map_err(unavailable));
-                })));
+                self.after_durable(Gated::Reply {
+                    bytes: read.0.len(),
+                    answer: Box::new(move |durable| {
+                        let _ = reply.send(durable.map(|()| read).map_err(unavailable));
+                    }),
+                });
             }
             RoomRequest::Command {
                 who,
