@@ -95,7 +95,10 @@ impl Room {
     }
 
     pub(super) fn on_commit(&mut self, (n, result): Commit) {
-        if self.failed {
+        // After a failed write, what waited has been answered: nothing later is released. A
+        // room stopping for another reason (a diverged replica, shutdown) still releases what
+        // became durable, so that answered means stored and stored is answered.
+        if self.storage_failed {
             return;
         }
         match result {
@@ -113,6 +116,7 @@ impl Room {
                 }
             }
             Err(err) => {
+                self.storage_failed = true;
                 tracing::error!(doc = %self.name, error = %err, "log write failed");
                 // Nothing that waited is true any more: answers say so, the rest is dropped.
                 self.waiting_bytes = 0;

@@ -162,8 +162,10 @@ pub(crate) struct Room {
     committed: Option<mpsc::UnboundedReceiver<Commit>>,
     /// The storage credit the next log write will hold (see the module docs).
     credit: Option<OwnedSemaphorePermit>,
-    /// Storage failed: nothing more is written, and the room is stopping.
+    /// The room is stopping (storage failed, or the replica diverged): nothing more is taken.
     failed: bool,
+    /// A log write failed: what waited was answered `storage-unavailable`.
+    storage_failed: bool,
     /// Set by the completion of the first write that failed, before any later completion runs:
     /// no `Ack` goes out after it.
     write_failed: Arc<std::sync::atomic::AtomicBool>,
@@ -208,6 +210,7 @@ impl Room {
             committed: Some(committed),
             credit: None,
             failed: false,
+            storage_failed: false,
             write_failed: Arc::default(),
             commit_waits: crate::latency::Samples::default(),
         }
@@ -261,7 +264,8 @@ impl Room {
                     // Whatever else is already queued is handled now too (as long as credit
                     // lasts), so that a busy room's updates share commits and frames.
                     for _ in 1..BATCH {
-                        if self.waiting_bytes >= MAX_WAITING_BYTES {
+                        // A replica that diverged takes nothing more (it is reloaded).
+                        if self.failed || self.waiting_bytes >= MAX_WAITING_BYTES {
                             break;
                         }
                         if self.credit.is_none() {

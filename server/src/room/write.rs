@@ -19,7 +19,9 @@ impl Room {
     /// Judges an update, applies it, logs it with its audit record, and broadcasts it once it
     /// is durable; or refuses it, leaving the document untouched.
     pub(super) fn apply(&mut self, from: ConnId, seq: u64, raw: Bytes, update: Update) {
-        if self.peers.is_refused(from) {
+        // Nothing more of a refused connection, and nothing at all once the replica diverged
+        // (it is about to be reloaded from the log).
+        if self.peers.is_refused(from) || self.failed {
             return;
         }
         let Some(writer) = self.peers.get(from) else {
@@ -94,6 +96,11 @@ impl Room {
     /// Runs a command on the replica. What it wrote is logged, then broadcast to everyone (the
     /// requester included: it is not the requester's own edit) and answered, once durable.
     pub(super) fn command(&mut self, who: &Identity, command: &Command, reply: CommandReplyTo) {
+        if self.failed {
+            // Unanswered: a REST caller asks the room's successor, a socket is being closed.
+            drop(reply);
+            return;
+        }
         let author = Author::from(who);
         let (mission, person) = (&who.mission, &who.person);
         let (result, entry) = self
