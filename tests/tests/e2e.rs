@@ -26,6 +26,8 @@ mod lifecycle;
 mod policy;
 #[path = "e2e/slow_reader.rs"]
 mod slow_reader;
+#[path = "e2e/storage_credits.rs"]
+mod storage_credits;
 #[path = "e2e/sync.rs"]
 mod sync;
 #[path = "e2e/web.rs"]

@@ -17,9 +17,11 @@
 //! durable (clients re-send what the server lacks when they sync).
 //!
 //! Backpressure: every log write holds one of a bounded number of storage credits, shared by
-//! all rooms, until its commit. A room without a credit stops taking requests, its queue fills,
-//! and connections stop reading their sockets: a slow disk slows writers down instead of
-//! filling memory.
+//! all rooms, until its commit. A room takes a credit only for a request that may write, and
+//! gives an unused one back at the end of its batch, so quiet rooms hold none. A write that
+//! finds no credit waits, and the room takes nothing else meanwhile: its queue fills, and
+//! connections stop reading their sockets. A slow disk slows writers down instead of filling
+//! memory.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
@@ -47,6 +49,7 @@ mod fanout;
 mod load;
 mod presence;
 pub mod registry;
+mod retire;
 mod write;
 use crate::storage::DocumentLog;
 
@@ -160,8 +163,11 @@ pub(crate) struct Room {
     waiting_bytes: usize,
     commits: mpsc::UnboundedSender<Commit>,
     committed: Option<mpsc::UnboundedReceiver<Commit>>,
-    /// The storage credit the next log write will hold (see the module docs).
+    /// The storage credit the next log write will hold (see the module docs), taken for a
+    /// request that may write and given back at the end of its batch if unused.
     credit: Option<OwnedSemaphorePermit>,
+    /// A request that may write, waiting for a credit.
+    stalled: Option<RoomRequest>,
     /// The room is stopping (storage failed, or the replica diverged): nothing more is taken.
     failed: bool,
     /// A log write failed: what waited was answered `storage-unavailable`.
@@ -209,6 +215,7 @@ impl Room {
             commits,
             committed: Some(committed),
             credit: None,
+            stalled: None,
             failed: false,
             storage_failed: false,
             write_failed: Arc::default(),
@@ -250,36 +257,40 @@ impl Room {
                         break;
                     }
                 }
-                permit = Arc::clone(&credits).acquire_owned(), if self.credit.is_none() => {
-                    match permit {
-                        Ok(permit) => self.credit = Some(permit),
-                        Err(_) => break,
+                // A request that may write waits here for a storage credit (the room takes
+                // nothing else meanwhile: order is kept, and connections stop being read).
+                permit = Arc::clone(&credits).acquire_owned(), if self.stalled.is_some() => {
+                    let Ok(permit) = permit else { break };
+                    self.credit = Some(permit);
+                    if let Some(request) = self.stalled.take() {
+                        self.take(request, &credits);
+                    }
+                    self.end_batch();
+                    if self.failed {
+                        break;
                     }
                 }
                 request = requests.recv(),
-                    if self.credit.is_some() && self.waiting_bytes < MAX_WAITING_BYTES =>
+                    if self.stalled.is_none() && self.waiting_bytes < MAX_WAITING_BYTES =>
                 {
                     let Some(request) = request else { break };
-                    self.handle(request);
-                    // Whatever else is already queued is handled now too (as long as credit
-                    // lasts), so that a busy room's updates share commits and frames.
+                    self.take(request, &credits);
+                    // Whatever else is already queued is handled now too, so that a busy
+                    // room's updates share commits and frames.
                     for _ in 1..BATCH {
                         // A replica that diverged takes nothing more (it is reloaded).
-                        if self.failed || self.waiting_bytes >= MAX_WAITING_BYTES {
+                        if self.failed
+                            || self.stalled.is_some()
+                            || self.waiting_bytes >= MAX_WAITING_BYTES
+                        {
                             break;
                         }
-                        if self.credit.is_none() {
-                            match Arc::clone(&credits).try_acquire_owned() {
-                                Ok(permit) => self.credit = Some(permit),
-                                Err(_) => break,
-                            }
-                        }
                         match requests.try_recv() {
-                            Ok(request) => self.handle(request),
+                            Ok(request) => self.take(request, &credits),
                             Err(_) => break,
                         }
                     }
-                    self.flush_broadcasts();
+                    self.end_batch();
                     if self.failed {
                         break;
                     }
@@ -298,6 +309,32 @@ impl Room {
         }
         self.committed = Some(committed);
         self.retire(requests, None).await;
+    }
+
+    /// Handles a request, first taking a storage credit for one that may write; without one
+    /// available, the request waits (see `run`).
+    fn take(&mut self, request: RoomRequest, credits: &Arc<Semaphore>) {
+        let may_write = matches!(
+            request,
+            RoomRequest::Update { .. } | RoomRequest::Command { .. }
+        );
+        if may_write && self.credit.is_none() {
+            match Arc::clone(credits).try_acquire_owned() {
+                Ok(permit) => self.credit = Some(permit),
+                Err(_) => {
+                    self.stalled = Some(request);
+                    return;
+                }
+            }
+        }
+        self.handle(request);
+    }
+
+    /// After a batch: its broadcasts go out, and a credit it did not use goes back, so that a
+    /// quiet room holds none.
+    fn end_batch(&mut self) {
+        self.flush_broadcasts();
+        self.credit = None;
     }
 
     fn handle(&mut self, request: RoomRequest) {
@@ -426,84 +463,6 @@ impl Room {
         self.peers.close_all(CloseCode::InternalError, reason);
         self.unsnapshotted = 0;
         self.failed = true;
-    }
-
-    /// Leaves the registry only once everything the room issued is durable, so that a new room
-    /// for the same document loads all of it.
-    async fn retire(
-        mut self,
-        mut requests: mpsc::Receiver<RoomRequest>,
-        load_error: Option<JoinError>,
-    ) {
-        if self.unsnapshotted > 0 && load_error.is_none() && !self.failed {
-            self.snapshot();
-        }
-        let (tx, rx) = oneshot::channel();
-        self.log.barrier(Box::new(move |result| {
-            let _ = tx.send(result);
-        }));
-        if let Ok(Err(err)) = rx.await {
-            tracing::error!(doc = %self.name, error = %err, "final flush failed");
-        }
-        // Everything issued is settled now: what waited for it goes out (answers to commands
-        // included) before the room goes.
-        if let Some(mut committed) = self.committed.take() {
-            while let Ok(commit) = committed.try_recv() {
-                self.on_commit(commit);
-            }
-            self.flush_broadcasts();
-        }
-        if let Some((count, p50, p99)) = self.commit_waits.summary() {
-            tracing::info!(
-                doc = %self.name,
-                broadcasts = count,
-                p50_us = p50.as_micros() as u64,
-                p99_us = p99.as_micros() as u64,
-                "broadcasts waited for their commit"
-            );
-        }
-        if let Some(rooms) = self.rooms.upgrade() {
-            rooms.retire(&self.name, self.generation);
-        }
-        requests.close();
-        while let Some(request) = requests.recv().await {
-            match request {
-                RoomRequest::Join { reply, .. } => {
-                    if let Some(err) = &load_error {
-                        let _ = reply.send(Err(err.clone()));
-                    }
-                    // Otherwise the dropped reply tells the connection to look the room up
-                    // again: it will find (or start) the room's successor.
-                }
-                RoomRequest::Update { peer, .. } => {
-                    self.peers
-                        .close(peer, CloseCode::GoingAway, "document unloaded");
-                }
-                RoomRequest::State { reply } => {
-                    if let Some(err) = &load_error {
-                        let _ = reply.send(Err(err.clone()));
-                    }
-                }
-                RoomRequest::Attribution { reply } => {
-                    if let Some(err) = &load_error {
-                        let _ = reply.send(Err(err.clone()));
-                    }
-                }
-                // A REST caller seeing its reply dropped looks the room up again; a socket is
-                // told to reconnect (to the room's successor) and send it again.
-                RoomRequest::Command {
-                    reply: CommandReplyTo::Socket { peer, .. },
-                    ..
-                } => self
-                    .peers
-                    .close(peer, CloseCode::GoingAway, "document unloaded"),
-                RoomRequest::Command { .. } => {}
-                _ => {}
-            }
-        }
-        // Connections still attached (shutdown, failure) are told to go.
-        self.peers
-            .close_all(CloseCode::GoingAway, "document closed");
     }
 }
 
