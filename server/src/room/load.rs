@@ -5,7 +5,11 @@
 use concord_protocol::Message;
 use tokio::sync::mpsc;
 
-use super::{Room, RoomRequest};
+use super::{JoinError, Room, RoomRequest};
+
+/// Requests a loading room keeps for later at most; past that it stops reading its queue (and
+/// connections stop reading their sockets) until the replica is integrated.
+const MAX_DEFERRED: usize = 4096;
 use crate::document::DocumentCore;
 use crate::storage::StoredDocument;
 
@@ -27,12 +31,12 @@ impl Room {
 
         let mut joined_early = Vec::new();
         let mut deferred = Vec::new();
-        let core = loop {
+        let loaded: Result<DocumentCore, String> = loop {
             tokio::select! {
                 integrated = &mut integrating => {
-                    break integrated.map_err(|e| e.to_string())??;
+                    break integrated.map_err(|e| e.to_string()).and_then(|core| core);
                 }
-                request = requests.recv() => match request {
+                request = requests.recv(), if deferred.len() < MAX_DEFERRED => match request {
                     Some(RoomRequest::Join { peer, reply }) => {
                         joined_early.push(peer.id);
                         self.peers.join(peer);
@@ -46,8 +50,24 @@ impl Room {
                         }
                     }
                     Some(other) => deferred.push(other),
-                    None => break integrating.await.map_err(|e| e.to_string())??,
+                    None => {
+                        break integrating
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|core| core)
+                    }
                 },
+            }
+        };
+        let core = match loaded {
+            Ok(core) => core,
+            Err(err) => {
+                // What waited is told why, rather than left to time out.
+                let failed = JoinError::LoadFailed(err.clone());
+                for request in deferred {
+                    self.turn_away(request, Some(&failed));
+                }
+                return Err(err);
             }
         };
         self.core = core;

@@ -58,7 +58,7 @@ impl Room {
 
     /// Answers a request the retiring room will not handle: a failed load's error, or a sign
     /// to look the room up again (its successor handles it).
-    fn turn_away(&mut self, request: RoomRequest, load_error: Option<&JoinError>) {
+    pub(super) fn turn_away(&mut self, request: RoomRequest, load_error: Option<&JoinError>) {
         match request {
             RoomRequest::Join { reply, .. } => {
                 if let Some(err) = load_error {
