@@ -330,35 +330,76 @@ impl InUpdate {
 /// other, each as soon as everything it refers to (origins, explicit parent) is integrated or
 /// resolved earlier in the update. `judge` sees every resolved item and may refuse it. What
 /// never resolves would stay pending in yrs: the first such item is returned as the error.
+///
+/// Like yrs, a depth-first walk: an item waiting for another client's item switches to that
+/// client's queue, and comes back once something there resolved. Every step resolves an item
+/// or switches once, so a hostile chain of dependencies across many clients costs linear
+/// time, not a pass per link.
 pub(super) fn resolve_in_order<'u>(
     queues: &mut ClientQueues<'u>,
     index: &IdIndex,
     in_update: &mut InUpdate,
     mut judge: impl FnMut(&Item<'u>, &BranchKey) -> Result<(), Refusal>,
 ) -> Result<(), Stuck> {
-    loop {
-        let mut progress = false;
-        for queue in queues.iter_mut() {
-            while let Some(item) = queue.front().cloned() {
-                match resolve(&item, index, in_update) {
-                    Ok(branch) => {
-                        judge(&item, &branch).map_err(Stuck::Refused)?;
-                        in_update.add(&item, branch);
-                        queue.pop_front();
-                        progress = true;
+    let by_client: HashMap<u64, usize> = queues
+        .iter()
+        .enumerate()
+        .filter_map(|(i, queue)| queue.front().map(|item| (item.id.client, i)))
+        .collect();
+    let mut on_stack = vec![false; queues.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    for start in 0..queues.len() {
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some(&at) = stack.last() {
+            let Some(item) = queues[at].front().cloned() else {
+                stack.pop();
+                on_stack[at] = false;
+                continue;
+            };
+            match resolve(&item, index, in_update) {
+                Ok(branch) => {
+                    judge(&item, &branch).map_err(Stuck::Refused)?;
+                    in_update.add(&item, branch);
+                    queues[at].pop_front();
+                    // Whoever waited for this client may go on now.
+                    if stack.len() > 1 {
+                        stack.pop();
+                        on_stack[at] = false;
                     }
-                    Err(ResolveError::Disagree) => return Err(Stuck::Disagree(item.id)),
-                    Err(ResolveError::Unknown) => break,
+                }
+                Err(ResolveError::Disagree) => return Err(Stuck::Disagree(item.id)),
+                Err(ResolveError::Unknown) => {
+                    let waits_for = missing_client(&item, index, in_update)
+                        .and_then(|client| by_client.get(&client).copied())
+                        .filter(|&queue| !on_stack[queue] && !queues[queue].is_empty());
+                    match waits_for {
+                        Some(queue) => {
+                            stack.push(queue);
+                            on_stack[queue] = true;
+                        }
+                        // Nothing in the update provides it, or a cycle: it would stay pending.
+                        None => return Err(Stuck::Unknown(item.id)),
+                    }
                 }
             }
         }
-        let waiting = queues.iter().find_map(|queue| queue.front());
-        match waiting {
-            None => return Ok(()),
-            Some(item) if !progress => return Err(Stuck::Unknown(item.id)),
-            Some(_) => {}
-        }
     }
+    Ok(())
+}
+
+/// The client of the first reference of `item` that neither the document nor the update so far
+/// has.
+fn missing_client(item: &Item<'_>, index: &IdIndex, in_update: &InUpdate) -> Option<u64> {
+    let parent = match &item.parent {
+        Some(Parent::Item(id)) => Some(*id),
+        _ => None,
+    };
+    [item.origin, item.right_origin, parent]
+        .into_iter()
+        .flatten()
+        .find(|id| index.branch_of(*id).is_none() && in_update.branch_of(*id).is_none())
+        .map(|id| id.client)
 }
 
 pub(super) enum Stuck {

@@ -473,3 +473,39 @@ fn the_index_answers_ranges_in_runs() {
     index.mark_deleted(1, 2, 4);
     assert_eq!(index.undeleted(1, 0, 10), vec![(0, 2), (6, 4)]);
 }
+
+/// Two clients typing in turn: each one's next character follows the other's last. Their
+/// items depend on each other back and forth, and resolve (in yrs's order) all the same.
+#[test]
+fn items_depending_back_and_forth_across_clients_resolve() {
+    let a = Doc::with_client_id(7);
+    let b = Doc::with_client_id(8);
+    let ta = a.get_or_insert_text("t");
+    let tb = b.get_or_insert_text("t");
+    let sync = |from: &Doc, to: &Doc| {
+        let sv = to.transact().state_vector();
+        let diff = from.transact().encode_state_as_update_v1(&sv);
+        to.transact_mut()
+            .apply_update(Update::decode_v1(&diff).expect("decodes"))
+            .expect("applies");
+    };
+    for round in 0..50 {
+        let (doc, text, other) = if round % 2 == 0 {
+            (&a, &ta, &b)
+        } else {
+            (&b, &tb, &a)
+        };
+        {
+            let mut txn = doc.transact_mut();
+            let end = text.len(&txn);
+            text.insert(&mut txn, end, "x");
+        }
+        sync(doc, other);
+    }
+    let full = a
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let mut index = IdIndex::default();
+    assert_eq!(index.absorb(&scan_update_v1(&full).expect("scans")), 0);
+    assert_eq!((index.clock(7), index.clock(8)), (25, 25));
+}
