@@ -550,11 +550,7 @@ async fn forged_presence_for_another_client_id_is_dropped() -> anyhow::Result<()
         seen.iter().all(|(_, state)| !state.contains("forged")),
         "{seen:?}"
     );
-    let xyz = relayed_state(&seen, 2002);
-    assert_eq!(
-        (&xyz["user"], &xyz["mission"]),
-        (&"XYZ".into(), &"XYZ".into())
-    );
+    assert_relayed_for_mission(&seen, 2002, "XYZ");
     server.stop().await;
     Ok(())
 }
@@ -581,13 +577,20 @@ async fn presence_for_a_client_id_another_mission_owns_is_dropped() -> anyhow::R
         .await?;
     let seen = presence_clients(&watcher);
     assert!(seen.iter().all(|(client, _)| *client != owned), "{seen:?}");
-    let xyz = relayed_state(&seen, 2002);
-    assert_eq!(
-        (&xyz["user"], &xyz["mission"]),
-        (&"XYZ".into(), &"XYZ".into())
-    );
+    assert_relayed_for_mission(&seen, 2002, "XYZ");
     server.stop().await;
     Ok(())
+}
+
+/// Client id `id`'s presence was relayed, naming `mission` (both as its own `user` and as the
+/// token's mission).
+fn assert_relayed_for_mission(seen: &[(u64, String)], id: u64, mission: &str) {
+    let state = relayed_state(seen, id);
+    assert_eq!(
+        (&state["user"], &state["mission"]),
+        (&mission.into(), &mission.into()),
+        "{state}"
+    );
 }
 
 /// `client` publishes presence `state` for client id `id` at `clock`.
