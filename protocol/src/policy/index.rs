@@ -4,8 +4,8 @@
 //! yrs keeps an item's branch private (and its public route walks the branch from the start),
 //! so the policy keeps its own index: runs of ids per client with their branch, per-client
 //! clocks, deleted ranges, and the holes an old server left. Lookups are by range, so a
-//! hostile deletion of billions of ids costs what a small one does. One fix-point
-//! ([`resolve_in_order`]) resolves items for both [`IdIndex::absorb`] (what the server's own
+//! hostile deletion of billions of ids costs what a small one does. One depth-first walk
+//! in yrs's integration order ([`resolve_in_order`], linear in the items) resolves items for both [`IdIndex::absorb`] (what the server's own
 //! replica integrated) and [`super::check`] (what a client's update would add).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
