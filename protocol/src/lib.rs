@@ -36,6 +36,7 @@ pub mod import;
 pub mod lib0;
 pub mod message;
 pub mod policy;
+pub mod revision;
 pub mod schema;
 pub mod session;
 pub mod update;
