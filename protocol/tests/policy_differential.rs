@@ -166,6 +166,7 @@ fn oracle(server: &Doc, update: &[u8], actor: Actor<'_>, owners: &HashMap<u64, S
                             .is_some_and(|p| !p.is_locked())
                 })
             }
+            Some(Editable::CoverNote) => facilitator,
             None => false,
         }
     })

@@ -20,6 +20,8 @@ pub enum Target {
     Body(String),
     AmendmentText(String),
     AmendmentRationale(String),
+    /// The next revision's cover letter (facilitators).
+    CoverNote,
 }
 
 impl Target {
@@ -28,6 +30,7 @@ impl Target {
             Target::Body(p) => schema::body_text(txn, p),
             Target::AmendmentText(a) => schema::amendment_text(txn, a),
             Target::AmendmentRationale(a) => schema::amendment_rationale(txn, a),
+            Target::CoverNote => schema::cover_note_text(txn),
         }
     }
 
@@ -36,6 +39,7 @@ impl Target {
             Target::Body(p) => format!("the text of paragraph {p}"),
             Target::AmendmentText(a) => format!("the text of amendment {a}"),
             Target::AmendmentRationale(a) => format!("the rationale of amendment {a}"),
+            Target::CoverNote => "the cover letter of the next revision".to_string(),
         }
     }
 }
@@ -46,6 +50,7 @@ pub fn target_of(editable: &Editable) -> Target {
         Editable::ParagraphBody(p) => Target::Body(p.clone()),
         Editable::AmendmentText(a) => Target::AmendmentText(a.clone()),
         Editable::AmendmentRationale(a) => Target::AmendmentRationale(a.clone()),
+        Editable::CoverNote => Target::CoverNote,
     }
 }
 

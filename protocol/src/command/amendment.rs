@@ -2,7 +2,10 @@
 //! co-sponsors, support and opposition, withdrawal by its author, acceptance (the paragraph
 //! takes its text) and rejection by the facilitators; and comments on a paragraph.
 
-use yrs::{Array, Out, Text, TransactionMut};
+use yrs::{Array, GetString, Out, ReadTxn, Text, TransactionMut};
+
+use crate::attribution::utf16_len;
+use crate::revision::{word_diff, DiffOp};
 
 use super::error::{refuse, schema_error, CommandError, ErrorCode};
 use super::guards::{
@@ -50,12 +53,27 @@ fn remove_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission:
     }
 }
 
-/// Replaces a paragraph's body with `text` (accepting an amendment).
+/// Rewrites a paragraph's body into `text` (accepting an amendment) by its word diff: the
+/// words both share stay the items they are, so they keep their author, and only what the
+/// amendment changes is deleted and written anew (under the server's id, credited to the
+/// amendment through [`schema::set_applied_as`]).
 fn replace_body(txn: &mut TransactionMut, paragraph: &str, text: &str) -> Result<(), CommandError> {
     let body = schema::body_text(txn, paragraph).ok_or_else(|| unknown_paragraph(paragraph))?;
-    let len = body.len(txn);
-    body.remove_range(txn, 0, len);
-    body.insert(txn, 0, text);
+    let current = body.get_string(txn);
+    // Offsets into the body as it is being rewritten: kept and inserted text advance it.
+    let mut at = 0u32;
+    for piece in word_diff(&current, text) {
+        let len = utf16_len(&piece.text);
+        match piece.op {
+            DiffOp::Equal => at += len,
+            DiffOp::Delete => body.remove_range(txn, at, len),
+            DiffOp::Insert => {
+                body.insert(txn, at, &piece.text);
+                at += len;
+            }
+        }
+    }
+    debug_assert_eq!(body.get_string(txn), text);
     Ok(())
 }
 
@@ -178,10 +196,25 @@ pub(super) fn accept(
     txn: &mut TransactionMut,
     ctx: &Context<'_>,
     id: &str,
+    over_later_edits: bool,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
     let a = open_amendment(txn, id)?;
     let p = open_paragraph(txn, &a.paragraph)?;
+    if let Some(base) = a.base_body.as_deref() {
+        if !a.new_after && base != p.body && !over_later_edits {
+            return Err(refuse(
+                ErrorCode::BodyMovedOn,
+                format!(
+                    "paragraph {} changed since amendment {id} was made; accepting it would \
+                     overwrite those edits (see the amendment's redline, then accept over them)",
+                    p.label
+                ),
+            ));
+        }
+    }
+    let server = txn.doc().client_id();
+    let from = txn.state_vector().get(&server);
     // Sponsors type the amendment's text freely; accepted, it is a paragraph's body.
     within("the amendment's text", &a.text, MAX_BODY_BYTES)?;
     let created = if a.new_after {
@@ -207,7 +240,11 @@ pub(super) fn accept(
         }
         None
     };
+    let to = txn.state_vector().get(&server);
     schema::set_amendment_status(txn, id, AmendmentStatus::Accepted).map_err(schema_error)?;
+    if to > from {
+        schema::set_applied_as(txn, id, server.get(), from, to);
+    }
     Ok(created.map_or(Outcome::Done, |id| Outcome::Created { id }))
 }
 

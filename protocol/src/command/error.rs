@@ -71,6 +71,12 @@ error_codes! {
     InvalidArgument => "invalid-argument",
     /// The request is not a command at all (not JSON, an unknown `type`, a missing field).
     InvalidCommand => "invalid-command",
+    /// A revision of that name was published already.
+    RevisionNameTaken => "revision-name-taken",
+    /// The paragraph's body changed since the amendment was made: accepting it would
+    /// overwrite those edits (say `over_later_edits` once they have been seen).
+    BodyMovedOn => "body-moved-on",
+    UnknownTheme => "unknown-theme",
     /// The server could not make the change durable: nothing was done.
     StorageUnavailable => "storage-unavailable",
     /// The browser client's own, before anything is sent: it is not connected.
@@ -86,9 +92,9 @@ impl ErrorCode {
         match self {
             ForbiddenRole | NotTheAuthor | NotASponsor | SponsorCannotVote => 403,
             TooLong => 413,
-            UnknownParagraph | UnknownAmendment => 404,
+            UnknownParagraph | UnknownAmendment | UnknownTheme => 404,
             ParagraphLocked | ParagraphDeleted | AmendmentClosed | AlreadyASponsor | NotLocked
-            | DocumentNotEmpty => 409,
+            | DocumentNotEmpty | RevisionNameTaken | BodyMovedOn => 409,
             StorageUnavailable => 503,
             ReasonRequired | InvalidArgument | InvalidCommand | Offline | NotSignedIn => 400,
         }

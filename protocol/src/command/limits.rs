@@ -22,6 +22,10 @@ pub const MAX_RATIONALE_BYTES: usize = 10_000;
 /// A paragraph's body as a command writes it: `add-paragraph`, each imported paragraph, and
 /// an accepted amendment's text.
 pub const MAX_BODY_BYTES: usize = 20_000;
+/// A revision's cover letter given with `publish-revision`.
+pub const MAX_COVER_NOTE_BYTES: usize = 100_000;
+/// The paragraphs a theme lists.
+pub const MAX_THEME_PARAGRAPHS: usize = 5_000;
 /// The whole structured text of `import-text`.
 pub const MAX_IMPORT_BYTES: usize = 1 << 20;
 
@@ -90,19 +94,54 @@ impl Command {
             Command::Support { amendment }
             | Command::Oppose { amendment }
             | Command::Withdraw { amendment }
-            | Command::Accept { amendment }
+            | Command::Accept {
+                amendment,
+                over_later_edits: _,
+            }
             | Command::Reject { amendment } => fields.push(id("amendment", amendment)),
             Command::Comment { paragraph, text } => {
                 fields.push(id("paragraph", paragraph));
                 fields.push(("text", text.as_str(), MAX_COMMENT_BYTES));
             }
             Command::ImportText { text } => fields.push(("text", text.as_str(), MAX_IMPORT_BYTES)),
+            Command::PublishRevision { name, note } => {
+                fields.push(("name", name.as_str(), MAX_NAME_BYTES));
+                fields.extend(
+                    note.iter()
+                        .map(|v| ("note", v.as_str(), MAX_COVER_NOTE_BYTES)),
+                );
+            }
+            Command::PrepareRevision {} | Command::SetObservers { observers: _ } => {}
+            Command::NoteChange { paragraph, note } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(("note", note.as_str(), MAX_COMMENT_BYTES));
+            }
+            Command::SetTheme {
+                theme,
+                name,
+                paragraphs,
+            } => {
+                fields.extend(theme.iter().map(|v| id("theme", v)));
+                fields.push(("name", name.as_str(), MAX_NAME_BYTES));
+                fields.extend(paragraphs.iter().map(|v| id("paragraphs", v)));
+            }
         }
         fields
     }
 
     /// Refuses a command with a text field over its limit (`too-long`).
     pub fn check_limits(&self) -> Result<(), CommandError> {
+        if let Command::SetTheme { paragraphs, .. } = self {
+            if paragraphs.len() > MAX_THEME_PARAGRAPHS {
+                return Err(refuse(
+                    ErrorCode::TooLong,
+                    format!(
+                        "a theme lists at most {MAX_THEME_PARAGRAPHS} paragraphs, not {}",
+                        paragraphs.len()
+                    ),
+                ));
+            }
+        }
         for (field, value, limit) in self.text_fields() {
             within(field, value, limit)?;
         }

@@ -10,6 +10,7 @@
 //!   each to its module;
 //! - `paragraph`: the facilitators' paragraph commands (and `import-text`);
 //! - `amendment`: amendments, sponsorship, votes, acceptance, and comments;
+//! - `revision`: preparing and publishing revisions, themes, what observers read;
 //! - `guards`: the checks commands share (role, existence, lock, tombstone, status);
 //! - [`limits`]: the size limit of every text field;
 //! - `error`: [`ErrorCode`] and [`CommandError`]; `wire`: [`CommandRequest`], [`CommandReply`].
@@ -25,6 +26,7 @@ mod error;
 mod guards;
 pub mod limits;
 mod paragraph;
+mod revision;
 mod wire;
 
 #[cfg(test)]
@@ -120,8 +122,13 @@ pub enum Command {
         amendment: String,
     },
     /// Facilitators: the paragraph takes the amendment's text.
+    /// Facilitators: the paragraph takes the amendment's text. When the body changed since
+    /// the amendment was made, this is refused (`body-moved-on`) unless `over_later_edits`
+    /// says the facilitator has seen what the acceptance overwrites.
     Accept {
         amendment: String,
+        #[serde(default)]
+        over_later_edits: bool,
     },
     Reject {
         amendment: String,
@@ -133,6 +140,32 @@ pub enum Command {
     /// Facilitators: fills an empty document from a structured text ([`crate::import`]).
     ImportText {
         text: String,
+    },
+    /// Facilitators: freezes the text as the revision `name` ("Rev 1"), with the cover
+    /// letter typed so far, or `note` when given.
+    PublishRevision {
+        name: String,
+        #[serde(default)]
+        note: Option<String>,
+    },
+    /// Facilitators: makes the next revision's cover letter to type into, if there is none.
+    PrepareRevision {},
+    /// Facilitators: their own note on a paragraph for the next revision (empty clears it).
+    NoteChange {
+        paragraph: String,
+        note: String,
+    },
+    /// Facilitators: defines a theme (`theme` absent) or redefines one.
+    SetTheme {
+        #[serde(default)]
+        theme: Option<String>,
+        name: String,
+        #[serde(default)]
+        paragraphs: Vec<String>,
+    },
+    /// Facilitators: what observers read, the live text or only published revisions.
+    SetObservers {
+        observers: schema::ObserverView,
     },
 }
 
@@ -158,6 +191,11 @@ impl Command {
             Command::Reject { .. } => "reject",
             Command::Comment { .. } => "comment",
             Command::ImportText { .. } => "import-text",
+            Command::PublishRevision { .. } => "publish-revision",
+            Command::PrepareRevision {} => "prepare-revision",
+            Command::NoteChange { .. } => "note-change",
+            Command::SetTheme { .. } => "set-theme",
+            Command::SetObservers { .. } => "set-observers",
         }
     }
 
@@ -174,19 +212,24 @@ impl Command {
             | Command::Unlock { paragraph, .. }
             | Command::CreateAmendment { paragraph, .. }
             | Command::Comment { paragraph, .. }
+            | Command::NoteChange { paragraph, .. }
             | Command::SplitParagraph { paragraph, .. } => touched.push(paragraph.clone()),
             Command::InviteSponsor { amendment, .. }
             | Command::RemoveSponsor { amendment, .. }
             | Command::Support { amendment }
             | Command::Oppose { amendment }
             | Command::Withdraw { amendment }
-            | Command::Accept { amendment }
+            | Command::Accept { amendment, .. }
             | Command::Reject { amendment } => {
                 if let Some(a) = schema::amendment(txn, amendment) {
                     touched.push(a.paragraph);
                 }
             }
-            Command::AddParagraph { .. } => {}
+            Command::SetTheme { paragraphs, .. } => touched.extend(paragraphs.iter().cloned()),
+            Command::AddParagraph { .. }
+            | Command::PublishRevision { .. }
+            | Command::PrepareRevision {}
+            | Command::SetObservers { .. } => {}
             Command::ImportText { .. } => {
                 touched.extend(schema::paragraphs(txn).into_iter().map(|p| p.id));
             }
@@ -296,19 +339,36 @@ pub fn execute(
         Command::Support { amendment: id } => amendment::vote(txn, ctx, id, Vote::Support),
         Command::Oppose { amendment: id } => amendment::vote(txn, ctx, id, Vote::Oppose),
         Command::Withdraw { amendment: id } => amendment::withdraw(txn, ctx, id),
-        Command::Accept { amendment: id } => amendment::accept(txn, ctx, id),
+        Command::Accept {
+            amendment: id,
+            over_later_edits,
+        } => amendment::accept(txn, ctx, id, *over_later_edits),
         Command::Reject { amendment: id } => amendment::reject(txn, ctx, id),
         Command::ImportText { text } => paragraph::import_text(txn, ctx, text),
         Command::Comment {
             paragraph: id,
             text,
         } => amendment::comment(txn, ctx, id, text),
+        Command::PublishRevision { name, note } => {
+            revision::publish(txn, ctx, name, note.as_deref())
+        }
+        Command::PrepareRevision {} => revision::prepare(txn, ctx),
+        Command::NoteChange {
+            paragraph: id,
+            note,
+        } => revision::note_change(txn, ctx, id, note),
+        Command::SetTheme {
+            theme,
+            name,
+            paragraphs,
+        } => revision::set_theme(txn, ctx, theme.as_deref(), name, paragraphs),
+        Command::SetObservers { observers } => revision::set_observers(txn, ctx, *observers),
     }
 }
 
 /// The next free id with this prefix under this root map: ids are never reused, tombstones
 /// included.
-fn next_id(txn: &impl ReadTxn, root: &str, prefix: &str) -> String {
+pub(super) fn next_id(txn: &impl ReadTxn, root: &str, prefix: &str) -> String {
     let highest = txn
         .get_map(root)
         .map(|map| {

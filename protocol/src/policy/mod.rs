@@ -90,6 +90,7 @@ pub(crate) fn key(editable: &Editable) -> EditableKey {
         Editable::ParagraphBody(p) => (0, p.clone()),
         Editable::AmendmentText(a) => (1, a.clone()),
         Editable::AmendmentRationale(a) => (2, a.clone()),
+        Editable::CoverNote => (3, String::new()),
     }
 }
 

@@ -24,6 +24,7 @@ pub enum Rule {
     ParagraphDeleted,
     NotASponsor,
     AmendmentClosed,
+    CoverNoteFacilitatorsOnly,
 }
 
 impl Rule {
@@ -40,6 +41,7 @@ impl Rule {
             Rule::ParagraphDeleted => "paragraph-deleted",
             Rule::NotASponsor => "not-a-sponsor",
             Rule::AmendmentClosed => "amendment-closed",
+            Rule::CoverNoteFacilitatorsOnly => "cover-note-facilitators-only",
         }
     }
 }
@@ -107,6 +109,7 @@ fn paragraph_of(editable: &Editable, view: &impl DocumentView) -> Option<String>
         Editable::AmendmentText(a) | Editable::AmendmentRationale(a) => {
             view.amendment(a).map(|g| g.paragraph)
         }
+        Editable::CoverNote => None,
     }
 }
 
@@ -192,6 +195,15 @@ pub(super) fn permit_branch(
                     Rule::ParagraphLocked,
                     p,
                     "the paragraph is locked",
+                ));
+            }
+        }
+        Editable::CoverNote => {
+            if !facilitator {
+                return Err(Refusal::new(
+                    Rule::CoverNoteFacilitatorsOnly,
+                    None,
+                    "only facilitators write the cover letter of a revision",
                 ));
             }
         }

@@ -22,10 +22,12 @@ use crate::schema::{Amendment, ParagraphKind, ParagraphStatus};
 
 mod compare;
 mod notes;
+mod text;
 mod words;
 
 pub use compare::{compare, runs_within, Comparison, ParagraphComparison, ParagraphOperation};
 pub use notes::{change_notes, Change, ChangeNote};
+pub use text::live_text;
 pub use words::{word_diff, DiffOp, Piece, WordCounts};
 
 /// A run of a paragraph's body written by one client: `len` UTF-16 code units from the

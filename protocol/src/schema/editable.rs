@@ -1,5 +1,6 @@
 //! The texts clients may write into, by what they are: the index the update policy resolves
-//! every incoming item against (a paragraph's body, an amendment's text or its rationale).
+//! every incoming item against (a paragraph's body, an amendment's text or its rationale, the
+//! next revision's cover letter).
 //! It changes only when the server applies a command.
 
 use std::collections::HashMap;
@@ -16,6 +17,8 @@ pub enum Editable {
     ParagraphBody(String),
     AmendmentText(String),
     AmendmentRationale(String),
+    /// The next revision's cover letter: the facilitators'.
+    CoverNote,
 }
 
 /// The branch of every Y.Text a client may write into, and what it is. The update policy
@@ -42,6 +45,9 @@ pub fn editable_branches(txn: &impl ReadTxn) -> HashMap<BranchID, Editable> {
                 }
             }
         }
+    }
+    if let Some(note) = super::cover_note_text(txn) {
+        index.insert(branch_id(&note), Editable::CoverNote);
     }
     index
 }

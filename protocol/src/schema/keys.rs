@@ -72,3 +72,38 @@ pub const PERSON: &str = "person";
 pub const AT_MS: &str = "at_ms";
 /// Why a paragraph is locked.
 pub const REASON: &str = "reason";
+
+// ---- revisions, their preparation, themes, settings -----------------------------------------
+
+/// Map: revision id (`r1`, `r2`, ...) → the published [`crate::revision::Revision`] as one
+/// JSON string, written once by `publish-revision` and never again.
+pub const REVISIONS: &str = "revisions";
+/// Revision ids are this prefix and the revision's number.
+pub const REVISION_ID_PREFIX: &str = "r";
+/// Map: what the facilitators prepare for the next revision (fields below).
+pub const DRAFTING: &str = "drafting";
+/// Y.Text in [`DRAFTING`]: the next revision's cover letter (Markdown), typed by facilitators;
+/// a fresh one after each publication.
+pub const COVER_NOTE: &str = "cover_note";
+/// Map: paragraph id → the facilitators' own note on it for the next revision (a string).
+pub const CHANGE_NOTES: &str = "change_notes";
+/// Map: theme id (`t1`, ...) → { [`NAME`], [`THEME_PARAGRAPHS`] } as a plain value.
+pub const THEMES: &str = "themes";
+/// Theme ids are this prefix and a number, never reused.
+pub const THEME_ID_PREFIX: &str = "t";
+/// A theme's name.
+pub const NAME: &str = "name";
+/// A theme's paragraphs (ids; a heading stands for its section).
+pub const THEME_PARAGRAPHS: &str = "paragraphs";
+/// Map: the document's settings (fields below), written by facilitators' commands.
+pub const SETTINGS: &str = "settings";
+/// String in [`SETTINGS`]: what observers read, `live` or `published`.
+pub const OBSERVERS: &str = "observers";
+
+// ---- an amendment's provenance ---------------------------------------------------------------
+
+/// String: the paragraph's body when the amendment was created (what it amends).
+pub const BASE_BODY: &str = "base_body";
+/// Array `[client, from, to]`, set on acceptance: the server's clocks that wrote the accepted
+/// text into the body, so that those words are credited to the amendment.
+pub const APPLIED_AS: &str = "applied_as";

@@ -10,6 +10,10 @@
 //!   `on_behalf_of`, `text` (Y.Text), `rationale` (Y.Text), `supporters`, `opposers`,
 //!   `status`, `base_revision`, `stale` }.
 //! - `comments`: map, paragraph id → array of comment values (append-only).
+//! - `revisions`: map, revision id → the published revision (one JSON string, written once).
+//! - `drafting`: map { `cover_note` (Y.Text, facilitators type it) } and `change_notes`:
+//!   map, paragraph id → the facilitators' note for the next revision.
+//! - `themes`: map, theme id → { `name`, `paragraphs` }. `settings`: map { `observers` }.
 //!
 //! Clients only ever write characters into the three kinds of Y.Text ([`Editable`]); every
 //! other value is written by the server, applying commands under its own client id.
@@ -23,6 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod drafting;
 mod editable;
 pub mod keys;
 mod read;
@@ -32,6 +37,11 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use drafting::{
+    change_notes_drafted, cover_note, cover_note_text, observer_view, prepare_cover_note,
+    revision, revision_ids, revisions, set_applied_as, set_change_note, set_observer_view,
+    set_theme, start_next_revision, store_revision, themes, ObserverView,
+};
 pub use editable::{editable_branches, Editable};
 pub use keys::{AMENDMENTS, COMMENTS, ORDER, PARAGRAPHS};
 pub use read::{
@@ -140,6 +150,14 @@ pub struct Amendment {
     pub base_revision: Option<String>,
     /// The paragraph's body changed (another amendment was accepted) since this one began.
     pub stale: bool,
+    /// The paragraph's body when the amendment was created: what its text amends (absent
+    /// for amendments made before it was recorded, and for new paragraphs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_body: Option<String>,
+    /// Once accepted: the server's clocks `(client, from, to)` that wrote its words into
+    /// the body, so that those words are credited to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_as: Option<(u64, u32, u32)>,
 }
 
 impl Amendment {

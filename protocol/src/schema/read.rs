@@ -7,7 +7,7 @@ use yrs::{Any, Array, ArrayRef, GetString, Map, MapRef, Out, ReadTxn, TextRef};
 use super::keys;
 use super::{Amendment, AmendmentStatus, Comment, Paragraph, ParagraphKind, ParagraphStatus};
 
-fn string(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Option<String> {
+pub(super) fn string(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Option<String> {
     match map.get(txn, key) {
         Some(Out::Any(Any::String(s))) => Some(s.to_string()),
         _ => None,
@@ -106,7 +106,24 @@ fn read_amendment(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Amendmen
         status: AmendmentStatus::parse(&string(map, txn, keys::STATUS)?)?,
         base_revision: string(map, txn, keys::BASE_REVISION),
         stale: boolean(map, txn, keys::STALE),
+        base_body: string(map, txn, keys::BASE_BODY),
+        applied_as: applied_as(map, txn),
     })
+}
+
+fn applied_as(map: &MapRef, txn: &impl ReadTxn) -> Option<(u64, u32, u32)> {
+    let Some(Out::Any(Any::Array(values))) = map.get(txn, keys::APPLIED_AS) else {
+        return None;
+    };
+    let number = |i: usize| match values.get(i) {
+        Some(Any::Number(yrs::any::Number::Int(n))) => u64::try_from(*n).ok(),
+        Some(Any::Number(yrs::any::Number::Float(n))) if *n >= 0.0 && n.fract() == 0.0 => {
+            Some(*n as u64)
+        }
+        _ => None,
+    };
+    let clock = |i: usize| number(i).and_then(|n| u32::try_from(n).ok());
+    Some((number(0)?, clock(1)?, clock(2)?))
 }
 
 pub fn amendment(txn: &impl ReadTxn, id: &str) -> Option<Amendment> {

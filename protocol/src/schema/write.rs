@@ -121,7 +121,13 @@ pub fn create_amendment(txn: &mut TransactionMut, new: &NewAmendment) -> Result<
     if let Some(group) = &new.on_behalf_of {
         map.insert(txn, keys::ON_BEHALF_OF, group.as_str());
     }
-    let text = if new.new_after { String::new() } else { body };
+    let text = if new.new_after {
+        String::new()
+    } else {
+        // What the amendment amends: accepting it later shows what changed in the body since.
+        map.insert(txn, keys::BASE_BODY, body.as_str());
+        body
+    };
     map.insert(txn, keys::TEXT, TextPrelim::new(text.as_str()));
     map.insert(
         txn,

@@ -489,6 +489,7 @@ fn editable_name(e: &Editable) -> String {
         Editable::ParagraphBody(p) => format!("body of {p}"),
         Editable::AmendmentText(a) => format!("text of {a}"),
         Editable::AmendmentRationale(a) => format!("rationale of {a}"),
+        Editable::CoverNote => "the cover letter".to_string(),
     }
 }
 

@@ -47,6 +47,7 @@ fn accepting_an_amendment_rewrites_the_body_and_marks_the_others_stale() {
         CHAIR,
         Command::Accept {
             amendment: "a1".into(),
+            over_later_edits: false,
         },
     )
     .expect("accepted");

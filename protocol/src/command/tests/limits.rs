@@ -259,7 +259,7 @@ fn text_fields() -> Vec<FieldCase> {
         (
             "accept.amendment",
             CHAIR,
-            Box::new(|v| Command::Accept { amendment: v }),
+            Box::new(|v| Command::Accept { amendment: v, over_later_edits: false, }),
             MAX_ID_BYTES,
         ),
         (
@@ -358,6 +358,7 @@ fn what_becomes_a_paragraph_is_held_to_the_paragraph_limits() {
     }
     let accept = Command::Accept {
         amendment: "a1".into(),
+        over_later_edits: false,
     };
     assert_eq!(code(run(&doc, CHAIR, accept)), "too-long");
     assert_eq!(

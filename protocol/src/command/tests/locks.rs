@@ -32,6 +32,7 @@ fn locked_paragraphs_and_closed_amendments_are_refused() {
             CHAIR,
             Command::Accept {
                 amendment: "a1".into(),
+                over_later_edits: false,
             },
         ),
         (
@@ -85,6 +86,7 @@ fn locked_paragraphs_and_closed_amendments_are_refused() {
             CHAIR,
             Command::Accept {
                 amendment: "a1".into(),
+                over_later_edits: false,
             },
         ),
         (
@@ -202,6 +204,7 @@ fn changes_to(paragraph: &str) -> Vec<(Actor<'static>, Command)> {
             CHAIR,
             Command::Accept {
                 amendment: "a1".into(),
+                over_later_edits: false,
             },
         ),
         (

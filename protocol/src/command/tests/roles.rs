@@ -65,6 +65,7 @@ fn facilitator_commands_refuse_delegations() {
         },
         Command::Accept {
             amendment: "a1".into(),
+            over_later_edits: false,
         },
         Command::Reject {
             amendment: "a1".into(),

@@ -21,7 +21,7 @@ fn commands_travel_as_json() {
 
 #[test]
 fn every_error_code_travels_as_its_spelling_with_its_http_status() {
-    let expected: [(ErrorCode, &str, u16); 19] = [
+    let expected: [(ErrorCode, &str, u16); 22] = [
         (ErrorCode::ForbiddenRole, "forbidden-role", 403),
         (ErrorCode::NotTheAuthor, "not-the-author", 403),
         (ErrorCode::NotASponsor, "not-a-sponsor", 403),
@@ -38,6 +38,9 @@ fn every_error_code_travels_as_its_spelling_with_its_http_status() {
         (ErrorCode::ReasonRequired, "reason-required", 400),
         (ErrorCode::InvalidArgument, "invalid-argument", 400),
         (ErrorCode::InvalidCommand, "invalid-command", 400),
+        (ErrorCode::RevisionNameTaken, "revision-name-taken", 409),
+        (ErrorCode::BodyMovedOn, "body-moved-on", 409),
+        (ErrorCode::UnknownTheme, "unknown-theme", 404),
         (ErrorCode::StorageUnavailable, "storage-unavailable", 503),
         (ErrorCode::Offline, "offline", 400),
         (ErrorCode::NotSignedIn, "not-signed-in", 400),
