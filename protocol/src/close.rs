@@ -25,6 +25,9 @@ pub enum CloseCode {
     InternalError = 1011,
     /// The peer stopped answering pings.
     LivenessTimeout = 4000,
+    /// What this connection reads changed (a new revision was published, or observers now
+    /// read otherwise): reconnect with a fresh replica.
+    ReadAgain = 4001,
     /// A frame could not be decoded, or a text frame was sent.
     Malformed = 4400,
     /// No valid token, or it expired.
@@ -54,6 +57,8 @@ impl CloseCode {
             // The writer's replica has a gap the server will never fill: reconnect, but from
             // a fresh replica.
             Some(CloseCode::Forbidden) => AfterClose::ReconnectFresh,
+            // The document this connection read is replaced by another.
+            Some(CloseCode::ReadAgain) => AfterClose::ReconnectFresh,
             // Too fast: the backoff slows the mission down.
             Some(CloseCode::RateLimited) => AfterClose::Reconnect,
             Some(code) if code.is_final() => AfterClose::Stop,
@@ -66,6 +71,7 @@ impl CloseCode {
             CloseCode::GoingAway,
             CloseCode::InternalError,
             CloseCode::LivenessTimeout,
+            CloseCode::ReadAgain,
             CloseCode::Malformed,
             CloseCode::Unauthenticated,
             CloseCode::Forbidden,

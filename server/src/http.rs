@@ -7,6 +7,8 @@
 //! - `POST /api/docs/{doc}/commands`: a command (JSON), answered with its outcome.
 //! - `GET /api/docs/{doc}/paragraphs/{id}/attribution?since=MS`: who wrote each run of a
 //!   paragraph's text, and who deleted what since `since` (Unix ms, default 0).
+//! - the revision routes (`revisions`, `draft`, `compare`, an amendment's `redline`): see
+//!   [`crate::revision_routes`].
 //! - `GET /healthz`: liveness and counts, for load balancers (no token).
 //! - `GET /` and its files: the web page (no token: it signs in with one).
 
@@ -24,6 +26,7 @@ use serde_json::json;
 
 use crate::auth::{AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
+use crate::revision_routes;
 use crate::room::{CommandReplyTo, RoomRequest};
 
 /// Initial read buffer of a WebSocket connection.
@@ -46,6 +49,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/docs/{doc}/paragraphs/{paragraph}/attribution",
             get(paragraph_attribution),
+        )
+        .route("/api/docs/{doc}/revisions", get(revision_routes::list))
+        .route("/api/docs/{doc}/revisions/{rev}", get(revision_routes::one))
+        .route("/api/docs/{doc}/draft", get(revision_routes::draft))
+        .route("/api/docs/{doc}/compare", get(revision_routes::compare))
+        .route(
+            "/api/docs/{doc}/amendments/{amendment}/redline",
+            get(revision_routes::redline),
         )
         .fallback(get(crate::web::web_file))
         .with_state(state)
@@ -253,17 +264,27 @@ async fn session(
     })))
 }
 
+/// The document's full state; for an observer who reads published revisions only, the
+/// published view's.
 async fn document_state(
     State(state): State<Arc<AppState>>,
-    DocumentRequest(DocumentAccess { doc, .. }): DocumentRequest,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
 ) -> Result<Response, ApiError> {
-    let bytes = ask_room(&state, &doc, |reply| RoomRequest::State { reply })
-        .await?
-        .map_err(|_| unavailable())?;
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    let who = Arc::new(identity);
+    let read = ask_room(&state, &doc, |reply| RoomRequest::Read {
+        who: Arc::clone(&who),
+        reply,
+    })
+    .await?
+    .map_err(|_| unavailable())?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        read.state,
+    )
+        .into_response())
 }
 
-fn unavailable() -> ApiError {
+pub(crate) fn unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "document-unavailable",
@@ -273,7 +294,7 @@ fn unavailable() -> ApiError {
 
 /// Asks the document's room (loading it if needed) and waits for its answer. A room that
 /// retires meanwhile drops the reply; it is looked up again and its successor answers.
-async fn ask_room<R>(
+pub(crate) async fn ask_room<R>(
     state: &AppState,
     doc: &str,
     request: impl Fn(tokio::sync::oneshot::Sender<R>) -> RoomRequest,
@@ -302,16 +323,28 @@ struct AttributionQuery {
 /// (the audit).
 async fn paragraph_attribution(
     State(state): State<Arc<AppState>>,
-    DocumentRequest(DocumentAccess { doc, .. }): DocumentRequest,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
     Path((_, paragraph)): Path<(String, String)>,
     query: Result<axum::extract::Query<AttributionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let since = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?
         .since;
-    let (full, owners) = ask_room(&state, &doc, |reply| RoomRequest::Attribution { reply })
-        .await?
-        .map_err(|_| unavailable())?;
+    let who = Arc::new(identity);
+    let read = ask_room(&state, &doc, |reply| RoomRequest::Read {
+        who: Arc::clone(&who),
+        reply,
+    })
+    .await?
+    .map_err(|_| unavailable())?;
+    if read.published_only {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "published-only",
+            "observers of this document read published revisions only",
+        ));
+    }
+    let (full, owners) = (read.state, read.owners);
     // Everything the room issued before answering is in the audit once this barrier fires.
     let log = Arc::clone(state.ctx.rooms.log());
     let (flushed, done) = tokio::sync::oneshot::channel();

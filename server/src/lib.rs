@@ -46,6 +46,8 @@ pub mod http;
 pub mod latency;
 pub mod limits;
 pub mod peer;
+pub mod revision_routes;
+pub mod revisions;
 pub mod revocations;
 pub mod room;
 pub mod server;

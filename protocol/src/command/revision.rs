@@ -82,7 +82,10 @@ pub(super) fn publish(
 }
 
 /// Makes the next revision's cover letter for the facilitators to type, if there is none.
-pub(super) fn prepare(txn: &mut TransactionMut, ctx: &Context<'_>) -> Result<Outcome, CommandError> {
+pub(super) fn prepare(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
     schema::prepare_cover_note(txn);
     Ok(Outcome::Done)

@@ -63,6 +63,15 @@ impl Refusal {
         }
     }
 
+    /// An observer tried to write.
+    pub fn observer_read_only() -> Self {
+        Refusal::new(
+            Rule::ObserverReadOnly,
+            None,
+            "observers follow the text; they cannot edit it",
+        )
+    }
+
     /// As the wire's `Rejected` message.
     pub fn to_rejection(&self) -> crate::session::Rejection {
         crate::session::Rejection {

@@ -23,11 +23,13 @@ use crate::schema::{Amendment, ParagraphKind, ParagraphStatus};
 mod compare;
 mod notes;
 mod text;
+mod view;
 mod words;
 
 pub use compare::{compare, runs_within, Comparison, ParagraphComparison, ParagraphOperation};
 pub use notes::{change_notes, Change, ChangeNote};
 pub use text::live_text;
+pub use view::{published_view, view_client_id};
 pub use words::{word_diff, DiffOp, Piece, WordCounts};
 
 /// A run of a paragraph's body written by one client: `len` UTF-16 code units from the

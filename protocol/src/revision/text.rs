@@ -64,4 +64,3 @@ fn written_runs(
     }
     runs
 }
-

@@ -217,4 +217,3 @@ pub fn set_applied_as(txn: &mut TransactionMut, amendment: &str, client: u64, fr
         map.insert(txn, keys::APPLIED_AS, range);
     }
 }
-

@@ -38,9 +38,9 @@ mod write;
 mod tests;
 
 pub use drafting::{
-    change_notes_drafted, cover_note, cover_note_text, observer_view, prepare_cover_note,
-    revision, revision_ids, revisions, set_applied_as, set_change_note, set_observer_view,
-    set_theme, start_next_revision, store_revision, themes, ObserverView,
+    change_notes_drafted, cover_note, cover_note_text, observer_view, prepare_cover_note, revision,
+    revision_ids, revisions, set_applied_as, set_change_note, set_observer_view, set_theme,
+    start_next_revision, store_revision, themes, ObserverView,
 };
 pub use editable::{editable_branches, Editable};
 pub use keys::{AMENDMENTS, COMMENTS, ORDER, PARAGRAPHS};

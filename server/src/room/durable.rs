@@ -38,6 +38,9 @@ pub(super) enum Gated {
         to: CommandReplyTo,
         result: Result<Outcome, CommandError>,
     },
+    /// A publication (or a change of what observers read) is durable: readers reconnect to
+    /// what they should read now.
+    RenewReaders,
 }
 
 /// What may wait for commits at most, in bytes, before the room stops taking requests (a slow
@@ -53,6 +56,7 @@ impl Gated {
             Gated::Send { frame, .. } => frame.len(),
             Gated::Reply { bytes, .. } => *bytes,
             Gated::Answer { .. } => 256,
+            Gated::RenewReaders => 0,
         }
     }
 }
@@ -90,6 +94,10 @@ impl Room {
             Gated::Answer { to, result } => {
                 self.flush_broadcasts();
                 self.answer(to, result);
+            }
+            Gated::RenewReaders => {
+                self.flush_broadcasts();
+                self.renew_readers();
             }
         }
     }
@@ -130,7 +138,7 @@ impl Room {
                             };
                             self.answer(to, Err(unstored));
                         }
-                        Gated::Broadcast { .. } | Gated::Send { .. } => {}
+                        Gated::Broadcast { .. } | Gated::Send { .. } | Gated::RenewReaders => {}
                     }
                 }
                 self.unsent.clear();

@@ -21,6 +21,9 @@ pub(crate) struct Peers {
     /// Connections whose update was refused: they are closing, and whatever they sent after
     /// the refused update may build on it.
     refused: HashSet<ConnId>,
+    /// Observers who read published revisions only: nothing broadcast reaches them (it is
+    /// live drafting); they are sent the published view alone, one connection at a time.
+    readers: HashMap<ConnId, Peer>,
 }
 
 impl Peers {
@@ -28,7 +31,34 @@ impl Peers {
         self.joined.insert(peer.id, peer);
     }
 
+    /// An observer who reads published revisions only.
+    pub fn join_reader(&mut self, peer: Peer) {
+        self.readers.insert(peer.id, peer);
+    }
+
+    pub fn is_reader(&self, id: ConnId) -> bool {
+        self.readers.contains_key(&id)
+    }
+
+    /// Closes every reader (a new revision was published, or observers now read otherwise):
+    /// each reconnects to what it should read now.
+    pub fn close_readers(&self, code: CloseCode, reason: &str) {
+        for peer in self.readers.values() {
+            peer.state.request_close(code, reason);
+        }
+    }
+
+    /// Closes every live connection whose role is `role` (they are to read otherwise).
+    pub fn close_role(&self, role: concord_protocol::Role, code: CloseCode, reason: &str) {
+        for peer in self.joined.values().chain(self.lagging.values()) {
+            if peer.who.role == role {
+                peer.state.request_close(code, reason);
+            }
+        }
+    }
+
     pub fn leave(&mut self, id: ConnId) {
+        self.readers.remove(&id);
         self.joined.remove(&id);
         self.lagging.remove(&id);
         self.refused.remove(&id);
@@ -36,11 +66,14 @@ impl Peers {
 
     /// A connection of the room, joined or lagging.
     pub fn get(&self, id: ConnId) -> Option<&Peer> {
-        self.joined.get(&id).or_else(|| self.lagging.get(&id))
+        self.joined
+            .get(&id)
+            .or_else(|| self.lagging.get(&id))
+            .or_else(|| self.readers.get(&id))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.joined.is_empty() && self.lagging.is_empty()
+        self.joined.is_empty() && self.lagging.is_empty() && self.readers.is_empty()
     }
 
     pub fn refuse(&mut self, id: ConnId) {
@@ -68,6 +101,13 @@ impl Peers {
         if let Some(peer) = self.joined.get(&id) {
             if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame) {
                 self.lag(id);
+            }
+        } else if let Some(reader) = self.readers.get(&id) {
+            // A reader is sent whole states only: one that cannot take one reconnects.
+            if let Err(mpsc::error::TrySendError::Full(_)) = reader.outbox.try_send(frame) {
+                reader
+                    .state
+                    .request_close(CloseCode::GoingAway, "too far behind; reconnect");
             }
         }
     }
@@ -141,7 +181,8 @@ impl Peers {
     }
 
     pub fn close_all(&self, code: CloseCode, reason: &str) {
-        for peer in self.joined.values().chain(self.lagging.values()) {
+        let everyone = self.joined.values().chain(self.lagging.values());
+        for peer in everyone.chain(self.readers.values()) {
             peer.state.request_close(code, reason);
         }
     }

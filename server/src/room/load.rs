@@ -37,7 +37,11 @@ impl Room {
                     break integrated.map_err(|e| e.to_string()).and_then(|core| core);
                 }
                 request = requests.recv(), if deferred.len() < MAX_DEFERRED => match request {
-                    Some(RoomRequest::Join { peer, reply }) => {
+                    // Observers wait for the load: whether they may read the live text at all
+                    // is the document's setting.
+                    Some(RoomRequest::Join { peer, reply })
+                        if peer.who.role != concord_protocol::Role::Observer =>
+                    {
                         joined_early.push(peer.id);
                         self.peers.join(peer);
                         let _ = reply.send(Ok(()));

@@ -48,6 +48,7 @@ mod durable;
 mod fanout;
 mod load;
 mod presence;
+mod readers;
 pub mod registry;
 mod retire;
 mod write;
@@ -108,13 +109,11 @@ pub enum RoomRequest {
         command: Box<Command>,
         reply: CommandReplyTo,
     },
-    /// The whole document as one update (REST reads, exports).
-    State {
-        reply: oneshot::Sender<Result<Vec<u8>, JoinError>>,
-    },
-    /// The whole document and the owner of every client id (attribution).
-    Attribution {
-        reply: oneshot::Sender<Result<Attributable, JoinError>>,
+    /// The whole document, with the owner of every client id, for a REST read by `who`
+    /// (an observer who reads published revisions only gets the published view).
+    Read {
+        who: Arc<Identity>,
+        reply: oneshot::Sender<Result<DocumentRead, JoinError>>,
     },
 }
 
@@ -127,8 +126,17 @@ pub enum CommandReplyTo {
     Socket { peer: ConnId, id: u64 },
 }
 
-/// A document's full state and the owner mission of every client id that wrote in it.
-pub type Attributable = (Vec<u8>, Vec<(u64, String)>);
+/// What a REST read gets of a document.
+#[derive(Debug)]
+pub struct DocumentRead {
+    /// The full state, as one v1 update.
+    pub state: Vec<u8>,
+    /// The owner mission of every client id that wrote in it.
+    pub owners: Vec<(u64, String)>,
+    /// The state is the published view (an observer who reads published revisions only):
+    /// nothing live may be derived from it.
+    pub published_only: bool,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum JoinError {
@@ -178,6 +186,8 @@ pub(crate) struct Room {
     /// How long broadcasts waited for their commit (the price of broadcasting only what is
     /// durable), reported when the room retires.
     commit_waits: crate::latency::Samples,
+    /// What observers who read published revisions only are served (made when first asked).
+    published_view: Option<readers::PublishedView>,
 }
 
 /// Stands for the server itself among update senders (connection ids start at 1), so that the
@@ -220,6 +230,7 @@ impl Room {
             storage_failed: false,
             write_failed: Arc::default(),
             commit_waits: crate::latency::Samples::default(),
+            published_view: None,
         }
     }
 
@@ -345,11 +356,28 @@ impl Room {
         match request {
             RoomRequest::Join { peer, reply } => {
                 let id = peer.id;
-                self.peers.join(peer);
-                self.greet(id);
+                if self.reads_published(&peer.who) {
+                    self.peers.join_reader(peer);
+                    self.greet_reader(id);
+                } else {
+                    self.peers.join(peer);
+                    self.greet(id);
+                }
                 let _ = reply.send(Ok(()));
             }
             RoomRequest::Leave { peer } => self.leave(peer),
+            RoomRequest::SyncStep1 { peer, state_vector } if self.peers.is_reader(peer) => {
+                self.sync_reader(peer, &state_vector);
+            }
+            RoomRequest::Update { peer, seq, raw, .. } if self.peers.is_reader(peer) => {
+                self.reader_update(peer, seq, &raw);
+            }
+            // Readers see nobody's presence, and nobody theirs.
+            RoomRequest::Awareness { peer, .. } | RoomRequest::QueryAwareness { peer }
+                if self.peers.is_reader(peer) => {}
+            RoomRequest::Resync { peer } if self.peers.is_reader(peer) => {
+                self.sync_reader(peer, &StateVector::default());
+            }
             RoomRequest::SyncStep1 { peer, state_vector } => {
                 let diff = self.core.diff(&state_vector);
                 let frame = Message::SyncStep2(&diff).encode().into();
@@ -367,19 +395,22 @@ impl Room {
                     self.peers.send_to(peer, frame);
                 }
             }
-            RoomRequest::State { reply } => {
-                let state = self.core.full_state();
+            RoomRequest::Read { who, reply } => {
+                let read = if self.reads_published(&who) {
+                    DocumentRead {
+                        state: self.published_state(),
+                        owners: Vec::new(),
+                        published_only: true,
+                    }
+                } else {
+                    DocumentRead {
+                        state: self.core.full_state(),
+                        owners: self.core.owners(),
+                        published_only: false,
+                    }
+                };
                 self.after_durable(Gated::Reply {
-                    bytes: state.len(),
-                    answer: Box::new(move |durable| {
-                        let _ = reply.send(durable.map(|()| state).map_err(unavailable));
-                    }),
-                });
-            }
-            RoomRequest::Attribution { reply } => {
-                let read = (self.core.full_state(), self.core.owners());
-                self.after_durable(Gated::Reply {
-                    bytes: read.0.len(),
+                    bytes: read.state.len(),
                     answer: Box::new(move |durable| {
                         let _ = reply.send(durable.map(|()| read).map_err(unavailable));
                     }),

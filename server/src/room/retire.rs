@@ -71,12 +71,7 @@ impl Room {
                 self.peers
                     .close(peer, CloseCode::GoingAway, "document unloaded");
             }
-            RoomRequest::State { reply } => {
-                if let Some(err) = load_error {
-                    let _ = reply.send(Err(err.clone()));
-                }
-            }
-            RoomRequest::Attribution { reply } => {
+            RoomRequest::Read { reply, .. } => {
                 if let Some(err) = load_error {
                     let _ = reply.send(Err(err.clone()));
                 }

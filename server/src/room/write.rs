@@ -119,8 +119,12 @@ impl Room {
             });
             self.unsnapshotted += 1;
         }
+        let renew = result.is_ok() && super::readers::renews_readers(command);
         // Even a command that wrote nothing is answered only once what it saw is durable.
         self.after_durable(Gated::Answer { to: reply, result });
+        if renew {
+            self.after_durable(Gated::RenewReaders);
+        }
     }
 
     pub(super) fn answer(&mut self, to: CommandReplyTo, result: Result<Outcome, CommandError>) {

@@ -259,7 +259,10 @@ fn text_fields() -> Vec<FieldCase> {
         (
             "accept.amendment",
             CHAIR,
-            Box::new(|v| Command::Accept { amendment: v, over_later_edits: false, }),
+            Box::new(|v| Command::Accept {
+                amendment: v,
+                over_later_edits: false,
+            }),
             MAX_ID_BYTES,
         ),
         (

@@ -72,7 +72,10 @@ fn a_published_revision_is_the_text_as_it_read_with_notes_and_the_cover_letter()
         p1.note.as_deref(),
         Some("No changes: a proposal is being prepared.")
     );
-    assert!(matches!(rev1.change_notes[1].changes[..], [Change::Wording { .. }]));
+    assert!(matches!(
+        rev1.change_notes[1].changes[..],
+        [Change::Wording { .. }]
+    ));
     assert!(schema::change_notes_drafted(&doc.transact()).is_empty());
 }
 
@@ -81,7 +84,10 @@ fn a_revision_is_written_once_and_names_are_not_reused() {
     let doc = negotiation();
     created(publish(&doc, "Zero draft"));
     let (before, _) = stored(&doc, "r1");
-    assert_eq!(code(publish(&doc, "zero DRAFT")), ErrorCode::RevisionNameTaken);
+    assert_eq!(
+        code(publish(&doc, "zero DRAFT")),
+        ErrorCode::RevisionNameTaken
+    );
     assert_eq!(code(publish(&doc, "   ")), ErrorCode::InvalidArgument);
     assert_eq!(
         code(run(
@@ -114,7 +120,10 @@ fn accepting_over_later_edits_of_the_body_must_be_asked_for() {
         amendment: "a1".into(),
         over_later_edits: over,
     };
-    assert_eq!(code(run(&doc, CHAIR, accept(false))), ErrorCode::BodyMovedOn);
+    assert_eq!(
+        code(run(&doc, CHAIR, accept(false))),
+        ErrorCode::BodyMovedOn
+    );
     assert_eq!(
         schema::amendment(&doc.transact(), "a1").expect("a1").status,
         AmendmentStatus::Open
@@ -162,7 +171,10 @@ fn themes_and_what_observers_read_are_the_facilitators() {
         name: "Capacity-building".into(),
         paragraphs: vec!["p1".into(), "p1".into()],
     };
-    assert_eq!(code(run(&doc, MEX, theme.clone())), ErrorCode::ForbiddenRole);
+    assert_eq!(
+        code(run(&doc, MEX, theme.clone())),
+        ErrorCode::ForbiddenRole
+    );
     assert_eq!(created(run(&doc, CHAIR, theme)), "t1");
     let themes = schema::themes(&doc.transact());
     assert_eq!(themes[0].paragraphs, ["p1"]);
@@ -177,11 +189,17 @@ fn themes_and_what_observers_read_are_the_facilitators() {
         name: "Capacity-building".into(),
         paragraphs: vec!["p99".into()],
     };
-    assert_eq!(code(run(&doc, CHAIR, bad_paragraph)), ErrorCode::UnknownParagraph);
+    assert_eq!(
+        code(run(&doc, CHAIR, bad_paragraph)),
+        ErrorCode::UnknownParagraph
+    );
     let published = Command::SetObservers {
         observers: schema::ObserverView::Published,
     };
-    assert_eq!(code(run(&doc, MEX, published.clone())), ErrorCode::ForbiddenRole);
+    assert_eq!(
+        code(run(&doc, MEX, published.clone())),
+        ErrorCode::ForbiddenRole
+    );
     run(&doc, CHAIR, published).expect("set");
     assert_eq!(
         schema::observer_view(&doc.transact()),

@@ -1,0 +1,463 @@
+//! What the revision routes and the CLI answer, built from a document's state (no I/O): the
+//! list of revisions, one revision, the draft of the next one (the server's change notes
+//! against the latest revision, the facilitators' notes, the cover letter, where each theme's
+//! changes are), a comparison of any two texts with who wrote every inserted word, and an
+//! amendment's redline against the body it amends.
+
+use std::collections::HashMap;
+
+use concord_protocol::policy::SERVER_OWNER;
+use concord_protocol::revision::{
+    change_notes, compare, live_text, runs_within, word_diff, ChangeNote, Comparison, DiffOp,
+    Piece, Revision, RevisionSummary, TextParagraph, Theme, WrittenRun,
+};
+use concord_protocol::schema::{self, Amendment, ObserverView, ParagraphKind};
+use serde::Serialize;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, Transact, Update};
+
+/// A scratch replica of a document's full state (the snapshot diff behind `live_text` needs
+/// a write transaction, which the live room's replica must not be given).
+pub fn replica(state: &[u8]) -> Option<Doc> {
+    let doc = crate::document::new_replica();
+    let update = Update::decode_v1(state).ok()?;
+    doc.transact_mut().apply_update(update).ok()?;
+    Some(doc)
+}
+
+#[derive(Debug, Serialize)]
+pub struct RevisionList {
+    /// What observers read: `live` or `published`.
+    pub observers: ObserverView,
+    pub revisions: Vec<RevisionSummary>,
+}
+
+pub fn list(doc: &Doc) -> RevisionList {
+    let txn = doc.transact();
+    let revisions = schema::revision_ids(&txn)
+        .into_iter()
+        .filter_map(|(_, json)| {
+            let revision: Revision = serde_json::from_str(&json).ok()?;
+            Some(revision.summary(json.len()))
+        })
+        .collect();
+    RevisionList {
+        observers: schema::observer_view(&txn),
+        revisions,
+    }
+}
+
+/// A revision's stored JSON, byte for byte (`latest` names the newest).
+pub fn stored(doc: &Doc, id: &str) -> Option<String> {
+    let txn = doc.transact();
+    if id == "latest" {
+        return schema::revision_ids(&txn).pop().map(|(_, json)| json);
+    }
+    schema::revision(&txn, id)
+}
+
+/// Which text a comparison reads: a published revision or the live text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Side {
+    Revision(String),
+    Live,
+}
+
+impl Side {
+    pub fn parse(text: &str) -> Side {
+        match text {
+            "live" => Side::Live,
+            id => Side::Revision(id.to_string()),
+        }
+    }
+}
+
+/// A side as the answer names it.
+#[derive(Debug, Serialize)]
+pub struct SideName {
+    /// The revision id, or `live`.
+    pub id: String,
+    pub name: String,
+}
+
+/// Who wrote a stretch of inserted text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Credit {
+    /// The mission that typed it, or whose amendment it came from (`null`: text the
+    /// secretariat wrote itself, such as the imported draft, or older than ownership records).
+    pub mission: Option<String>,
+    /// The accepted amendment that wrote it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amendment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreditedText {
+    pub text: String,
+    #[serde(flatten)]
+    pub by: Credit,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreditedPiece {
+    #[serde(flatten)]
+    pub piece: Piece,
+    /// For an insertion: who wrote each stretch of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<CreditedText>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreditedParagraph {
+    #[serde(flatten)]
+    pub comparison: concord_protocol::revision::ParagraphComparison,
+    pub pieces: Vec<CreditedPiece>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ComparisonAnswer {
+    pub from: SideName,
+    pub to: SideName,
+    pub paragraphs: Vec<CreditedParagraph>,
+    /// Paragraphs that differ.
+    pub changed: usize,
+}
+
+/// Why a comparison could not be made.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CompareError {
+    UnknownRevision(String),
+}
+
+/// Who owns each client id, and which of the server's clocks accepted amendments wrote.
+pub struct Credits<'a> {
+    owners: HashMap<u64, &'a str>,
+    applied: Vec<(u64, u32, u32, &'a Amendment)>,
+}
+
+impl<'a> Credits<'a> {
+    pub fn new(owners: &'a [(u64, String)], amendments: &'a [Amendment]) -> Self {
+        Credits {
+            owners: owners.iter().map(|(c, m)| (*c, m.as_str())).collect(),
+            applied: amendments
+                .iter()
+                .filter_map(|a| a.applied_as.map(|(c, from, to)| (c, from, to, a)))
+                .collect(),
+        }
+    }
+
+    pub fn of(&self, client: u64, clock: u32) -> Credit {
+        if let Some((_, _, _, a)) = self
+            .applied
+            .iter()
+            .find(|(c, from, to, _)| *c == client && (*from..*to).contains(&clock))
+        {
+            return Credit {
+                mission: a.author().map(String::from),
+                amendment: Some(a.id.clone()),
+                on_behalf_of: a.on_behalf_of.clone(),
+            };
+        }
+        let mission = self
+            .owners
+            .get(&client)
+            .filter(|m| **m != SERVER_OWNER)
+            .map(|m| m.to_string());
+        Credit {
+            mission,
+            amendment: None,
+            on_behalf_of: None,
+        }
+    }
+}
+
+/// The paragraphs of one side, with who wrote each run.
+fn text_of(doc: &Doc, side: &Side) -> Result<(SideName, Vec<TextParagraph>), CompareError> {
+    match side {
+        Side::Live => Ok((
+            SideName {
+                id: "live".into(),
+                name: "Live text".into(),
+            },
+            live_text(&mut doc.transact_mut()),
+        )),
+        Side::Revision(id) => {
+            let json = stored(doc, id).ok_or_else(|| CompareError::UnknownRevision(id.clone()))?;
+            let revision: Revision = serde_json::from_str(&json)
+                .map_err(|_| CompareError::UnknownRevision(id.clone()))?;
+            Ok((
+                SideName {
+                    id: revision.id,
+                    name: revision.name,
+                },
+                revision.paragraphs,
+            ))
+        }
+    }
+}
+
+/// Compares two sides paragraph by paragraph, crediting every inserted stretch.
+pub fn compare_sides(
+    doc: &Doc,
+    owners: &[(u64, String)],
+    from: &Side,
+    to: &Side,
+) -> Result<ComparisonAnswer, CompareError> {
+    let (from_name, from_text) = text_of(doc, from)?;
+    let (to_name, to_text) = text_of(doc, to)?;
+    let amendments = schema::amendments(&doc.transact());
+    let credits = Credits::new(owners, &amendments);
+    let Comparison { paragraphs } = compare(&from_text, &to_text);
+    let runs: HashMap<&str, &[WrittenRun]> = to_text
+        .iter()
+        .map(|p| (p.id.as_str(), p.runs.as_slice()))
+        .collect();
+    let changed = paragraphs
+        .iter()
+        .filter(|p| p.operation != concord_protocol::revision::ParagraphOperation::Unchanged)
+        .count();
+    let paragraphs = paragraphs
+        .into_iter()
+        .map(|mut comparison| {
+            let runs = runs.get(comparison.id.as_str()).copied().unwrap_or(&[]);
+            let pieces = std::mem::take(&mut comparison.pieces)
+                .into_iter()
+                .map(|piece| credit_piece(piece, runs, &credits))
+                .collect();
+            CreditedParagraph { comparison, pieces }
+        })
+        .collect();
+    Ok(ComparisonAnswer {
+        from: from_name,
+        to: to_name,
+        paragraphs,
+        changed,
+    })
+}
+
+/// An inserted piece split by who wrote it (consecutive stretches by the same hand merged).
+fn credit_piece(piece: Piece, runs: &[WrittenRun], credits: &Credits<'_>) -> CreditedPiece {
+    if piece.op != DiffOp::Insert {
+        return CreditedPiece {
+            piece,
+            by: Vec::new(),
+        };
+    }
+    let len = concord_protocol::attribution::utf16_len(&piece.text);
+    let mut by: Vec<CreditedText> = Vec::new();
+    let mut rest = piece.text.as_str();
+    for run in runs_within(runs, piece.at, len) {
+        let (head, tail) = split_utf16(rest, run.len);
+        rest = tail;
+        let credit = credits.of(run.client, run.clock);
+        match by.last_mut() {
+            Some(last) if last.by == credit => last.text.push_str(head),
+            _ => by.push(CreditedText {
+                text: head.to_string(),
+                by: credit,
+            }),
+        }
+    }
+    if !rest.is_empty() {
+        // Runs unknown (a revision published without them): the text is nobody's yet.
+        by.push(CreditedText {
+            text: rest.to_string(),
+            by: Credit {
+                mission: None,
+                amendment: None,
+                on_behalf_of: None,
+            },
+        });
+    }
+    CreditedPiece { piece, by }
+}
+
+/// `text` split after `units` UTF-16 code units (never inside a character).
+fn split_utf16(text: &str, units: u32) -> (&str, &str) {
+    let mut counted = 0u32;
+    for (at, ch) in text.char_indices() {
+        if counted >= units {
+            return text.split_at(at);
+        }
+        counted += ch.len_utf16() as u32;
+    }
+    (text, "")
+}
+
+/// Where a theme's changes are: the places (sections by their heading, or paragraphs) that
+/// changed among those the theme covers, in reading order, and the sentence a cover letter
+/// says it with.
+#[derive(Debug, Serialize)]
+pub struct ThemeChanges {
+    pub theme: Theme,
+    pub places: Vec<String>,
+    pub sentence: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Draft {
+    /// The revision the notes are against (`null` before the first).
+    pub against: Option<SideNameOwned>,
+    pub cover_note: String,
+    pub change_notes: Vec<ChangeNote>,
+    pub changed: usize,
+    pub themes: Vec<ThemeChanges>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SideNameOwned {
+    pub id: String,
+    pub name: String,
+}
+
+/// The next revision as it would be published now: the server's notes against the latest
+/// revision, with the facilitators' own, and where each theme's changes are.
+pub fn draft(doc: &Doc) -> Draft {
+    let live = live_text(&mut doc.transact_mut());
+    let txn = doc.transact();
+    let latest: Option<Revision> = schema::revision_ids(&txn)
+        .pop()
+        .and_then(|(_, json)| serde_json::from_str(&json).ok());
+    let mut notes = change_notes(latest.as_ref().map(|r| r.paragraphs.as_slice()), &live);
+    let mut drafted = schema::change_notes_drafted(&txn);
+    for note in &mut notes {
+        note.note = drafted.remove(&note.paragraph);
+    }
+    let themes = schema::themes(&txn)
+        .into_iter()
+        .map(|theme| theme_changes(theme, &live, &notes))
+        .collect();
+    Draft {
+        against: latest.map(|r| SideNameOwned {
+            id: r.id,
+            name: r.name,
+        }),
+        cover_note: schema::cover_note(&txn),
+        changed: notes.iter().filter(|n| !n.is_unchanged()).count(),
+        change_notes: notes,
+        themes,
+    }
+}
+
+/// The places of `text` that changed and that `theme` covers (a tagged heading covers its
+/// section), named as a cover letter names them.
+pub fn theme_changes(theme: Theme, text: &[TextParagraph], notes: &[ChangeNote]) -> ThemeChanges {
+    let changed: std::collections::HashSet<&str> = notes
+        .iter()
+        .filter(|n| !n.is_unchanged())
+        .map(|n| n.paragraph.as_str())
+        .collect();
+    let headings: HashMap<&str, &TextParagraph> = text
+        .iter()
+        .filter(|p| p.kind == ParagraphKind::Heading)
+        .map(|p| (p.id.as_str(), p))
+        .collect();
+    let covers = |p: &TextParagraph| {
+        theme.paragraphs.contains(&p.id)
+            || p.parent
+                .as_deref()
+                .is_some_and(|parent| theme.paragraphs.iter().any(|t| t == parent))
+    };
+    let mut places: Vec<String> = Vec::new();
+    for p in text {
+        if !changed.contains(p.id.as_str()) || !covers(p) {
+            continue;
+        }
+        let place = match p.parent.as_deref().and_then(|h| headings.get(h)) {
+            Some(heading) => heading_name(heading),
+            None if p.kind == ParagraphKind::Preambular => "the Preamble".to_string(),
+            None if p.kind == ParagraphKind::Heading => heading_name(p),
+            None => format!("paragraph {}", p.label),
+        };
+        if !places.contains(&place) {
+            places.push(place);
+        }
+    }
+    let sentence = if places.is_empty() {
+        format!("No changes were made on {}.", theme.name)
+    } else {
+        format!(
+            "The changes on {} can be found mainly in {}.",
+            theme.name,
+            join_places(&places)
+        )
+    };
+    ThemeChanges {
+        theme,
+        places,
+        sentence,
+    }
+}
+
+/// A heading as a place: its text up to a colon ("Objective 2: ..." → "Objective 2"), else
+/// its label.
+fn heading_name(heading: &TextParagraph) -> String {
+    let title = heading.body.split(':').next().unwrap_or_default().trim();
+    if title.is_empty() || title.chars().count() > 60 {
+        heading.label.clone()
+    } else {
+        title.to_string()
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_places(places: &[String]) -> String {
+    match places {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// An amendment as a change to the body it amends.
+#[derive(Debug, Serialize)]
+pub struct Redline {
+    pub amendment: Amendment,
+    pub paragraph: String,
+    /// The body now.
+    pub body: String,
+    /// The body the amendment was made on (`null` for older amendments and new paragraphs).
+    pub base_body: Option<String>,
+    /// The body changed since the amendment was made: accepting it would overwrite that.
+    pub moved_on: bool,
+    /// The amendment's text against the body now: what accepting it does.
+    pub redline: Vec<Piece>,
+    /// Three-way, when the body moved on: what the amendment proposes against its base, and
+    /// what others changed in the body since.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<Vec<Piece>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Vec<Piece>>,
+}
+
+pub fn redline(doc: &Doc, amendment: &str) -> Option<Redline> {
+    let txn = doc.transact();
+    let a = schema::amendment(&txn, amendment)?;
+    let body = if a.new_after {
+        String::new()
+    } else {
+        schema::paragraph(&txn, &a.paragraph)?.body
+    };
+    let moved_on = a.base_body.as_deref().is_some_and(|base| base != body);
+    let (proposed, since) = match (&a.base_body, moved_on) {
+        (Some(base), true) => (Some(word_diff(base, &a.text)), Some(word_diff(base, &body))),
+        _ => (None, None),
+    };
+    Some(Redline {
+        redline: word_diff(&body, &a.text),
+        paragraph: a.paragraph.clone(),
+        base_body: a.base_body.clone(),
+        body,
+        moved_on,
+        proposed,
+        since,
+        amendment: a,
+    })
+}
+
+/// Whether a replica has anything at all (an unknown document reads as empty).
+pub fn is_empty(doc: &Doc) -> bool {
+    doc.transact().get_array(schema::ORDER).is_none()
+}

@@ -1,0 +1,136 @@
+//! Observers who read published revisions only (`set-observers published`): they are sent a
+//! replica made from the latest published revision ([`published_view`]) and nothing of the
+//! live drafting: no broadcast, no presence, no live state over REST. When a revision is
+//! published (once it is durable), or the setting changes, they are closed with `4001` and
+//! reconnect to what they should read now.
+
+use bytes::Bytes;
+use concord_protocol::message::Message;
+use concord_protocol::revision::{published_view, Revision};
+use concord_protocol::schema::{self, ObserverView};
+use concord_protocol::update::scan_update_v1;
+use concord_protocol::{CloseCode, Role};
+use yrs::{Doc, ReadTxn, StateVector, Transact};
+
+use super::durable::Gated;
+use super::Room;
+use crate::auth::Identity;
+use crate::peer::ConnId;
+
+/// The replica readers are served, for the revision it was made from (`None`: nothing
+/// published yet, an empty text).
+pub(super) struct PublishedView {
+    revision: Option<String>,
+    doc: Doc,
+}
+
+impl PublishedView {
+    /// The view of the latest revision `live` holds, made again only when that changed.
+    fn of<'a>(cached: &'a mut Option<PublishedView>, live: &Doc) -> &'a Doc {
+        let txn = live.transact();
+        let published = schema::revision_ids(&txn);
+        let latest = published.last().map(|(id, _)| id.clone());
+        let stale = cached.as_ref().is_none_or(|view| view.revision != latest);
+        if stale {
+            let revision: Option<Revision> = published
+                .last()
+                .and_then(|(_, json)| serde_json::from_str(json).ok());
+            let doc = match &revision {
+                Some(latest) => published_view(latest, &published),
+                None => {
+                    let doc = schema::new_replica();
+                    schema::set_observer_view(&mut doc.transact_mut(), ObserverView::Published);
+                    doc
+                }
+            };
+            *cached = Some(PublishedView {
+                revision: latest,
+                doc,
+            });
+        }
+        &cached
+            .get_or_insert_with(|| PublishedView {
+                revision: None,
+                doc: schema::new_replica(),
+            })
+            .doc
+    }
+}
+
+impl Room {
+    /// Whether `who` reads published revisions only in this document now.
+    pub(super) fn reads_published(&self, who: &Identity) -> bool {
+        who.role == Role::Observer
+            && schema::observer_view(&self.core.doc().transact()) == ObserverView::Published
+    }
+
+    /// The published view's full state, for a reader or a REST read.
+    pub(super) fn published_state(&mut self) -> Vec<u8> {
+        PublishedView::of(&mut self.published_view, self.core.doc())
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// A reader joined: the view's state vector, so it asks for what it lacks.
+    pub(super) fn greet_reader(&mut self, peer: ConnId) {
+        let state_vector = PublishedView::of(&mut self.published_view, self.core.doc())
+            .transact()
+            .state_vector();
+        self.peers
+            .send_to(peer, Message::SyncStep1(state_vector).encode().into());
+    }
+
+    /// What a reader with `state_vector` lacks of the view: sent once everything issued is
+    /// durable (the view may hold a revision whose publication is being written).
+    pub(super) fn sync_reader(&mut self, peer: ConnId, state_vector: &StateVector) {
+        let diff = PublishedView::of(&mut self.published_view, self.core.doc())
+            .transact()
+            .encode_state_as_update_v1(state_vector);
+        let frame: Bytes = Message::SyncStep2(&diff).encode().into();
+        self.after_durable(Gated::Send { peer, frame });
+    }
+
+    /// An update from a reader: an empty one (a stock client's answer to the sync) is
+    /// acknowledged; anything else is an observer writing, refused as the policy refuses it.
+    pub(super) fn reader_update(&mut self, peer: ConnId, seq: u64, raw: &[u8]) {
+        let empty = scan_update_v1(raw).is_ok_and(|scanned| scanned.is_empty());
+        if empty {
+            if let Some(reader) = self.peers.get(peer) {
+                reader.state.ack(seq);
+            }
+            return;
+        }
+        let refusal = concord_protocol::policy::Refusal::observer_read_only();
+        let mission = self
+            .peers
+            .get(peer)
+            .map(|p| p.who.mission.clone())
+            .unwrap_or_default();
+        self.refuse(peer, &refusal, &mission);
+    }
+
+    /// After a publication or a change of what observers read is durable: readers, and live
+    /// observers who must now read the published text, reconnect.
+    pub(super) fn renew_readers(&mut self) {
+        self.published_view = None;
+        self.peers
+            .close_readers(CloseCode::ReadAgain, "a new revision was published");
+        let view = schema::observer_view(&self.core.doc().transact());
+        if view == ObserverView::Published {
+            self.peers.close_role(
+                Role::Observer,
+                CloseCode::ReadAgain,
+                "observers now read the published revisions",
+            );
+        }
+    }
+}
+
+/// Whether a command changes what readers read.
+pub(super) fn renews_readers(command: &concord_protocol::command::Command) -> bool {
+    use concord_protocol::command::Command;
+    matches!(
+        command,
+        Command::PublishRevision { .. } | Command::SetObservers { .. }
+    )
+}
