@@ -40,6 +40,11 @@ enum Command {
     /// Run it while no server has the document open; a live server takes the same text as the
     /// `import-text` command.
     Import(ImportArgs),
+    /// The published revisions of a document, in order.
+    Revisions(RevisionsArgs),
+    /// Compare two revisions of a document (or one and the live text): every changed
+    /// paragraph as a redline, each insertion with the mission that wrote it.
+    Compare(CompareArgs),
     /// The audit trail: `concord audit verify` checks every record's hash chain.
     Audit {
         #[command(subcommand)]
@@ -58,6 +63,34 @@ enum AuditCommand {
         #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
         data_dir: PathBuf,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct RevisionsArgs {
+    #[arg(long)]
+    doc: String,
+    /// Print the JSON the REST route answers.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    #[arg(long)]
+    doc: String,
+    /// A revision id (`r1`), or `live`.
+    #[arg(long)]
+    from: String,
+    /// A revision id, or `live`.
+    #[arg(long, default_value = "live")]
+    to: String,
+    /// Print the JSON the REST route answers.
+    #[arg(long)]
+    json: bool,
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+    data_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -236,6 +269,8 @@ pub fn main_with(
             Ok(())
         }
         Command::Import(args) => runtime.block_on(import(args)),
+        Command::Revisions(args) => runtime.block_on(list_revisions(args)),
+        Command::Compare(args) => runtime.block_on(compare(args)),
         Command::Audit {
             command: AuditCommand::Verify { doc, data_dir },
         } => {
@@ -276,6 +311,58 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
     let paragraphs = crate::document::offline::import_text(&args.data_dir, &args.doc, text).await?;
     println!("imported {paragraphs} paragraphs into {}", args.doc);
+    Ok(())
+}
+
+/// `concord revisions --doc ID`.
+async fn list_revisions(args: RevisionsArgs) -> anyhow::Result<()> {
+    let (state, _) = crate::document::offline::read(&args.data_dir, &args.doc).await?;
+    let doc = crate::revisions::replica(&state)
+        .ok_or_else(|| anyhow::anyhow!("{}: stored state does not decode", args.doc))?;
+    let list = crate::revisions::list(&doc);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.revisions.is_empty() {
+        println!("{}: no revision published yet", args.doc);
+    }
+    for r in &list.revisions {
+        println!(
+            "{:<4} {:<20} {}  {} ({})  {} paragraph(s) changed  {:.1} KiB",
+            r.id,
+            r.name,
+            crate::revisions::format_utc(r.published_at_ms),
+            r.published_by.mission,
+            r.published_by.person,
+            r.changed,
+            r.stored_bytes as f64 / 1024.0
+        );
+    }
+    println!("observers read: {}", list.observers.as_str());
+    Ok(())
+}
+
+/// `concord compare --doc ID --from R1 --to R2`.
+async fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    use crate::revisions::{compare_sides, CompareError, Side};
+    let (state, owners) = crate::document::offline::read(&args.data_dir, &args.doc).await?;
+    let doc = crate::revisions::replica(&state)
+        .ok_or_else(|| anyhow::anyhow!("{}: stored state does not decode", args.doc))?;
+    let answer = compare_sides(
+        &doc,
+        &owners,
+        &Side::parse(&args.from),
+        &Side::parse(&args.to),
+    )
+    .map_err(|CompareError::UnknownRevision(id)| {
+        anyhow::anyhow!("{}: no published revision {id}", args.doc)
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        print!("{}", crate::revisions::redline_text(&answer));
+    }
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! `concord serve --demo`: a negotiation shaped like the Global Compact for Migration
 //! (docs/domain.md: 54 paragraphs numbered straight through, 23 objectives with 190 lettered
-//! actions), with generated wording, and sign-in links for two co-facilitators, three
-//! delegations and an observer.
+//! actions), with generated wording, a history of three published revisions
+//! (`demo_history`), and sign-in links for two co-facilitators, three delegations and an
+//! observer.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -198,8 +199,26 @@ pub async fn create(data_dir: &Path) -> anyhow::Result<()> {
         tracing::info!(doc = DOC, "demo document exists; leaving it as it is");
         return Ok(());
     }
-    let paragraphs = crate::document::offline::import_text(data_dir, DOC, gcm_text()).await?;
-    tracing::info!(doc = DOC, paragraphs, "demo document created");
+    let entries = crate::demo_history::entries(gcm_text())?;
+    let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
+    let logged = entries.len();
+    for entry in entries {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        log.append(
+            DOC,
+            entry,
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
+        rx.await??;
+    }
+    log.close().await?;
+    tracing::info!(
+        doc = DOC,
+        logged,
+        "demo document created: zero draft, zero draft plus and Rev 1"
+    );
     Ok(())
 }
 

@@ -41,6 +41,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod demo;
+pub mod demo_history;
 pub mod document;
 pub mod http;
 pub mod latency;

@@ -14,7 +14,7 @@ use concord_protocol::revision::{
 use concord_protocol::schema::{self, Amendment, ObserverView, ParagraphKind};
 use serde::Serialize;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, Transact, Update};
+use yrs::{Doc, Transact, Update};
 
 /// A scratch replica of a document's full state (the snapshot diff behind `live_text` needs
 /// a write transaction, which the live room's replica must not be given).
@@ -457,7 +457,78 @@ pub fn redline(doc: &Doc, amendment: &str) -> Option<Redline> {
     })
 }
 
-/// Whether a replica has anything at all (an unknown document reads as empty).
-pub fn is_empty(doc: &Doc) -> bool {
-    doc.transact().get_array(schema::ORDER).is_none()
+/// A comparison as text for a terminal: each changed paragraph, `[-deleted-]` and
+/// `{+inserted+}` with the missions that wrote the insertion.
+pub fn redline_text(answer: &ComparisonAnswer) -> String {
+    use concord_protocol::revision::ParagraphOperation;
+    let mut out = format!(
+        "{} -> {}: {} paragraph(s) changed\n",
+        answer.from.name, answer.to.name, answer.changed
+    );
+    for p in &answer.paragraphs {
+        let c = &p.comparison;
+        if c.operation == ParagraphOperation::Unchanged {
+            continue;
+        }
+        let label = c
+            .label_to
+            .as_deref()
+            .or(c.label_from.as_deref())
+            .unwrap_or("?");
+        let mut head = format!("\n{label} ({}) {:?}", c.id, c.operation).to_lowercase();
+        if c.renumbered {
+            head.push_str(&format!(
+                ", renumbered from {}",
+                c.label_from.as_deref().unwrap_or("?")
+            ));
+        }
+        if c.moved {
+            head.push_str(", moved");
+        }
+        if c.status_from != c.status_to {
+            let status = |s: Option<concord_protocol::schema::ParagraphStatus>| {
+                s.map_or("-", |s| s.as_str())
+            };
+            head.push_str(&format!(
+                ", status {} -> {}",
+                status(c.status_from),
+                status(c.status_to)
+            ));
+        }
+        out.push_str(&head);
+        out.push('\n');
+        for piece in &p.pieces {
+            match piece.piece.op {
+                DiffOp::Equal => out.push_str(&piece.piece.text),
+                DiffOp::Delete => out.push_str(&format!("[-{}-]", piece.piece.text)),
+                DiffOp::Insert => {
+                    for by in &piece.by {
+                        let who = by.by.mission.as_deref().unwrap_or("secretariat");
+                        out.push_str(&format!("{{+{}+}}({who})", by.text));
+                    }
+                    if piece.by.is_empty() {
+                        out.push_str(&format!("{{+{}+}}", piece.piece.text));
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_utc(ms: u64) -> String {
+    let secs = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(at) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute()
+        ),
+        Err(_) => format!("{ms} ms"),
+    }
 }

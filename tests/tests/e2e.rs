@@ -24,6 +24,8 @@ mod interop;
 mod lifecycle;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/revisions.rs"]
+mod revisions;
 #[path = "e2e/slow_reader.rs"]
 mod slow_reader;
 #[path = "e2e/storage_credits.rs"]

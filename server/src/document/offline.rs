@@ -49,3 +49,22 @@ pub async fn import_text(
     log.close().await?;
     Ok(paragraphs)
 }
+
+/// A stored document's full state and the owner of every client id, read with no server
+/// needed (a running one may have it open: this only reads what is committed).
+pub async fn read(
+    data_dir: &std::path::Path,
+    doc: &str,
+) -> anyhow::Result<(Vec<u8>, Vec<(u64, String)>)> {
+    if crate::http::validate_document_id(doc).is_err() {
+        anyhow::bail!("`{doc}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)");
+    }
+    let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
+    let stored = log.load(doc).await?;
+    log.close().await?;
+    if stored.is_new() {
+        anyhow::bail!("{doc}: no such document in {}", data_dir.display());
+    }
+    let core = DocumentCore::load(&stored).map_err(|e| anyhow::anyhow!("{doc}: {e}"))?;
+    Ok((core.full_state(), core.owners()))
+}
