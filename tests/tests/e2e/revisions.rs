@@ -361,3 +361,34 @@ async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow:
         .await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cover_letter_is_typed_by_facilitators_only() -> anyhow::Result<()> {
+    let room = Room::start(|_| {}).await?;
+    room.command(&room.chair, r#"{"type":"prepare-revision"}"#)
+        .await?;
+    let cover = |txn: &yrs::TransactionMut| schema::cover_note_text(txn);
+    let mut chair = room.connect(&room.chair).await?;
+    let seq = chair.insert_into(&cover, 0, "Excellencies,")?;
+    chair.wait_acked(seq).await?;
+    let mut mex = room.connect(&room.mex).await?;
+    mex.insert_into(&cover, 0, "Forged: ")?;
+    let close = mex.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(4403));
+    assert_eq!(
+        mex.seen().rejections[0].rule,
+        "cover-note-facilitators-only"
+    );
+    let draft = room.get_json(&room.che, "/draft").await?;
+    assert_eq!(draft["cover_note"], "Excellencies,");
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    let rev = room.get_json(&room.che, "/revisions/latest").await?;
+    assert_eq!(rev["cover_note"], "Excellencies,");
+    let draft = room.get_json(&room.che, "/draft").await?;
+    assert_eq!(
+        draft["cover_note"], "",
+        "a fresh letter for the next revision"
+    );
+    Ok(())
+}
