@@ -397,9 +397,10 @@ impl Room {
             }
             RoomRequest::Read { who, reply } => {
                 let read = if self.reads_published(&who) {
+                    let (state, owners) = self.published_read();
                     DocumentRead {
-                        state: self.published_state(),
-                        owners: Vec::new(),
+                        state,
+                        owners,
                         published_only: true,
                     }
                 } else {

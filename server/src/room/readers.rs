@@ -4,6 +4,8 @@
 //! published (once it is durable), or the setting changes, they are closed with `4001` and
 //! reconnect to what they should read now.
 
+use std::collections::HashSet;
+
 use bytes::Bytes;
 use concord_protocol::message::Message;
 use concord_protocol::revision::{published_view, Revision};
@@ -22,11 +24,14 @@ use crate::peer::ConnId;
 pub(super) struct PublishedView {
     revision: Option<String>,
     doc: Doc,
+    /// The client ids that wrote the published texts: whose owners a reader may learn (to
+    /// credit the words it reads), and no other (that would tell who is typing live).
+    writers: HashSet<u64>,
 }
 
 impl PublishedView {
     /// The view of the latest revision `live` holds, made again only when that changed.
-    fn of<'a>(cached: &'a mut Option<PublishedView>, live: &Doc) -> &'a Doc {
+    fn of<'a>(cached: &'a mut Option<PublishedView>, live: &Doc) -> &'a PublishedView {
         let txn = live.transact();
         let published = schema::revision_ids(&txn);
         let latest = published.last().map(|(id, _)| id.clone());
@@ -43,17 +48,24 @@ impl PublishedView {
                     doc
                 }
             };
+            let writers = published
+                .iter()
+                .filter_map(|(_, json)| serde_json::from_str::<Revision>(json).ok())
+                .flat_map(|r| r.paragraphs)
+                .flat_map(|p| p.runs)
+                .map(|run| run.client)
+                .collect();
             *cached = Some(PublishedView {
                 revision: latest,
                 doc,
+                writers,
             });
         }
-        &cached
-            .get_or_insert_with(|| PublishedView {
-                revision: None,
-                doc: schema::new_replica(),
-            })
-            .doc
+        cached.get_or_insert_with(|| PublishedView {
+            revision: None,
+            doc: schema::new_replica(),
+            writers: HashSet::new(),
+        })
     }
 }
 
@@ -64,16 +76,27 @@ impl Room {
             && schema::observer_view(&self.core.doc().transact()) == ObserverView::Published
     }
 
-    /// The published view's full state, for a reader or a REST read.
-    pub(super) fn published_state(&mut self) -> Vec<u8> {
-        PublishedView::of(&mut self.published_view, self.core.doc())
+    /// The published view's full state, and the owners of the client ids that wrote it, for
+    /// a REST read.
+    pub(super) fn published_read(&mut self) -> (Vec<u8>, Vec<(u64, String)>) {
+        let view = PublishedView::of(&mut self.published_view, self.core.doc());
+        let state = view
+            .doc
             .transact()
-            .encode_state_as_update_v1(&StateVector::default())
+            .encode_state_as_update_v1(&StateVector::default());
+        let owners = self
+            .core
+            .owners()
+            .into_iter()
+            .filter(|(client, _)| view.writers.contains(client))
+            .collect();
+        (state, owners)
     }
 
     /// A reader joined: the view's state vector, so it asks for what it lacks.
     pub(super) fn greet_reader(&mut self, peer: ConnId) {
         let state_vector = PublishedView::of(&mut self.published_view, self.core.doc())
+            .doc
             .transact()
             .state_vector();
         self.peers
@@ -84,6 +107,7 @@ impl Room {
     /// durable (the view may hold a revision whose publication is being written).
     pub(super) fn sync_reader(&mut self, peer: ConnId, state_vector: &StateVector) {
         let diff = PublishedView::of(&mut self.published_view, self.core.doc())
+            .doc
             .transact()
             .encode_state_as_update_v1(state_vector);
         let frame: Bytes = Message::SyncStep2(&diff).encode().into();

@@ -185,6 +185,33 @@ async fn comparing_a_revision_with_what_followed_gives_the_edits_and_who_made_th
     assert!(body.contains("unknown-revision"));
     let (status, _) = room.get(&room.mex, "/compare").await?;
     assert_eq!(status, 400);
+
+    // The command line reads the same from the data directory.
+    let data = room.server.data.clone();
+    room.server.stop().await;
+    let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_concord-under-test"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(data.path())
+            .output()?;
+        anyhow::ensure!(output.status.success(), "{args:?}: {output:?}");
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let listed = cli(&["revisions", "--doc", DOC])?;
+    assert!(
+        listed.contains("Rev 1") && listed.contains("Rev 2"),
+        "{listed}"
+    );
+    let compared: Value = serde_json::from_str(&cli(&[
+        "compare", "--doc", DOC, "--from", "r1", "--to", "r2", "--json",
+    ])?)?;
+    assert_eq!(
+        changes(paragraph(&compared, "p1")),
+        changes(paragraph(&between, "p1"))
+    );
+    let redline = cli(&["compare", "--doc", DOC, "--from", "r1", "--to", "r2"])?;
+    assert!(redline.contains("(MEX)"), "{redline}");
     Ok(())
 }
 
@@ -353,6 +380,15 @@ async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow:
             "a live update reached the observer"
         );
     }
+    // Between published revisions, an observer compares too, with who wrote what.
+    let between = room.get_json(&ngo_token, "/compare?from=r1&to=r2").await?;
+    let marked = changes(paragraph(&between, "p1"))
+        .into_iter()
+        .find(|(op, text, _)| op == "insert" && text.contains(MARKER));
+    assert!(
+        marked.is_some_and(|(_, _, by)| by.contains(&"UN".to_string())),
+        "{between}"
+    );
     let again = room.connect(&ngo_token).await?;
     again
         .wait_until("Rev 2, with the marker now published", |_, doc| {
