@@ -22,7 +22,12 @@ use crate::schema::{Amendment, ParagraphKind, ParagraphStatus};
 
 mod compare;
 mod notes;
+mod pieces;
+mod tokens;
 mod words;
+
+#[cfg(test)]
+mod tests;
 
 pub use compare::{compare, runs_within, Comparison, ParagraphComparison, ParagraphOperation};
 pub use notes::{change_notes, Change, ChangeNote};
