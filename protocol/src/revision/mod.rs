@@ -22,6 +22,7 @@ use crate::schema::{Amendment, ParagraphKind, ParagraphStatus};
 
 mod compare;
 mod notes;
+mod order;
 mod pieces;
 mod tokens;
 mod words;

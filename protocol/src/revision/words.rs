@@ -27,8 +27,9 @@
 //! two bodies with little in common, and a hostile body of 20 000 bytes can be as many tokens.
 //! So when the tokens alone show that `d` is large ([`too_different`]), the changed stretch is
 //! shown deleted and inserted whole (which is what a diff of such texts amounts to for a
-//! reader); and `similar` is given a deadline, past which it reports what it had not compared
-//! as deleted and inserted. Either way the result is exact; only its grain is coarser. The
+//! reader); and `similar` is given a deadline (one per paragraph, and one for all the
+//! paragraphs of a text), past which it reports what it had not compared as deleted and
+//! inserted. Either way the result is exact; only its grain is coarser. The
 //! deadline makes the grain of such pathological diffs depend on the machine; no text a person
 //! wrote comes near it (420 paragraphs of 60 words, many of them edited, diff in a few
 //! milliseconds).
@@ -91,12 +92,20 @@ pub fn word_diff(old: &str, new: &str) -> Vec<Piece> {
     word_diff_until(old, new, None)
 }
 
-/// How long one paragraph's diff may look for the finest diff.
+/// How long one paragraph's diff may look for the finest diff, and all those of a text.
 const PARAGRAPH_TIME: Duration = Duration::from_millis(100);
+const TEXT_TIME: Duration = Duration::from_secs(1);
 
 /// Past this estimate of Myers' steps (see [`too_different`]), the changed stretch is shown
 /// deleted and inserted whole.
 const MAX_WORK: u64 = 50_000_000;
+
+/// When the diffs of a whole text ([`super::compare`], [`super::change_notes`]) should stop
+/// looking for the finest diffs: so that a text of many hostile paragraphs costs at most about
+/// [`TEXT_TIME`], not [`PARAGRAPH_TIME`] for each.
+pub(super) fn text_deadline() -> Option<Instant> {
+    deadline_in(TEXT_TIME)
+}
 
 /// `now + time`, where there is a clock: none on wasm32 (`Instant::now` panics there), so in the
 /// browser a diff always runs to the end and only burdens the reader's own tab.
@@ -110,9 +119,9 @@ fn deadline_in(time: Duration) -> Option<Instant> {
     }
 }
 
-/// [`word_diff`], giving up looking for the finest diff at `text_deadline` or after
-/// [`PARAGRAPH_TIME`], whichever comes first.
-fn word_diff_until(old: &str, new: &str, text_deadline: Option<Instant>) -> Vec<Piece> {
+/// [`word_diff`], giving up looking for the finest diff at `text_deadline` (from
+/// [`text_deadline`]) or after [`PARAGRAPH_TIME`], whichever comes first.
+pub(super) fn word_diff_until(old: &str, new: &str, text_deadline: Option<Instant>) -> Vec<Piece> {
     if old == new {
         let mut out = Pieces::default();
         out.push(DiffOp::Equal, new);

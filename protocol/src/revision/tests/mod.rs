@@ -2,7 +2,9 @@
 //! the word diff on generated hostile input.
 
 use super::*;
+use crate::schema::{ParagraphKind, ParagraphStatus};
 
+mod notes;
 mod words;
 mod words_fuzz;
 
@@ -96,4 +98,41 @@ fn diff(old: &str, new: &str) -> Vec<Piece> {
     let pieces = word_diff(old, new);
     assert_exact(old, new, &pieces);
     pieces
+}
+
+/// An open operative paragraph, at the top level.
+fn para(id: &str, label: &str, body: &str) -> TextParagraph {
+    TextParagraph {
+        id: id.to_string(),
+        label: label.to_string(),
+        kind: ParagraphKind::Operative,
+        parent: None,
+        status: ParagraphStatus::Open,
+        locked: false,
+        body: body.to_string(),
+        runs: Vec::new(),
+    }
+}
+
+fn with_status(mut p: TextParagraph, status: ParagraphStatus) -> TextParagraph {
+    p.status = status;
+    p
+}
+
+fn under(mut p: TextParagraph, parent: &str) -> TextParagraph {
+    p.parent = Some(parent.to_string());
+    p
+}
+
+/// Paragraphs `p1`..`pN` labelled "1".."N", each with a body of its own.
+fn numbered(n: usize) -> Vec<TextParagraph> {
+    (1..=n)
+        .map(|i| {
+            para(
+                &format!("p{i}"),
+                &i.to_string(),
+                &format!("Text of paragraph {i}."),
+            )
+        })
+        .collect()
 }
