@@ -4,6 +4,7 @@
 use super::*;
 use crate::schema::{ParagraphKind, ParagraphStatus};
 
+mod compare;
 mod notes;
 mod words;
 mod words_fuzz;
