@@ -174,6 +174,15 @@ fn insertions_and_deletions_at_the_start_and_at_the_end() {
         diff("the old text", "the very old text"),
         [eq("the ", 0), ins("very ", 4), eq("old text", 9)]
     );
+    // Before the final full stop.
+    assert_eq!(
+        diff("Commit to cooperate.", "Commit to cooperate closely."),
+        [
+            eq("Commit to cooperate", 0),
+            ins(" closely", 19),
+            eq(".", 27)
+        ]
+    );
 }
 
 #[test]
