@@ -12,9 +12,11 @@
 //!
 //! - this file: the types, shared by the server, the page and the exports;
 //! - `words`: the word diff ([`word_diff`]) readers expect: words, punctuation and spaces;
+//!   `tokens` cuts a body into those, `pieces` assembles the diff's pieces and offsets;
 //! - `notes`: [`change_notes`], the server's draft note per paragraph against the previous
 //!   revision (new, deleted, restored, moved, renumbered, wording, status, unchanged);
-//! - `compare`: [`compare`], any two texts paragraph by paragraph by stable id.
+//! - `compare`: [`compare`], any two texts paragraph by paragraph by stable id;
+//! - `order`: the reading order of two texts together and what moved, for both.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,9 +24,15 @@ use crate::schema::{Amendment, ParagraphKind, ParagraphStatus};
 
 mod compare;
 mod notes;
+mod order;
+mod pieces;
 mod text;
+mod tokens;
 mod view;
 mod words;
+
+#[cfg(test)]
+mod tests;
 
 pub use compare::{compare, runs_within, Comparison, ParagraphComparison, ParagraphOperation};
 pub use notes::{change_notes, Change, ChangeNote};

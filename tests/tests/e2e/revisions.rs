@@ -108,7 +108,6 @@ fn paragraph<'a>(comparison: &'a Value, id: &str) -> &'a Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until the word diff lands"]
 async fn comparing_a_revision_with_what_followed_gives_the_edits_and_who_made_them(
 ) -> anyhow::Result<()> {
     let room = Room::start(|_| {}).await?;
