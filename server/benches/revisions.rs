@@ -177,3 +177,16 @@ fn publish_global_compact(bencher: Bencher) {
 fn compare_global_compact_with_live(bencher: Bencher) {
     compare(bencher, concord_server::demo::gcm_text());
 }
+
+/// What the REST route does per request: a scratch replica of the full state, then compare.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn compare_420_paragraphs_with_live_from_state(bencher: Bencher) {
+    let (state, owners) = negotiation(compilation_text(420));
+    eprintln!("420 paragraphs: full state {} KiB", state.len() / 1024);
+    let (from, to) = (Side::Revision("r1".into()), Side::Live);
+    bencher.bench_local(|| {
+        let doc = replica(&state).expect("decodes");
+        let answer = compare_sides(&doc, &owners, &from, &to).expect("compares");
+        divan::black_box(answer.changed)
+    });
+}
