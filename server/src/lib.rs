@@ -43,6 +43,7 @@ pub mod connection;
 pub mod demo;
 pub mod demo_history;
 pub mod document;
+pub mod export;
 pub mod http;
 pub mod latency;
 pub mod limits;

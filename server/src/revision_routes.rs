@@ -8,6 +8,7 @@
 //! - `GET /api/docs/{doc}/compare?from={rev|live}&to={rev|live}`: paragraph by paragraph,
 //!   word diffs with who wrote each insertion.
 //! - `GET /api/docs/{doc}/amendments/{a}/redline`: an amendment against the body it amends.
+//! - `GET /api/docs/{doc}/export?format=...&revision=...`: a file ([`crate::export`]).
 //!
 //! An observer who reads published revisions only gets the published ones and nothing live
 //! (`403 published-only`).
@@ -142,6 +143,58 @@ pub async fn redline(
             StatusCode::NOT_FOUND,
             "unknown-amendment",
             format!("no amendment {amendment}"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    format: String,
+    /// A published revision (`r1`, `latest`); the live text when absent.
+    revision: Option<String>,
+}
+
+/// `GET /api/docs/{doc}/export?format=md|clean|clean-txt|compilation|akn&revision=R`: the file,
+/// with its type and a file name.
+pub async fn export(
+    State(state): State<Arc<AppState>>,
+    DocumentRequest(access): DocumentRequest,
+    query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    use crate::export::{export, ExportError, Format, Source};
+    let Query(query) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let format = Format::parse(&query.format)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "unknown-format", e.to_string()))?;
+    let revision = query.revision.filter(|r| r != "live");
+    let (read, doc) = read(&state, &access).await?;
+    if read.published_only && revision.is_none() {
+        return Err(published_only());
+    }
+    let now_ms = state.ctx.config.clock.now_ms();
+    let name = access.doc.clone();
+    let exported = tokio::task::spawn_blocking(move || {
+        Source::read(&doc, &name, revision.as_deref(), now_ms).map(|source| export(&source, format))
+    })
+    .await
+    .map_err(|_| unavailable())?;
+    match exported {
+        Ok(file) => Ok((
+            [
+                (header::CONTENT_TYPE, file.content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", file.file_name),
+                ),
+            ],
+            file.bytes,
+        )
+            .into_response()),
+        Err(ExportError::UnknownRevision(id)) => Err(unknown_revision(&id)),
+        Err(e @ ExportError::UnknownFormat(_)) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown-format",
+            e.to_string(),
         )),
     }
 }

