@@ -46,7 +46,7 @@ enum Command {
     /// paragraph as a redline, each insertion with the mission that wrote it.
     Compare(CompareArgs),
     /// Export a document (the live text or a published revision): md, clean, clean-txt,
-    /// compilation (HTML) or akn (Akoma Ntoso 3.0).
+    /// compilation (HTML), akn (Akoma Ntoso 3.0) or docx; with --against, a Word redline.
     Export(ExportArgs),
     /// The audit trail: `concord audit verify` checks every record's hash chain.
     Audit {
@@ -106,6 +106,9 @@ struct ExportArgs {
     /// A published revision (`r1`, `latest`); the live text when absent.
     #[arg(long)]
     revision: Option<String>,
+    /// With `--format docx`: a redline against this revision (or `live`), tracked changes.
+    #[arg(long)]
+    against: Option<String>,
     /// Where to write it (standard output when absent).
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
@@ -391,13 +394,40 @@ async fn compare(args: CompareArgs) -> anyhow::Result<()> {
 async fn export(args: ExportArgs) -> anyhow::Result<()> {
     use crate::export::{export, Format, Source};
     let format = Format::parse(&args.format).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (state, _) = crate::document::offline::read(&args.data_dir, &args.doc).await?;
+    let (state, owners) = crate::document::offline::read(&args.data_dir, &args.doc).await?;
     let doc = crate::revisions::replica(&state)
         .ok_or_else(|| anyhow::anyhow!("{}: stored state does not decode", args.doc))?;
     let now_ms = crate::auth::now_seconds() * 1000;
     let source = Source::read(&doc, &args.doc, args.revision.as_deref(), now_ms)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.doc))?;
-    let exported = export(&source, format);
+    let exported = match &args.against {
+        None => export(&source, format),
+        Some(_) if format != Format::Docx => {
+            anyhow::bail!("--against makes a redline, which is exported with --format docx")
+        }
+        Some(against) => {
+            use crate::revisions::{compare_sides, CompareError, Side};
+            let to = args
+                .revision
+                .clone()
+                .filter(|r| r != "live")
+                .map_or(Side::Live, Side::Revision);
+            let comparison = compare_sides(&doc, &owners, &Side::parse(against), &to).map_err(
+                |CompareError::UnknownRevision(id)| {
+                    anyhow::anyhow!("{}: no published revision {id}", args.doc)
+                },
+            )?;
+            let deleted_by = source
+                .revision
+                .as_ref()
+                .and_then(|r| source.history.iter().find(|h| h.id == r.id))
+                .map_or_else(
+                    || "Facilitators".to_string(),
+                    |r| r.published_by.mission.clone(),
+                );
+            crate::export::redline(&source, &comparison, &deleted_by)
+        }
+    };
     match &args.output {
         Some(path) => {
             std::fs::write(path, &exported.bytes)

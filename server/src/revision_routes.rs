@@ -8,7 +8,8 @@
 //! - `GET /api/docs/{doc}/compare?from={rev|live}&to={rev|live}`: paragraph by paragraph,
 //!   word diffs with who wrote each insertion.
 //! - `GET /api/docs/{doc}/amendments/{a}/redline`: an amendment against the body it amends.
-//! - `GET /api/docs/{doc}/export?format=...&revision=...`: a file ([`crate::export`]).
+//! - `GET /api/docs/{doc}/export?format=...&revision=...[&against=R0]`: a file
+//!   ([`crate::export`]); `against` with `docx` makes a redline with tracked changes.
 //!
 //! An observer who reads published revisions only gets the published ones and nothing live
 //! (`403 published-only`).
@@ -152,6 +153,8 @@ pub struct ExportQuery {
     format: String,
     /// A published revision (`r1`, `latest`); the live text when absent.
     revision: Option<String>,
+    /// With `format=docx`: the revision (or `live`) the redline is against.
+    against: Option<String>,
 }
 
 /// `GET /api/docs/{doc}/export?format=md|clean|clean-txt|compilation|akn&revision=R`: the file,
@@ -167,14 +170,38 @@ pub async fn export(
     let format = Format::parse(&query.format)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "unknown-format", e.to_string()))?;
     let revision = query.revision.filter(|r| r != "live");
+    if query.against.is_some() && format != Format::Docx {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            "`against` makes a redline, which is exported as docx",
+        ));
+    }
     let (read, doc) = read(&state, &access).await?;
-    if read.published_only && revision.is_none() {
+    let against = query.against;
+    if read.published_only && (revision.is_none() || against.as_deref() == Some("live")) {
         return Err(published_only());
     }
     let now_ms = state.ctx.config.clock.now_ms();
     let name = access.doc.clone();
+    let owners = read.owners;
     let exported = tokio::task::spawn_blocking(move || {
-        Source::read(&doc, &name, revision.as_deref(), now_ms).map(|source| export(&source, format))
+        let source = Source::read(&doc, &name, revision.as_deref(), now_ms)?;
+        let Some(against) = against else {
+            return Ok(export(&source, format));
+        };
+        let to = revision.map_or(Side::Live, Side::Revision);
+        let comparison = revisions::compare_sides(&doc, &owners, &Side::parse(&against), &to)
+            .map_err(|CompareError::UnknownRevision(id)| ExportError::UnknownRevision(id))?;
+        let deleted_by = source
+            .history
+            .iter()
+            .find(|r| source.revision.as_ref().is_some_and(|s| s.id == r.id))
+            .map_or_else(
+                || "Facilitators".to_string(),
+                |r| r.published_by.mission.clone(),
+            );
+        Ok(crate::export::redline(&source, &comparison, &deleted_by))
     })
     .await
     .map_err(|_| unavailable())?;

@@ -7,19 +7,24 @@
 //!   (Markdown, or plain text with `clean-txt`);
 //! - `compilation`: every open amendment inline where it applies, bracketed with its sponsors,
 //!   as print-ready HTML;
-//! - `akn`: Akoma Ntoso 3.0 XML.
+//! - `akn`: Akoma Ntoso 3.0 XML;
+//! - `docx`: Word, the text with its styles, or a redline against another text with tracked
+//!   changes ([`redline`]).
 //!
 //! Everything here is pure over a [`Source`]: the routes and `concord export` build one from a
 //! scratch replica of the document.
 
 mod akn;
 mod compilation;
+mod docx;
 mod markdown;
 mod xml;
 
 use concord_protocol::revision::{live_text, Revision, TextParagraph};
 use concord_protocol::schema::{self, Amendment, AmendmentStatus};
 use yrs::{Doc, Transact};
+
+use crate::revisions::ComparisonAnswer;
 
 /// What an export reads: a text, the amendments open in it, and what it is.
 #[derive(Debug, Clone)]
@@ -58,7 +63,7 @@ impl std::fmt::Display for ExportError {
             ExportError::UnknownRevision(id) => write!(f, "no published revision {id}"),
             ExportError::UnknownFormat(format) => write!(
                 f,
-                "no export format {format}: use md, clean, clean-txt, compilation or akn"
+                "no export format {format}: use md, clean, clean-txt, compilation, akn or docx"
             ),
         }
     }
@@ -151,6 +156,7 @@ pub enum Format {
     CleanText,
     Compilation,
     AkomaNtoso,
+    Docx,
 }
 
 impl Format {
@@ -161,6 +167,7 @@ impl Format {
             "clean-txt" => Format::CleanText,
             "compilation" | "html" => Format::Compilation,
             "akn" => Format::AkomaNtoso,
+            "docx" => Format::Docx,
             other => return Err(ExportError::UnknownFormat(other.to_string())),
         })
     }
@@ -171,6 +178,7 @@ impl Format {
             Format::CleanText => "text/plain; charset=utf-8",
             Format::Compilation => "text/html; charset=utf-8",
             Format::AkomaNtoso => "application/akn+xml; charset=utf-8",
+            Format::Docx => DOCX_TYPE,
         }
     }
 
@@ -181,6 +189,7 @@ impl Format {
             Format::CleanText => "clean.txt",
             Format::Compilation => "compilation.html",
             Format::AkomaNtoso => "akn.xml",
+            Format::Docx => "docx",
         }
     }
 }
@@ -193,22 +202,49 @@ pub struct Export {
     pub bytes: Vec<u8>,
 }
 
+const DOCX_TYPE: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+impl Source {
+    /// `r3`, or `live`.
+    fn version_id(&self) -> String {
+        self.revision
+            .as_ref()
+            .map_or_else(|| "live".to_string(), |r| r.id.clone())
+    }
+}
+
 /// Writes `source` in `format`.
 pub fn export(source: &Source, format: Format) -> Export {
-    let text = match format {
-        Format::Markdown => markdown::structured(source),
-        Format::Clean => markdown::clean(source),
-        Format::CleanText => markdown::clean_text(source),
-        Format::Compilation => compilation::html(source),
-        Format::AkomaNtoso => akn::statement(source),
+    let bytes = match format {
+        Format::Markdown => markdown::structured(source).into_bytes(),
+        Format::Clean => markdown::clean(source).into_bytes(),
+        Format::CleanText => markdown::clean_text(source).into_bytes(),
+        Format::Compilation => compilation::html(source).into_bytes(),
+        Format::AkomaNtoso => akn::statement(source).into_bytes(),
+        Format::Docx => docx::text(source),
     };
-    let version = source
-        .revision
-        .as_ref()
-        .map_or_else(|| "live".to_string(), |r| r.id.clone());
     Export {
         content_type: format.content_type(),
-        file_name: format!("{}-{version}.{}", source.doc, format.suffix()),
-        bytes: text.into_bytes(),
+        file_name: format!("{}-{}.{}", source.doc, source.version_id(), format.suffix()),
+        bytes,
+    }
+}
+
+/// The Word redline of `comparison` (from `against` to the text `source` reads): tracked
+/// changes with their authors. Deletions the comparison does not credit go to `deleted_by`.
+pub fn redline(source: &Source, comparison: &ComparisonAnswer, deleted_by: &str) -> Export {
+    let at_ms = source
+        .revision
+        .as_ref()
+        .map_or(source.exported_at_ms, |r| r.published_at_ms);
+    Export {
+        content_type: DOCX_TYPE,
+        file_name: format!(
+            "{}-{}-against-{}.docx",
+            source.doc,
+            source.version_id(),
+            xml::id_token(&comparison.from.id)
+        ),
+        bytes: docx::redline(comparison, &source.title(), deleted_by, at_ms),
     }
 }

@@ -267,7 +267,8 @@ async fn the_route_names_the_file_and_refuses_what_it_cannot_do() -> anyhow::Res
         "gcm\nLive text\n\n1. Text.\n\n"
     );
     for (query, code, expected) in [
-        ("format=docx", 400, "unknown-format"),
+        ("format=pdf", 400, "unknown-format"),
+        ("format=md&against=r1", 400, "invalid-query"),
         ("format=md&revision=r7", 404, "unknown-revision"),
         ("revision=r1", 400, "invalid-query"),
     ] {
