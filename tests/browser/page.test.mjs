@@ -1,8 +1,9 @@
 // End-to-end tests of the web page: the real server binary, the real wasm client, Debian's
 // headless Chromium driven by playwright-core. Every wait is on a condition, bounded in time.
 //
-// Needs: target/debug/concord (or CONCORD_BIN), client-wasm/web/pkg (scripts/build-web.sh),
-// /usr/bin/chromium (or CHROMIUM). Screenshots go to target/browser-artifacts (or ARTIFACTS).
+// Needs: target/debug/concord (under CARGO_TARGET_DIR if set, or CONCORD_BIN),
+// client-wasm/web/pkg (scripts/build-web.sh), /usr/bin/chromium (or CHROMIUM). Screenshots go
+// to target/browser-artifacts (or ARTIFACTS).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
@@ -13,9 +14,10 @@ import { createInterface } from 'node:readline'
 import { chromium } from 'playwright-core'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const BIN = process.env.CONCORD_BIN || join(ROOT, 'target/debug/concord')
+const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target')
+const BIN = process.env.CONCORD_BIN || join(TARGET, 'debug/concord')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'target/browser-artifacts')
+const ARTIFACTS = process.env.ARTIFACTS || join(TARGET, 'browser-artifacts')
 const WAIT = 15000
 // As the issue prescribes for these machines: Chromium runs as root and the network is closed.
 const CHROMIUM_FLAGS = [
