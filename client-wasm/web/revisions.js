@@ -212,7 +212,7 @@ function paragraphRow (p, names, note, live, notesAgainst) {
     class: `cmp op-${p.operation}${heading ? ' heading' : ''}`,
     'data-compare': p.id,
     'data-operation': p.operation,
-    'aria-label': `${heading ? 'Heading' : 'Paragraph'} ${label}: ${what}`
+    'aria-label': `${heading ? 'Heading' : 'Paragraph'}${label ? ` ${label}` : ''}: ${what}`
   })
   const head = el('div', { class: 'head' }, el('span', { class: 'label' }, label))
   for (const [kind, text] of marks) head.append(el('span', { class: `mark ${kind}`, 'data-mark': kind }, text))
