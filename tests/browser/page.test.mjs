@@ -342,6 +342,20 @@ test('accepting an amendment over later edits of the paragraph asks first', asyn
   // The amendment shows as a redline against the body.
   await until(chair, 'the redline', () =>
     [...document.querySelectorAll('[data-redline="a1"] ins .words')].some((n) => n.textContent.includes('manage')))
+  // Refused by the server (it saw later edits this page had not yet): the page asks too.
+  await chair.evaluate(() => {
+    const conn = window.concord
+    conn.realCommand = conn.command
+    conn.command = (c) => c.type === 'accept' && !c.over_later_edits
+      ? Promise.resolve({ error: { code: 'body-moved-on', message: 'paragraph 17 changed' } })
+      : conn.realCommand(c)
+  })
+  await chair.locator('[data-control="accept:a1"]').click()
+  await until(chair, 'the question after the refusal', () => !document.querySelector('[data-confirm="a1"]').hidden)
+  await chair.locator('[data-control="accept-cancel:a1"]').click()
+  await chair.evaluate(() => { window.concord.command = window.concord.realCommand })
+  assert.equal(await chair.locator('[data-confirm="a1"]').isHidden(), true)
+
   await typeAtEnd(chair, 'body:p2', ' Edited later.')
   await until(chair, 'saved', saved)
   await until(chair, 'the warning', () => !!document.querySelector('[data-moved-on="a1"] [data-three-way="since"] ins'))
