@@ -165,6 +165,10 @@ function renderComparison (comparison, notes, cover, live) {
   const names = { from: comparison.from.name, to: comparison.to.name }
   const noteOf = new Map((notes.change_notes || []).map((n) => [n.paragraph, n]))
   const notesAgainst = live ? (notes.against && notes.against.name) : previousName(notes)
+  // The notes describe the text against the revision before it: in full when that is the
+  // comparison shown (or a revision is read whole), else only the facilitators' own words.
+  const before = live ? (notes.against && notes.against.id) : notes.previous
+  const fullNotes = comparison.from.id === comparison.to.id || (before || null) === comparison.from.id
   const changed = comparison.paragraphs.filter(isChanged)
   // A revision against itself is that revision to read, whole.
   const same = comparison.from.id === comparison.to.id
@@ -181,7 +185,7 @@ function renderComparison (comparison, notes, cover, live) {
   coverBox.hidden = !cover.cover_note
   coverBox.replaceChildren(el('h3', {}, `Cover letter of ${cover.name}`), ...renderMarkdown(cover.cover_note))
 
-  const rows = shown.map((p) => paragraphRow(p, names, noteOf.get(p.id), live, notesAgainst))
+  const rows = shown.map((p) => paragraphRow(p, names, noteOf.get(p.id), live, notesAgainst, fullNotes))
   $('compare-list').replaceChildren(...rows)
   compare.dataset.ready = String(state.asked)
 }
@@ -195,7 +199,7 @@ function isChanged (p) {
   return p.operation !== 'unchanged' || p.moved || p.renumbered || p.status_from !== p.status_to
 }
 
-function paragraphRow (p, names, note, live, notesAgainst) {
+function paragraphRow (p, names, note, live, notesAgainst, fullNotes) {
   const label = p.label_to ?? p.label_from ?? ''
   const heading = state.kinds.get(p.id) === 'heading'
   const marks = []
@@ -228,7 +232,7 @@ function paragraphRow (p, names, note, live, notesAgainst) {
       side('old', names.from, `not in ${names.from}`),
       side('new', names.to, `not in ${names.to}`)),
     el('div', { class: 'text inline' }, redline(p.pieces, 'both')))
-  const aside = noteView(note, live, notesAgainst)
+  const aside = noteView(note, live, notesAgainst, fullNotes)
   if (aside) article.append(aside)
   return article
 }
@@ -239,7 +243,10 @@ export function describeChange (change) {
     case 'new': return 'New paragraph.'
     case 'deleted': return 'Deleted.'
     case 'restored': return 'Restored.'
-    case 'moved': return change.after ? `Moved: now after ${change.after}.` : 'Moved to the start.'
+    case 'moved': {
+      const section = change.from_parent !== change.to_parent ? ' to another section' : ''
+      return change.after ? `Moved${section}: now after ${change.after}.` : `Moved${section}, to the start.`
+    }
     case 'renumbered': return `Renumbered from ${change.from} to ${change.to}.`
     case 'wording': return `Wording: ${change.added} word${change.added === 1 ? '' : 's'} added, ${change.removed} removed.`
     case 'status': return `Status: ${STATUS[change.from] || change.from} → ${STATUS[change.to] || change.to}.`
@@ -248,14 +255,14 @@ export function describeChange (change) {
   }
 }
 
-function noteView (note, live, against) {
-  if (!note) return null
+function noteView (note, live, against, full) {
+  if (!note || (!full && !note.note)) return null
   const title = live
     ? `Draft note for the next revision${against ? ` (against ${against})` : ''}`
     : `Change note${against ? ` (against ${against})` : ''}`
   const aside = el('aside', { class: 'change-note', 'data-note': note.paragraph, 'aria-label': `${title}, paragraph ${note.label}` },
     el('span', { class: 'note-title' }, title),
-    el('p', {}, note.changes.map(describeChange).join(' ')))
+    full ? el('p', {}, note.changes.map(describeChange).join(' ')) : null)
   if (note.note) aside.append(el('p', { class: 'facilitators-note' }, el('strong', {}, 'Facilitators: '), note.note))
   return aside
 }
