@@ -19,6 +19,6 @@ fi
 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
   cargo build --locked --release -p concord-client-wasm --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir client-wasm/web/pkg \
-  target/wasm32-unknown-unknown/release/concord_client_wasm.wasm
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/concord_client_wasm.wasm"
 # Served gzipped to browsers that accept it (about a quarter of the size).
 gzip -9 -k -f client-wasm/web/pkg/concord_client_wasm_bg.wasm

@@ -62,7 +62,8 @@ impl Client {
         serde_json::Value::Array(self.core.take_events()).to_string()
     }
 
-    /// The document as JSON (paragraphs, amendments, comments, what may be edited, presence).
+    /// The document as JSON (paragraphs, amendments, comments, what may be edited, presence,
+    /// the published revisions and the next cover letter).
     pub fn model(&self) -> String {
         self.core.model().to_string()
     }
@@ -73,7 +74,8 @@ impl Client {
     }
 
     /// Sets a text to what an input now holds. `target` is JSON `{"kind": "body" |
-    /// "amendment-text" | "amendment-rationale", "id": ...}`. Throws a JSON `{rule, message}`.
+    /// "amendment-text" | "amendment-rationale", "id": ...}` or `{"kind": "cover-note"}`.
+    /// Throws a JSON `{rule, message}`.
     pub fn edit(&mut self, target: &str, value: &str) -> Result<(), JsValue> {
         let target: Target = serde_json::from_str(target).map_err(|e| {
             error(serde_json::json!({"rule": "bad-target", "message": e.to_string()}))

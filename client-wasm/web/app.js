@@ -1,6 +1,13 @@
 // The page delegates use: sign in, read the text, type where they may, act through commands.
 // It renders what the wasm client models and never decides on its own what may be edited.
+// The revisions (the heading, comparisons), the facilitators' panel for the next one and the
+// amendments' redlines are in their own modules; this file renders the text and routes events.
 import { load, Connection } from './concord.js'
+import { el, button, key, targetOf, revisionLine } from './dom.js'
+import { initTexts, textView, syncTexts, syncText } from './texts.js'
+import { initRevisions, updateRevisions, showCompare, liveChanged, publishedReader } from './revisions.js'
+import { initPrepare, showPrepare, updatePrepare, afterRender, draftChanged } from './prepare.js'
+import { initAmendments, redlineSlot, decisionControls, refreshRedlines } from './amendments.js'
 
 const $ = (id) => document.getElementById(id)
 const STATUS_NAMES = {
@@ -12,6 +19,10 @@ let session = null
 let lastShape = null
 let lastConnection = null
 let notice = null
+let lastModel = null
+let view = 'text'
+// After close 4001 (what this page reads was replaced): the revision read before.
+let readAgain = null
 // What the next frame must bring up to date: everything, or only some texts.
 const pending = { full: true, texts: new Set(), queued: false }
 
@@ -28,6 +39,21 @@ async function main () {
   // For scripts and tests: the page's client.
   window.concord = conn
   document.title = `${doc} · Concord`
+  const context = {
+    conn,
+    say,
+    run,
+    textView,
+    syncText,
+    role: () => session && session.role,
+    published: () => !!lastModel && publishedReader(lastModel.revisions)
+  }
+  initTexts({ conn, say, putBack: (target) => { pending.texts.add(target); queueRender() } })
+  initRevisions(context)
+  initPrepare(context)
+  initAmendments(context)
+  for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => showView(b.dataset.view))
+  $('doc-heading').hidden = false
   conn.start()
   queueRender()
   // The expiry warning depends on the clock alone.
@@ -48,11 +74,32 @@ function showSignIn (doc) {
   $('signin-token').focus()
 }
 
+/** Shows one of the views: the text, the comparison, the facilitators' panel. */
+function showView (name) {
+  view = name
+  for (const b of document.querySelectorAll('[data-view]')) b.setAttribute('aria-pressed', String(b.dataset.view === name))
+  $('document').hidden = name !== 'text'
+  $('compare').hidden = name !== 'compare'
+  $('prepare').hidden = name !== 'prepare'
+  document.body.classList.toggle('wide', name === 'compare')
+  showCompare(name === 'compare')
+  showPrepare(name === 'prepare')
+  pending.full = true
+  queueRender()
+}
+
 function onChange (events) {
   for (const event of events) {
     if (event.type === 'texts') {
       // Someone typed: only these texts changed.
       for (const target of event.targets) pending.texts.add(key(target))
+      liveChanged()
+      draftChanged()
+    } else if (event.type === 'socket-closed') {
+      if (event.code === 4001) {
+        const latest = lastModel && lastModel.revisions.latest
+        readAgain = { before: latest ? latest.id : null, loaded: false }
+      }
     } else if (event.type === 'status' || event.type === 'presence' || event.type === 'command-result') {
       // The header is redrawn with every frame anyway.
     } else {
@@ -60,6 +107,8 @@ function onChange (events) {
         say(`Your last change was not accepted: ${event.message}. Anything that cannot be applied is kept below for you to copy.`)
       }
       pending.full = true
+      liveChanged()
+      draftChanged()
     }
   }
   queueRender()
@@ -95,17 +144,48 @@ function render () {
   }
   if (pending.full) {
     const model = conn.model()
+    lastModel = model
     const shape = JSON.stringify(shapeOf(model, status))
     if (shape !== lastShape) {
       lastShape = shape
       rebuild(model)
     }
+    updatePrepare(model)
     syncTexts(model)
+    updateRevisions(model)
+    renderReadAgain(status, model)
+    const facilitator = session && session.role === 'facilitator' && !publishedReader(model.revisions)
+    document.querySelector('[data-view="prepare"]').hidden = !facilitator
+    if (!facilitator && view === 'prepare') showView('text')
   } else {
     for (const target of pending.texts) syncText(target, conn.text(targetOf(target)))
   }
   pending.full = false
   pending.texts.clear()
+  afterRender()
+  refreshRedlines()
+}
+
+/** After close 4001: say that a new revision was published, then which one is shown. */
+function renderReadAgain (status, model) {
+  const box = $('read-again')
+  if (!readAgain) return
+  box.hidden = false
+  if (status.connection !== 'synced' || readAgain.loaded) {
+    if (!readAgain.loaded) {
+      box.dataset.state = 'loading'
+      box.replaceChildren('A new revision was published. Loading it…')
+    }
+    return
+  }
+  readAgain.loaded = true
+  box.dataset.state = 'loaded'
+  const latest = model.revisions.latest
+  const text = latest && latest.id !== readAgain.before
+    ? `A new revision was published: you are now reading ${revisionLine(latest)}.`
+    : 'What you read here changed on the server; the page now shows it.'
+  box.replaceChildren(el('span', {}, text), ' ',
+    button('Dismiss', () => { readAgain = null; box.hidden = true; box.replaceChildren() }, { 'data-control': 'dismiss-read-again' }))
 }
 
 function renderHeader (status) {
@@ -186,6 +266,7 @@ function renderRecoverable (items) {
 function shapeOf (model, status) {
   return {
     role: session && session.role,
+    observers: model.revisions.observers,
     connection: status.connection === 'closed',
     paragraphs: model.paragraphs.map((p) => [
       p.id, p.label, p.kind, p.status, !!p.lock, p.lock && p.lock.reason, p.editable, p.comments.length,
@@ -292,8 +373,17 @@ function amendmentView (a, role, labels) {
   if (a.supporters.length) meta.push(`supported by ${a.supporters.join(', ')}`)
   if (a.opposers.length) meta.push(`opposed by ${a.opposers.join(', ')}`)
   box.append(el('div', { class: 'meta' }, meta.join(' · ')))
-  box.append(el('span', { class: 'field-label' }, 'Proposed text'))
-  box.append(textView({ kind: 'amendment-text', id: a.id }, a.text_editable, `Proposed text of amendment ${a.id}`))
+  const text = textView({ kind: 'amendment-text', id: a.id }, a.text_editable, `Proposed text of amendment ${a.id}`)
+  if (publishedReader(lastModel.revisions) || a.status !== 'open') {
+    box.append(el('span', { class: 'field-label' }, 'Proposed text'), text)
+  } else {
+    // The change it makes to the paragraph, then the whole text (to edit, or folded away).
+    box.append(redlineSlot(a))
+    box.append(a.text_editable
+      ? el('span', { class: 'field-label' }, 'Proposed text (edit here)')
+      : el('details', { class: 'full-text' }, el('summary', {}, 'Full proposed text'), text))
+    if (a.text_editable) box.append(text)
+  }
   box.append(el('span', { class: 'field-label' }, 'Rationale'))
   box.append(textView({ kind: 'amendment-rationale', id: a.id }, a.rationale_editable, `Rationale of amendment ${a.id}`))
 
@@ -301,9 +391,7 @@ function amendmentView (a, role, labels) {
   const controls = el('div', { class: 'controls' })
   if (a.status === 'open' && role && role !== 'observer') {
     if (role === 'facilitator') {
-      controls.append(
-        button('Accept', () => run({ type: 'accept', amendment: a.id }), { 'data-control': `accept:${a.id}` }),
-        button('Reject', () => run({ type: 'reject', amendment: a.id }), { 'data-control': `reject:${a.id}` }))
+      controls.append(...decisionControls(a, labels.get(a.paragraph) || a.paragraph, run))
     }
     if (role === 'delegation' && !a.sponsors.includes(mission)) {
       controls.append(
@@ -331,117 +419,21 @@ function commentForm (p) {
   return el('div', { class: 'controls' }, input, send)
 }
 
-/** A text: an input for who may edit it, plain text for everyone else. */
-function textView (target, editable, label) {
-  if (!editable) return el('div', { class: 'text', 'data-target': key(target), 'aria-label': label })
-  const area = el('textarea', { 'data-target': key(target), 'aria-label': label, rows: '2' })
-  area.addEventListener('input', () => {
-    fit(area)
-    try {
-      conn.edit(target, area.value)
-    } catch (error) {
-      // Put the text back as it is, and say why.
-      pending.texts.add(key(target))
-      say(`That change cannot be made: ${error.message || error}`)
-    }
-  })
-  return area
-}
-
-/** Brings every text on the page up to the model, keeping the caret where the person is. */
-function syncTexts (model) {
-  const texts = new Map()
-  for (const p of model.paragraphs) {
-    texts.set(key({ kind: 'body', id: p.id }), p.body)
-    for (const a of p.amendments) {
-      texts.set(key({ kind: 'amendment-text', id: a.id }), a.text)
-      texts.set(key({ kind: 'amendment-rationale', id: a.id }), a.rationale)
-    }
-  }
-  for (const node of document.querySelectorAll('[data-target]')) {
-    syncNode(node, texts.get(node.dataset.target))
-  }
-}
-
-/** Brings one text on the page up to `text`. */
-function syncText (targetKey, text) {
-  const node = document.querySelector(`[data-target="${targetKey}"]`)
-  if (node) syncNode(node, text)
-}
-
-function syncNode (node, text) {
-  if (text === undefined) return
-  if (node.tagName !== 'TEXTAREA') {
-    if (node.textContent !== text) node.textContent = text
-    return
-  }
-  if (node.value === text) {
-    if (!node.style.height) fit(node)
-    return
-  }
-  if (document.activeElement === node) {
-    const [start, end] = [node.selectionStart, node.selectionEnd]
-    const shift = (at) => shifted(node.value, text, at)
-    node.value = text
-    node.setSelectionRange(shift(start), shift(end))
-  } else {
-    node.value = text
-  }
-  fit(node)
-}
-
-/** Grows a text box to show all of its text. */
-function fit (area) {
-  area.style.height = 'auto'
-  area.style.height = `${area.scrollHeight + 2}px`
-}
-
-/** Where a caret at `at` in `before` belongs in `after` (an edit elsewhere moves it). */
-function shifted (before, after, at) {
-  let prefix = 0
-  while (prefix < before.length && prefix < after.length && before[prefix] === after[prefix]) prefix++
-  if (at <= prefix) return at
-  return Math.max(prefix, at + after.length - before.length)
-}
-
+/** Sends a command; says why if it is refused. Resolves to whether it was done. */
 async function run (command) {
   notice = null
   try {
     const result = await conn.command(command)
     if (result.error) say(`Not done: ${result.error.message}`)
+    return !result.error
   } catch (error) {
     say(`Not done: ${error.message || error}`)
+    return false
   }
 }
 
 function describe (target) {
+  if (target.kind === 'cover-note') return 'the cover letter of the next revision'
   const what = { body: 'paragraph', 'amendment-text': 'amendment', 'amendment-rationale': 'the rationale of amendment' }
   return `${what[target.kind] || target.kind} ${target.id}`
-}
-
-function key (target) { return `${target.kind}:${target.id}` }
-
-/** The target a key (`kind:id`) names. */
-function targetOf (targetKey) {
-  const at = targetKey.indexOf(':')
-  return { kind: targetKey.slice(0, at), id: targetKey.slice(at + 1) }
-}
-
-function button (text, onClick, attrs = {}) {
-  const b = el('button', { type: 'button', ...attrs }, text)
-  b.addEventListener('click', onClick)
-  return b
-}
-
-function el (tag, attrs = {}, ...children) {
-  const node = document.createElement(tag)
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value !== undefined && value !== null) node.setAttribute(name, value)
-  }
-  for (const child of children) {
-    if (child === undefined || child === null) continue
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)))
-  }
-  if (tag === 'textarea' && children.length) node.value = children.join('')
-  return node
 }

@@ -16,7 +16,8 @@ export class Connection {
    * @param {string} options.server  e.g. `ws://127.0.0.1:8080`
    * @param {string} options.doc     the document id
    * @param {string} options.token   the person's token
-   * @param {(events: object[]) => void} options.onChange  called after anything happened
+   * @param {(events: object[]) => void} options.onChange  called after anything happened (the
+   *   wasm client's events, and `{type: "socket-closed", code}` when the socket closed)
    */
   constructor ({ server, doc, token, onChange }) {
     this.client = new Client()
@@ -28,6 +29,7 @@ export class Connection {
     this.timer = null
     this.paused = false
     this.pendingCommands = new Map()
+    this.socketEvents = []
     window.addEventListener('online', () => this.reconnectNow())
   }
 
@@ -57,6 +59,8 @@ export class Connection {
       if (this.ws !== ws) return
       this.ws = null
       const again = this.client.disconnected(event.code, event.reason || '')
+      // The page says why for some codes (4001: a new revision was published).
+      this.socketEvents.push({ type: 'socket-closed', code: event.code })
       this.pump()
       if (again && !this.paused) {
         this.timer = setTimeout(() => this.open(), this.client.reconnectDelayMs(Math.random()))
@@ -88,7 +92,7 @@ export class Connection {
       // Otherwise the frame is dropped: the client re-sends whatever was not acknowledged
       // with the next sync, so nothing typed depends on this frame arriving.
     }
-    const events = JSON.parse(this.client.takeEvents())
+    const events = JSON.parse(this.client.takeEvents()).concat(this.socketEvents.splice(0))
     for (const event of events) {
       if (event.type === 'command-result' && this.pendingCommands.has(event.id)) {
         this.pendingCommands.get(event.id)(event.result)

@@ -1,8 +1,9 @@
 // End-to-end tests of the web page: the real server binary, the real wasm client, Debian's
 // headless Chromium driven by playwright-core. Every wait is on a condition, bounded in time.
 //
-// Needs: target/debug/concord (or CONCORD_BIN), client-wasm/web/pkg (scripts/build-web.sh),
-// /usr/bin/chromium (or CHROMIUM). Screenshots go to target/browser-artifacts (or ARTIFACTS).
+// Needs: target/debug/concord (under CARGO_TARGET_DIR if set, or CONCORD_BIN),
+// client-wasm/web/pkg (scripts/build-web.sh), /usr/bin/chromium (or CHROMIUM). Screenshots go
+// to target/browser-artifacts (or ARTIFACTS).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
@@ -13,9 +14,10 @@ import { createInterface } from 'node:readline'
 import { chromium } from 'playwright-core'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const BIN = process.env.CONCORD_BIN || join(ROOT, 'target/debug/concord')
+const TARGET = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(ROOT, 'target')
+const BIN = process.env.CONCORD_BIN || join(TARGET, 'debug/concord')
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
-const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, 'target/browser-artifacts')
+const ARTIFACTS = process.env.ARTIFACTS || join(TARGET, 'browser-artifacts')
 const WAIT = 15000
 // As the issue prescribes for these machines: Chromium runs as root and the network is closed.
 const CHROMIUM_FLAGS = [
@@ -269,4 +271,164 @@ test('when the token expires the page says so and offers nothing to edit', async
   assert.equal(await ana.locator('#banner').getAttribute('role'), 'alert')
   // Nothing can be typed into a closed session.
   assert.equal(await ana.locator('#document textarea').count(), 0)
+})
+
+const saved = () => document.querySelector('#saved').dataset.state === 'saved'
+
+/** What the comparison on `page` shows of paragraph `id`: its insertions (words and mission)
+ *  and deletions, in the new and old columns. */
+const redlineOf = (page, id) => page.locator(`[data-compare="${id}"]`).evaluate((row) => ({
+  inserted: [...row.querySelectorAll('.side.new ins')].map((n) => ({
+    mission: n.dataset.mission, words: n.querySelector('.words').textContent, spoken: n.textContent
+  })),
+  deleted: [...row.querySelectorAll('.side.old del .words')].map((n) => n.textContent),
+  inline: row.querySelectorAll('.inline ins, .inline del').length
+}))
+
+test('a delegation compares Rev 1 with the live text and sees who wrote each change', async () => {
+  const { server, t } = await negotiation('compare')
+  await command(server, t.chair, {
+    type: 'publish-revision', name: 'Rev 1', note: 'Dear colleagues,\n\nThis is **Rev 1**.\n\n- <b>one</b> point'
+  })
+  const ana = await open(server, t.mex)
+  // Mexico words its amendment; the chair edits another paragraph, then accepts the amendment.
+  await ana.locator('textarea[data-target="amendment-text:a1"]').fill('Cooperate to manage migration.')
+  await until(ana, 'saved', saved)
+  const chair = await open(server, t.chair)
+  await typeAtEnd(chair, 'body:p3', ' for all')
+  await until(chair, 'saved', saved)
+  await command(server, t.chair, { type: 'accept', amendment: 'a1' })
+  await until(ana, 'the accepted text', textIncludes, ['body:p2', 'manage'])
+
+  await ana.locator('[data-view="compare"]').click()
+  await until(ana, 'the comparison of Rev 1 with the live text', () =>
+    !!document.querySelector('#compare[data-from="r1"][data-to="live"] [data-compare="p3"] ins'))
+  assert.equal(await ana.locator('#compare-from').inputValue(), 'r1')
+  assert.equal(await ana.locator('#compare-to').inputValue(), 'live')
+  assert.match(await ana.locator('#doc-revision').textContent(), /Rev 1, published \d+ \w+ \d{4} by UN/)
+
+  // The amendment's words are Mexico's, the chair's the UN's; the words it replaced are struck.
+  const p2 = await redlineOf(ana, 'p2')
+  const byMex = p2.inserted.filter((i) => i.mission === 'MEX')
+  assert.ok(byMex.some((i) => i.words.includes('manage')), JSON.stringify(p2))
+  assert.ok(byMex.every((i) => i.spoken.includes('inserted by MEX')), JSON.stringify(p2))
+  assert.ok(p2.inserted.every((i) => !i.words.includes('for all')))
+  assert.ok(p2.deleted.some((d) => d.includes('address')), JSON.stringify(p2))
+  assert.ok(p2.inline > 0, 'the one-column redline is there for narrow screens')
+  const p3 = await redlineOf(ana, 'p3')
+  assert.ok(p3.inserted.some((i) => i.mission === 'UN' && i.words.includes('for all')), JSON.stringify(p3))
+  assert.ok(p3.inserted.every((i) => i.mission === 'UN' || !i.words.includes('for all')), JSON.stringify(p3))
+  assert.equal(await ana.locator('[data-compare="p2"] ins[data-mission="MEX"] .by').first().textContent(), 'MEX')
+  assert.match(await ana.locator('[data-compare="p2"] ins[data-mission="MEX"]').first().getAttribute('title'), /Inserted by MEX/)
+  // Only changed paragraphs by default (the heading is not), every one on request.
+  assert.equal(await ana.locator('[data-compare="p1"]').count(), 0)
+  await ana.locator('#compare-all').check()
+  await until(ana, 'every paragraph', () => !!document.querySelector('[data-compare="p1"]'))
+  // Beside each paragraph, its note; above, Rev 1's cover letter, its Markdown rendered and
+  // its HTML shown as text.
+  assert.equal(await ana.locator('[data-note="p2"]').count(), 1)
+  assert.equal(await ana.locator('#compare-cover strong').textContent(), 'Rev 1')
+  assert.equal(await ana.locator('#compare-cover li').textContent(), '<b>one</b> point')
+  assert.equal(await ana.locator('#compare-cover b').count(), 0)
+  await ana.screenshot({ path: join(ARTIFACTS, 'compare.png'), fullPage: true })
+})
+
+test('accepting an amendment over later edits of the paragraph asks first', async () => {
+  const { server, t } = await negotiation('moved-on')
+  const ana = await open(server, t.mex)
+  await ana.locator('textarea[data-target="amendment-text:a1"]').fill('Cooperate to manage migration.')
+  await until(ana, 'saved', saved)
+  const chair = await open(server, t.chair)
+  // The amendment shows as a redline against the body.
+  await until(chair, 'the redline', () =>
+    [...document.querySelectorAll('[data-redline="a1"] ins .words')].some((n) => n.textContent.includes('manage')))
+  // Refused by the server (it saw later edits this page had not yet): the page asks too.
+  await chair.evaluate(() => {
+    const conn = window.concord
+    conn.realCommand = conn.command
+    conn.command = (c) => c.type === 'accept' && !c.over_later_edits
+      ? Promise.resolve({ error: { code: 'body-moved-on', message: 'paragraph 17 changed' } })
+      : conn.realCommand(c)
+  })
+  await chair.locator('[data-control="accept:a1"]').click()
+  await until(chair, 'the question after the refusal', () => !document.querySelector('[data-confirm="a1"]').hidden)
+  await chair.locator('[data-control="accept-cancel:a1"]').click()
+  await chair.evaluate(() => { window.concord.command = window.concord.realCommand })
+  assert.equal(await chair.locator('[data-confirm="a1"]').isHidden(), true)
+
+  await typeAtEnd(chair, 'body:p2', ' Edited later.')
+  await until(chair, 'saved', saved)
+  await until(chair, 'the warning', () => !!document.querySelector('[data-moved-on="a1"] [data-three-way="since"] ins'))
+  assert.match(await chair.locator('[data-moved-on="a1"]').textContent(), /changed since this amendment was made/)
+  await chair.locator('[data-control="accept:a1"]').click()
+  await until(chair, 'the confirmation', () => !document.querySelector('[data-confirm="a1"]').hidden)
+  assert.equal(await chair.locator('[data-amendment="a1"] .meta').textContent().then((m) => m.includes('accepted')), false)
+  await chair.screenshot({ path: join(ARTIFACTS, 'moved-on.png'), fullPage: true })
+  await chair.locator('[data-control="accept-over:a1"]').click()
+  await until(chair, 'the acceptance', textIncludes, ['body:p2', 'manage'])
+  assert.equal(await valueOf(chair, 'body:p2'), 'Cooperate to manage migration.')
+})
+
+test('facilitators write the cover letter, note a paragraph and publish from the page', async () => {
+  const { server, t } = await negotiation('prepare')
+  const chair = await open(server, t.chair)
+  await chair.locator('[data-view="prepare"]').click()
+  await chair.waitForSelector('textarea[data-target="cover-note:"]', { timeout: WAIT })
+  await chair.locator('textarea[data-target="cover-note:"]').fill('Dear colleagues,\n\n- **first** point\n- *second* point')
+  await until(chair, 'the preview', () => document.querySelectorAll('#cover-preview li').length === 2)
+  await until(chair, 'the draft notes', () => !!document.querySelector('[data-draft-note="p3"]'))
+  await chair.locator('[data-control="note:p3"]').fill('No changes: a proposal is being prepared.')
+  await chair.locator('[data-control="save-note:p3"]').click()
+  await until(chair, 'saved', saved)
+  await chair.locator('#publish-name').fill('Zero draft')
+  await chair.locator('[data-control="publish"]').click()
+  await until(chair, 'the publication', () => document.querySelector('#publish-result').dataset.outcome === 'published')
+  // A name used already is refused, and the page says so.
+  await chair.locator('#publish-name').fill('zero draft')
+  await chair.locator('[data-control="publish"]').click()
+  await until(chair, 'the refusal', () => document.querySelector('#publish-result').dataset.outcome === 'refused')
+  assert.match(await chair.locator('#publish-result').textContent(), /exists already/)
+
+  const revision = await (await fetch(`http://${server.addr}/api/docs/gcm/revisions/latest`, {
+    headers: { authorization: `Bearer ${t.chair}` }
+  })).json()
+  assert.equal(revision.name, 'Zero draft')
+  assert.equal(revision.cover_note, 'Dear colleagues,\n\n- **first** point\n- *second* point')
+  assert.equal(revision.change_notes.find((n) => n.paragraph === 'p3').note, 'No changes: a proposal is being prepared.')
+  // A delegation reads the letter, rendered.
+  const ana = await open(server, t.mex)
+  await ana.locator('[data-view="compare"]').click()
+  await until(ana, 'the letter', () => document.querySelectorAll('#compare-cover li').length === 2)
+  assert.equal(await ana.locator('#compare-cover li strong').textContent(), 'first')
+  await chair.screenshot({ path: join(ARTIFACTS, 'prepare.png'), fullPage: true })
+})
+
+test('an observer reading published revisions sees the published text, then the next one', async () => {
+  const { server, t } = await negotiation('published')
+  await command(server, t.chair, { type: 'set-observers', observers: 'published' })
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  const nia = await open(server, t.ngo)
+  await until(nia, 'the published heading', () =>
+    document.querySelector('#doc-revision').dataset.reading === 'published')
+  assert.match(await nia.locator('#doc-revision').textContent(), /You are reading the published revision Rev 1/)
+  // Typed live after the publication: a delegation sees it, the observer does not.
+  const chair = await open(server, t.chair)
+  const ben = await open(server, t.che)
+  await typeAtEnd(chair, 'body:p3', ' MARKER-typed-live')
+  await until(chair, 'saved', saved)
+  await until(ben, 'the live text', textIncludes, ['body:p3', 'MARKER-typed-live'])
+  assert.equal(await valueOf(nia, 'body:p3'), 'Invest in skills development.')
+  assert.equal((await nia.locator('body').textContent()).includes('MARKER'), false)
+  // The comparison offers published revisions only.
+  await nia.locator('[data-view="compare"]').click()
+  await until(nia, 'the picker', () => document.querySelectorAll('#compare-to option').length === 1)
+  assert.equal(await nia.locator('#compare-to option[value="live"]').count(), 0)
+
+  // The next revision: the page says so and reads it.
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 2' })
+  await until(nia, 'the notice', () => document.querySelector('#read-again').dataset.state === 'loaded')
+  assert.match(await nia.locator('#read-again').textContent(), /new revision was published: you are now reading Rev 2/)
+  await until(nia, 'Rev 2', textIncludes, ['body:p3', 'MARKER-typed-live'])
+  assert.match(await nia.locator('#doc-revision').textContent(), /published revision Rev 2/)
+  await nia.screenshot({ path: join(ARTIFACTS, 'published.png'), fullPage: true })
 })

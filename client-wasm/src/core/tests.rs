@@ -454,3 +454,53 @@ fn backoff_grows_to_ten_seconds_and_final_codes_stop_reconnecting() {
     assert!(!client.disconnected(4401, "token expired"));
     assert_eq!(client.status()["connection"], "closed");
 }
+
+#[test]
+fn the_model_names_the_revisions_and_the_cover_letter_facilitators_type() {
+    let mut server = Server::new("[1] Commit to cooperate.");
+    let mut chair = Connection::new(CHAIR);
+    chair.connect(&mut server);
+    let model = chair.client.model();
+    assert_eq!(model["revisions"]["published"], json!([]));
+    assert_eq!(model["revisions"]["latest"], Value::Null);
+    assert_eq!(model["revisions"]["observers"], "live");
+    assert_eq!(model["revisions"]["cover_note"], Value::Null);
+
+    for command in [
+        Command::PublishRevision {
+            name: "Zero draft".into(),
+            note: None,
+        },
+        Command::PrepareRevision {},
+    ] {
+        let update = server.command(CHAIR, command).expect("facilitators may");
+        chair.client.receive(&update);
+    }
+    let model = chair.client.model();
+    assert_eq!(model["revisions"]["published"], json!(["r1"]));
+    let latest = &model["revisions"]["latest"];
+    assert_eq!(latest["name"], "Zero draft");
+    assert_eq!(latest["number"], 1);
+    assert_eq!(latest["published_by"]["mission"], "UN");
+    assert_eq!(model["revisions"]["cover_note"], "");
+    assert_eq!(model["revisions"]["cover_note_editable"], true);
+
+    // The cover letter is a text like the others: typed, saved, heard as one text.
+    chair
+        .client
+        .edit(&Target::CoverNote, "Dear colleagues,")
+        .expect("facilitators type the cover letter");
+    chair.pump(&mut server);
+    assert!(chair.client.is_saved());
+    assert_eq!(server.text(&Target::CoverNote), "Dear colleagues,");
+    assert_eq!(
+        serde_json::to_value(Target::CoverNote).expect("serializes"),
+        json!({"kind": "cover-note"})
+    );
+
+    let mut mex = Connection::new(MEX);
+    mex.connect(&mut server);
+    let model = mex.client.model();
+    assert_eq!(model["revisions"]["cover_note"], "Dear colleagues,");
+    assert_eq!(model["revisions"]["cover_note_editable"], false);
+}

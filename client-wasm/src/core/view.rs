@@ -1,15 +1,18 @@
 //! What the page reads: the model (paragraphs in reading order, each with its amendments and
-//! comments and whether this person may edit its texts, and who else is here), the status
+//! comments and whether this person may edit its texts, who else is here, and the revisions:
+//! which are published, the latest one's heading, what observers read, the next cover letter),
+//! the status
 //! (connection, saving, session, text to recover), and which texts an update from the server
 //! touched, so typing elsewhere re-renders only those.
 
 use concord_protocol::policy::{BranchKey, DocumentView};
-use concord_protocol::schema::{self, Amendment, Comment, Paragraph};
+use concord_protocol::revision::Publisher;
+use concord_protocol::schema::{self, Amendment, Comment, ObserverView, Paragraph};
 use concord_protocol::update::{scan_update_v1, Block};
 use concord_protocol::Session;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use yrs::Transact;
+use yrs::{GetString, Transact};
 
 use super::{target_of, ClientCore, Link, Recoverable, Target};
 
@@ -18,6 +21,31 @@ use super::{target_of, ClientCore, Link, Recoverable, Target};
 struct Model<'a> {
     paragraphs: Vec<ParagraphView>,
     presence: Vec<&'a Value>,
+    revisions: RevisionsView,
+}
+
+/// The revisions as the page shows them: the published ones (ids, in order; the page reads
+/// the rest from the revision routes), the latest one's heading, what observers read, and the
+/// next revision's cover letter while facilitators prepare it.
+#[derive(Serialize)]
+struct RevisionsView {
+    published: Vec<String>,
+    latest: Option<RevisionHead>,
+    observers: ObserverView,
+    /// The draft cover letter (`null` until a facilitator prepared it).
+    cover_note: Option<String>,
+    cover_note_editable: bool,
+}
+
+/// What a header says of a revision: "Rev 1, published 3 April 2018 by UN". Read from the
+/// stored revision, whose other fields are skipped.
+#[derive(Serialize, Deserialize)]
+struct RevisionHead {
+    id: String,
+    number: u32,
+    name: String,
+    published_at_ms: u64,
+    published_by: Publisher,
 }
 
 /// A paragraph, with what this person may edit in it.
@@ -63,6 +91,7 @@ impl ClientCore {
         let txn = shown.transact();
         let amendments = schema::amendments(&txn);
         let editable = |target: Target| self.may_edit(&target).is_ok();
+        let published = schema::revision_ids(&txn);
         let paragraphs = schema::paragraphs(&txn)
             .into_iter()
             .map(|p| {
@@ -86,6 +115,15 @@ impl ClientCore {
         to_json(Model {
             paragraphs,
             presence: self.presence_list(),
+            revisions: RevisionsView {
+                latest: published
+                    .last()
+                    .and_then(|(_, json)| serde_json::from_str(json).ok()),
+                published: published.into_iter().map(|(id, _)| id).collect(),
+                observers: schema::observer_view(&txn),
+                cover_note: schema::cover_note_text(&txn).map(|t| t.get_string(&txn)),
+                cover_note_editable: editable(Target::CoverNote),
+            },
         })
     }
 

@@ -1,0 +1,171 @@
+// Amendments as redlines against the paragraph they amend (the server's
+// `/amendments/{a}/redline`, fetched again once the body or the amendment's text changed and
+// typing paused), the warning when the paragraph moved on since the amendment was made (with
+// the three-way view: what it proposes, what changed since), and the facilitators' Accept,
+// which then asks to confirm overwriting those later edits.
+import { el, button, debounce } from './dom.js'
+import { get } from './api.js'
+import { redline, changes } from './redline.js'
+
+let ctx = null
+// Amendment id -> { key (the body and text the answer is for), answer, tries, asking }.
+const redlines = new Map()
+// Amendments whose acceptance waits for the facilitator's confirmation.
+const confirming = new Set()
+
+/** `context`: `{conn, say, published()}`. */
+export function initAmendments (context) {
+  ctx = context
+}
+
+const textKey = (body, text) => `${body}\u0000${text}`
+
+function localKey (amendment, paragraph) {
+  const body = ctx.conn.text({ kind: 'body', id: paragraph }) ?? ''
+  const text = ctx.conn.text({ kind: 'amendment-text', id: amendment }) ?? ''
+  return textKey(body, text)
+}
+
+/** Where an amendment's redline goes (filled from what was fetched, else once it is). */
+export function redlineSlot (a) {
+  const slot = el('div', {
+    class: 'amendment-redline', 'data-redline': a.id, 'data-paragraph': a.new_after ? '' : a.paragraph,
+    'aria-live': 'polite'
+  })
+  const known = redlines.get(a.id)
+  if (known && known.answer) fill(slot, known.answer)
+  else slot.append(el('p', { class: 'pending' }, 'Comparing with the paragraph…'))
+  return slot
+}
+
+function fill (slot, answer) {
+  const nodes = [
+    el('span', { class: 'field-label' }, answer.amendment.new_after
+      ? 'Proposed new paragraph'
+      : 'Proposed change to the paragraph as it reads now'),
+    el('div', { class: 'text redline', 'aria-label': `Amendment ${answer.amendment.id} as a change to the paragraph` },
+      redline(answer.redline, 'both'))
+  ]
+  if (!changes(answer.redline)) nodes.push(el('p', { class: 'pending' }, 'No change proposed yet: the text reads as the paragraph.'))
+  if (answer.moved_on) {
+    const warning = el('div', { class: 'moved-on', role: 'note', 'data-moved-on': answer.amendment.id },
+      el('p', {}, el('strong', {}, 'The paragraph changed since this amendment was made.'),
+        ' Accepting it would overwrite those later edits.'))
+    if (answer.proposed) {
+      warning.append(el('span', { class: 'field-label' }, 'What the amendment proposes, against the text it was made on'),
+        el('div', { class: 'text', 'data-three-way': 'proposed' }, redline(answer.proposed, 'both')))
+    }
+    if (answer.since) {
+      warning.append(el('span', { class: 'field-label' }, 'What changed in the paragraph since'),
+        el('div', { class: 'text', 'data-three-way': 'since' }, redline(answer.since, 'both')))
+    }
+    nodes.push(warning)
+  }
+  slot.replaceChildren(...nodes)
+  slot.dataset.movedOn = String(!!answer.moved_on)
+}
+
+// Each redline is one request that reads the whole document on the server: a few at a time.
+const AT_ONCE = 2
+let asking = 0
+
+/** Fetches the redlines whose body or text changed since (once typing paused). */
+export const refreshRedlines = debounce(() => ask(), 500)
+
+function ask () {
+  if (!ctx || ctx.published()) return
+  // What is typed here reaches the server first: the acknowledgement renders, and asks again.
+  if (!ctx.conn.status().saved) return
+  for (const slot of document.querySelectorAll('[data-redline]')) {
+    if (asking >= AT_ONCE) return
+    const id = slot.dataset.redline
+    const paragraph = slot.dataset.paragraph || ''
+    const known = redlines.get(id) || { tries: 0 }
+    const now = paragraph ? localKey(id, paragraph) : textKey('', ctx.conn.text({ kind: 'amendment-text', id }) ?? '')
+    if (known.asking || known.key === now) continue
+    // An answer that never matches (it should): a few tries, then wait for a change.
+    if (known.triedFor === now && known.tries >= 3) continue
+    fetchRedline(id, now, known)
+  }
+}
+
+async function fetchRedline (id, now, known) {
+  known.asking = true
+  asking++
+  known.tries = known.triedFor === now ? known.tries + 1 : 1
+  known.triedFor = now
+  redlines.set(id, known)
+  try {
+    const answer = await get(ctx.conn, `/amendments/${encodeURIComponent(id)}/redline`)
+    known.answer = answer
+    known.key = textKey(answer.amendment.new_after ? '' : answer.body, answer.amendment.text)
+    const slot = document.querySelector(`[data-redline="${CSS.escape(id)}"]`)
+    if (slot) fill(slot, answer)
+  } catch (error) {
+    // Gone (withdrawn, or the document was reloaded): the next render says what there is.
+    known.key = now
+  } finally {
+    known.asking = false
+    asking--
+  }
+  // The next ones, and this one again if its text changed meanwhile.
+  ask()
+}
+
+/** Whether the body changed since the amendment was made (the server's own test). */
+function movedOn (a) {
+  if (a.new_after || a.base_body === undefined || a.base_body === null) return false
+  return (ctx.conn.text({ kind: 'body', id: a.paragraph }) ?? a.base_body) !== a.base_body
+}
+
+/** The facilitators' Accept and Reject, with the confirmation Accept asks for when the
+ *  paragraph moved on. `run` sends a command and reports a refusal. */
+export function decisionControls (a, label, run) {
+  const confirm = el('div', {
+    class: 'confirm', role: 'group', 'data-confirm': a.id,
+    'aria-label': `Confirm accepting amendment ${a.id} over later edits`
+  })
+  const over = button('Accept over the later edits', async () => {
+    confirming.delete(a.id)
+    confirm.hidden = true
+    await accept(a, true)
+  }, { class: 'primary', 'data-control': `accept-over:${a.id}` })
+  confirm.append(
+    el('p', {}, `Paragraph ${label} changed since amendment ${a.id} was made. Accepting the amendment replaces the paragraph's words it changes, and overwrites the later edits to them shown above.`),
+    over,
+    button('Cancel', () => { confirming.delete(a.id); confirm.hidden = true }, { 'data-control': `accept-cancel:${a.id}` }))
+  confirm.hidden = !confirming.has(a.id)
+  const ask = () => {
+    confirming.add(a.id)
+    confirm.hidden = false
+    refreshRedlines()
+    over.focus()
+  }
+  const acceptButton = button('Accept', () => {
+    if (movedOn(a)) return ask()
+    accept(a, false, ask)
+  }, { 'data-control': `accept:${a.id}` })
+  return [
+    acceptButton,
+    button('Reject', () => run({ type: 'reject', amendment: a.id }), { 'data-control': `reject:${a.id}` }),
+    confirm
+  ]
+}
+
+async function accept (a, overLaterEdits, ask) {
+  const command = { type: 'accept', amendment: a.id, over_later_edits: overLaterEdits }
+  let error = null
+  try {
+    const result = await ctx.conn.command(command)
+    error = result.error || null
+  } catch (refused) {
+    error = refused
+  }
+  if (!error) return
+  if (error.code === 'body-moved-on' && ask) {
+    // The server saw later edits this page had not: show them and ask.
+    redlines.delete(a.id)
+    return ask()
+  }
+  ctx.say(`Not done: ${error.message || error.code}`)
+}
