@@ -7,6 +7,8 @@
 //! - `POST /api/docs/{doc}/commands`: a command (JSON), answered with its outcome.
 //! - `GET /api/docs/{doc}/paragraphs/{id}/attribution?since=MS`: who wrote each run of a
 //!   paragraph's text, and who deleted what since `since` (Unix ms, default 0).
+//! - the read API (`/api/docs`, a document's model, a paragraph, amendments, the audit): see
+//!   [`crate::read_routes`].
 //! - the revision routes (`revisions`, `draft`, `compare`, an amendment's `redline`): see
 //!   [`crate::revision_routes`].
 //! - `GET /healthz`: liveness and counts, for load balancers (no token).
@@ -26,8 +28,8 @@ use serde_json::json;
 
 use crate::auth::{AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
-use crate::revision_routes;
 use crate::room::{CommandReplyTo, RoomRequest};
+use crate::{read_routes, revision_routes};
 
 /// Initial read buffer of a WebSocket connection.
 const READ_BUFFER: usize = 4 * 1024;
@@ -44,6 +46,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(health))
         .route("/ws/{doc}", get(upgrade))
         .route("/api/session", get(session))
+        .route("/api/docs", get(read_routes::documents))
+        .route("/api/docs/{doc}", get(read_routes::model))
+        .route(
+            "/api/docs/{doc}/paragraphs/{paragraph}",
+            get(read_routes::paragraph),
+        )
+        .route("/api/docs/{doc}/amendments", get(read_routes::amendments))
+        .route("/api/docs/{doc}/audit", get(read_routes::audit))
         .route("/api/docs/{doc}/state", get(document_state))
         .route("/api/docs/{doc}/commands", post(document_command))
         .route(

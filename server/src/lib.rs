@@ -48,6 +48,7 @@ pub mod http;
 pub mod latency;
 pub mod limits;
 pub mod peer;
+pub mod read_routes;
 pub mod revision_routes;
 pub mod revisions;
 pub mod revocations;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use concord_server::audit::AuditRecord;
 use concord_server::storage::{
-    BoxFuture, Completion, DocumentLog, LogEntry, StorageError, StoredDocument,
+    AuditQuery, BoxFuture, Completion, DocumentLog, LogEntry, StorageError, StoredDocument,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +144,18 @@ impl DocumentLog for FaultyLog {
         since_ms: u64,
     ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StorageError>> {
         self.inner.audit(doc, since_ms)
+    }
+
+    fn audit_page<'a>(
+        &'a self,
+        doc: &'a str,
+        query: &'a AuditQuery,
+    ) -> BoxFuture<'a, Result<Vec<(u64, AuditRecord)>, StorageError>> {
+        self.inner.audit_page(doc, query)
+    }
+
+    fn documents(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
+        self.inner.documents()
     }
 
     fn barrier(&self, done: Completion) {

@@ -45,6 +45,17 @@ pub struct LogEntry {
     pub record: AuditRecord,
 }
 
+/// Which audit records to read: at or after `since_ms`, after record number `after` (a
+/// page's cursor), by `mission`, touching `paragraph`; at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub since_ms: u64,
+    pub after: u64,
+    pub mission: Option<String>,
+    pub paragraph: Option<String>,
+    pub limit: usize,
+}
+
 impl StoredDocument {
     pub fn is_new(&self) -> bool {
         self.snapshot.is_none() && self.updates.is_empty()
@@ -75,6 +86,17 @@ pub trait DocumentLog: Send + Sync + 'static {
         doc: &'a str,
         since_ms: u64,
     ) -> BoxFuture<'a, Result<Vec<AuditRecord>, StorageError>>;
+
+    /// The records of `doc` that `query` selects, oldest first, each with its number in the
+    /// document's chain.
+    fn audit_page<'a>(
+        &'a self,
+        doc: &'a str,
+        query: &'a AuditQuery,
+    ) -> BoxFuture<'a, Result<Vec<(u64, AuditRecord)>, StorageError>>;
+
+    /// Every document the log holds, by id.
+    fn documents(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>>;
 
     /// `done` fires once everything issued before it is durable.
     fn barrier(&self, done: Completion);

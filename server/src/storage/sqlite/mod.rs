@@ -25,7 +25,9 @@ use read::{load_document, read_audit};
 use schema::{check_integrity, migrate, refuse_emptied_store, DB_FILE};
 use writer::{write_loop, Job};
 
-use super::{BoxFuture, Completion, DocumentLog, LogEntry, StorageError, StoredDocument};
+use super::{
+    AuditQuery, BoxFuture, Completion, DocumentLog, LogEntry, StorageError, StoredDocument,
+};
 use crate::audit::AuditRecord;
 
 pub struct SqliteLog {
@@ -145,6 +147,35 @@ impl DocumentLog for SqliteLog {
             tokio::task::spawn_blocking(move || {
                 let conn = reader.lock().map_err(|_| backend("reader lock poisoned"))?;
                 read_audit(&conn, &doc, since_ms)
+            })
+            .await
+            .map_err(backend)?
+        })
+    }
+
+    fn audit_page<'a>(
+        &'a self,
+        doc: &'a str,
+        query: &'a AuditQuery,
+    ) -> BoxFuture<'a, Result<Vec<(u64, AuditRecord)>, StorageError>> {
+        let reader = Arc::clone(&self.reader);
+        let (doc, query) = (doc.to_owned(), query.clone());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| backend("reader lock poisoned"))?;
+                read::read_audit_page(&conn, &doc, &query)
+            })
+            .await
+            .map_err(backend)?
+        })
+    }
+
+    fn documents(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
+        let reader = Arc::clone(&self.reader);
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| backend("reader lock poisoned"))?;
+                read::read_documents(&conn)
             })
             .await
             .map_err(backend)?

@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::backend;
 use super::schema::DB_FILE;
 use crate::audit::{self, AuditRecord, SealedRecord, Verification};
+use crate::storage::AuditQuery;
 use crate::storage::{StorageError, StoredDocument};
 
 /// The head of `doc`'s chain as stored: the last record's number and hash.
@@ -123,28 +124,66 @@ pub(super) fn read_audit(
     doc: &str,
     since_ms: u64,
 ) -> Result<Vec<AuditRecord>, StorageError> {
+    let query = AuditQuery {
+        since_ms,
+        limit: usize::MAX,
+        ..AuditQuery::default()
+    };
+    Ok(read_audit_page(conn, doc, &query)?
+        .into_iter()
+        .map(|(_, record)| record)
+        .collect())
+}
+
+/// The records of `doc` that `query` selects, oldest first, each with its number in the chain
+/// (what a page's cursor names: numbers only grow, so pages are stable).
+pub(super) fn read_audit_page(
+    conn: &Connection,
+    doc: &str,
+    query: &AuditQuery,
+) -> Result<Vec<(u64, AuditRecord)>, StorageError> {
     let mut statement = conn
         .prepare_cached(
-            "SELECT at_ms, person, mission, action, paragraphs, deleted, claims
-             FROM audit WHERE doc = ?1 AND at_ms >= ?2 ORDER BY n",
+            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims
+             FROM audit WHERE doc = ?1 AND at_ms >= ?2 AND n > ?3
+               AND (?4 IS NULL OR mission = ?4)
+               AND (?5 IS NULL OR EXISTS
+                    (SELECT 1 FROM json_each(audit.paragraphs) AS p WHERE p.value = ?5))
+             ORDER BY n LIMIT ?6",
         )
         .map_err(backend)?;
+    let clamp = |v: u64| v.min(i64::MAX as u64) as i64;
+    let limit = clamp(query.limit as u64);
     let rows = statement
-        .query_map(params![doc, since_ms.min(i64::MAX as u64) as i64], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
-                row.get::<_, String>(6)?,
-            ))
-        })
+        .query_map(
+            params![
+                doc,
+                clamp(query.since_ms),
+                clamp(query.after),
+                query.mission,
+                query.paragraph,
+                limit
+            ],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    (
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                        row.get::<_, String>(5)?,
+                        row.get::<_, String>(6)?,
+                        row.get::<_, String>(7)?,
+                    ),
+                ))
+            },
+        )
         .map_err(backend)?;
     let mut records = Vec::new();
     for row in rows {
-        let (at_ms, person, mission, action, paragraphs, deleted, claims) = row.map_err(backend)?;
+        let (n, (at_ms, person, mission, action, paragraphs, deleted, claims)) =
+            row.map_err(backend)?;
         let parse = |what: &str, json: &str| {
             backend(format!(
                 "audit record of {doc} has unreadable {what}: {json}"
@@ -152,16 +191,31 @@ pub(super) fn read_audit(
         };
         let owned_claims =
             audit::parse_claims(&claims, &mission).map_err(|_| parse("claims", &claims))?;
-        records.push(AuditRecord {
-            at_ms: at_ms as u64,
-            person,
-            mission,
-            action,
-            paragraphs: serde_json::from_str(&paragraphs)
-                .map_err(|_| parse("paragraphs", &paragraphs))?,
-            deleted: serde_json::from_str(&deleted).map_err(|_| parse("deletions", &deleted))?,
-            claims: owned_claims,
-        });
+        records.push((
+            n as u64,
+            AuditRecord {
+                at_ms: at_ms as u64,
+                person,
+                mission,
+                action,
+                paragraphs: serde_json::from_str(&paragraphs)
+                    .map_err(|_| parse("paragraphs", &paragraphs))?,
+                deleted: serde_json::from_str(&deleted)
+                    .map_err(|_| parse("deletions", &deleted))?,
+                claims: owned_claims,
+            },
+        ));
     }
     Ok(records)
+}
+
+/// Every document the store holds.
+pub(super) fn read_documents(conn: &Connection) -> Result<Vec<String>, StorageError> {
+    let mut statement = conn
+        .prepare_cached("SELECT doc FROM updates UNION SELECT doc FROM snapshots ORDER BY 1")
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(backend)?;
+    rows.map(|r| r.map_err(backend)).collect()
 }

@@ -1,0 +1,302 @@
+//! The read API integrators build on (JSON; the same tokens, document access and errors as
+//! every route):
+//!
+//! - `GET /api/docs`: the documents this token may open, each with its title, current
+//!   revision and paragraphs by status;
+//! - `GET /api/docs/{doc}`: the model: paragraphs in reading order, amendments, comments;
+//! - `GET /api/docs/{doc}/paragraphs/{id}`: one paragraph with its amendments and comments;
+//! - `GET /api/docs/{doc}/amendments?status=open&mission=EU`: amendments, filtered by status
+//!   and by a sponsoring mission;
+//! - `GET /api/docs/{doc}/audit?since=&mission=&paragraph=&limit=&cursor=`: the audit trail,
+//!   oldest first, a page at a time (`next_cursor` names the next page; pages are stable, as
+//!   records are only ever appended).
+//!
+//! An observer who reads published revisions only reads the published view, and not the audit.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use concord_protocol::schema::{self, Amendment, AmendmentStatus, Comment, Paragraph};
+use serde::{Deserialize, Serialize};
+use yrs::{Doc, Transact};
+
+use crate::audit::AuditRecord;
+use crate::http::{
+    ask_room, unavailable, validate_document_id, ApiError, AppState, Authenticated, DocumentAccess,
+    DocumentRequest,
+};
+use crate::revisions;
+use crate::room::{DocumentRead, RoomRequest};
+use crate::storage::AuditQuery;
+
+/// The document as `who` may read it, and a scratch replica of it.
+async fn read(
+    state: &AppState,
+    identity: &crate::auth::Identity,
+    doc: &str,
+) -> Result<(DocumentRead, Doc), ApiError> {
+    let who = Arc::new(identity.clone());
+    let read = ask_room(state, doc, |reply| RoomRequest::Read {
+        who: Arc::clone(&who),
+        reply,
+    })
+    .await?
+    .map_err(|_| unavailable())?;
+    let bytes = read.state.clone();
+    let replica = tokio::task::spawn_blocking(move || revisions::replica(&bytes))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(unavailable)?;
+    Ok((read, replica))
+}
+
+/// One document in the list.
+#[derive(Debug, Serialize)]
+pub struct DocumentSummary {
+    pub id: String,
+    pub title: String,
+    /// The latest published revision's name, if any.
+    pub revision: Option<String>,
+    /// Paragraphs (headings left out) by status.
+    pub paragraphs: BTreeMap<&'static str, usize>,
+    pub open_amendments: usize,
+}
+
+fn summary(id: &str, doc: &Doc) -> DocumentSummary {
+    let txn = doc.transact();
+    let paragraphs = schema::paragraphs(&txn);
+    let mut counts = BTreeMap::new();
+    for p in paragraphs
+        .iter()
+        .filter(|p| p.kind != schema::ParagraphKind::Heading)
+    {
+        *counts.entry(p.status.as_str()).or_insert(0) += 1;
+    }
+    let title = paragraphs
+        .iter()
+        .take(2)
+        .all(|p| p.kind == schema::ParagraphKind::Heading)
+        .then(|| paragraphs.first().map(|p| p.body.clone()))
+        .flatten()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| id.to_string());
+    DocumentSummary {
+        id: id.to_string(),
+        title,
+        revision: schema::revisions(&txn).pop().map(|r| r.name),
+        paragraphs: counts,
+        open_amendments: schema::amendments(&txn)
+            .iter()
+            .filter(|a| a.status == AmendmentStatus::Open)
+            .count(),
+    }
+}
+
+pub async fn documents(
+    State(state): State<Arc<AppState>>,
+    Authenticated(identity): Authenticated,
+) -> Result<Response, ApiError> {
+    if !state.ctx.limits.allow_message(&identity.mission) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!(
+                "mission {} is sending too fast; slow down",
+                identity.mission
+            ),
+        ));
+    }
+    let stored = state.ctx.rooms.log().documents().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage-failed",
+            e.to_string(),
+        )
+    })?;
+    let mut out = Vec::new();
+    for id in stored {
+        if validate_document_id(&id).is_err() || identity.may_open(&id).is_err() {
+            continue;
+        }
+        let (_, doc) = read(&state, &identity, &id).await?;
+        out.push(summary(&id, &doc));
+    }
+    Ok(Json(serde_json::json!({ "documents": out })).into_response())
+}
+
+#[derive(Debug, Serialize)]
+pub struct Model {
+    pub id: String,
+    pub title: String,
+    pub observers: schema::ObserverView,
+    pub revisions: Vec<concord_protocol::revision::RevisionSummary>,
+    pub paragraphs: Vec<Paragraph>,
+    pub amendments: Vec<Amendment>,
+    /// Comment threads by paragraph id (paragraphs without comments left out).
+    pub comments: BTreeMap<String, Vec<Comment>>,
+}
+
+pub async fn model(
+    State(state): State<Arc<AppState>>,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
+) -> Result<Response, ApiError> {
+    let (_, replica) = read(&state, &identity, &doc).await?;
+    let title = summary(&doc, &replica).title;
+    let list = revisions::list(&replica);
+    let txn = replica.transact();
+    let paragraphs = schema::paragraphs(&txn);
+    let comments = paragraphs
+        .iter()
+        .map(|p| (p.id.clone(), schema::comments(&txn, &p.id)))
+        .filter(|(_, thread)| !thread.is_empty())
+        .collect();
+    Ok(Json(Model {
+        id: doc,
+        title,
+        observers: list.observers,
+        revisions: list.revisions,
+        amendments: schema::amendments(&txn),
+        paragraphs,
+        comments,
+    })
+    .into_response())
+}
+
+pub async fn paragraph(
+    State(state): State<Arc<AppState>>,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (_, replica) = read(&state, &identity, &doc).await?;
+    let txn = replica.transact();
+    let paragraph = schema::paragraph(&txn, &id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-paragraph",
+            format!("no paragraph {id}"),
+        )
+    })?;
+    let amendments: Vec<Amendment> = schema::amendments(&txn)
+        .into_iter()
+        .filter(|a| a.paragraph == id)
+        .collect();
+    Ok(Json(serde_json::json!({
+        "paragraph": paragraph,
+        "amendments": amendments,
+        "comments": schema::comments(&txn, &id),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AmendmentFilter {
+    status: Option<String>,
+    mission: Option<String>,
+}
+
+pub async fn amendments(
+    State(state): State<Arc<AppState>>,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
+    query: Result<Query<AmendmentFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(filter) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let status = match filter.status.as_deref() {
+        None => None,
+        Some(text) => Some(AmendmentStatus::parse(text).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                format!("no amendment status {text}: use open, accepted, rejected or withdrawn"),
+            )
+        })?),
+    };
+    let (_, replica) = read(&state, &identity, &doc).await?;
+    let amendments: Vec<Amendment> = schema::amendments(&replica.transact())
+        .into_iter()
+        .filter(|a| status.is_none_or(|s| a.status == s))
+        .filter(|a| {
+            filter
+                .mission
+                .as_deref()
+                .is_none_or(|m| a.is_sponsored_by(m))
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "amendments": amendments })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    since: u64,
+    mission: Option<String>,
+    paragraph: Option<String>,
+    limit: Option<usize>,
+    /// The `next_cursor` of the page before.
+    #[serde(default)]
+    cursor: u64,
+}
+
+/// A page holds this many records unless asked for fewer.
+const AUDIT_PAGE: usize = 100;
+/// ... and never more than this.
+const MAX_AUDIT_PAGE: usize = 1000;
+
+#[derive(Debug, Serialize)]
+struct NumberedRecord {
+    n: u64,
+    #[serde(flatten)]
+    record: AuditRecord,
+}
+
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
+    query: Result<Query<AuditFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(filter) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let (read, _) = read(&state, &identity, &doc).await?;
+    if read.published_only {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "published-only",
+            "observers of this document read published revisions only",
+        ));
+    }
+    let limit = filter.limit.unwrap_or(AUDIT_PAGE).clamp(1, MAX_AUDIT_PAGE);
+    let query = AuditQuery {
+        since_ms: filter.since,
+        after: filter.cursor,
+        mission: filter.mission,
+        paragraph: filter.paragraph,
+        // One more than the page, to know whether another follows.
+        limit: limit + 1,
+    };
+    let mut records = state
+        .ctx
+        .rooms
+        .log()
+        .audit_page(&doc, &query)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage-failed",
+                e.to_string(),
+            )
+        })?;
+    let more = records.len() > limit;
+    records.truncate(limit);
+    let next_cursor = more.then(|| records.last().map(|(n, _)| *n)).flatten();
+    let records: Vec<NumberedRecord> = records
+        .into_iter()
+        .map(|(n, record)| NumberedRecord { n, record })
+        .collect();
+    Ok(Json(serde_json::json!({ "records": records, "next_cursor": next_cursor })).into_response())
+}

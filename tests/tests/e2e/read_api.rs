@@ -1,0 +1,219 @@
+//! The read API: the documents a token may open, a document's model, a paragraph, amendments
+//! by status and mission, and the audit trail a page at a time (stable pages), each refusing
+//! the wrong token and document with the usual codes.
+
+use concord_protocol::Role;
+use concord_tests::{http_get_with, http_post_json, Client, TestServer};
+use serde_json::Value;
+
+async fn command(server: &TestServer, doc: &str, token: &str, body: &str) -> anyhow::Result<()> {
+    let path = format!("/api/docs/{doc}/commands");
+    let (status, answer) = http_post_json(server.addr, &path, token, body).await?;
+    anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
+    Ok(())
+}
+
+async fn get(server: &TestServer, token: &str, path: &str) -> anyhow::Result<(u16, Value)> {
+    let auth = format!("Authorization: Bearer {token}");
+    let (status, body) = http_get_with(server.addr, path, &[&auth]).await?;
+    Ok((
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrators_read_documents_paragraphs_amendments_and_a_stable_audit() -> anyhow::Result<()>
+{
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, "gcm,sdg");
+    let eu = server.token("eve", "EU", Role::Delegation, "gcm");
+    command(
+        &server,
+        "gcm",
+        &chair,
+        r#"{"type":"import-text","text":"[1] One.\n[2] Two.\n[3] Three."}"#,
+    )
+    .await?;
+    command(
+        &server,
+        "sdg",
+        &chair,
+        r#"{"type":"import-text","text":"[1] Goal."}"#,
+    )
+    .await?;
+    command(
+        &server,
+        "gcm",
+        &eu,
+        r#"{"type":"create-amendment","paragraph":"p2"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        "gcm",
+        &eu,
+        r#"{"type":"create-amendment","paragraph":"p3"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        "gcm",
+        &eu,
+        r#"{"type":"withdraw","amendment":"a2"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        "gcm",
+        &eu,
+        r#"{"type":"comment","paragraph":"p1","text":"Why?"}"#,
+    )
+    .await?;
+    command(
+        &server,
+        "gcm",
+        &chair,
+        r#"{"type":"lock","paragraph":"p1","reason":"agreed ad ref"}"#,
+    )
+    .await?;
+
+    let (status, list) = get(&server, &chair, "/api/docs").await?;
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list["documents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["gcm", "sdg"]);
+    assert_eq!(list["documents"][0]["paragraphs"]["open"], 3);
+    assert_eq!(list["documents"][0]["open_amendments"], 1);
+    let (_, mine) = get(&server, &eu, "/api/docs").await?;
+    assert_eq!(
+        mine["documents"].as_array().map(Vec::len),
+        Some(1),
+        "{mine}"
+    );
+
+    let (status, model) = get(&server, &eu, "/api/docs/gcm").await?;
+    assert_eq!(status, 200);
+    assert_eq!(model["paragraphs"].as_array().map(Vec::len), Some(3));
+    assert_eq!(model["paragraphs"][0]["lock"]["reason"], "agreed ad ref");
+    assert_eq!(model["comments"]["p1"][0]["text"], "Why?");
+    assert_eq!(model["amendments"].as_array().map(Vec::len), Some(2));
+
+    let (status, p2) = get(&server, &eu, "/api/docs/gcm/paragraphs/p2").await?;
+    assert_eq!(status, 200);
+    assert_eq!(p2["paragraph"]["body"], "Two.");
+    assert_eq!(p2["amendments"][0]["id"], "a1");
+    let (status, missing) = get(&server, &eu, "/api/docs/gcm/paragraphs/p9").await?;
+    assert_eq!(
+        (status, &missing["error"]),
+        (404, &Value::from("unknown-paragraph"))
+    );
+
+    let (_, open) = get(
+        &server,
+        &eu,
+        "/api/docs/gcm/amendments?status=open&mission=EU",
+    )
+    .await?;
+    let open: Vec<&str> = open["amendments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(open, ["a1"]);
+    let (_, none) = get(&server, &eu, "/api/docs/gcm/amendments?mission=CHE").await?;
+    assert_eq!(none["amendments"].as_array().map(Vec::len), Some(0));
+    let (status, bad) = get(&server, &eu, "/api/docs/gcm/amendments?status=maybe").await?;
+    assert_eq!(
+        (status, &bad["error"]),
+        (400, &Value::from("invalid-query"))
+    );
+
+    // Some typing, then the audit a page at a time.
+    let mut pen = Client::connect(&server.ws_url_with("gcm", &chair)).await?;
+    let body = |txn: &yrs::TransactionMut| concord_protocol::schema::body_text(txn, "p2");
+    for _ in 0..20 {
+        let seq = pen.insert_into(&body, 0, "x")?;
+        pen.wait_acked(seq).await?;
+    }
+    let (_, everything) = get(&server, &chair, "/api/docs/gcm/audit?limit=1000").await?;
+    let all: Vec<u64> = numbers(&everything);
+    assert!(all.len() >= 26, "{everything}");
+    assert!(all.windows(2).all(|w| w[0] < w[1]));
+    let mut paged = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let (_, page) = get(
+            &server,
+            &chair,
+            &format!("/api/docs/gcm/audit?limit=7&cursor={cursor}"),
+        )
+        .await?;
+        paged.extend(numbers(&page));
+        if cursor == 0 {
+            // More records arrive while a reader pages: the pages already read stay as they were.
+            let seq = pen.insert_into(&body, 0, "y")?;
+            pen.wait_acked(seq).await?;
+        }
+        match page["next_cursor"].as_u64() {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    assert_eq!(&paged[..all.len()], &all[..], "pages are stable");
+    assert_eq!(
+        paged.len(),
+        all.len() + 1,
+        "the record added meanwhile comes last"
+    );
+    let (_, eu_records) = get(&server, &chair, "/api/docs/gcm/audit?mission=EU").await?;
+    let actions: Vec<&str> = eu_records["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create-amendment",
+            "create-amendment",
+            "withdraw",
+            "comment"
+        ]
+    );
+    let (_, on_p3) = get(&server, &chair, "/api/docs/gcm/audit?paragraph=p3").await?;
+    assert!(on_p3["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|r| r["paragraphs"]
+            .as_array()
+            .is_some_and(|ps| ps.contains(&Value::from("p3")))));
+
+    // The usual refusals.
+    let (status, _) = get(&server, "not-a-token", "/api/docs").await?;
+    assert_eq!(status, 401);
+    let (status, denied) = get(&server, &eu, "/api/docs/sdg").await?;
+    assert_eq!(
+        (status, &denied["error"]),
+        (403, &Value::from("document-not-allowed"))
+    );
+    let (status, _) = get(&server, &eu, "/api/docs/sdg/audit").await?;
+    assert_eq!(status, 403);
+    Ok(())
+}
+
+fn numbers(page: &Value) -> Vec<u64> {
+    page["records"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["n"].as_u64())
+        .collect()
+}
