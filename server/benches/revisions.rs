@@ -4,6 +4,8 @@
 //! demo: 54 numbered paragraphs with 190 actions and headings, 260 in all, as the demo's
 //! Rev 1). Also prints the stored size of each revision.
 //!
+//! Also every export of the compilation text, with its size.
+//!
 //! Run: `cargo bench -p concord-server --bench revisions`
 //! Targets (server side, 420 paragraphs): publish under 100 ms, compare under 50 ms.
 
@@ -189,4 +191,31 @@ fn compare_420_paragraphs_with_live_from_state(bencher: Bencher) {
         let answer = compare_sides(&doc, &owners, &from, &to).expect("compares");
         divan::black_box(answer.changed)
     });
+}
+
+/// Every export of the 420-paragraph compilation text (live, its open amendments inline),
+/// with its size; targets: under 100 ms for each format but DOCX, under 300 ms for DOCX.
+#[divan::bench(
+    sample_count = 10,
+    sample_size = 1,
+    args = ["md", "clean", "clean-txt", "compilation", "akn", "docx", "docx-redline"]
+)]
+fn export_420_paragraphs(bencher: Bencher, format: &str) {
+    use concord_server::export::{export, redline, Format, Source};
+    let (state, owners) = negotiation(compilation_text(420));
+    let doc = replica(&state).expect("decodes");
+    let run = || {
+        let source = Source::read(&doc, "bench", None, 0).expect("reads");
+        if format == "docx-redline" {
+            let comparison =
+                compare_sides(&doc, &owners, &Side::Revision("r1".into()), &Side::Live)
+                    .expect("compares");
+            redline(&source, &comparison, "UN").bytes.len()
+        } else {
+            let format = Format::parse(format).expect("a format");
+            export(&source, format).bytes.len()
+        }
+    };
+    eprintln!("420 paragraphs, {format}: {} KiB", run() / 1024);
+    bencher.bench_local(|| divan::black_box(run()));
 }
