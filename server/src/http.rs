@@ -1,4 +1,5 @@
-//! HTTP routes. Every route but `/healthz` authenticates; refusals are JSON bodies
+//! HTTP routes, described by OpenAPI ([`crate::openapi`], `/api/openapi.json`). Every route but
+//! `/healthz`, `/api/openapi.json` and the page's files authenticates; refusals are JSON bodies
 //! `{ "error": code, "message": ... }` with a stable code, and happen before any upgrade.
 //!
 //! - `GET /ws/{doc}`: upgrade to the document's WebSocket.
@@ -22,9 +23,11 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use utoipa::OpenApi as _;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
@@ -41,36 +44,48 @@ pub struct AppState {
     pub tasks: tokio_util::task::TaskTracker,
 }
 
+/// Every route but the page's files, each from the annotated handler that serves it, with
+/// the OpenAPI description they make ([`crate::openapi`]).
+pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(upgrade))
+        .routes(routes!(session))
+        .routes(routes!(openapi_json))
+        .routes(routes!(read_routes::documents))
+        .routes(routes!(read_routes::model))
+        .routes(routes!(read_routes::paragraph))
+        .routes(routes!(read_routes::amendments))
+        .routes(routes!(read_routes::audit))
+        .routes(routes!(document_state))
+        .routes(routes!(document_command))
+        .routes(routes!(paragraph_attribution))
+        .routes(routes!(revision_routes::list))
+        .routes(routes!(revision_routes::one))
+        .routes(routes!(revision_routes::draft))
+        .routes(routes!(revision_routes::compare))
+        .routes(routes!(revision_routes::export))
+        .routes(routes!(revision_routes::redline))
+}
+
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(health))
-        .route("/ws/{doc}", get(upgrade))
-        .route("/api/session", get(session))
-        .route("/api/docs", get(read_routes::documents))
-        .route("/api/docs/{doc}", get(read_routes::model))
-        .route(
-            "/api/docs/{doc}/paragraphs/{paragraph}",
-            get(read_routes::paragraph),
-        )
-        .route("/api/docs/{doc}/amendments", get(read_routes::amendments))
-        .route("/api/docs/{doc}/audit", get(read_routes::audit))
-        .route("/api/docs/{doc}/state", get(document_state))
-        .route("/api/docs/{doc}/commands", post(document_command))
-        .route(
-            "/api/docs/{doc}/paragraphs/{paragraph}/attribution",
-            get(paragraph_attribution),
-        )
-        .route("/api/docs/{doc}/revisions", get(revision_routes::list))
-        .route("/api/docs/{doc}/revisions/{rev}", get(revision_routes::one))
-        .route("/api/docs/{doc}/draft", get(revision_routes::draft))
-        .route("/api/docs/{doc}/compare", get(revision_routes::compare))
-        .route("/api/docs/{doc}/export", get(revision_routes::export))
-        .route(
-            "/api/docs/{doc}/amendments/{amendment}/redline",
-            get(revision_routes::redline),
-        )
-        .fallback(get(crate::web::web_file))
-        .with_state(state)
+    let (routes, _) = api_routes().split_for_parts();
+    routes.fallback(get(crate::web::web_file)).with_state(state)
+}
+
+/// The OpenAPI description of every route (no token needed to read it).
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "server",
+    summary = "This API's OpenAPI 3.1 description",
+    security(()),
+    responses((status = 200, description = "The description", content_type = "application/json"))
+)]
+async fn openapi_json() -> Response {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let json = JSON.get_or_init(crate::openapi::json).clone();
+    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
 }
 
 /// An error answered as `{ "error": code, "message": ... }`.
@@ -251,6 +266,16 @@ fn rate_limited(mission: &str) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "server",
+    summary = "Liveness and counts, for load balancers (no token)",
+    security(()),
+    responses(
+        (status = 200, description = "Liveness and counts, for load balancers (no token)", content_type = "application/json")
+    )
+)]
 async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     Json(json!({
         "status": "ok",
@@ -259,6 +284,16 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/session",
+    tag = "server",
+    summary = "Who the token says you are",
+    responses(
+        (status = 200, description = "Who the token says you are", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 async fn session(
     State(state): State<Arc<AppState>>,
     Authenticated(identity): Authenticated,
@@ -277,6 +312,19 @@ async fn session(
 
 /// The document's full state; for an observer who reads published revisions only, the
 /// published view's.
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/state",
+    tag = "documents",
+    summary = "The document's full Yjs state, one v1 update (the published view for observers of published text)",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    responses(
+        (status = 200, description = "The document's full Yjs state, one v1 update (the published view for observers of published text)", content_type = "application/octet-stream"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 async fn document_state(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
@@ -332,6 +380,22 @@ struct AttributionQuery {
 /// `GET /api/docs/{doc}/paragraphs/{id}/attribution`: the body's runs with the mission that
 /// wrote each (client-id ownership), and the text deleted since `since` with who deleted it
 /// (the audit).
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/paragraphs/{paragraph}/attribution",
+    tag = "documents",
+    summary = "Who wrote each run of a paragraph's body, and who deleted what since `since`",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("paragraph" = String, Path, description = "The paragraph id"),
+        ("since" = Option<u64>, Query, description = "Unix ms; deletions at or after it")
+    ),
+    responses(
+        (status = 200, description = "Who wrote each run of a paragraph's body, and who deleted what since `since`", content_type = "application/json"),
+        (status = 404, description = "No such paragraph (`unknown-paragraph`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 async fn paragraph_attribution(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
@@ -389,6 +453,23 @@ async fn paragraph_attribution(
 /// `POST /api/docs/{doc}/commands` with a JSON command: 200 with the outcome, or the
 /// command's refusal as `{ "error": code, "message" }` with its status (403, 404, 409, 413,
 /// 400).
+#[utoipa::path(
+    post,
+    path = "/api/docs/{doc}/commands",
+    tag = "documents",
+    summary = "Runs a command (JSON tagged by `type`); answered once its effect is durable",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    request_body(content = String, content_type = "application/json", description = "A command, e.g. {\"type\":\"lock\",\"paragraph\":\"p1\",\"reason\":\"agreed ad ref\"}"),
+    responses(
+        (status = 200, description = "Runs a command (JSON tagged by `type`); answered once its effect is durable", content_type = "application/json"),
+        (status = 404, description = "Unknown paragraph, amendment or theme", body = crate::openapi::ErrorBody),
+        (status = 409, description = "Locked, closed, deleted, taken, moved on", body = crate::openapi::ErrorBody),
+        (status = 413, description = "A text over its limit (`too-long`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 async fn document_command(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
@@ -424,6 +505,19 @@ async fn document_command(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/ws/{doc}",
+    tag = "documents",
+    summary = "Upgrades to the document's WebSocket (y-websocket protocol and Concord's messages)",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    responses(
+        (status = 101, description = "Switching protocols"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 async fn upgrade(
     State(state): State<Arc<AppState>>,
     DocumentAccess { identity, doc }: DocumentAccess,

@@ -97,6 +97,16 @@ fn summary(id: &str, doc: &Doc) -> DocumentSummary {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "documents",
+    summary = "The documents this token may open: title, current revision, paragraphs by status",
+    responses(
+        (status = 200, description = "The documents this token may open: title, current revision, paragraphs by status", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn documents(
     State(state): State<Arc<AppState>>,
     Authenticated(identity): Authenticated,
@@ -141,6 +151,19 @@ pub struct Model {
     pub comments: BTreeMap<String, Vec<Comment>>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}",
+    tag = "documents",
+    summary = "The document's model: paragraphs in reading order, amendments, comments",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    responses(
+        (status = 200, description = "The document's model: paragraphs in reading order, amendments, comments", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn model(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
@@ -167,6 +190,21 @@ pub async fn model(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/paragraphs/{paragraph}",
+    tag = "documents",
+    summary = "One paragraph with its amendments and comments",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("paragraph" = String, Path, description = "The paragraph id")
+    ),
+    responses(
+        (status = 200, description = "One paragraph with its amendments and comments", content_type = "application/json"),
+        (status = 404, description = "No such paragraph (`unknown-paragraph`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn paragraph(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
@@ -199,6 +237,21 @@ pub struct AmendmentFilter {
     mission: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/amendments",
+    tag = "documents",
+    summary = "Amendments, by status and sponsoring mission",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("status" = Option<String>, Query, description = "open, accepted, rejected or withdrawn"),
+        ("mission" = Option<String>, Query, description = "A sponsoring mission")
+    ),
+    responses(
+        (status = 200, description = "Amendments, by status and sponsoring mission", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn amendments(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
@@ -254,6 +307,24 @@ struct NumberedRecord {
     record: AuditRecord,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/audit",
+    tag = "documents",
+    summary = "The audit trail, oldest first, a page at a time",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("since" = Option<u64>, Query, description = "Unix ms"),
+        ("mission" = Option<String>, Query),
+        ("paragraph" = Option<String>, Query),
+        ("limit" = Option<usize>, Query, description = "At most 1000; 100 by default"),
+        ("cursor" = Option<u64>, Query, description = "The `next_cursor` of the page before")
+    ),
+    responses(
+        (status = 200, description = "The audit trail, oldest first, a page at a time", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn audit(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,

@@ -63,6 +63,19 @@ fn unknown_revision(id: &str) -> ApiError {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/revisions",
+    tag = "revisions",
+    summary = "Every published revision, in order, and what observers read",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    responses(
+        (status = 200, description = "Every published revision, in order, and what observers read", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     DocumentRequest(access): DocumentRequest,
@@ -71,6 +84,21 @@ pub async fn list(
     Ok(Json(revisions::list(&doc)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/revisions/{rev}",
+    tag = "revisions",
+    summary = "One revision as stored, byte for byte",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("rev" = String, Path, description = "A revision id (`r1`), or `latest`")
+    ),
+    responses(
+        (status = 200, description = "One revision as stored, byte for byte", content_type = "application/json"),
+        (status = 404, description = "No such revision (`unknown-revision`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn one(
     State(state): State<Arc<AppState>>,
     DocumentRequest(access): DocumentRequest,
@@ -81,6 +109,19 @@ pub async fn one(
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/draft",
+    tag = "revisions",
+    summary = "The next revision as it would be published now: change notes, cover letter, themes",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    responses(
+        (status = 200, description = "The next revision as it would be published now: change notes, cover letter, themes", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn draft(
     State(state): State<Arc<AppState>>,
     DocumentRequest(access): DocumentRequest,
@@ -106,6 +147,22 @@ fn live() -> String {
     "live".into()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/compare",
+    tag = "revisions",
+    summary = "Two texts paragraph by paragraph: word diffs, and who wrote each insertion",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("from" = String, Query, description = "A revision id, or `live`"),
+        ("to" = Option<String>, Query, description = "A revision id, or `live` (the default)")
+    ),
+    responses(
+        (status = 200, description = "Two texts paragraph by paragraph: word diffs, and who wrote each insertion", content_type = "application/json"),
+        (status = 404, description = "No such revision (`unknown-revision`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn compare(
     State(state): State<Arc<AppState>>,
     DocumentRequest(access): DocumentRequest,
@@ -129,6 +186,21 @@ pub async fn compare(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/amendments/{amendment}/redline",
+    tag = "revisions",
+    summary = "An amendment against the body it amends, three-way when the body moved on",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("amendment" = String, Path, description = "The amendment id")
+    ),
+    responses(
+        (status = 200, description = "An amendment against the body it amends, three-way when the body moved on", content_type = "application/json"),
+        (status = 404, description = "No such amendment (`unknown-amendment`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn redline(
     State(state): State<Arc<AppState>>,
     DocumentRequest(access): DocumentRequest,
@@ -159,6 +231,23 @@ pub struct ExportQuery {
 
 /// `GET /api/docs/{doc}/export?format=md|clean|clean-txt|compilation|akn&revision=R`: the file,
 /// with its type and a file name.
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/export",
+    tag = "exports",
+    summary = "A file: md, clean, clean-txt, compilation (HTML), akn (Akoma Ntoso 3.0) or docx",
+    params(
+        ("doc" = String, Path, description = "The document id"),
+        ("format" = String, Query, description = "md, clean, clean-txt, compilation, akn or docx"),
+        ("revision" = Option<String>, Query, description = "A published revision (`r1`, `latest`); the live text when absent"),
+        ("against" = Option<String>, Query, description = "With docx: a redline against this revision, or `live`")
+    ),
+    responses(
+        (status = 200, description = "A file: md, clean, clean-txt, compilation (HTML), akn (Akoma Ntoso 3.0) or docx", content_type = "application/octet-stream"),
+        (status = 404, description = "No such revision (`unknown-revision`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DocumentRefusals
+    )
+)]
 pub async fn export(
     State(state): State<Arc<AppState>>,
     DocumentRequest(access): DocumentRequest,

@@ -196,6 +196,12 @@ async fn integrators_read_documents_paragraphs_amendments_and_a_stable_audit() -
             .as_array()
             .is_some_and(|ps| ps.contains(&Value::from("p3")))));
 
+    // The description of every route, with no token, as committed.
+    let (status, described) = concord_tests::http_get(server.addr, "/api/openapi.json").await?;
+    assert_eq!(status, 200);
+    let committed = include_str!("../../../docs/openapi.json");
+    assert_eq!(described, committed);
+
     // The usual refusals.
     let (status, _) = get(&server, "not-a-token", "/api/docs").await?;
     assert_eq!(status, 401);
