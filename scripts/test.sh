@@ -21,6 +21,11 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi
+# LibreOffice (headless, without recommends: about 40 s) converts the Word exports to PDF in
+# the tests, as a secretariat's office suite would open them.
+if ! command -v soffice >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui
+fi
 # The stock Yjs client for the interop tests, from the committed lock file.
 if ! cmp -s tests/interop/package-lock.json tests/interop/node_modules/.concord-installed-lock 2>/dev/null; then
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)

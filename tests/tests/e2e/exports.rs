@@ -450,6 +450,8 @@ async fn the_word_redline_has_exactly_the_compared_changes_with_their_authors() 
         "{paragraphs:?}"
     );
 
+    converts_with_libreoffice(&docx, "redline")?;
+
     // The text alone, with its styles.
     let (status, plain) = http_get_raw(
         server.addr,
@@ -464,5 +466,33 @@ async fn the_word_redline_has_exactly_the_compared_changes_with_their_authors() 
         paragraphs.contains(&"2\tWe commit to review all progress.".to_string()),
         "{paragraphs:?}"
     );
+    converts_with_libreoffice(&plain, "text")?;
+    Ok(())
+}
+
+/// Converts a Word file to PDF with headless LibreOffice (installed by scripts/test.sh), as a
+/// secretariat's office suite would open it; bounded by `timeout`.
+fn converts_with_libreoffice(docx: &[u8], name: &str) -> anyhow::Result<()> {
+    let dir = concord_tests::TempDir::new("office");
+    let input = dir.path().join(format!("{name}.docx"));
+    std::fs::write(&input, docx)?;
+    let profile = format!(
+        "-env:UserInstallation=file://{}/profile",
+        dir.path().display()
+    );
+    let output = std::process::Command::new("timeout")
+        .args(["120", "soffice", "--headless", "--norestore", &profile])
+        .args(["--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&input)
+        .output()
+        .map_err(|e| anyhow::anyhow!("LibreOffice (soffice) is needed: {e}"))?;
+    let pdf = std::fs::read(dir.path().join(format!("{name}.pdf"))).map_err(|e| {
+        anyhow::anyhow!(
+            "LibreOffice made no PDF of {name}.docx ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+    anyhow::ensure!(pdf.starts_with(b"%PDF"), "{name}.pdf is not a PDF");
     Ok(())
 }
