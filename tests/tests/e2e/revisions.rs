@@ -352,6 +352,9 @@ async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow:
         "/compare?from=r1&to=live",
         "/amendments/a1/redline",
         "/paragraphs/p1/attribution",
+        "/export?format=md",
+        "/export?format=docx&revision=r1&against=live",
+        "/audit",
     ] {
         let (status, body) = room.get(&ngo_token, path).await?;
         assert_eq!(status, 403, "{path}: {body}");
@@ -363,6 +366,12 @@ async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow:
         !String::from_utf8_lossy(&observed).contains(MARKER),
         "the observer's replica holds live text"
     );
+    // The read API and the exports serve the published view.
+    for path in ["", "/paragraphs/p1", "/amendments", "/export?format=akn&revision=r1"] {
+        let (status, body) = room.get(&ngo_token, path).await?;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(!body.contains(MARKER), "{path} leaked live text");
+    }
     let (status, revision) = room.get(&ngo_token, "/revisions/r1").await?;
     assert_eq!(status, 200);
     assert!(!revision.contains(MARKER));
