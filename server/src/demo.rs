@@ -202,17 +202,7 @@ pub async fn create(data_dir: &Path) -> anyhow::Result<()> {
     let entries = crate::demo_history::entries(gcm_text())?;
     let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
     let logged = entries.len();
-    for entry in entries {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        log.append(
-            DOC,
-            entry,
-            Box::new(move |result| {
-                let _ = tx.send(result);
-            }),
-        );
-        rx.await??;
-    }
+    crate::document::offline::append_all(&log, DOC, entries).await?;
     log.close().await?;
     tracing::info!(
         doc = DOC,

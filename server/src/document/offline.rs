@@ -4,7 +4,7 @@
 use concord_protocol::command::{Command, Outcome};
 
 use super::{Author, DocumentCore};
-use crate::storage::DocumentLog;
+use crate::storage::{DocumentLog, LogEntry};
 
 /// Applies the `import-text` command to the stored document (no server may have it open) and
 /// logs what it wrote with its audit record, through the same document core a room uses.
@@ -35,7 +35,18 @@ pub async fn import_text(
             anyhow::bail!("{}: {}", refused.code, refused.message)
         }
     };
-    if let Some(entry) = entry {
+    append_all(&log, doc, entry).await?;
+    log.close().await?;
+    Ok(paragraphs)
+}
+
+/// Appends `entries` to the log of `doc` in order, each once the one before is durable.
+pub async fn append_all(
+    log: &impl DocumentLog,
+    doc: &str,
+    entries: impl IntoIterator<Item = LogEntry>,
+) -> anyhow::Result<()> {
+    for entry in entries {
         let (tx, rx) = tokio::sync::oneshot::channel();
         log.append(
             doc,
@@ -46,8 +57,7 @@ pub async fn import_text(
         );
         rx.await??;
     }
-    log.close().await?;
-    Ok(paragraphs)
+    Ok(())
 }
 
 /// A stored document's full state and the owner of every client id, read with no server
