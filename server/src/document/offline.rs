@@ -61,7 +61,8 @@ pub async fn append_all(
 }
 
 /// A stored document's full state and the owner of every client id, read with no server
-/// needed (a running one may have it open: this only reads what is committed).
+/// needed: read-only, so a running server that has it open is not disturbed (this reads what
+/// is committed).
 pub async fn read(
     data_dir: &std::path::Path,
     doc: &str,
@@ -69,9 +70,11 @@ pub async fn read(
     if crate::http::validate_document_id(doc).is_err() {
         anyhow::bail!("`{doc}` is not a document id (1-128 of A-Z a-z 0-9 - _ .)");
     }
-    let log = crate::storage::sqlite::SqliteLog::open(data_dir)?;
-    let stored = log.load(doc).await?;
-    log.close().await?;
+    let dir = data_dir.to_path_buf();
+    let name = doc.to_string();
+    let stored =
+        tokio::task::spawn_blocking(move || crate::storage::sqlite::read_stored(&dir, &name))
+            .await??;
     if stored.is_new() {
         anyhow::bail!("{doc}: no such document in {}", data_dir.display());
     }

@@ -496,3 +496,35 @@ fn converts_with_libreoffice(docx: &[u8], name: &str) -> anyhow::Result<()> {
     anyhow::ensure!(pdf.starts_with(b"%PDF"), "{name}.pdf is not a PDF");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_exports_beside_a_running_server_without_disturbing_it(
+) -> anyhow::Result<()> {
+    let data = concord_tests::TempDir::new("cli-export");
+    let binary = env!("CARGO_BIN_EXE_concord-under-test");
+    let server = concord_tests::ProcessServer::start(binary, data.path(), &[]).await?;
+    let url = server.draft(DOC).await?;
+    let mut pen = concord_tests::Client::connect(&url).await?;
+    let seq = pen.append("Typed before the export.")?;
+    pen.wait_acked(seq).await?;
+    let output = std::process::Command::new(binary)
+        .args([
+            "export",
+            "--doc",
+            DOC,
+            "--format",
+            "clean-txt",
+            "--data-dir",
+        ])
+        .arg(data.path())
+        .output()?;
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout)?;
+    assert!(text.contains("Typed before the export."), "{text}");
+    // The server goes on writing, and stops cleanly.
+    let seq = pen.append(" And after.")?;
+    pen.wait_acked(seq).await?;
+    let status = server.terminate().await?;
+    assert!(status.success(), "{status:?}");
+    Ok(())
+}

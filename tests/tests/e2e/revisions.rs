@@ -367,7 +367,12 @@ async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow:
         "the observer's replica holds live text"
     );
     // The read API and the exports serve the published view.
-    for path in ["", "/paragraphs/p1", "/amendments", "/export?format=akn&revision=r1"] {
+    for path in [
+        "",
+        "/paragraphs/p1",
+        "/amendments",
+        "/export?format=akn&revision=r1",
+    ] {
         let (status, body) = room.get(&ngo_token, path).await?;
         assert_eq!(status, 200, "{path}: {body}");
         assert!(!body.contains(MARKER), "{path} leaked live text");

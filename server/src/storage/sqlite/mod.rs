@@ -20,8 +20,8 @@ use std::thread;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-pub use read::verify_audit;
 use read::{load_document, read_audit};
+pub use read::{read_stored, verify_audit};
 use schema::{check_integrity, migrate, refuse_emptied_store, DB_FILE};
 use writer::{write_loop, Job};
 

@@ -25,8 +25,9 @@ pub(super) fn stored_head(
     .map_err(backend)
 }
 
-/// Walks every audit chain in the database at `data_dir` (read-only).
-pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification, StorageError> {
+/// A read-only connection to the database at `data_dir`: what the command-line readers use
+/// beside a running server, which they neither lock out nor checkpoint.
+fn open_read_only(data_dir: &Path) -> Result<Connection, StorageError> {
     let path = data_dir.join(DB_FILE);
     if !path.exists() {
         return Err(backend(format!("no database at {}", path.display())));
@@ -35,6 +36,18 @@ pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification,
         .map_err(backend)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(backend)?;
+    Ok(conn)
+}
+
+/// What is committed of `doc` in the database at `data_dir`, read-only (a running server may
+/// have it open).
+pub fn read_stored(data_dir: &Path, doc: &str) -> Result<StoredDocument, StorageError> {
+    load_document(&open_read_only(data_dir)?, doc)
+}
+
+/// Walks every audit chain in the database at `data_dir` (read-only).
+pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification, StorageError> {
+    let conn = open_read_only(data_dir)?;
     let mut docs: Vec<String> = conn
         .prepare("SELECT doc FROM audit UNION SELECT doc FROM audit_heads ORDER BY 1")
         .and_then(|mut s| {
