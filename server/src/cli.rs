@@ -100,7 +100,7 @@ struct CompareArgs {
 struct ExportArgs {
     #[arg(long)]
     doc: String,
-    /// md, clean, clean-txt, compilation or akn.
+    /// md, clean, clean-txt, compilation, compilation-docx, akn or docx.
     #[arg(long)]
     format: String,
     /// A published revision (`r1`, `latest`); the live text when absent.

@@ -235,10 +235,10 @@ pub struct ExportQuery {
     get,
     path = "/api/docs/{doc}/export",
     tag = "exports",
-    summary = "A file: md, clean, clean-txt, compilation (HTML), akn (Akoma Ntoso 3.0) or docx",
+    summary = "A file: md, clean, clean-txt, compilation (HTML), compilation-docx, akn (Akoma Ntoso 3.0) or docx",
     params(
         ("doc" = String, Path, description = "The document id"),
-        ("format" = String, Query, description = "md, clean, clean-txt, compilation, akn or docx"),
+        ("format" = String, Query, description = "md, clean, clean-txt, compilation, compilation-docx, akn or docx"),
         ("revision" = Option<String>, Query, description = "A published revision (`r1`, `latest`); the live text when absent"),
         ("against" = Option<String>, Query, description = "With docx: a redline against this revision, or `live`")
     ),

@@ -1,5 +1,5 @@
 //! Word documents: the text of a revision (or the live text) with heading and numbered-
-//! paragraph styles, and the redline of one text against another with real tracked changes
+//! paragraph styles, the compilation text with every open amendment bracketed, and the redline of one text against another with real tracked changes
 //! (`w:ins`, `w:del`, each with `w:author` the mission that made it and `w:date`), so that a
 //! secretariat can accept or reject them in Word. Written with `docx-rs`.
 
@@ -7,6 +7,7 @@ use docx_rs::{
     AlignmentType, Delete, Docx, Insert, Paragraph, Run, SpecialIndentType, Style, StyleType,
 };
 
+use super::compilation::{compile, Bracket, Part, Proposed};
 use super::Source;
 use crate::revisions::{ComparisonAnswer, CreditedParagraph};
 use concord_protocol::revision::{DiffOp, ParagraphOperation};
@@ -16,6 +17,8 @@ const TITLE: &str = "Title";
 const HEADING: &str = "Heading1";
 const NUMBERED: &str = "NumberedParagraph";
 const NOTE: &str = "Note";
+/// The colour of a bracketed proposal (dark red, as the HTML compilation's).
+const BRACKET_COLOUR: &str = "7A1F00";
 
 /// The styles every export carries: a title, a heading, a numbered paragraph with the label
 /// hanging in the margin, a small note.
@@ -179,4 +182,104 @@ fn redline_paragraph(p: &CreditedParagraph, deleted_by: &str, date: &str) -> Par
         }
     }
     paragraph
+}
+
+/// Runs for one bracket: `[add “safe” – EU]`, inserted words underlined and deleted ones
+/// struck through (proposals, not tracked changes: nothing is accepted yet).
+fn bracket_runs(mut paragraph: Paragraph, b: &Bracket) -> Paragraph {
+    let tone = |run: Run| run.color(BRACKET_COLOUR);
+    paragraph = paragraph.add_run(tone(Run::new().add_text(" [")));
+    if b.changes.is_empty() {
+        paragraph = paragraph.add_run(tone(Run::new().add_text("no change proposed yet")));
+    }
+    for (n, change) in b.changes.iter().enumerate() {
+        if n > 0 {
+            paragraph = paragraph.add_run(tone(Run::new().add_text("; ")));
+        }
+        let (verb, deleted, inserted) = match change {
+            Proposed::Add(text) => ("add ", None, Some(text)),
+            Proposed::Delete(text) => ("delete ", Some(text), None),
+            Proposed::Replace { deleted, inserted } => ("replace ", Some(deleted), Some(inserted)),
+            Proposed::NewParagraph(text) => ("new paragraph: ", None, Some(text)),
+        };
+        paragraph = paragraph.add_run(tone(Run::new().add_text(verb)));
+        if let Some(text) = deleted {
+            paragraph = paragraph.add_run(tone(Run::new().add_text(format!("“{text}”")).strike()));
+        }
+        if let Some(text) = inserted {
+            if deleted.is_some() {
+                paragraph = paragraph.add_run(tone(Run::new().add_text(" with ")));
+            }
+            paragraph = paragraph.add_run(tone(
+                Run::new().add_text(format!("“{text}”")).underline("single"),
+            ));
+        }
+    }
+    paragraph = paragraph.add_run(tone(Run::new().add_text(format!(" – {}]", b.sponsors))));
+    if !b.positions.is_empty() {
+        paragraph = paragraph.add_run(
+            Run::new()
+                .add_text(format!(" ({}: {})", b.amendment, b.positions))
+                .italic()
+                .size(18),
+        );
+    }
+    paragraph
+}
+
+/// The compilation text for Word: every open amendment bracketed where it applies.
+pub fn compilation(source: &Source) -> Vec<u8> {
+    let mut docx = styled()
+        .add_paragraph(
+            Paragraph::new()
+                .style(TITLE)
+                .add_run(Run::new().add_text(source.title())),
+        )
+        .add_paragraph(
+            Paragraph::new()
+                .style(NOTE)
+                .add_run(Run::new().add_text(format!(
+                    "{} – compilation text: proposals in square brackets with their sponsors",
+                    source.version_name()
+                ))),
+        );
+    for part in compile(source) {
+        match part {
+            Part::Heading(text) => {
+                docx = docx.add_paragraph(
+                    Paragraph::new()
+                        .style(HEADING)
+                        .add_run(Run::new().add_text(text)),
+                );
+            }
+            Part::Paragraph {
+                label,
+                body,
+                brackets,
+                new_after,
+                ..
+            } => {
+                let mut paragraph = numbered(&label).add_run(Run::new().add_text(body));
+                if let [one] = brackets.as_slice() {
+                    paragraph = bracket_runs(paragraph, one);
+                }
+                docx = docx.add_paragraph(paragraph);
+                if brackets.len() > 1 {
+                    for (n, b) in brackets.iter().enumerate() {
+                        let alt = Paragraph::new()
+                            .style(NUMBERED)
+                            .add_run(Run::new().add_tab().add_text(format!("Alt {}:", n + 1)));
+                        docx = docx.add_paragraph(bracket_runs(alt, b));
+                    }
+                }
+                for b in &new_after {
+                    let proposed = Paragraph::new()
+                        .style(NUMBERED)
+                        .add_run(Run::new().add_tab());
+                    docx = docx.add_paragraph(bracket_runs(proposed, b));
+                }
+            }
+        }
+    }
+    pack(docx)
 }

@@ -6,7 +6,7 @@
 //!   same paragraphs, labels, kinds and headings), and `clean`, the text without proposals
 //!   (Markdown, or plain text with `clean-txt`);
 //! - `compilation`: every open amendment inline where it applies, bracketed with its sponsors,
-//!   as print-ready HTML;
+//!   as print-ready HTML (and `compilation-docx`, for Word);
 //! - `akn`: Akoma Ntoso 3.0 XML;
 //! - `docx`: Word, the text with its styles, or a redline against another text with tracked
 //!   changes ([`redline`]).
@@ -63,7 +63,7 @@ impl std::fmt::Display for ExportError {
             ExportError::UnknownRevision(id) => write!(f, "no published revision {id}"),
             ExportError::UnknownFormat(format) => write!(
                 f,
-                "no export format {format}: use md, clean, clean-txt, compilation, akn or docx"
+                "no export format {format}: use md, clean, clean-txt, compilation, compilation-docx, akn or docx"
             ),
         }
     }
@@ -157,6 +157,7 @@ pub enum Format {
     Compilation,
     AkomaNtoso,
     Docx,
+    CompilationDocx,
 }
 
 impl Format {
@@ -168,6 +169,7 @@ impl Format {
             "compilation" | "html" => Format::Compilation,
             "akn" => Format::AkomaNtoso,
             "docx" => Format::Docx,
+            "compilation-docx" => Format::CompilationDocx,
             other => return Err(ExportError::UnknownFormat(other.to_string())),
         })
     }
@@ -178,7 +180,7 @@ impl Format {
             Format::CleanText => "text/plain; charset=utf-8",
             Format::Compilation => "text/html; charset=utf-8",
             Format::AkomaNtoso => "application/akn+xml; charset=utf-8",
-            Format::Docx => DOCX_TYPE,
+            Format::Docx | Format::CompilationDocx => DOCX_TYPE,
         }
     }
 
@@ -190,6 +192,7 @@ impl Format {
             Format::Compilation => "compilation.html",
             Format::AkomaNtoso => "akn.xml",
             Format::Docx => "docx",
+            Format::CompilationDocx => "compilation.docx",
         }
     }
 }
@@ -222,6 +225,7 @@ pub fn export(source: &Source, format: Format) -> Export {
         Format::Compilation => compilation::html(source).into_bytes(),
         Format::AkomaNtoso => akn::statement(source).into_bytes(),
         Format::Docx => docx::text(source),
+        Format::CompilationDocx => docx::compilation(source),
     };
     Export {
         content_type: format.content_type(),

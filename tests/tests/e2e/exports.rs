@@ -183,6 +183,21 @@ async fn the_compilation_shows_open_amendments_with_sponsors_and_no_closed_ones(
         "a withdrawn amendment is not in the compilation"
     );
     assert!(html.contains("@media print"));
+    // The same compilation for Word.
+    let auth = format!("Authorization: Bearer {chair}");
+    let (status, docx) = http_get_raw(
+        server.addr,
+        &format!("/api/docs/{DOC}/export?format=compilation-docx"),
+        &[&auth],
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (_, paragraphs) = read_docx(&docx)?;
+    let text = paragraphs.join("\n");
+    assert!(text.contains("Alt 1:") && text.contains("Alt 2:"), "{text}");
+    assert!(text.contains("– PHL on behalf of G77 and China]"), "{text}");
+    assert!(text.contains("supported by PHL"), "{text}");
+    assert!(!text.contains("a3"), "{text}");
     Ok(())
 }
 
