@@ -128,7 +128,7 @@ function closeMenu (refocus) {
   if (refocus) $('export-button').focus()
 }
 
-/** Arrows, Home and End move; Escape closes and gives focus back; Tab closes. */
+/** Arrows, Home and End move; Escape closes and gives focus back; Tab closes and moves on. */
 function menuKey (event) {
   const all = items()
   const at = all.indexOf(document.activeElement)
@@ -145,7 +145,8 @@ function menuKey (event) {
     event.preventDefault()
     closeMenu(true)
   } else if (event.key === 'Tab') {
-    closeMenu(false)
+    // From the menu button, so that Tab goes on to what follows it.
+    closeMenu(true)
   }
 }
 
