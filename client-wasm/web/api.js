@@ -1,5 +1,5 @@
 // The document's REST routes (revisions, the draft of the next one, comparisons, an
-// amendment's redline), read with the page's token.
+// amendment's redline, exports), read with the page's token.
 
 export class ApiError extends Error {
   constructor (status, code, message) {
@@ -9,8 +9,8 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `/api/docs/{doc}{path}` as JSON; throws an `ApiError` with the server's code. */
-export async function get (conn, path) {
+/** GET `/api/docs/{doc}{path}`; throws an `ApiError` with the server's code when refused. */
+async function request (conn, path) {
   let response
   try {
     response = await fetch(`/api/docs/${encodeURIComponent(conn.doc)}${path}`, {
@@ -20,10 +20,50 @@ export async function get (conn, path) {
   } catch (error) {
     throw new ApiError(0, 'unreachable', 'the server cannot be reached')
   }
-  let body = null
-  try { body = await response.json() } catch { body = null }
   if (!response.ok) {
+    let body = null
+    try { body = await response.json() } catch { body = null }
     throw new ApiError(response.status, body && body.error, (body && body.message) || response.statusText)
   }
-  return body
+  return response
+}
+
+/** GET `/api/docs/{doc}{path}` as JSON; throws an `ApiError` with the server's code. */
+export async function get (conn, path) {
+  const response = await request(conn, path)
+  try {
+    return await response.json()
+  } catch {
+    throw new ApiError(response.status, 'bad-answer', 'the server answered something unreadable')
+  }
+}
+
+/** GET `/api/docs/{doc}{path}` as a file: `{blob, name}`, the name from `Content-Disposition`
+ *  (else `fallback`); throws an `ApiError` with the server's code. */
+export async function getFile (conn, path, fallback) {
+  const response = await request(conn, path)
+  let blob
+  try {
+    blob = await response.blob()
+  } catch {
+    throw new ApiError(0, 'unreachable', 'the file did not arrive whole')
+  }
+  return { blob, name: fileName(response.headers.get('content-disposition'), fallback) }
+}
+
+/** The file name a `Content-Disposition` header gives (`filename*=UTF-8''…` first, then
+ *  `filename="…"`), without any folder; `fallback` when it gives none. */
+export function fileName (disposition, fallback) {
+  let name = null
+  const extended = /filename\*\s*=\s*utf-8''([^;\s]+)/i.exec(disposition || '')
+  if (extended) {
+    try { name = decodeURIComponent(extended[1]) } catch { name = null }
+  }
+  if (!name) {
+    const quoted = /filename\s*=\s*"((?:[^"\\]|\\.)*)"/i.exec(disposition || '')
+    const bare = /filename\s*=\s*([^;\s"]+)/i.exec(disposition || '')
+    name = quoted ? quoted[1].replace(/\\(.)/g, '$1') : bare ? bare[1] : null
+  }
+  name = name && name.split(/[/\\]/).pop().trim()
+  return name || fallback
 }

@@ -1,13 +1,15 @@
 // The page delegates use: sign in, read the text, type where they may, act through commands.
 // It renders what the wasm client models and never decides on its own what may be edited.
-// The revisions (the heading, comparisons), the facilitators' panel for the next one and the
-// amendments' redlines are in their own modules; this file renders the text and routes events.
+// The revisions (the heading, comparisons), the facilitators' panel for the next one, the
+// amendments' redlines, exports and printing are in their own modules; this file renders the
+// text and routes events.
 import { load, Connection } from './concord.js'
 import { el, button, key, targetOf, revisionLine } from './dom.js'
 import { initTexts, textView, syncTexts, syncText } from './texts.js'
 import { initRevisions, updateRevisions, showCompare, liveChanged, publishedReader } from './revisions.js'
 import { initPrepare, showPrepare, updatePrepare, afterRender, draftChanged } from './prepare.js'
 import { initAmendments, redlineSlot, decisionControls, refreshRedlines } from './amendments.js'
+import { initExports } from './exports.js'
 
 const $ = (id) => document.getElementById(id)
 const STATUS_NAMES = {
@@ -46,12 +48,15 @@ async function main () {
     textView,
     syncText,
     role: () => session && session.role,
-    published: () => !!lastModel && publishedReader(lastModel.revisions)
+    published: () => !!lastModel && publishedReader(lastModel.revisions),
+    view: () => view,
+    model: () => lastModel
   }
   initTexts({ conn, say, putBack: (target) => { pending.texts.add(target); queueRender() } })
   initRevisions(context)
   initPrepare(context)
   initAmendments(context)
+  initExports(context)
   for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => showView(b.dataset.view))
   $('doc-heading').hidden = false
   conn.start()

@@ -15,6 +15,7 @@ let list = []
 let listedFor = null
 // Published revisions never change: each is fetched once.
 const stored = new Map()
+const fetched = new Map()
 const state = { from: null, to: null, chosen: false, all: false, asked: 0, shown: false, published: false, kinds: new Map() }
 
 /** `context`: `{conn, say}`. */
@@ -124,14 +125,30 @@ function renderList () {
   $('revision-list').replaceChildren(...items)
 }
 
-async function revision (id) {
+/** A published revision as stored (fetched once). */
+export async function revision (id) {
   if (!stored.has(id)) stored.set(id, get(ctx.conn, `/revisions/${encodeURIComponent(id)}`))
   try {
-    return await stored.get(id)
+    const value = await stored.get(id)
+    fetched.set(id, value)
+    return value
   } catch (error) {
     stored.delete(id)
     throw error
   }
+}
+
+/** A published revision already fetched, else `null` (for what cannot wait, like printing). */
+export function fetchedRevision (id) {
+  return fetched.get(id) || null
+}
+
+/** The two texts the comparison is set to (`{from, to, fromName, toName}`, `to` may be
+ *  `live`), or `null` before any revision is published. */
+export function comparedTexts () {
+  if (!state.from || !state.to) return null
+  const name = (id) => id === 'live' ? 'the live text' : (list.find((r) => r.id === id) || { name: id }).name
+  return { from: state.from, to: state.to, fromName: name(state.from), toName: name(state.to) }
 }
 
 /** Fetches and shows the comparison chosen (the latest answer wins). */

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -431,4 +431,191 @@ test('an observer reading published revisions sees the published text, then the 
   await until(nia, 'Rev 2', textIncludes, ['body:p3', 'MARKER-typed-live'])
   assert.match(await nia.locator('#doc-revision').textContent(), /published revision Rev 2/)
   await nia.screenshot({ path: join(ARTIFACTS, 'published.png'), fullPage: true })
+})
+
+/** What the server's export route gives `tok` for `query` (`format=md&revision=r1`). */
+async function exported (server, tok, query) {
+  const response = await fetch(`http://${server.addr}/api/docs/gcm/export?${query}`, {
+    headers: { authorization: `Bearer ${tok}` }
+  })
+  return {
+    status: response.status,
+    disposition: response.headers.get('content-disposition'),
+    bytes: Buffer.from(await response.arrayBuffer())
+  }
+}
+
+/** The download `act` makes the page start: its file name and bytes. */
+async function downloadOf (page, act) {
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: WAIT }), act()])
+  const path = await download.path()
+  return { name: download.suggestedFilename(), bytes: readFileSync(path) }
+}
+
+/** Opens the Export menu and chooses the item for `format` (`md`, `redline`, ...). */
+async function exportAs (page, format) {
+  await page.locator('#export-button').click()
+  await page.locator(`#export-menu [data-export="${format}"]`).click()
+}
+
+const focusedIs = (page, selector) => page.evaluate((s) => document.activeElement === document.querySelector(s), selector)
+
+/** Mexico's amendment to paragraph 17 worded and accepted: the live text says "manage". */
+async function acceptManage (server, t, page) {
+  await page.locator('textarea[data-target="amendment-text:a1"]').fill('Cooperate to manage migration.')
+  await until(page, 'saved', saved)
+  await command(server, t.chair, { type: 'accept', amendment: 'a1' })
+  await until(page, 'the accepted text', textIncludes, ['body:p2', 'manage'])
+}
+
+test('a delegation exports the live text from the keyboard and gets what the server exports', async () => {
+  const { server, t } = await negotiation('export')
+  const ana = await open(server, t.mex)
+  await acceptManage(server, t, ana)
+  // Enter opens the menu on its first item; arrows move; Escape closes it and gives focus back.
+  await ana.locator('#export-button').focus()
+  await ana.keyboard.press('Enter')
+  await ana.waitForSelector('#export-menu:not([hidden])', { timeout: WAIT })
+  assert.equal(await ana.locator('#export-button').getAttribute('aria-expanded'), 'true')
+  assert.equal(await focusedIs(ana, '#export-menu [data-export="docx"]'), true)
+  assert.match(await ana.locator('#export-menu [role="group"]').first().getAttribute('aria-label'), /live text/i)
+  await ana.keyboard.press('ArrowUp')
+  assert.equal(await focusedIs(ana, '#export-menu [data-export="akn"]'), true, 'ArrowUp wraps to the last item')
+  await ana.keyboard.press('Escape')
+  await ana.waitForSelector('#export-menu[hidden]', { state: 'attached', timeout: WAIT })
+  assert.equal(await focusedIs(ana, '#export-button'), true)
+  assert.equal(await ana.locator('#export-button').getAttribute('aria-expanded'), 'false')
+  await ana.keyboard.press('Space')
+  await ana.waitForSelector('#export-menu:not([hidden])', { timeout: WAIT })
+  await ana.keyboard.press('End')
+  await ana.keyboard.press('Home')
+  await ana.keyboard.press('ArrowDown')
+  assert.equal(await focusedIs(ana, '#export-menu [data-export="md"]'), true)
+  // Tab closes it and goes on to the next control.
+  await ana.keyboard.press('Tab')
+  await ana.waitForSelector('#export-menu[hidden]', { state: 'attached', timeout: WAIT })
+  assert.equal(await focusedIs(ana, '#print-button'), true)
+  await ana.locator('#export-button').focus()
+  await ana.keyboard.press('ArrowDown')
+  await ana.keyboard.press('ArrowDown')
+  assert.equal(await focusedIs(ana, '#export-menu [data-export="md"]'), true)
+  const file = await downloadOf(ana, () => ana.keyboard.press('Enter'))
+  assert.equal(file.name, 'gcm-live.md')
+  const route = await exported(server, t.mex, 'format=md')
+  assert.equal(route.status, 200)
+  assert.equal(route.disposition, 'attachment; filename="gcm-live.md"')
+  assert.deepEqual(file.bytes, route.bytes)
+  assert.match(file.bytes.toString(), /\[17\] Cooperate to manage migration\./)
+  await until(ana, 'the message', () => document.querySelector('#export-message').dataset.outcome === 'downloaded')
+  assert.equal(await ana.locator('#export-message').textContent(), 'Downloaded gcm-live.md.')
+  assert.equal(await focusedIs(ana, '#export-button'), true, 'focus is back on the menu button')
+})
+
+test('the comparison exports the Word redline of "to" against "from", and the text of "to"', async () => {
+  const { server, t } = await negotiation('export-redline')
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  const ana = await open(server, t.mex)
+  await acceptManage(server, t, ana)
+  await ana.locator('[data-view="compare"]').click()
+  await until(ana, 'the comparison of Rev 1 with the live text', () =>
+    !!document.querySelector('#compare[data-from="r1"][data-to="live"] [data-compare="p2"]'))
+  const live = await downloadOf(ana, () => exportAs(ana, 'redline'))
+  assert.equal(live.name, 'gcm-live-against-r1.docx')
+  assert.equal(live.bytes.subarray(0, 2).toString(), 'PK')
+
+  // Rev 2 against Rev 1: the redline names Rev 2 as the revision; "to" exports as Rev 2.
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 2' })
+  await until(ana, 'Rev 2 in the picker', () => !!document.querySelector('#compare-to option[value="r2"]'))
+  await ana.locator('#compare-from').selectOption('r1')
+  await ana.locator('#compare-to').selectOption('r2')
+  await until(ana, 'the comparison of Rev 1 with Rev 2', () =>
+    !!document.querySelector('#compare[data-from="r1"][data-to="r2"] [data-compare="p2"]'))
+  await ana.locator('#export-button').click()
+  assert.deepEqual(await ana.locator('#export-menu [role="group"]').evaluateAll((gs) => gs.map((g) => g.getAttribute('aria-label'))),
+    ['Rev 2 against Rev 1', 'Rev 2'])
+  await ana.screenshot({ path: join(ARTIFACTS, 'export-menu.png') })
+  const redline = await downloadOf(ana, () => ana.locator('#export-menu [data-export="redline"]').click())
+  assert.equal(redline.name, 'gcm-r2-against-r1.docx')
+  assert.equal(redline.bytes.subarray(0, 2).toString(), 'PK')
+  const rev2 = await downloadOf(ana, () => exportAs(ana, 'md'))
+  assert.equal(rev2.name, 'gcm-r2.md')
+  assert.deepEqual(rev2.bytes, (await exported(server, t.mex, 'format=md&revision=r2')).bytes)
+})
+
+test('an observer of published revisions only is told the live text cannot be exported, then exports Rev 1', async () => {
+  const { server, t } = await negotiation('export-published')
+  await command(server, t.chair, { type: 'set-observers', observers: 'published' })
+  const nia = await open(server, t.ngo)
+  await exportAs(nia, 'md')
+  await until(nia, 'the refusal', () => document.querySelector('#export-message').dataset.outcome === 'refused')
+  assert.equal(await nia.locator('#export-message').getAttribute('data-detail'), 'published-only')
+  assert.match(await nia.locator('#export-message').textContent(),
+    /read published revisions only, so the live text cannot be exported \(none is published yet\)/)
+  assert.equal((await exported(server, t.ngo, 'format=md')).status, 403)
+  // Once Rev 1 is published, the text the observer reads is Rev 1, and it exports.
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  await until(nia, 'Rev 1', () => document.querySelector('#doc-revision').dataset.revision === 'r1')
+  const file = await downloadOf(nia, () => exportAs(nia, 'md'))
+  assert.equal(file.name, 'gcm-r1.md')
+  assert.deepEqual(file.bytes, (await exported(server, t.ngo, 'format=md&revision=r1')).bytes)
+})
+
+const display = (page, selector) => page.locator(selector).first().evaluate((n) => getComputedStyle(n).display)
+
+test('the print view shows the text alone, and printing hides the controls', async () => {
+  const { server, t } = await negotiation('print')
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  const ana = await open(server, t.mex)
+  await acceptManage(server, t, ana)
+  await ana.locator('#print-button').click()
+  await ana.waitForSelector('#print-view[data-ready="true"]', { timeout: WAIT })
+  await ana.screenshot({ path: join(ARTIFACTS, 'print-view.png') })
+  assert.equal(await ana.locator('[data-print-paragraph="p1"]').textContent(), 'Objectives')
+  assert.equal(await ana.locator('[data-print-paragraph="p2"] .print-label').textContent(), '17')
+  assert.equal(await ana.locator('[data-print-paragraph="p2"] .print-body').textContent(), 'Cooperate to manage migration.')
+  assert.match(await ana.locator('#print-line').textContent(), /^Live text, as of .* \(current revision: Rev 1\)\.$/)
+  assert.equal(await ana.locator('#print-text button, #print-text textarea, #print-text input, #print-text select').count(), 0)
+  assert.equal(await ana.locator('#document').isHidden(), true)
+  assert.equal(await focusedIs(ana, '#print-title'), true)
+  // Its Print button prints.
+  await ana.evaluate(() => { window.printed = 0; window.print = () => { window.printed++ } })
+  await ana.locator('#print-now').click()
+  assert.equal(await ana.evaluate(() => window.printed), 1)
+  await ana.emulateMedia({ media: 'print' })
+  for (const selector of ['.bar', '#export-tools', '.print-controls', '#document', '.views']) {
+    assert.equal(await display(ana, selector), 'none', selector)
+  }
+  assert.equal(await display(ana, '#print-view'), 'block')
+  assert.notEqual(await display(ana, '[data-print-paragraph="p2"]'), 'none')
+  await ana.screenshot({ path: join(ARTIFACTS, 'print.png'), fullPage: true })
+  await ana.emulateMedia({ media: 'screen' })
+  await ana.keyboard.press('Escape')
+  await ana.waitForSelector('#print-view[hidden]', { state: 'attached', timeout: WAIT })
+  assert.equal(await focusedIs(ana, '#print-button'), true)
+
+  // Printing the page itself: the controls go, the text stays; made for printing, the print view.
+  await ana.emulateMedia({ media: 'print' })
+  for (const selector of ['.bar', '#export-tools', '[data-control="propose:p2"]']) {
+    assert.equal(await display(ana, selector), 'none', selector)
+  }
+  assert.equal(await ana.locator('[data-amendment="a2"]').isVisible(), false, 'amendments are not printed')
+  assert.equal(await ana.locator('[data-target="body:p2"]').isVisible(), true)
+  assert.match(await ana.locator('[data-target="body:p2"]').textContent(), /manage/)
+  await ana.evaluate(() => window.dispatchEvent(new Event('beforeprint')))
+  assert.equal(await display(ana, '#document'), 'none')
+  assert.equal(await ana.locator('[data-print-paragraph="p2"] .print-body').textContent(), 'Cooperate to manage migration.')
+  await ana.evaluate(() => window.dispatchEvent(new Event('afterprint')))
+  await ana.emulateMedia({ media: 'screen' })
+  assert.equal(await ana.locator('#print-view').isHidden(), true)
+
+  // The revision being read prints as that revision.
+  await ana.locator('[data-view="compare"]').click()
+  await ana.locator('[data-revision-item="r1"] button', { hasText: 'Read' }).click()
+  await until(ana, 'Rev 1 read whole', () => !!document.querySelector('#compare[data-from="r1"][data-to="r1"] [data-compare="p2"]'))
+  await ana.locator('#print-button').click()
+  await ana.waitForSelector('#print-view[data-ready="true"]', { timeout: WAIT })
+  assert.match(await ana.locator('#print-line').textContent(), /^Rev 1, published \d+ \w+ \d{4} by UN\.$/)
+  assert.equal(await ana.locator('[data-print-paragraph="p2"] .print-body').textContent(), 'Cooperate to address migration.')
+  await ana.locator('#print-close').click()
+  assert.equal(await ana.locator('#compare').isVisible(), true)
 })
