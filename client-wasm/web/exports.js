@@ -14,6 +14,7 @@ const FORMATS = [
   ['clean', 'Clean text, Markdown (.md)', 'clean.md'],
   ['clean-txt', 'Clean text, plain (.txt)', 'clean.txt'],
   ['compilation', 'Compilation with amendments (.html)', 'compilation.html'],
+  ['compilation-docx', 'Compilation with amendments, Word (.docx)', 'compilation.docx'],
   ['akn', 'Akoma Ntoso XML (.xml)', 'akn.xml']
 ]
 const STATUS = { 'agreed-ad-ref': 'agreed ad ref', agreed: 'agreed', held: 'held' }
