@@ -543,3 +543,70 @@ async fn the_command_line_exports_beside_a_running_server_without_disturbing_it(
     assert!(status.success(), "{status:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demos_rev_1_redline_against_the_zero_draft_is_the_comparison_in_word(
+) -> anyhow::Result<()> {
+    use concord_server::revisions::{compare_sides, Side};
+    let data = concord_tests::TempDir::new("demo-redline");
+    concord_server::demo::create(data.path()).await?;
+    let (state, owners) = concord_server::document::offline::read(data.path(), "gcm").await?;
+    let doc = concord_server::revisions::replica(&state).expect("decodes");
+    let comparison = compare_sides(
+        &doc,
+        &owners,
+        &Side::Revision("r1".into()),
+        &Side::Revision("r3".into()),
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let source = concord_server::export::Source::read(&doc, "gcm", Some("r3"), 0)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let file = concord_server::export::redline(&source, &comparison, "MEX");
+    let (changes, _) = read_docx(&file.bytes)?;
+    // Every insertion the comparison reports, stretch by stretch with its writer; every
+    // deletion; in the order they come.
+    let mut expected: Vec<TrackedChange> = Vec::new();
+    for p in &comparison.paragraphs {
+        for piece in &p.pieces {
+            match piece.piece.op {
+                concord_protocol::revision::DiffOp::Equal => {}
+                concord_protocol::revision::DiffOp::Delete => {
+                    expected.push(("del".into(), String::new(), piece.piece.text.clone()))
+                }
+                concord_protocol::revision::DiffOp::Insert => {
+                    for by in &piece.by {
+                        let author = by
+                            .by
+                            .mission
+                            .clone()
+                            .unwrap_or_else(|| "Secretariat".into());
+                        expected.push(("ins".into(), author, by.text.clone()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(expected.len() >= 5, "{expected:?}");
+    let without_deleters: Vec<TrackedChange> = changes
+        .iter()
+        .map(|(kind, author, text)| {
+            let author = if kind == "del" {
+                String::new()
+            } else {
+                author.clone()
+            };
+            (kind.clone(), author, text.clone())
+        })
+        .collect();
+    assert_eq!(without_deleters, expected);
+    let authors: std::collections::BTreeSet<&str> = changes
+        .iter()
+        .map(|(_, author, _)| author.as_str())
+        .collect();
+    assert!(
+        authors.contains("EU") && authors.contains("CHE"),
+        "{authors:?}"
+    );
+    converts_with_libreoffice(&file.bytes, "demo-redline")?;
+    Ok(())
+}

@@ -210,8 +210,24 @@ async fn integrators_read_documents_paragraphs_amendments_and_a_stable_audit() -
         (status, &denied["error"]),
         (403, &Value::from("document-not-allowed"))
     );
-    let (status, _) = get(&server, &eu, "/api/docs/sdg/audit").await?;
-    assert_eq!(status, 403);
+    for route in [
+        "",
+        "/paragraphs/p1",
+        "/amendments",
+        "/audit",
+        "/export?format=md",
+    ] {
+        let (status, body) = get(&server, &eu, &format!("/api/docs/sdg{route}")).await?;
+        assert_eq!(
+            (status, &body["error"]),
+            (403, &Value::from("document-not-allowed")),
+            "{route}"
+        );
+        let (status, body) = get(&server, "x.y.z", &format!("/api/docs/gcm{route}")).await?;
+        assert_eq!(status, 401, "{route}: {body}");
+        let (status, _) = get(&server, &eu, &format!("/api/docs/bad%20id{route}")).await?;
+        assert_eq!(status, 400, "{route}");
+    }
     Ok(())
 }
 
