@@ -24,6 +24,8 @@ mod interop;
 mod lifecycle;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/revision_attacks.rs"]
+mod revision_attacks;
 #[path = "e2e/revisions.rs"]
 mod revisions;
 #[path = "e2e/slow_reader.rs"]

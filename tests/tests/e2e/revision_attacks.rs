@@ -1,0 +1,375 @@
+//! A hostile review of published revisions: what a client (any role, crafted bytes), a
+//! command, a crash or a hostile query can do to a revision, to the cover letter, to what
+//! observers of published text receive, and to who a comparison credits.
+//!
+//! Each test says the guarantee it attacks. Timings are measured and printed (run with
+//! `--nocapture`), never asserted.
+
+use std::time::Instant;
+
+use concord_protocol::command::{Command, CommandRequest, Reply};
+use concord_protocol::schema::{self, ObserverView};
+use concord_protocol::{Message, Role};
+use concord_tests::client::full_state;
+use concord_tests::{
+    http_get_with, http_post_json, Client, ProcessServer, RawSocket, TempDir, TestServer,
+};
+use serde_json::Value;
+use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_concord-under-test");
+const DOC: &str = "gcm";
+const MARKER: &str = "LIVE-MARKER-Z9";
+
+// ---- fixtures ------------------------------------------------------------------------------
+
+/// An in-process server with p1 "Commit to cooperate." and p2 "Agreed wording.", amendment
+/// a1 (MEX) and a2 (CHE) on p1, and tokens for a chair (UN), MEX, CHE and an observer.
+struct Room {
+    server: TestServer,
+    chair: String,
+    mex: String,
+    che: String,
+    ngo: String,
+}
+
+impl Room {
+    async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut concord_server::Config)) -> anyhow::Result<Self> {
+        let server = TestServer::start_with(tweak).await;
+        let room = Room {
+            chair: server.token("chair", "UN", Role::Facilitator, DOC),
+            mex: server.token("ana", "MEX", Role::Delegation, DOC),
+            che: server.token("ben", "CHE", Role::Delegation, DOC),
+            ngo: server.token("nora", "NGO-1", Role::Observer, DOC),
+            server,
+        };
+        room.command(
+            &room.chair,
+            r#"{"type":"import-text","text":"[1] Commit to cooperate.\n[2] Agreed wording."}"#,
+        )
+        .await?;
+        for token in [&room.mex, &room.che] {
+            room.command(token, r#"{"type":"create-amendment","paragraph":"p1"}"#)
+                .await?;
+        }
+        Ok(room)
+    }
+
+    async fn post(&self, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        let path = format!("/api/docs/{DOC}/commands");
+        http_post_json(self.server.addr, &path, token, body).await
+    }
+
+    async fn command(&self, token: &str, body: &str) -> anyhow::Result<String> {
+        let (status, answer) = self.post(token, body).await?;
+        anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
+        Ok(answer)
+    }
+
+    async fn get(&self, token: &str, path: &str) -> anyhow::Result<(u16, String)> {
+        let auth = format!("Authorization: Bearer {token}");
+        http_get_with(
+            self.server.addr,
+            &format!("/api/docs/{DOC}{path}"),
+            &[&auth],
+        )
+        .await
+    }
+
+    async fn get_json(&self, token: &str, path: &str) -> anyhow::Result<Value> {
+        let (status, body) = self.get(token, path).await?;
+        anyhow::ensure!(status == 200, "{path} answered {status} {body}");
+        Ok(serde_json::from_str(&body)?)
+    }
+
+    async fn connect(&self, token: &str) -> anyhow::Result<Client> {
+        Client::connect(&self.url(token)).await
+    }
+
+    fn url(&self, token: &str) -> String {
+        self.server.ws_url_with(DOC, token)
+    }
+}
+
+fn body_of(paragraph: &'static str) -> impl Fn(&yrs::TransactionMut) -> Option<yrs::TextRef> {
+    move |txn| schema::body_text(txn, paragraph)
+}
+
+fn ws_command(id: u64, command: Command) -> CommandRequest {
+    CommandRequest { id, command }
+}
+
+/// A process server with the storage fault injector, a drafted document and its tokens.
+struct Faulty {
+    server: ProcessServer,
+    chair: String,
+    ngo: String,
+}
+
+impl Faulty {
+    async fn start(data: &TempDir) -> anyhow::Result<Self> {
+        let server = ProcessServer::start_with_faults(BINARY, data.path(), &[]).await?;
+        let faulty = Faulty {
+            chair: server.token("chair", "UN", Role::Facilitator),
+            ngo: server.token("nora", "NGO-1", Role::Observer),
+            server,
+        };
+        faulty
+            .command(
+                &faulty.chair,
+                r#"{"type":"import-text","text":"[1] Commit to cooperate.\n[2] Agreed wording."}"#,
+            )
+            .await?;
+        Ok(faulty)
+    }
+
+    fn url(&self, token: &str) -> String {
+        format!("ws://{}/ws/{DOC}?token={token}", self.server.addr)
+    }
+
+    async fn command(&self, token: &str, body: &str) -> anyhow::Result<String> {
+        let path = format!("/api/docs/{DOC}/commands");
+        let (status, answer) = http_post_json(self.server.addr, &path, token, body).await?;
+        anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
+        Ok(answer)
+    }
+
+    async fn get(&self, token: &str, path: &str) -> anyhow::Result<(u16, String)> {
+        let auth = format!("Authorization: Bearer {token}");
+        http_get_with(
+            self.server.addr,
+            &format!("/api/docs/{DOC}{path}"),
+            &[&auth],
+        )
+        .await
+    }
+}
+
+/// Whether any document frame a client received carries `needle`.
+fn received(client: &Client, needle: &str) -> bool {
+    let seen = client.seen();
+    let in_updates = seen
+        .updates
+        .iter()
+        .any(|u| String::from_utf8_lossy(u).contains(needle));
+    let in_replica = String::from_utf8_lossy(&client.with_doc(full_state)).contains(needle);
+    in_updates || in_replica
+}
+
+/// Presence from `from`, and waits until `watcher` has received `count` presence frames.
+async fn presence(from: &Client, clock: u32, watcher: &Client, count: usize) -> anyhow::Result<()> {
+    use concord_protocol::awareness::{encode_awareness, AwarenessEntry};
+    let client = from.with_doc(|doc| doc.client_id().get());
+    let update = encode_awareness([AwarenessEntry {
+        client,
+        clock,
+        state: "{}",
+    }]);
+    from.send_message(&Message::Awareness(&update))?;
+    watcher
+        .wait_until("presence", |seen, _| seen.awareness.len() >= count)
+        .await
+}
+
+// ---- 3. observers of published text ----------------------------------------------------------
+
+/// Guarantee 3: once `set-observers published` is applied, nothing typed after it reaches an
+/// observer. A public observer on a slow link (its socket backed up with earlier, legitimate
+/// live text) is connected when the switch is made; the switch's write and an edit typed after
+/// it are held short of the disk (behind another document's large write, so that they reach
+/// the disk together). When the disk catches up, the observer is closed with 4001; once its
+/// link drains it must not have received the edit typed after the switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_observer_switched_to_published_gets_nothing_typed_after_the_switch(
+) -> anyhow::Result<()> {
+    let data = TempDir::new("switch-leak");
+    let mut room = Faulty::start(&data).await?;
+    let observer = Client::connect(&room.url(&room.ngo)).await?;
+    let mut chair = Client::connect(&room.url(&room.chair)).await?;
+
+    // The observer's link backs up with live text it may read (the document is live).
+    observer.pause_reading();
+    let chunk = "x".repeat(4 << 20);
+    let mut last = 0;
+    for _ in 0..5 {
+        last = chair.append_to(&body_of("p2"), &chunk)?;
+    }
+    chair.wait_acked(last).await?;
+
+    room.server.fault("hold").await?;
+    // Another document's large import first: the disk is busy with it while the switch and
+    // the edit after it queue up behind.
+    let other = format!("/api/docs/{DOC}-other/commands");
+    let import = serde_json::json!({
+        "type": "import-text",
+        "text": (1..=45)
+            .map(|n| format!("[{n}] {}", "y".repeat(19_000)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })
+    .to_string();
+    let (addr, token) = (room.server.addr, room.chair.clone());
+    let importing =
+        tokio::spawn(async move { http_post_json(addr, &other, &token, &import).await });
+    room.server.wait_held(1).await?;
+    chair.send_message(&Message::Command(ws_command(
+        1,
+        Command::SetObservers {
+            observers: ObserverView::Published,
+        },
+    )))?;
+    room.server.wait_held(2).await?;
+    let typed_after = chair.insert_into(&body_of("p1"), 0, MARKER)?;
+    room.server.wait_held(3).await?;
+    room.server.fault("pass").await?;
+    chair.wait_acked(typed_after).await?;
+    importing.await??;
+
+    observer.resume_reading();
+    let close = observer.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(4001));
+    assert!(
+        !received(&observer, MARKER),
+        "an observer of published text received words typed after the switch"
+    );
+    room.server.kill().await;
+    Ok(())
+}
+
+/// Guarantee 3: an observer connecting while a publication is not yet durable is sent
+/// nothing derived from it. The publication is held, an observer of published text connects
+/// and is greeted; then the write fails (a full disk) and the revision never exists. The
+/// greeting must not have told the observer about it (its view's state vector names the
+/// revision's view client id and its length).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_greeted_while_a_publication_is_not_durable_learns_nothing_of_it(
+) -> anyhow::Result<()> {
+    let data = TempDir::new("greet-leak");
+    let mut room = Faulty::start(&data).await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"published"}"#,
+    )
+    .await?;
+    let chair = Client::connect(&room.url(&room.chair)).await?;
+
+    room.server.fault("hold").await?;
+    chair.send_message(&Message::Command(ws_command(
+        1,
+        Command::PublishRevision {
+            name: "Rev 1".into(),
+            note: Some("Not durable yet".into()),
+        },
+    )))?;
+    room.server.wait_held(1).await?;
+
+    let mut raw = RawSocket::connect(&room.url(&room.ngo)).await?;
+    let greeting = first_state_vector(&mut raw).await?;
+    room.server.fault("fail").await?;
+    let answered = chair
+        .wait_until("the publication's answer", |seen, _| {
+            !seen.command_results.is_empty()
+        })
+        .await;
+    if answered.is_ok() {
+        assert!(matches!(
+            chair.seen().command_results[0].result,
+            Reply::Error(_)
+        ));
+    }
+    room.server.fault("pass").await?;
+    let (status, list) = room.get(&room.chair, "/revisions").await?;
+    assert_eq!(status, 200, "{list}");
+    let list: Value = serde_json::from_str(&list)?;
+    assert_eq!(list["revisions"], serde_json::json!([]), "never published");
+    let view_of_r1 = concord_protocol::revision::view_client_id(1);
+    assert_eq!(
+        greeting.get(&yrs::ClientID::new(view_of_r1)),
+        0,
+        "the observer was greeted with the view of a revision that was never published: \
+         {greeting:?}"
+    );
+    room.server.kill().await;
+    Ok(())
+}
+
+/// Reads frames until the server's sync step 1; returns its state vector.
+async fn first_state_vector(raw: &mut RawSocket) -> anyhow::Result<StateVector> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let read = async {
+        while let Some(frame) = raw.ws.next().await {
+            let WsMessage::Binary(bytes) = frame? else {
+                continue;
+            };
+            for message in Message::decode_frame(&bytes)? {
+                if let Message::SyncStep1(sv) = message {
+                    return Ok(sv);
+                }
+            }
+        }
+        anyhow::bail!("the connection ended before a sync step 1")
+    };
+    tokio::time::timeout(concord_tests::WAIT, read).await?
+}
+
+/// Guarantee 3, stock behaviour: a y-websocket client does not know 4001 and reconnects with
+/// the replica it had, answering the server's sync step 1 with everything the new view lacks
+/// (the old view, or the live text it read before the switch). It wrote nothing: it must not
+/// be refused as an observer writing (4403, final), and it must read the new revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_observer_reconnecting_with_its_old_replica_after_4001_is_not_refused(
+) -> anyhow::Result<()> {
+    let room = Room::start().await?;
+    // Live first: the observer's replica holds the live text.
+    let live = room.connect(&room.ngo).await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"published"}"#,
+    )
+    .await?;
+    assert_eq!(live.wait_closed().await?.map(|c| c.0), Some(4001));
+    let live_replica = live.with_doc(full_state);
+
+    // It reconnects with that replica: nothing published yet, so the empty view.
+    let mut again = room.connect(&room.ngo).await?;
+    let seq = again.send_message(&Message::SyncStep2(&live_replica))?;
+    again.wait_acked(seq).await?;
+    assert!(again.seen().rejections.is_empty());
+    let empty_view = again.with_doc(full_state);
+
+    // A first revision: it reconnects with the empty view it had.
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    assert_eq!(again.wait_closed().await?.map(|c| c.0), Some(4001));
+    let mut third = room.connect(&room.ngo).await?;
+    let seq = third.send_message(&Message::SyncStep2(&empty_view))?;
+    third.wait_acked(seq).await?;
+    assert!(third.seen().rejections.is_empty());
+    let r1_view = third.with_doc(full_state);
+
+    // A second: it reconnects with the view of Rev 1.
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 2"}"#)
+        .await?;
+    assert_eq!(third.wait_closed().await?.map(|c| c.0), Some(4001));
+    let mut fourth = room.connect(&room.ngo).await?;
+    let seq = fourth.send_message(&Message::SyncStep2(&r1_view))?;
+    fourth.wait_acked(seq).await?;
+    assert!(fourth.seen().rejections.is_empty());
+
+    // Something it did write is still refused.
+    let forged = {
+        let doc = yrs::Doc::new();
+        let mut txn = doc.transact_mut();
+        txn.get_or_insert_map("paragraphs").insert(&mut txn, "p9", "x");
+        txn.encode_update_v1()
+    };
+    fourth.send_message(&Message::Update(&forged))?;
+    assert_eq!(fourth.wait_closed().await?.map(|c| c.0), Some(4403));
+    assert_eq!(fourth.seen().rejections[0].rule, "observer-read-only");
+    Ok(())
+}
