@@ -93,14 +93,18 @@ impl Room {
         (state, owners)
     }
 
-    /// A reader joined: the view's state vector, so it asks for what it lacks.
+    /// A reader joined: the view's state vector, so it asks for what it lacks; sent once
+    /// everything issued is durable, like the view itself (the view may hold a revision whose
+    /// publication is being written, and its state vector names that revision's view and
+    /// length: were the write to fail, the reader would have learnt of a revision that never
+    /// was).
     pub(super) fn greet_reader(&mut self, peer: ConnId) {
         let state_vector = PublishedView::of(&mut self.published_view, self.core.doc())
             .doc
             .transact()
             .state_vector();
-        self.peers
-            .send_to(peer, Message::SyncStep1(state_vector).encode().into());
+        let frame: Bytes = Message::SyncStep1(state_vector).encode().into();
+        self.after_durable(Gated::Send { peer, frame });
     }
 
     /// What a reader with `state_vector` lacks of the view: sent once everything issued is
