@@ -381,3 +381,379 @@ async fn a_stock_observer_reconnecting_with_its_old_replica_after_4001_is_not_re
     assert_eq!(fourth.seen().rejections[0].rule, "observer-read-only");
     Ok(())
 }
+
+// ---- 1. a published revision is immutable ----------------------------------------------------
+
+/// Hand-made v1 updates: one item, or one deletion.
+mod craft {
+    use concord_protocol::lib0::{write_buf, write_var_u64};
+
+    /// Where an item says it goes.
+    pub enum At<'a> {
+        /// After this id (its parent and key are the origin's).
+        Origin((u64, u32)),
+        /// Before this id.
+        RightOrigin((u64, u32)),
+        /// Into a root type, under a key for maps.
+        Root(&'a str, Option<&'a str>),
+        /// Into the type this item created, under a key for maps.
+        InItem((u64, u32), Option<&'a str>),
+    }
+
+    /// What it holds.
+    pub enum Holds<'a> {
+        Text(&'a str),
+        /// A plain value: one string (how a revision is stored).
+        Value(&'a str),
+        /// A new Y.Text.
+        NewText,
+    }
+
+    fn id(out: &mut Vec<u8>, (client, clock): (u64, u32)) {
+        write_var_u64(out, client);
+        write_var_u64(out, u64::from(clock));
+    }
+
+    pub fn item(client: u64, clock: u32, at: At<'_>, holds: Holds<'_>) -> Vec<u8> {
+        let mut out = vec![1, 1];
+        write_var_u64(&mut out, client);
+        write_var_u64(&mut out, u64::from(clock));
+        let content: u8 = match holds {
+            Holds::Text(_) => 4,
+            Holds::Value(_) => 8,
+            Holds::NewText => 7,
+        };
+        let sub = match &at {
+            At::Root(_, sub) | At::InItem(_, sub) => *sub,
+            _ => None,
+        };
+        let info = content
+            | match at {
+                At::Origin(_) => 0x80,
+                At::RightOrigin(_) => 0x40,
+                _ => 0,
+            }
+            | if sub.is_some() { 0x20 } else { 0 };
+        out.push(info);
+        match at {
+            At::Origin(origin) | At::RightOrigin(origin) => id(&mut out, origin),
+            At::Root(name, _) => {
+                out.push(1);
+                write_buf(&mut out, name.as_bytes());
+            }
+            At::InItem(parent, _) => {
+                out.push(0);
+                id(&mut out, parent);
+            }
+        }
+        if let Some(sub) = sub {
+            write_buf(&mut out, sub.as_bytes());
+        }
+        match holds {
+            Holds::Text(text) => write_buf(&mut out, text.as_bytes()),
+            Holds::Value(value) => {
+                out.push(1);
+                out.push(119);
+                write_buf(&mut out, value.as_bytes());
+            }
+            Holds::NewText => out.push(2),
+        }
+        out.push(0);
+        out
+    }
+
+    /// No items; one deleted range.
+    pub fn deletion(client: u64, clock: u32, len: u32) -> Vec<u8> {
+        let mut out = vec![0, 1];
+        write_var_u64(&mut out, client);
+        out.push(1);
+        write_var_u64(&mut out, u64::from(clock));
+        write_var_u64(&mut out, u64::from(len));
+        out
+    }
+}
+
+/// The id of the item that holds the map entry `root[key]` now: the first value names its
+/// root and key, each later one (an overwrite) has the one before as its origin.
+fn entry_item(state: &[u8], root: &str, key: &str) -> anyhow::Result<(u64, u32)> {
+    use concord_protocol::update::{scan_update_v1, Block, Id, Parent};
+    let scanned = scan_update_v1(state)?;
+    let items: Vec<_> = scanned
+        .blocks
+        .iter()
+        .filter_map(|block| match block {
+            Block::Item(item) => Some(item),
+            _ => None,
+        })
+        .collect();
+    let mut current: Id = items
+        .iter()
+        .find(|item| item.parent_sub == Some(key) && item.parent == Some(Parent::Root(root)))
+        .map(|item| item.id)
+        .ok_or_else(|| anyhow::anyhow!("no entry {root}[{key}]"))?;
+    while let Some(next) = items.iter().find(|item| item.origin == Some(current)) {
+        current = next.id;
+    }
+    Ok((current.client, current.clock))
+}
+
+impl Room {
+    async fn state(&self) -> anyhow::Result<Vec<u8>> {
+        let auth = format!("Authorization: Bearer {}", self.chair);
+        let (status, bytes) = concord_tests::http_get_raw(
+            self.server.addr,
+            &format!("/api/docs/{DOC}/state"),
+            &[&auth],
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "state answered {status}");
+        Ok(bytes)
+    }
+
+    /// Sends `update` from a fresh connection of `token`: closed 4403 naming `rule`, and the
+    /// document (its full state) unchanged.
+    async fn refused(&self, what: &str, token: &str, update: &[u8], rule: &str) -> anyhow::Result<()> {
+        let before = self.state().await?;
+        let mut client = self.connect(token).await?;
+        client.send_update(update)?;
+        let close = client.wait_closed().await?;
+        assert_eq!(close.map(|c| c.0), Some(4403), "{what}: {:?}", client.seen().close);
+        let seen = client.seen();
+        assert_eq!(
+            seen.rejections.first().map(|r| r.rule.as_str()),
+            Some(rule),
+            "{what}"
+        );
+        assert_eq!(self.state().await?, before, "{what}: the document changed");
+        Ok(())
+    }
+}
+
+/// Guarantee 1 and 2: crafted bytes at the revision, the cover letter and the change notes,
+/// from a facilitator (who may write the most) and a delegation: map overwrites, values
+/// slipped before the revision, items parented inside it, deletions of its item and by range
+/// over the server's id, the server's own id continued, a gap. Each is refused, the document
+/// is unchanged, and the revision reads the same bytes after all of them (and a restart).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_notes(
+) -> anyhow::Result<()> {
+    use craft::{deletion, item, At, Holds};
+    let room = Room::start().await?;
+    room.command(&room.chair, r#"{"type":"prepare-revision"}"#)
+        .await?;
+    let mut chair = room.connect(&room.chair).await?;
+    let seq = chair.insert_into(&|txn| schema::cover_note_text(txn), 0, "Excellencies,")?;
+    chair.wait_acked(seq).await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"note-change","paragraph":"p1","note":"Tightened."}"#,
+    )
+    .await?;
+    let seq = chair.insert_into(&|txn| schema::cover_note_text(txn), 0, "Dear all,")?;
+    chair.wait_acked(seq).await?;
+    let (_, published) = room.get(&room.mex, "/revisions/r1").await?;
+
+    let state = room.state().await?;
+    let r1 = entry_item(&state, "revisions", "r1")?;
+    let cover = entry_item(&state, "drafting", "cover_note")?;
+    let note = entry_item(&state, "change_notes", "p1")?;
+    let server = r1.0;
+    let server_clock = {
+        let doc = yrs::Doc::new();
+        doc.transact_mut()
+            .apply_update(yrs::updates::decoder::Decode::decode_v1(&state)?)?;
+        let clock = doc.transact().state_vector().get(&yrs::ClientID::new(server));
+        clock
+    };
+    let own = 7_000_001; // a fresh client id of the sender's mission
+    let forged = r#"{"id":"r1","forged":true}"#;
+
+    let attempts: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a value for r1 with no origin (concurrent with the revision)",
+            item(own, 0, At::Root("revisions", Some("r1")), Holds::Value(forged)),
+            "not-editable",
+        ),
+        (
+            "a value for r1 after the revision (an overwrite)",
+            item(own, 0, At::Origin(r1), Holds::Value(forged)),
+            "not-editable",
+        ),
+        (
+            "a value for r1 before the revision",
+            item(own, 0, At::RightOrigin(r1), Holds::Value(forged)),
+            "not-editable",
+        ),
+        (
+            "the next revision's id, taken ahead",
+            item(own, 0, At::Root("revisions", Some("r2")), Holds::Value(forged)),
+            "not-editable",
+        ),
+        (
+            "text parented inside the revision's value",
+            item(own, 0, At::InItem(r1, None), Holds::Text("forged")),
+            "not-editable",
+        ),
+        (
+            "a keyed value parented inside the revision's value",
+            item(own, 0, At::InItem(r1, Some("name")), Holds::Value("Forged")),
+            "not-editable",
+        ),
+        (
+            "a deletion of the revision's item",
+            deletion(server, r1.1, 1),
+            "not-editable",
+        ),
+        (
+            "a deletion of everything the server wrote",
+            deletion(server, 0, server_clock),
+            "not-editable",
+        ),
+        (
+            "a deletion over the server's id far past its clock",
+            deletion(server, 0, u32::MAX),
+            "not-editable",
+        ),
+        (
+            "the server's own id, continued",
+            item(
+                server,
+                server_clock,
+                At::Root("revisions", Some("r1")),
+                Holds::Value(forged),
+            ),
+            "client-id-of-another-mission",
+        ),
+        (
+            "the server's own id, past a gap",
+            item(
+                server,
+                server_clock + 5,
+                At::Root("revisions", Some("r1")),
+                Holds::Value(forged),
+            ),
+            "unknown-reference",
+        ),
+        (
+            "a new cover-letter text",
+            item(own, 0, At::Root("drafting", Some("cover_note")), Holds::NewText),
+            "not-editable",
+        ),
+        (
+            "a new cover-letter text after the current one",
+            item(own, 0, At::Origin(cover), Holds::NewText),
+            "not-editable",
+        ),
+        (
+            "a deletion of the cover letter's item",
+            deletion(cover.0, cover.1, 1),
+            "not-editable",
+        ),
+        (
+            "a change note overwritten",
+            item(own, 0, At::Origin(note), Holds::Value("Forged note")),
+            "not-editable",
+        ),
+        (
+            "a change note added",
+            item(own, 0, At::Root("change_notes", Some("p2")), Holds::Value("Forged")),
+            "not-editable",
+        ),
+        (
+            "a change note deleted",
+            deletion(note.0, note.1, 1),
+            "not-editable",
+        ),
+        (
+            "a new change-notes map",
+            item(own, 0, At::Root("drafting", Some("change_notes")), Holds::NewText),
+            "not-editable",
+        ),
+    ];
+    for (what, update, rule) in &attempts {
+        room.refused(what, &room.chair, update, rule).await?;
+    }
+    // A delegation: the same, and the cover letter's text itself.
+    for (what, update, rule) in attempts.iter().take(3) {
+        room.refused(what, &room.mex, update, rule).await?;
+    }
+    let typed = char_of_cover_letter(&room).await?;
+    room.refused(
+        "a delegation deleting a character of the cover letter",
+        &room.mex,
+        &deletion(typed.0, typed.1, 1),
+        "cover-note-facilitators-only",
+    )
+    .await?;
+    room.refused(
+        "a delegation typing after a character of the cover letter",
+        &room.mex,
+        &item(own + 1, 0, At::Origin(typed), Holds::Text("Forged ")),
+        "cover-note-facilitators-only",
+    )
+    .await?;
+    let observer_edit = item(own + 2, 0, At::Origin(typed), Holds::Text("Forged "));
+    room.refused(
+        "an observer typing into the cover letter",
+        &room.ngo,
+        &observer_edit,
+        "observer-read-only",
+    )
+    .await?;
+
+    // A re-send of everything (the server's own items, the revision included) changes
+    // nothing and is acknowledged.
+    let mut resender = room.connect(&room.chair).await?;
+    let seq = resender.send_update(&state)?;
+    resender.wait_acked(seq).await?;
+    assert!(resender.seen().rejections.is_empty());
+
+    let (_, after) = room.get(&room.mex, "/revisions/r1").await?;
+    assert_eq!(after, published);
+    let draft = room.get_json(&room.chair, "/draft").await?;
+    assert_eq!(draft["cover_note"], "Dear all,");
+    let notes: Vec<&Value> = draft["change_notes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| !n["note"].is_null())
+        .collect();
+    assert_eq!(notes.len(), 1, "{draft}");
+    assert_eq!(notes[0]["note"], "Tightened.");
+    let room = Room {
+        server: room.server.restart().await,
+        ..room
+    };
+    let (_, restarted) = room.get(&room.mex, "/revisions/r1").await?;
+    assert_eq!(restarted, published);
+    Ok(())
+}
+
+/// The id of the first character of the cover letter being typed.
+async fn char_of_cover_letter(room: &Room) -> anyhow::Result<(u64, u32)> {
+    use concord_protocol::update::{scan_update_v1, Block, Content};
+    let state = room.state().await?;
+    let cover = entry_item(&state, "drafting", "cover_note")?;
+    let scanned = scan_update_v1(&state)?;
+    scanned
+        .blocks
+        .iter()
+        .find_map(|block| match block {
+            Block::Item(item)
+                if item.content == Content::String
+                    && item.parent
+                        == Some(concord_protocol::update::Parent::Item(
+                            concord_protocol::update::Id {
+                                client: cover.0,
+                                clock: cover.1,
+                            },
+                        )) =>
+            {
+                Some((item.id.client, item.id.clock))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| anyhow::anyhow!("the cover letter has no typed text"))
+}
