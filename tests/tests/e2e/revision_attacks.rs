@@ -1121,3 +1121,64 @@ async fn split_paragraphs_and_accepted_amendments_never_credit_another_mission(
     }
     Ok(())
 }
+
+// ---- 4. hostile queries; 6. bad input -----------------------------------------------------------
+
+/// Guarantee 4: hostile query strings and ids on the revision routes get a clear 4xx (a JSON
+/// error naming a code), never a 5xx; the server answers throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_revision_queries_get_clear_errors() -> anyhow::Result<()> {
+    let room = Room::start().await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    let long_id = format!("r{}", "9".repeat(60_000));
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("/compare?from=r9&to=live".into(), 404, "unknown-revision"),
+        ("/compare?from=r1&to=r9".into(), 404, "unknown-revision"),
+        ("/compare?from=r01".into(), 404, "unknown-revision"),
+        ("/compare?from=R1".into(), 404, "unknown-revision"),
+        ("/compare?from=r%EF%BC%91".into(), 404, "unknown-revision"),
+        ("/compare?from=r1%00".into(), 404, "unknown-revision"),
+        ("/compare?from=%2e%2e%2f%2e%2e%2fetc%2fpasswd".into(), 404, "unknown-revision"),
+        ("/compare?from=".into(), 404, "unknown-revision"),
+        ("/compare?from=%FF%FE".into(), 404, "unknown-revision"),
+        ("/compare?to=r1".into(), 400, "invalid-query"),
+        ("/compare?from=r1&from=live".into(), 400, "invalid-query"),
+        ("/compare?from[]=r1".into(), 400, "invalid-query"),
+        (format!("/compare?from={long_id}"), 404, "unknown-revision"),
+        ("/revisions/r9".into(), 404, "unknown-revision"),
+        ("/revisions/..%2F..%2Fetc%2Fpasswd".into(), 404, "unknown-revision"),
+        ("/revisions/%00".into(), 404, "unknown-revision"),
+        ("/revisions/r1%20".into(), 404, "unknown-revision"),
+        (format!("/revisions/{long_id}"), 404, "unknown-revision"),
+        ("/amendments/a9/redline".into(), 404, "unknown-amendment"),
+        ("/amendments/..%2Fa1/redline".into(), 404, "unknown-amendment"),
+        ("/paragraphs/%00/attribution".into(), 404, "unknown-paragraph"),
+    ];
+    for (path, status, code) in &cases {
+        let (got, body) = room.get(&room.mex, path).await?;
+        let shown = &path[..path.len().min(80)];
+        assert_eq!(got, *status, "{shown}: {}", &body[..body.len().min(200)]);
+        let error: Value = serde_json::from_str(&body)
+            .map_err(|e| anyhow::anyhow!("{shown}: not a JSON error ({e}): {body:.200}"))?;
+        assert_eq!(error["error"], *code, "{shown}");
+    }
+    // The same text against itself: nothing changed (not an error).
+    for path in ["/compare?from=live&to=live", "/compare?from=r1&to=r1", "/compare?from=latest"] {
+        let same = room.get_json(&room.mex, path).await?;
+        assert_eq!(same["changed"], 0, "{path}: {same}");
+    }
+    // A query string far past any sensible size: a 4xx, not a 5xx or a dropped connection.
+    let huge = format!("/compare?from={}", "r".repeat(1 << 20));
+    let answered = room.get(&room.mex, &huge).await;
+    eprintln!(
+        "a 1 MiB query string: {:?}",
+        answered.as_ref().map(|(s, b)| (*s, b.len()))
+    );
+    match answered {
+        Ok((status, _)) => assert!((400..500).contains(&status), "{status}"),
+        Err(err) => panic!("a 1 MiB query string got no answer: {err}"),
+    }
+    assert_eq!(room.server.health().await["status"], "ok");
+    Ok(())
+}
