@@ -5,6 +5,8 @@
 //! Each test says the guarantee it attacks. Timings are measured and printed (run with
 //! `--nocapture`), never asserted.
 
+use std::time::Instant;
+
 use concord_protocol::command::{Command, CommandRequest, Reply};
 use concord_protocol::schema::{self, ObserverView};
 use concord_protocol::{Message, Role};
@@ -1181,4 +1183,236 @@ async fn hostile_revision_queries_get_clear_errors() -> anyhow::Result<()> {
     }
     assert_eq!(room.server.health().await["status"], "ok");
     Ok(())
+}
+
+/// The code of a REST command's refusal (or "done").
+async fn refusal(room: &Room, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    let (status, answer) = room.post(token, body).await?;
+    let code = serde_json::from_str::<Value>(&answer)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(String::from))
+        .unwrap_or_else(|| format!("(not a JSON error: {:.80})", answer));
+    Ok((status, if status == 200 { "done".into() } else { code }))
+}
+
+/// Guarantee 6: bad input to the revision commands gets a clear error: who may ask, sizes
+/// (a 10 MB note over REST and the WebSocket, a theme of 5,001 paragraphs), unknown ids, empty
+/// names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_revision_commands_get_clear_errors() -> anyhow::Result<()> {
+    let room = Room::start().await?;
+    let big_note = "n".repeat(10 << 20);
+    let over_note = "n".repeat(100_001);
+    let theme_of = |n: usize| {
+        let ids: Vec<String> = (0..n).map(|_| "p1".to_string()).collect();
+        serde_json::json!({"type": "set-theme", "name": "Big", "paragraphs": ids}).to_string()
+    };
+    let cases: Vec<(&str, &String, String, u16, &str)> = vec![
+        (
+            "a delegation publishing",
+            &room.mex,
+            r#"{"type":"publish-revision","name":"Rev 1"}"#.into(),
+            403,
+            "forbidden-role",
+        ),
+        (
+            "an observer publishing",
+            &room.ngo,
+            r#"{"type":"publish-revision","name":"Rev 1"}"#.into(),
+            403,
+            "forbidden-role",
+        ),
+        (
+            "a delegation setting observers",
+            &room.mex,
+            r#"{"type":"set-observers","observers":"published"}"#.into(),
+            403,
+            "forbidden-role",
+        ),
+        (
+            "a delegation noting a change",
+            &room.che,
+            r#"{"type":"note-change","paragraph":"p1","note":"x"}"#.into(),
+            403,
+            "forbidden-role",
+        ),
+        (
+            "a delegation preparing",
+            &room.che,
+            r#"{"type":"prepare-revision"}"#.into(),
+            403,
+            "forbidden-role",
+        ),
+        (
+            "a delegation setting a theme",
+            &room.che,
+            r#"{"type":"set-theme","name":"T"}"#.into(),
+            403,
+            "forbidden-role",
+        ),
+        (
+            "an empty name",
+            &room.chair,
+            r#"{"type":"publish-revision","name":"  "}"#.into(),
+            400,
+            "invalid-argument",
+        ),
+        (
+            "a 129-byte name",
+            &room.chair,
+            serde_json::json!({"type":"publish-revision","name":"R".repeat(129)}).to_string(),
+            413,
+            "too-long",
+        ),
+        (
+            "a note over its limit",
+            &room.chair,
+            serde_json::json!({"type":"publish-revision","name":"Rev 1","note":over_note})
+                .to_string(),
+            413,
+            "too-long",
+        ),
+        (
+            "observers reading something else",
+            &room.chair,
+            r#"{"type":"set-observers","observers":"everything"}"#.into(),
+            400,
+            "invalid-command",
+        ),
+        (
+            "a note on an unknown paragraph",
+            &room.chair,
+            r#"{"type":"note-change","paragraph":"p99","note":"x"}"#.into(),
+            404,
+            "unknown-paragraph",
+        ),
+        (
+            "a theme of 5,001 paragraphs",
+            &room.chair,
+            theme_of(5_001),
+            413,
+            "too-long",
+        ),
+        (
+            "an unknown theme",
+            &room.chair,
+            r#"{"type":"set-theme","theme":"t7","name":"T"}"#.into(),
+            404,
+            "unknown-theme",
+        ),
+        (
+            "a theme id of another kind",
+            &room.chair,
+            r#"{"type":"set-theme","theme":"p1","name":"T"}"#.into(),
+            404,
+            "unknown-theme",
+        ),
+        (
+            "a theme of an unknown paragraph",
+            &room.chair,
+            r#"{"type":"set-theme","name":"T","paragraphs":["p1","p99"]}"#.into(),
+            404,
+            "unknown-paragraph",
+        ),
+        (
+            "a theme without a name",
+            &room.chair,
+            r#"{"type":"set-theme","name":" "}"#.into(),
+            400,
+            "invalid-argument",
+        ),
+    ];
+    for (what, token, body, status, code) in &cases {
+        let (got, answer) = refusal(&room, token, body).await?;
+        assert_eq!((got, answer.as_str()), (*status, *code), "{what}");
+    }
+    // A theme of 5,000 paragraphs is taken, once each.
+    let started = Instant::now();
+    let (status, answer) = refusal(&room, &room.chair, &theme_of(5_000)).await?;
+    eprintln!("a theme of 5,000 paragraph ids: {:?}", started.elapsed());
+    assert_eq!((status, answer.as_str()), (200, "done"));
+    // 10 MB: over REST the body limit, over the WebSocket the frame limit, each said.
+    let body = serde_json::json!({"type":"publish-revision","name":"Rev 1","note":big_note})
+        .to_string();
+    let status = post_ignoring_a_closed_write(&room, &room.chair, body.as_bytes()).await?;
+    assert_eq!(status, 413);
+    let ws = room.connect(&room.chair).await?;
+    ws.send_message(&Message::Command(ws_command(
+        1,
+        Command::PublishRevision {
+            name: "Rev 1".into(),
+            note: Some(big_note.clone()),
+        },
+    )))?;
+    let close = ws.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(4413));
+    // Nothing of it was published; the document works.
+    let list = room.get_json(&room.mex, "/revisions").await?;
+    assert_eq!(list["revisions"], serde_json::json!([]));
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    let (status, answer) =
+        refusal(&room, &room.chair, r#"{"type":"publish-revision","name":"rev 1"}"#).await?;
+    assert_eq!((status, answer.as_str()), (409, "revision-name-taken"));
+    Ok(())
+}
+
+/// Guarantee 6: names with control, bidi and invisible characters are refused with a clear
+/// error. A revision's name is frozen for good and printed by `concord revisions` on a
+/// terminal: an escape sequence, a NUL or a right-to-left override stored there can never be
+/// corrected, and "Rev 1" and "Rev\u{200B} 1" would be two revisions that read alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_with_control_or_invisible_characters_are_refused() -> anyhow::Result<()> {
+    let room = Room::start().await?;
+    for name in [
+        "Rev\u{0}1",
+        "Rev 1\n",
+        "\u{1b}[2J\u{1b}[31mRev 1",
+        "\u{202e}1 veR",
+        "Rev\u{200b} 1",
+        "Rev 1\u{7f}",
+    ] {
+        for body in [
+            serde_json::json!({"type": "publish-revision", "name": name}),
+            serde_json::json!({"type": "set-theme", "name": name}),
+        ] {
+            let (status, answer) = refusal(&room, &room.chair, &body.to_string()).await?;
+            assert_eq!(
+                (status, answer.as_str()),
+                (400, "invalid-argument"),
+                "{body}"
+            );
+        }
+    }
+    let list = room.get_json(&room.mex, "/revisions").await?;
+    assert_eq!(list["revisions"], serde_json::json!([]), "{list}");
+    // Letters of any script, spaces and punctuation are names.
+    for name in ["Révision 1", "第一稿", "Rev. 1 (corrigendum)", "مسودة"] {
+        let body = serde_json::json!({"type": "publish-revision", "name": name});
+        room.command(&room.chair, &body.to_string()).await?;
+    }
+    Ok(())
+}
+
+/// A POST whose body the server may refuse before reading it all (it answers, then closes):
+/// the status it answered, read even when writing the rest of the body failed.
+async fn post_ignoring_a_closed_write(room: &Room, token: &str, body: &[u8]) -> anyhow::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = room.server.addr;
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST /api/docs/{DOC}/commands HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer \
+         {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: \
+         close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let _ = stream.write_all(body).await;
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(concord_tests::WAIT, stream.read_to_end(&mut response)).await?;
+    let text = String::from_utf8_lossy(&response);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no status in {:.200}", text))
 }
