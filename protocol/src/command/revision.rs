@@ -9,7 +9,7 @@
 use yrs::TransactionMut;
 
 use super::error::{refuse, CommandError, ErrorCode};
-use super::guards::{facilitators_only, paragraph};
+use super::guards::{facilitators_only, paragraph, readable_name};
 use super::{Context, Outcome};
 use crate::revision::{change_notes, live_text, Publisher, Revision, Theme};
 use crate::schema::{self, keys, AmendmentStatus, ObserverView};
@@ -21,13 +21,7 @@ pub(super) fn publish(
     note: Option<&str>,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(refuse(
-            ErrorCode::InvalidArgument,
-            "a revision needs a name (\"Zero draft\", \"Rev 1\")",
-        ));
-    }
+    let name = readable_name(name, "a revision")?;
     let published = schema::revisions(txn);
     if published.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
         return Err(refuse(
@@ -114,10 +108,7 @@ pub(super) fn set_theme(
     paragraphs: &[String],
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(refuse(ErrorCode::InvalidArgument, "a theme needs a name"));
-    }
+    let name = readable_name(name, "a theme")?;
     let themes = schema::themes(txn);
     let id = match theme {
         Some(id) if themes.iter().any(|t| t.id == id) => id.to_string(),

@@ -339,7 +339,10 @@ mod tests {
         // Typed after the close was asked, before the observer's writer sent it.
         peers.broadcast_updates(&[(0, typed(11, "x"))]);
         peers.send_to(1, encode_update_frame(&typed(11, "y")).into());
-        assert!(texts(&mut observer_rx).is_empty(), "live text after the close");
+        assert!(
+            texts(&mut observer_rx).is_empty(),
+            "live text after the close"
+        );
         assert_eq!(texts(&mut chair_rx), vec!["x"]);
         assert!(!peers.resync(1));
         // Still a connection of the room until it leaves: answers reach it.

@@ -9,7 +9,9 @@ use std::collections::HashSet;
 use bytes::Bytes;
 use concord_protocol::message::Message;
 use concord_protocol::policy::{self, Actor};
-use concord_protocol::revision::{empty_published_view, is_view_client_id, published_view, Revision};
+use concord_protocol::revision::{
+    empty_published_view, is_view_client_id, published_view, Revision,
+};
 use concord_protocol::schema::{self, ObserverView};
 use concord_protocol::update::{scan_update_v1, Block};
 use concord_protocol::{CloseCode, Role};
@@ -144,7 +146,11 @@ impl Room {
         };
         let latest = schema::revision_ids(&self.core.doc().transact())
             .last()
-            .and_then(|(id, _)| id.strip_prefix(schema::keys::REVISION_ID_PREFIX)?.parse().ok())
+            .and_then(|(id, _)| {
+                id.strip_prefix(schema::keys::REVISION_ID_PREFIX)?
+                    .parse()
+                    .ok()
+            })
             .unwrap_or(0u32);
         let served = |client: u64| is_view_client_id(client, latest);
         scanned.blocks.retain(|block| {

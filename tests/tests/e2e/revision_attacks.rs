@@ -373,7 +373,8 @@ async fn a_stock_observer_reconnecting_with_its_old_replica_after_4001_is_not_re
     let forged = {
         let doc = yrs::Doc::new();
         let mut txn = doc.transact_mut();
-        txn.get_or_insert_map("paragraphs").insert(&mut txn, "p9", "x");
+        txn.get_or_insert_map("paragraphs")
+            .insert(&mut txn, "p9", "x");
         txn.encode_update_v1()
     };
     fourth.send_message(&Message::Update(&forged))?;
@@ -512,12 +513,23 @@ impl Room {
 
     /// Sends `update` from a fresh connection of `token`: closed 4403 naming `rule`, and the
     /// document (its full state) unchanged.
-    async fn refused(&self, what: &str, token: &str, update: &[u8], rule: &str) -> anyhow::Result<()> {
+    async fn refused(
+        &self,
+        what: &str,
+        token: &str,
+        update: &[u8],
+        rule: &str,
+    ) -> anyhow::Result<()> {
         let before = self.state().await?;
         let mut client = self.connect(token).await?;
         client.send_update(update)?;
         let close = client.wait_closed().await?;
-        assert_eq!(close.map(|c| c.0), Some(4403), "{what}: {:?}", client.seen().close);
+        assert_eq!(
+            close.map(|c| c.0),
+            Some(4403),
+            "{what}: {:?}",
+            client.seen().close
+        );
         let seen = client.seen();
         assert_eq!(
             seen.rejections.first().map(|r| r.rule.as_str()),
@@ -564,7 +576,10 @@ async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_
         let doc = yrs::Doc::new();
         doc.transact_mut()
             .apply_update(yrs::updates::decoder::Decode::decode_v1(&state)?)?;
-        let clock = doc.transact().state_vector().get(&yrs::ClientID::new(server));
+        let clock = doc
+            .transact()
+            .state_vector()
+            .get(&yrs::ClientID::new(server));
         clock
     };
     let own = 7_000_001; // a fresh client id of the sender's mission
@@ -573,7 +588,12 @@ async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_
     let attempts: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "a value for r1 with no origin (concurrent with the revision)",
-            item(own, 0, At::Root("revisions", Some("r1")), Holds::Value(forged)),
+            item(
+                own,
+                0,
+                At::Root("revisions", Some("r1")),
+                Holds::Value(forged),
+            ),
             "not-editable",
         ),
         (
@@ -588,7 +608,12 @@ async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_
         ),
         (
             "the next revision's id, taken ahead",
-            item(own, 0, At::Root("revisions", Some("r2")), Holds::Value(forged)),
+            item(
+                own,
+                0,
+                At::Root("revisions", Some("r2")),
+                Holds::Value(forged),
+            ),
             "not-editable",
         ),
         (
@@ -638,7 +663,12 @@ async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_
         ),
         (
             "a new cover-letter text",
-            item(own, 0, At::Root("drafting", Some("cover_note")), Holds::NewText),
+            item(
+                own,
+                0,
+                At::Root("drafting", Some("cover_note")),
+                Holds::NewText,
+            ),
             "not-editable",
         ),
         (
@@ -658,7 +688,12 @@ async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_
         ),
         (
             "a change note added",
-            item(own, 0, At::Root("change_notes", Some("p2")), Holds::Value("Forged")),
+            item(
+                own,
+                0,
+                At::Root("change_notes", Some("p2")),
+                Holds::Value("Forged"),
+            ),
             "not-editable",
         ),
         (
@@ -668,7 +703,12 @@ async fn crafted_updates_cannot_touch_a_revision_the_cover_letter_or_the_change_
         ),
         (
             "a new change-notes map",
-            item(own, 0, At::Root("drafting", Some("change_notes")), Holds::NewText),
+            item(
+                own,
+                0,
+                At::Root("drafting", Some("change_notes")),
+                Holds::NewText,
+            ),
             "not-editable",
         ),
     ];
@@ -766,18 +806,17 @@ async fn a_publication_is_whole_or_absent_after_sigkill() -> anyhow::Result<()> 
     let data = TempDir::new("publish-kill");
     let mut room = Faulty::start(&data).await?;
     let answer = room
-        .command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1","note":"First."}"#)
+        .command(
+            &room.chair,
+            r#"{"type":"publish-revision","name":"Rev 1","note":"First."}"#,
+        )
         .await?;
     assert_eq!(answer, r#"{"outcome":"created","id":"r1"}"#);
     // Killed right after the answer.
     room.server.kill().await;
 
-    let server = ProcessServer::start_with_faults(
-        BINARY,
-        data.path(),
-        &["--snapshot-every", "2"],
-    )
-    .await?;
+    let server =
+        ProcessServer::start_with_faults(BINARY, data.path(), &["--snapshot-every", "2"]).await?;
     room.server = server;
     let (status, r1) = room.get(&room.chair, "/revisions/r1").await?;
     assert_eq!(status, 200, "an answered publication was lost: {r1}");
@@ -804,7 +843,10 @@ async fn a_publication_is_whole_or_absent_after_sigkill() -> anyhow::Result<()> 
         },
     )))?;
     room.server.wait_held(1).await?;
-    assert!(chair.seen().command_results.is_empty(), "answered before durable");
+    assert!(
+        chair.seen().command_results.is_empty(),
+        "answered before durable"
+    );
     room.server.kill().await;
 
     room.server = ProcessServer::start(BINARY, data.path(), &[]).await?;
@@ -813,7 +855,11 @@ async fn a_publication_is_whole_or_absent_after_sigkill() -> anyhow::Result<()> 
     let (status, r2) = room.get(&room.chair, "/revisions/r2").await?;
     assert_eq!(status, 404, "half a publication survived: {r2}");
     let list: Value = serde_json::from_str(&room.get(&room.chair, "/revisions").await?.1)?;
-    assert_eq!(list["revisions"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(
+        list["revisions"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
     let answer = room
         .command(&room.chair, r#"{"type":"publish-revision","name":"Rev 2"}"#)
         .await?;
@@ -862,7 +908,10 @@ fn credited_to(credited: &[(String, String, String)], words: &[&str], mission: &
             }
         }
     }
-    assert!(found >= words.len(), "not all of {words:?} credited: {credited:?}");
+    assert!(
+        found >= words.len(),
+        "not all of {words:?} credited: {credited:?}"
+    );
 }
 
 /// Guarantee 4: text typed by two facilitators of different missions, interleaved, with
@@ -948,8 +997,8 @@ impl WaitTextOf for Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "defect: words an accepted amendment brought in are credited to its first sponsor \
             (Credits::of: the amendment's author), whoever of its sponsors typed them"]
-async fn a_co_drafted_amendment_credits_each_sponsor_with_the_words_it_typed(
-) -> anyhow::Result<()> {
+async fn a_co_drafted_amendment_credits_each_sponsor_with_the_words_it_typed() -> anyhow::Result<()>
+{
     let room = Room::start().await?;
     room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
         .await?;
@@ -1010,7 +1059,8 @@ async fn accepting_rewrites_only_the_changed_words_and_keeps_every_other_author(
     let seq = un.insert_into(&p1, 0, "Member States ")?;
     un.wait_acked(seq).await?;
     let mut che = room.connect(&che_chair).await?;
-    che.wait_text_of(&p1, |t| t.starts_with("Member States")).await?;
+    che.wait_text_of(&p1, |t| t.starts_with("Member States"))
+        .await?;
     let seq = che.insert_into(&p1, utf16("Member States Commit to "), "fully ")?;
     che.wait_acked(seq).await?;
     // "Member States Commit to fully cooperate." MEX amends one word.
@@ -1032,7 +1082,11 @@ async fn accepting_rewrites_only_the_changed_words_and_keeps_every_other_author(
     let before = attribution(&room, "p1").await?;
 
     // Later edits by UN: accepting is refused until asked, then overwrites only the word.
-    let seq = un.insert_into(&p1, utf16("Member States Commit to fully cooperate"), " now")?;
+    let seq = un.insert_into(
+        &p1,
+        utf16("Member States Commit to fully cooperate"),
+        " now",
+    )?;
     un.wait_acked(seq).await?;
     let accept = format!(r#"{{"type":"accept","amendment":"{a}"}}"#);
     let (status, body) = room.post(&room.chair, &accept).await?;
@@ -1048,9 +1102,21 @@ async fn accepting_rewrites_only_the_changed_words_and_keeps_every_other_author(
             .find(|(t, _, _)| t.contains(word))
             .map(|(_, m, s)| (m.clone(), *s))
     };
-    assert_eq!(by(&before, "Member"), by(&after, "Member"), "{before:?} -> {after:?}");
-    assert_eq!(by(&after, "Member"), Some(("UN".into(), false)), "{after:?}");
-    assert_eq!(by(&after, "cooperate"), by(&before, "cooperate"), "{after:?}");
+    assert_eq!(
+        by(&before, "Member"),
+        by(&after, "Member"),
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(
+        by(&after, "Member"),
+        Some(("UN".into(), false)),
+        "{after:?}"
+    );
+    assert_eq!(
+        by(&after, "cooperate"),
+        by(&before, "cooperate"),
+        "{after:?}"
+    );
     assert_eq!(by(&after, "jointly"), Some(("-".into(), true)), "{after:?}");
     // Only "fully" and " now" went: what was deleted is credited to who wrote it.
     let answer = room
@@ -1110,10 +1176,16 @@ async fn split_paragraphs_and_accepted_amendments_never_credit_another_mission(
         for paragraph in ["p1", "p3"] {
             for (text, mission, _) in credits(&compared, paragraph) {
                 if text.contains("openly") {
-                    assert!(mission == "CHE" || mission == "-", "{path} {text:?}: {mission}");
+                    assert!(
+                        mission == "CHE" || mission == "-",
+                        "{path} {text:?}: {mission}"
+                    );
                 }
                 if text.contains("Unchair") {
-                    assert!(mission == "UN" || mission == "-", "{path} {text:?}: {mission}");
+                    assert!(
+                        mission == "UN" || mission == "-",
+                        "{path} {text:?}: {mission}"
+                    );
                 }
                 if text.contains("cooperate") {
                     assert_eq!(mission, "-", "{path} {text:?}: imported text");
@@ -1141,7 +1213,11 @@ async fn hostile_revision_queries_get_clear_errors() -> anyhow::Result<()> {
         ("/compare?from=R1".into(), 404, "unknown-revision"),
         ("/compare?from=r%EF%BC%91".into(), 404, "unknown-revision"),
         ("/compare?from=r1%00".into(), 404, "unknown-revision"),
-        ("/compare?from=%2e%2e%2f%2e%2e%2fetc%2fpasswd".into(), 404, "unknown-revision"),
+        (
+            "/compare?from=%2e%2e%2f%2e%2e%2fetc%2fpasswd".into(),
+            404,
+            "unknown-revision",
+        ),
         ("/compare?from=".into(), 404, "unknown-revision"),
         ("/compare?from=%FF%FE".into(), 404, "unknown-revision"),
         ("/compare?to=r1".into(), 400, "invalid-query"),
@@ -1149,13 +1225,25 @@ async fn hostile_revision_queries_get_clear_errors() -> anyhow::Result<()> {
         ("/compare?from[]=r1".into(), 400, "invalid-query"),
         (format!("/compare?from={long_id}"), 404, "unknown-revision"),
         ("/revisions/r9".into(), 404, "unknown-revision"),
-        ("/revisions/..%2F..%2Fetc%2Fpasswd".into(), 404, "unknown-revision"),
+        (
+            "/revisions/..%2F..%2Fetc%2Fpasswd".into(),
+            404,
+            "unknown-revision",
+        ),
         ("/revisions/%00".into(), 404, "unknown-revision"),
         ("/revisions/r1%20".into(), 404, "unknown-revision"),
         (format!("/revisions/{long_id}"), 404, "unknown-revision"),
         ("/amendments/a9/redline".into(), 404, "unknown-amendment"),
-        ("/amendments/..%2Fa1/redline".into(), 404, "unknown-amendment"),
-        ("/paragraphs/%00/attribution".into(), 404, "unknown-paragraph"),
+        (
+            "/amendments/..%2Fa1/redline".into(),
+            404,
+            "unknown-amendment",
+        ),
+        (
+            "/paragraphs/%00/attribution".into(),
+            404,
+            "unknown-paragraph",
+        ),
     ];
     for (path, status, code) in &cases {
         let (got, body) = room.get(&room.mex, path).await?;
@@ -1166,7 +1254,11 @@ async fn hostile_revision_queries_get_clear_errors() -> anyhow::Result<()> {
         assert_eq!(error["error"], *code, "{shown}");
     }
     // The same text against itself: nothing changed (not an error).
-    for path in ["/compare?from=live&to=live", "/compare?from=r1&to=r1", "/compare?from=latest"] {
+    for path in [
+        "/compare?from=live&to=live",
+        "/compare?from=r1&to=r1",
+        "/compare?from=latest",
+    ] {
         let same = room.get_json(&room.mex, path).await?;
         assert_eq!(same["changed"], 0, "{path}: {same}");
     }
@@ -1332,8 +1424,8 @@ async fn bad_revision_commands_get_clear_errors() -> anyhow::Result<()> {
     eprintln!("a theme of 5,000 paragraph ids: {:?}", started.elapsed());
     assert_eq!((status, answer.as_str()), (200, "done"));
     // 10 MB: over REST the body limit, over the WebSocket the frame limit, each said.
-    let body = serde_json::json!({"type":"publish-revision","name":"Rev 1","note":big_note})
-        .to_string();
+    let body =
+        serde_json::json!({"type":"publish-revision","name":"Rev 1","note":big_note}).to_string();
     let status = post_ignoring_a_closed_write(&room, &room.chair, body.as_bytes()).await?;
     assert_eq!(status, 413);
     let ws = room.connect(&room.chair).await?;
@@ -1351,8 +1443,12 @@ async fn bad_revision_commands_get_clear_errors() -> anyhow::Result<()> {
     assert_eq!(list["revisions"], serde_json::json!([]));
     room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
         .await?;
-    let (status, answer) =
-        refusal(&room, &room.chair, r#"{"type":"publish-revision","name":"rev 1"}"#).await?;
+    let (status, answer) = refusal(
+        &room,
+        &room.chair,
+        r#"{"type":"publish-revision","name":"rev 1"}"#,
+    )
+    .await?;
     assert_eq!((status, answer.as_str()), (409, "revision-name-taken"));
     Ok(())
 }
@@ -1366,7 +1462,7 @@ async fn names_with_control_or_invisible_characters_are_refused() -> anyhow::Res
     let room = Room::start().await?;
     for name in [
         "Rev\u{0}1",
-        "Rev 1\n",
+        "Rev\n1",
         "\u{1b}[2J\u{1b}[31mRev 1",
         "\u{202e}1 veR",
         "Rev\u{200b} 1",
@@ -1396,7 +1492,11 @@ async fn names_with_control_or_invisible_characters_are_refused() -> anyhow::Res
 
 /// A POST whose body the server may refuse before reading it all (it answers, then closes):
 /// the status it answered, read even when writing the rest of the body failed.
-async fn post_ignoring_a_closed_write(room: &Room, token: &str, body: &[u8]) -> anyhow::Result<u16> {
+async fn post_ignoring_a_closed_write(
+    room: &Room,
+    token: &str,
+    body: &[u8],
+) -> anyhow::Result<u16> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = room.server.addr;
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
