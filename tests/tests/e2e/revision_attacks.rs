@@ -1516,3 +1516,291 @@ async fn post_ignoring_a_closed_write(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("no status in {:.200}", text))
 }
+
+/// Guarantee 6: a hundred publications in a row. Each is answered, the document stays usable
+/// (typing is acknowledged, a new client syncs, observers of published text read the latest)
+/// and the first revision is the same bytes at the end. Sizes and times are printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_publications_in_a_row_leave_the_document_usable() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|config| {
+        config.limits.messages_per_second = 1_000_000;
+        config.limits.burst = 1_000_000;
+    })
+    .await;
+    let room = Room {
+        chair: server.token("chair", "UN", Role::Facilitator, DOC),
+        mex: server.token("ana", "MEX", Role::Delegation, DOC),
+        che: server.token("ben", "CHE", Role::Delegation, DOC),
+        ngo: server.token("nora", "NGO-1", Role::Observer, DOC),
+        server,
+    };
+    // Thirty paragraphs of about 500 characters: a 15 KB text.
+    let text: Vec<String> = (1..=30)
+        .map(|n| {
+            let words: Vec<String> = (0..80).map(|w| format!("word{}", (n * w) % 97)).collect();
+            format!("[{n}] {}.", words.join(" "))
+        })
+        .collect();
+    let import = serde_json::json!({"type": "import-text", "text": text.join("\n")});
+    room.command(&room.chair, &import.to_string()).await?;
+    let mut chair = room.connect(&room.chair).await?;
+    let mut times = Vec::new();
+    for n in 1..=100u32 {
+        let paragraph = format!("p{}", 1 + n % 30);
+        let target = move |txn: &yrs::TransactionMut| schema::body_text(txn, &paragraph);
+        let seq = chair.insert_into(&target, 0, &format!("edit{n} "))?;
+        chair.wait_acked(seq).await?;
+        let body = serde_json::json!({"type": "publish-revision", "name": format!("Rev {n}")});
+        let started = Instant::now();
+        let answer = room.command(&room.chair, &body.to_string()).await?;
+        times.push(started.elapsed());
+        assert_eq!(answer, format!(r#"{{"outcome":"created","id":"r{n}"}}"#));
+        if n == 1 {
+            let (_, r1) = room.get(&room.mex, "/revisions/r1").await?;
+            eprintln!("r1: {} bytes", r1.len());
+        }
+    }
+    let state = room.state().await?;
+    let started = Instant::now();
+    let list = room.get_json(&room.mex, "/revisions").await?;
+    let list_time = started.elapsed();
+    let stored: Vec<u64> = list["revisions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["stored_bytes"].as_u64())
+        .collect();
+    assert_eq!(stored.len(), 100);
+    let started = Instant::now();
+    let compared = room.get_json(&room.mex, "/compare?from=r1&to=r100").await?;
+    let compare_time = started.elapsed();
+    assert_eq!(compared["changed"], 30);
+    let started = Instant::now();
+    let fresh = room.connect(&room.mex).await?;
+    let sync_time = started.elapsed();
+    let synced = fresh.with_doc(full_state).len();
+    eprintln!(
+        "100 publications: publish took {:?} (1st), {:?} (100th); revisions stored {}..{} bytes \
+         each; full state {} bytes; a new client synced {} bytes in {:?}; list {:?}; compare \
+         r1..r100 {:?}",
+        times[0],
+        times[99],
+        stored.iter().min().unwrap_or(&0),
+        stored.iter().max().unwrap_or(&0),
+        state.len(),
+        synced,
+        sync_time,
+        list_time,
+        compare_time,
+    );
+    let seq = chair.insert_into(&body_of("p1"), 0, "still typing ")?;
+    chair.wait_acked(seq).await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"published"}"#,
+    )
+    .await?;
+    let started = Instant::now();
+    let observer = room.connect(&room.ngo).await?;
+    observer
+        .wait_until("the latest revision", |_, doc| {
+            schema::revision(&doc.transact(), "r100").is_some()
+                && schema::paragraph(&doc.transact(), "p1").is_some()
+        })
+        .await?;
+    eprintln!(
+        "an observer of published text synced {} bytes in {:?}",
+        observer.with_doc(full_state).len(),
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Random words from a two-word alphabet: prose Myers finds hardest to diff (few tokens
+/// anchor anything), `bytes` long.
+fn hostile_body(seed: u64, bytes: usize) -> String {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut out = String::with_capacity(bytes + 8);
+    while out.len() < bytes {
+        out.push_str(if rng.bool() { "x " } else { "y " });
+    }
+    out.truncate(bytes);
+    out
+}
+
+/// Guarantee 4: pathological bodies near the 20,000-byte limit. Twenty paragraphs rewritten
+/// as different random sequences of two words are compared (REST), drafted, published (in the
+/// room) and redlined (an amendment of 2 MB typed by its sponsor), while the server is asked
+/// for its health and a keystroke is acknowledged: every answer is correct, and the times are
+/// printed, not asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pathological_bodies_are_compared_exactly_and_the_server_stays_responsive(
+) -> anyhow::Result<()> {
+    let server = TestServer::start_with(|config| {
+        config.limits.messages_per_second = 1_000_000;
+        config.limits.burst = 1_000_000;
+    })
+    .await;
+    let room = Room {
+        chair: server.token("chair", "UN", Role::Facilitator, DOC),
+        mex: server.token("ana", "MEX", Role::Delegation, DOC),
+        che: server.token("ben", "CHE", Role::Delegation, DOC),
+        ngo: server.token("nora", "NGO-1", Role::Observer, DOC),
+        server,
+    };
+    const PARAGRAPHS: usize = 20;
+    let text: Vec<String> = (0..PARAGRAPHS)
+        .map(|n| format!("[{}] {}", n + 1, hostile_body(n as u64, 19_990)))
+        .collect();
+    let import = serde_json::json!({"type": "import-text", "text": text.join("\n")});
+    room.command(&room.chair, &import.to_string()).await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    let mut chair = room.connect(&room.chair).await?;
+    let mut expected = Vec::new();
+    for n in 0..PARAGRAPHS {
+        let id = format!("p{}", n + 1);
+        let new = hostile_body(1000 + n as u64, 19_990);
+        let target = move |txn: &yrs::TransactionMut| schema::body_text(txn, &id);
+        let seq = chair.edit(&target, |t, txn| {
+            use yrs::Text;
+            let len = t.len(txn);
+            t.remove_range(txn, 0, len);
+            t.insert(txn, 0, &new);
+        })?;
+        chair.wait_acked(seq).await?;
+        expected.push(new);
+    }
+    let created = room
+        .command(&room.mex, r#"{"type":"create-amendment","paragraph":"p1"}"#)
+        .await?;
+    let a: Value = serde_json::from_str(&created)?;
+    let a = a["id"].as_str().unwrap_or_default().to_string();
+    let mut mex = room.connect(&room.mex).await?;
+    let amendment = concord_tests::client::amendment_text(&a);
+    for part in 0..4 {
+        let seq = mex.append_to(&amendment, &hostile_body(5000 + part, 500_000))?;
+        mex.wait_acked(seq).await?;
+    }
+
+    let heavy = [
+        ("compare r1..live", "/compare?from=r1&to=live".to_string()),
+        ("draft", "/draft".to_string()),
+        (
+            "redline of a 2 MB amendment",
+            format!("/amendments/{a}/redline"),
+        ),
+    ];
+    for (what, path) in &heavy {
+        let (addr, token, path) = (room.server.addr, room.mex.clone(), path.clone());
+        let started = Instant::now();
+        let request = tokio::spawn(async move {
+            let auth = format!("Authorization: Bearer {token}");
+            let answer = http_get_with(addr, &format!("/api/docs/{DOC}{path}"), &[&auth]).await;
+            (answer, started.elapsed())
+        });
+        let (health, keystroke) = responsiveness(&room, &mut chair, &request).await?;
+        let (answer, took) = request.await?;
+        let (status, body) = answer?;
+        assert_eq!(status, 200, "{what}: {body:.200}");
+        eprintln!(
+            "{what}: {took:?} for {} bytes; meanwhile /healthz took at most {health:?}, a \
+             keystroke's ack at most {keystroke:?}",
+            body.len()
+        );
+        if what.starts_with("compare") {
+            // Exact: the kept and inserted pieces of each paragraph give the new body.
+            let compared: Value = serde_json::from_str(&body)?;
+            for (n, new) in expected.iter().enumerate() {
+                let id = format!("p{}", n + 1);
+                let rebuilt: String = compared["paragraphs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["id"] == id.as_str())
+                    .flat_map(|p| p["pieces"].as_array().cloned().unwrap_or_default())
+                    .filter(|piece| piece["op"] != "delete")
+                    .map(|piece| piece["text"].as_str().unwrap_or_default().to_string())
+                    .collect();
+                assert_eq!(&rebuilt, new, "{id} is not what it reads");
+            }
+        }
+    }
+    // Several at once, from the amendment's own sponsor (within its mission's rate): the
+    // server's other work (its health, another document's keystrokes) goes on meanwhile.
+    let other_doc = format!("{DOC}-quiet");
+    let quiet = room.server.draft(&other_doc).await?;
+    let mut other = Client::connect(&quiet).await?;
+    let started = Instant::now();
+    let many: Vec<_> = (0..4)
+        .map(|_| {
+            let (addr, token) = (room.server.addr, room.mex.clone());
+            let path = format!("/api/docs/{DOC}/amendments/{a}/redline");
+            tokio::spawn(async move {
+                let auth = format!("Authorization: Bearer {token}");
+                http_get_with(addr, &path, &[&auth]).await
+            })
+        })
+        .collect();
+    let (mut health, mut keystroke) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    while many.iter().any(|r| !r.is_finished()) {
+        let t = Instant::now();
+        room.server.health().await;
+        health = health.max(t.elapsed());
+        let t = Instant::now();
+        let seq = other.insert(0, "k")?;
+        other.wait_acked(seq).await?;
+        keystroke = keystroke.max(t.elapsed());
+    }
+    for request in many {
+        assert_eq!(request.await??.0, 200);
+    }
+    eprintln!(
+        "4 redlines at once: {:?}; meanwhile /healthz took at most {health:?}, a keystroke in \
+         another document at most {keystroke:?}",
+        started.elapsed()
+    );
+    // Publishing runs the change notes in the room itself.
+    let (addr, token) = (room.server.addr, room.chair.clone());
+    let started = Instant::now();
+    let publish = tokio::spawn(async move {
+        let answer = http_post_json(
+            addr,
+            &format!("/api/docs/{DOC}/commands"),
+            &token,
+            r#"{"type":"publish-revision","name":"Rev 2"}"#,
+        )
+        .await;
+        (answer, started.elapsed())
+    });
+    let (health, keystroke) = responsiveness(&room, &mut chair, &publish).await?;
+    let (answer, took) = publish.await?;
+    assert_eq!(answer?.0, 200);
+    eprintln!(
+        "publish of 20 hostile paragraphs: {took:?}; meanwhile /healthz at most {health:?}, a \
+         keystroke's ack (same room) at most {keystroke:?}"
+    );
+    Ok(())
+}
+
+/// While `request` runs: the longest /healthz answer and the longest keystroke
+/// acknowledgement (the same document's room), measured back to back.
+async fn responsiveness<T>(
+    room: &Room,
+    chair: &mut Client,
+    request: &tokio::task::JoinHandle<T>,
+) -> anyhow::Result<(std::time::Duration, std::time::Duration)> {
+    let (mut health, mut keystroke) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut rounds = 0;
+    while !request.is_finished() || rounds == 0 {
+        rounds += 1;
+        let started = Instant::now();
+        room.server.health().await;
+        health = health.max(started.elapsed());
+        let started = Instant::now();
+        let seq = chair.insert_into(&body_of("p20"), 0, "k")?;
+        chair.wait_acked(seq).await?;
+        keystroke = keystroke.max(started.elapsed());
+    }
+    Ok((health, keystroke))
+}
