@@ -1804,3 +1804,75 @@ async fn responsiveness<T>(
     }
     Ok((health, keystroke))
 }
+
+/// Guarantee 3, loading: a document of published text only, with a long log of live typing
+/// after its revision, is loaded afresh while an observer connects (over the WebSocket and
+/// REST at once), a delegation joins early (it is answered from the stored bytes while the
+/// log is integrated), and presence flows. The observer gets the published view only: no live
+/// text, no presence, no live state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_connecting_while_the_room_loads_a_long_log_reads_published_text_only(
+) -> anyhow::Result<()> {
+    let room = Room::start_with(|config| {
+        config.snapshot_every = 1_000_000;
+        config.limits.messages_per_second = 1_000_000;
+        config.limits.burst = 1_000_000;
+    })
+    .await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"published"}"#,
+    )
+    .await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    let mut chair = room.connect(&room.chair).await?;
+    let mut last = 0;
+    for i in 0..4000u32 {
+        let text = if i % 500 == 0 { MARKER } else { "x" };
+        last = chair.insert_into(&body_of("p2"), 0, text)?;
+    }
+    chair.wait_acked(last).await?;
+    chair.close();
+    let room = Room {
+        server: room.server.restart().await,
+        ..room
+    };
+
+    // All at once, on the cold document.
+    let (ngo_url, mex_url) = (room.url(&room.ngo), room.url(&room.mex));
+    let observer = tokio::spawn(async move { Client::connect(&ngo_url).await });
+    let delegation = tokio::spawn(async move { Client::connect(&mex_url).await });
+    let (status, state) = room.get(&room.ngo, "/state").await?;
+    let observer = observer.await??;
+    let delegation = delegation.await??;
+    assert_eq!(status, 200);
+    assert!(!state.contains(MARKER), "REST state during the load leaked live text");
+    assert!(received(&delegation, MARKER), "the delegation reads the live text");
+    presence(&delegation, 1, &delegation, 1).await?;
+    observer.send_message(&Message::QueryAwareness)?;
+    observer
+        .wait_until("the published text", |_, doc| {
+            schema::paragraph(&doc.transact(), "p2").is_some()
+        })
+        .await?;
+    // Something the room answers after the presence and the query: a command's answer.
+    observer.send_message(&Message::Command(ws_command(
+        1,
+        Command::PublishRevision {
+            name: "Rev 2".into(),
+            note: None,
+        },
+    )))?;
+    observer
+        .wait_until("an answer", |seen, _| !seen.command_results.is_empty())
+        .await?;
+    let seen = observer.seen();
+    match &seen.command_results[0].result {
+        Reply::Error(e) => assert_eq!(e.code, "forbidden-role"),
+        Reply::Ok(o) => panic!("an observer published: {o:?}"),
+    }
+    assert!(seen.awareness.is_empty(), "presence reached an observer of published text");
+    assert!(!received(&observer, MARKER), "live text reached an observer while loading");
+    Ok(())
+}
