@@ -1847,8 +1847,14 @@ async fn an_observer_connecting_while_the_room_loads_a_long_log_reads_published_
     let observer = observer.await??;
     let delegation = delegation.await??;
     assert_eq!(status, 200);
-    assert!(!state.contains(MARKER), "REST state during the load leaked live text");
-    assert!(received(&delegation, MARKER), "the delegation reads the live text");
+    assert!(
+        !state.contains(MARKER),
+        "REST state during the load leaked live text"
+    );
+    assert!(
+        received(&delegation, MARKER),
+        "the delegation reads the live text"
+    );
     presence(&delegation, 1, &delegation, 1).await?;
     observer.send_message(&Message::QueryAwareness)?;
     observer
@@ -1872,7 +1878,121 @@ async fn an_observer_connecting_while_the_room_loads_a_long_log_reads_published_
         Reply::Error(e) => assert_eq!(e.code, "forbidden-role"),
         Reply::Ok(o) => panic!("an observer published: {o:?}"),
     }
-    assert!(seen.awareness.is_empty(), "presence reached an observer of published text");
-    assert!(!received(&observer, MARKER), "live text reached an observer while loading");
+    assert!(
+        seen.awareness.is_empty(),
+        "presence reached an observer of published text"
+    );
+    assert!(
+        !received(&observer, MARKER),
+        "live text reached an observer while loading"
+    );
     Ok(())
+}
+
+/// Guarantee 3, the other way: while `set-observers live` is not yet durable the document is
+/// still one whose observers read published text only. An observer connecting then must not
+/// be greeted as a live one (the live state vector, everyone's presence) nor receive the
+/// presence published meanwhile: the write fails, and observers never were allowed live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_joining_while_a_switch_to_live_is_not_durable_gets_nothing_live(
+) -> anyhow::Result<()> {
+    use concord_protocol::awareness::{encode_awareness, AwarenessEntry};
+    let data = TempDir::new("switch-live");
+    let mut room = Faulty::start(&data).await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"published"}"#,
+    )
+    .await?;
+    let chair = Client::connect(&room.url(&room.chair)).await?;
+    let cursor = format!(r#"{{"user":"{MARKER}","cursor":{{"paragraph":"p1","at":3}}}}"#);
+    let publish_presence = |clock: u32| -> anyhow::Result<()> {
+        let client = chair.with_doc(|doc| doc.client_id().get());
+        let update = encode_awareness([AwarenessEntry {
+            client,
+            clock,
+            state: &cursor,
+        }]);
+        chair.send_message(&Message::Awareness(&update))?;
+        Ok(())
+    };
+    publish_presence(1)?;
+    chair
+        .wait_until("its presence", |seen, _| !seen.awareness.is_empty())
+        .await?;
+
+    room.server.fault("hold").await?;
+    chair.send_message(&Message::Command(ws_command(
+        1,
+        Command::SetObservers {
+            observers: ObserverView::Live,
+        },
+    )))?;
+    room.server.wait_held(1).await?;
+    let mut raw = RawSocket::connect(&room.url(&room.ngo)).await?;
+    raw.send_binary(Message::QueryAwareness.encode()).await?;
+    publish_presence(2)?;
+    chair
+        .wait_until("its presence again", |seen, _| seen.awareness.len() >= 2)
+        .await?;
+    room.server.fault("fail").await?;
+    let frames = frames_until_closed(&mut raw).await?;
+    let (mut presence, mut live_state_vectors) = (0, 0);
+    for message in frames
+        .iter()
+        .filter_map(|f| Message::decode_frame(f).ok())
+        .flatten()
+    {
+        match message {
+            Message::Awareness(_) => presence += 1,
+            Message::SyncStep1(sv)
+                if sv.iter().any(|(client, _)| {
+                    !concord_protocol::revision::is_view_client_id(client.get(), 0)
+                }) =>
+            {
+                live_state_vectors += 1
+            }
+            _ => {}
+        }
+    }
+    room.server.fault("pass").await?;
+    let list: Value = serde_json::from_str(&room.get(&room.chair, "/revisions").await?.1)?;
+    assert_eq!(
+        list["observers"], "published",
+        "the switch was never stored"
+    );
+    assert_eq!(
+        (presence, live_state_vectors),
+        (0, 0),
+        "an observer of published text was greeted as a live one (presence frames, live state \
+         vectors)"
+    );
+    // Once a switch to live is durable, observers reading published text are renewed and
+    // read live.
+    let reader = Client::connect(&room.url(&room.ngo)).await?;
+    room.command(&room.chair, r#"{"type":"set-observers","observers":"live"}"#)
+        .await?;
+    assert_eq!(reader.wait_closed().await?.map(|c| c.0), Some(4001));
+    let live = Client::connect(&room.url(&room.ngo)).await?;
+    live.wait_text(|t| t == "Commit to cooperate.").await?;
+    room.server.kill().await;
+    Ok(())
+}
+
+/// Every binary frame until the server closes.
+async fn frames_until_closed(raw: &mut RawSocket) -> anyhow::Result<Vec<Vec<u8>>> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+    let read = async {
+        let mut frames = Vec::new();
+        while let Some(frame) = raw.ws.next().await {
+            match frame {
+                Ok(WsMessage::Binary(bytes)) => frames.push(bytes.to_vec()),
+                Ok(WsMessage::Close(_)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        frames
+    };
+    Ok(tokio::time::timeout(concord_tests::WAIT, read).await?)
 }
