@@ -69,10 +69,13 @@ impl PublishedView {
 }
 
 impl Room {
-    /// Whether `who` reads published revisions only in this document now.
+    /// Whether `who` reads published revisions only in this document now: an observer, when
+    /// the replica says so (a switch to published applies at once) or the last durable
+    /// setting does (a switch to live applies once durable: readers are then renewed).
     pub(super) fn reads_published(&self, who: &Identity) -> bool {
         who.role == Role::Observer
-            && schema::observer_view(&self.core.doc().transact()) == ObserverView::Published
+            && (schema::observer_view(&self.core.doc().transact()) == ObserverView::Published
+                || self.observers_durable == ObserverView::Published)
     }
 
     /// The published view's full state, and the owners of the client ids that wrote it, for
