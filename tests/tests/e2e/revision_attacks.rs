@@ -1996,3 +1996,33 @@ async fn frames_until_closed(raw: &mut RawSocket) -> anyhow::Result<Vec<Vec<u8>>
     };
     Ok(tokio::time::timeout(concord_tests::WAIT, read).await?)
 }
+
+/// Guarantee 6: the cover letter a revision freezes is held to the same limit whether it is
+/// given with the command (`note`, 100,000 bytes) or typed into the letter beforehand: typed
+/// past the limit, publishing says so (`too-long`) rather than freezing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typed_cover_letter_over_the_limit_is_refused_at_publication() -> anyhow::Result<()> {
+    let room = Room::start().await?;
+    room.command(&room.chair, r#"{"type":"prepare-revision"}"#)
+        .await?;
+    let mut chair = room.connect(&room.chair).await?;
+    let letter = |txn: &yrs::TransactionMut| schema::cover_note_text(txn);
+    let seq = chair.insert_into(&letter, 0, &"Excellencies, ".repeat(10_000))?;
+    chair.wait_acked(seq).await?;
+    let (status, answer) = refusal(
+        &room,
+        &room.chair,
+        r#"{"type":"publish-revision","name":"Rev 1"}"#,
+    )
+    .await?;
+    assert_eq!((status, answer.as_str()), (413, "too-long"));
+    // Cut to size, it is published.
+    let seq = chair.edit(&letter, |t, txn| {
+        use yrs::Text;
+        t.remove_range(txn, 0, 14 * 9_000);
+    })?;
+    chair.wait_acked(seq).await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    Ok(())
+}
