@@ -10,6 +10,7 @@ use yrs::TransactionMut;
 
 use super::error::{refuse, CommandError, ErrorCode};
 use super::guards::{facilitators_only, paragraph, readable_name};
+use super::limits::{within, MAX_COVER_NOTE_BYTES};
 use super::{Context, Outcome};
 use crate::revision::{change_notes, live_text, Publisher, Revision, Theme};
 use crate::schema::{self, keys, AmendmentStatus, ObserverView};
@@ -42,6 +43,9 @@ pub(super) fn publish(
     for note in &mut notes {
         note.note = drafted.remove(&note.paragraph);
     }
+    // Facilitators type the letter freely; frozen, it is held to the limit of the `note`.
+    let cover_note = note.map_or_else(|| schema::cover_note(txn), String::from);
+    within("the cover letter", &cover_note, MAX_COVER_NOTE_BYTES)?;
     let number = previous.map_or(1, |r| r.number + 1);
     let id = format!("{}{number}", keys::REVISION_ID_PREFIX);
     let revision = Revision {
@@ -54,7 +58,7 @@ pub(super) fn publish(
             mission: ctx.actor.mission.to_string(),
             person: ctx.person.to_string(),
         },
-        cover_note: note.map_or_else(|| schema::cover_note(txn), String::from),
+        cover_note,
         paragraphs,
         amendments: schema::amendments(txn)
             .into_iter()

@@ -1970,8 +1970,11 @@ async fn an_observer_joining_while_a_switch_to_live_is_not_durable_gets_nothing_
     // Once a switch to live is durable, observers reading published text are renewed and
     // read live.
     let reader = Client::connect(&room.url(&room.ngo)).await?;
-    room.command(&room.chair, r#"{"type":"set-observers","observers":"live"}"#)
-        .await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"live"}"#,
+    )
+    .await?;
     assert_eq!(reader.wait_closed().await?.map(|c| c.0), Some(4001));
     let live = Client::connect(&room.url(&room.ngo)).await?;
     live.wait_text(|t| t == "Commit to cooperate.").await?;
