@@ -1593,6 +1593,33 @@ async fn a_hundred_publications_in_a_row_leave_the_document_usable() -> anyhow::
         list_time,
         compare_time,
     );
+    // One revision, asked for by many at once: each request reads the whole document into a
+    // scratch replica.
+    let started = Instant::now();
+    let many: Vec<_> = (0..32)
+        .map(|_| {
+            let (addr, token) = (room.server.addr, room.mex.clone());
+            tokio::spawn(async move {
+                let auth = format!("Authorization: Bearer {token}");
+                http_get_with(addr, &format!("/api/docs/{DOC}/revisions/r1"), &[&auth]).await
+            })
+        })
+        .collect();
+    let mut health = std::time::Duration::ZERO;
+    while many.iter().any(|r| !r.is_finished()) {
+        let t = Instant::now();
+        room.server.health().await;
+        health = health.max(t.elapsed());
+    }
+    for request in many {
+        assert_eq!(request.await??.0, 200);
+    }
+    eprintln!(
+        "32 requests at once for r1 (23 KB) of a {} byte document: {:?}; /healthz at most {:?}",
+        state.len(),
+        started.elapsed(),
+        health
+    );
     let seq = chair.insert_into(&body_of("p1"), 0, "still typing ")?;
     chair.wait_acked(seq).await?;
     room.command(
@@ -1776,6 +1803,11 @@ async fn pathological_bodies_are_compared_exactly_and_the_server_stays_responsiv
     let (health, keystroke) = responsiveness(&room, &mut chair, &publish).await?;
     let (answer, took) = publish.await?;
     assert_eq!(answer?.0, 200);
+    let list = room.get_json(&room.mex, "/revisions").await?;
+    eprintln!(
+        "Rev 2 (20 paragraphs of 20 KB and a 2 MB open amendment) stored {} bytes",
+        list["revisions"][1]["stored_bytes"]
+    );
     eprintln!(
         "publish of 20 hostile paragraphs: {took:?}; meanwhile /healthz at most {health:?}, a \
          keystroke's ack (same room) at most {keystroke:?}"
@@ -2069,6 +2101,10 @@ async fn a_stock_observer_merging_the_next_view_into_its_old_one_reads_the_new_r
         .into_iter()
         .map(|p| p.id)
         .collect();
-    assert_eq!(ids, ["p1", "p2", "p3"], "the merged replica reads otherwise");
+    assert_eq!(
+        ids,
+        ["p1", "p2", "p3"],
+        "the merged replica reads otherwise"
+    );
     Ok(())
 }
