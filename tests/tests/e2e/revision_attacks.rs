@@ -344,7 +344,7 @@ async fn a_stock_observer_reconnecting_with_its_old_replica_after_4001_is_not_re
     let live_replica = live.with_doc(full_state);
 
     // It reconnects with that replica: nothing published yet, so the empty view.
-    let mut again = room.connect(&room.ngo).await?;
+    let again = room.connect(&room.ngo).await?;
     let seq = again.send_message(&Message::SyncStep2(&live_replica))?;
     again.wait_acked(seq).await?;
     assert!(again.seen().rejections.is_empty());
@@ -354,7 +354,7 @@ async fn a_stock_observer_reconnecting_with_its_old_replica_after_4001_is_not_re
     room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
         .await?;
     assert_eq!(again.wait_closed().await?.map(|c| c.0), Some(4001));
-    let mut third = room.connect(&room.ngo).await?;
+    let third = room.connect(&room.ngo).await?;
     let seq = third.send_message(&Message::SyncStep2(&empty_view))?;
     third.wait_acked(seq).await?;
     assert!(third.seen().rejections.is_empty());
@@ -364,7 +364,7 @@ async fn a_stock_observer_reconnecting_with_its_old_replica_after_4001_is_not_re
     room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 2"}"#)
         .await?;
     assert_eq!(third.wait_closed().await?.map(|c| c.0), Some(4001));
-    let mut fourth = room.connect(&room.ngo).await?;
+    let fourth = room.connect(&room.ngo).await?;
     let seq = fourth.send_message(&Message::SyncStep2(&r1_view))?;
     fourth.wait_acked(seq).await?;
     assert!(fourth.seen().rejections.is_empty());
