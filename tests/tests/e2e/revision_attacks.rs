@@ -256,6 +256,9 @@ async fn an_observer_greeted_while_a_publication_is_not_durable_learns_nothing_o
     )
     .await?;
     let chair = Client::connect(&room.url(&room.chair)).await?;
+    // Its answer to the sync (an update with nothing new, a barrier in the log) is durable:
+    // the first write held below is the command's.
+    chair.wait_acked(chair.sent()).await?;
 
     room.server.fault("hold").await?;
     chair.send_message(&Message::Command(ws_command(
@@ -267,12 +270,13 @@ async fn an_observer_greeted_while_a_publication_is_not_durable_learns_nothing_o
     )))?;
     room.server.wait_held(1).await?;
 
-    // The observer connects (its join is handled after the publication was applied) and the
-    // write then fails: the room stops and closes it.
+    // The observer connects (its join is handled after the publication was applied), then
+    // sends a text frame: the server reads it only once the join is done, and closes with
+    // 4400 after whatever was queued for it. Then the write fails.
     let mut raw = RawSocket::connect(&room.url(&room.ngo)).await?;
-    raw.send_binary(Message::QueryAwareness.encode()).await?;
-    room.server.fault("fail").await?;
+    raw.send_text("joined?").await?;
     let told = state_vectors_until_closed(&mut raw).await?;
+    room.server.fault("fail").await?;
     let answered = chair
         .wait_until("the publication's answer", |seen, _| {
             !seen.command_results.is_empty()
@@ -1923,8 +1927,8 @@ async fn an_observer_connecting_while_the_room_loads_a_long_log_reads_published_
 
 /// Guarantee 3, the other way: while `set-observers live` is not yet durable the document is
 /// still one whose observers read published text only. An observer connecting then must not
-/// be greeted as a live one (the live state vector, everyone's presence) nor receive the
-/// presence published meanwhile: the write fails, and observers never were allowed live.
+/// be greeted as a live one (the live state vector, everyone's presence) nor be answered with
+/// presence: the write fails, and observers never were allowed live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_observer_joining_while_a_switch_to_live_is_not_durable_gets_nothing_live(
 ) -> anyhow::Result<()> {
@@ -1937,6 +1941,9 @@ async fn an_observer_joining_while_a_switch_to_live_is_not_durable_gets_nothing_
     )
     .await?;
     let chair = Client::connect(&room.url(&room.chair)).await?;
+    // Its answer to the sync (an update with nothing new, a barrier in the log) is durable:
+    // the first write held below is the command's.
+    chair.wait_acked(chair.sent()).await?;
     let cursor = format!(r#"{{"user":"{MARKER}","cursor":{{"paragraph":"p1","at":3}}}}"#);
     let publish_presence = |clock: u32| -> anyhow::Result<()> {
         let client = chair.with_doc(|doc| doc.client_id().get());
@@ -1961,14 +1968,13 @@ async fn an_observer_joining_while_a_switch_to_live_is_not_durable_gets_nothing_
         },
     )))?;
     room.server.wait_held(1).await?;
+    // The observer joins, asks for presence, then sends a text frame: read only once the
+    // join is done, it closes the connection (4400) after whatever was queued for it.
     let mut raw = RawSocket::connect(&room.url(&room.ngo)).await?;
     raw.send_binary(Message::QueryAwareness.encode()).await?;
-    publish_presence(2)?;
-    chair
-        .wait_until("its presence again", |seen, _| seen.awareness.len() >= 2)
-        .await?;
-    room.server.fault("fail").await?;
+    raw.send_text("joined?").await?;
     let frames = frames_until_closed(&mut raw).await?;
+    room.server.fault("fail").await?;
     let (mut presence, mut live_state_vectors) = (0, 0);
     for message in frames
         .iter()
