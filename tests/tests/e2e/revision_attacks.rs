@@ -2114,3 +2114,86 @@ async fn a_stock_observer_merging_the_next_view_into_its_old_one_reads_the_new_r
     );
     Ok(())
 }
+
+/// Guarantee 3 with a real stock client (npm `yjs` + `y-websocket`, which reconnects on its own
+/// with the replica it has): an observer of published text reads Rev 1, is closed with 4001
+/// when Rev 2 is published, reconnects, and reads Rev 2; it is never refused (4403) for
+/// sending back the view it was served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_yjs_observer_reads_the_next_revision_after_4001() -> anyhow::Result<()> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop");
+    if !dir.join("node_modules/y-websocket").exists() {
+        anyhow::bail!(
+            "tests/interop/node_modules is missing: run scripts/test.sh (it runs npm ci)"
+        );
+    }
+    let room = Room::start().await?;
+    room.command(
+        &room.chair,
+        r#"{"type":"set-observers","observers":"published"}"#,
+    )
+    .await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
+        .await?;
+    let mut node = tokio::process::Command::new("node")
+        .current_dir(&dir)
+        .env("CONCORD_TOKEN", &room.ngo)
+        .arg("yjs-observer.mjs")
+        .arg(format!("ws://{}/ws", room.server.addr))
+        .arg(DOC)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = node
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut printed = Vec::new();
+    let mut next = async || -> anyhow::Result<String> {
+        let line = tokio::time::timeout(concord_tests::WAIT, lines.next_line())
+            .await??
+            .ok_or_else(|| anyhow::anyhow!("the observer exited"))?;
+        Ok(line)
+    };
+    let first = next().await?;
+    assert_eq!(first, "READ p1,p2 Commit to cooperate.");
+    printed.push(first);
+
+    room.command(
+        &room.chair,
+        r#"{"type":"add-paragraph","after":"p2","label":"3","kind":"operative","body":"New."}"#,
+    )
+    .await?;
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 2"}"#)
+        .await?;
+    loop {
+        let line = next().await?;
+        printed.push(line.clone());
+        assert_ne!(
+            line, "CLOSED 4403",
+            "refused for what it was served: {printed:?}"
+        );
+        if line.starts_with("READ") && line.contains("p3") {
+            break;
+        }
+    }
+    assert!(printed.contains(&"CLOSED 4001".to_string()), "{printed:?}");
+    // It answered the server's sync step 1 (with the view of Rev 1 it kept) before it read
+    // Rev 2. The next close it gets is the next publication's, not a refusal.
+    room.command(&room.chair, r#"{"type":"publish-revision","name":"Rev 3"}"#)
+        .await?;
+    let closed = loop {
+        let line = next().await?;
+        printed.push(line.clone());
+        if line.starts_with("CLOSED") {
+            break line;
+        }
+    };
+    assert_eq!(closed, "CLOSED 4001", "{printed:?}");
+    eprintln!("the stock observer printed {printed:?}");
+    let _ = node.kill().await;
+    Ok(())
+}
