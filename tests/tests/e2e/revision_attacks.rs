@@ -1000,7 +1000,8 @@ impl WaitTextOf for Client {
 /// words to MEX.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "defect: words an accepted amendment brought in are credited to its first sponsor \
-            (Credits::of: the amendment's author), whoever of its sponsors typed them"]
+            (Credits::of: the amendment's author), whoever typed them (a co-sponsor, or a \
+            facilitator writing in the amendment)"]
 async fn a_co_drafted_amendment_credits_each_sponsor_with_the_words_it_typed() -> anyhow::Result<()>
 {
     let room = Room::start().await?;
