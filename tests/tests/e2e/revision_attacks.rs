@@ -289,6 +289,9 @@ async fn an_observer_greeted_while_a_publication_is_not_durable_learns_nothing_o
         ));
     }
     room.server.fault("pass").await?;
+    // The room failed (its connections closed with 1011); the next one loads what is durable.
+    assert_eq!(chair.wait_closed().await?.map(|c| c.0), Some(1011));
+    Client::connect(&room.url(&room.chair)).await?;
     let (status, list) = room.get(&room.chair, "/revisions").await?;
     assert_eq!(status, 200, "{list}");
     let list: Value = serde_json::from_str(&list)?;
@@ -1995,6 +1998,9 @@ async fn an_observer_joining_while_a_switch_to_live_is_not_durable_gets_nothing_
         }
     }
     room.server.fault("pass").await?;
+    // The room failed (its connections closed with 1011); the next one loads what is durable.
+    assert_eq!(chair.wait_closed().await?.map(|c| c.0), Some(1011));
+    Client::connect(&room.url(&room.chair)).await?;
     let list: Value = serde_json::from_str(&room.get(&room.chair, "/revisions").await?.1)?;
     assert_eq!(
         list["observers"], "published",
