@@ -47,6 +47,15 @@ async fn read(
     Ok((read, doc))
 }
 
+/// Runs CPU-heavy work on the blocking pool, not on the async workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| unavailable())
+}
+
 fn published_only() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
@@ -81,7 +90,9 @@ pub async fn list(
     DocumentRequest(access): DocumentRequest,
 ) -> Result<Response, ApiError> {
     let (_, doc) = read(&state, &access).await?;
-    Ok(Json(revisions::list(&doc)).into_response())
+    // Every revision is parsed (JSON of up to megabytes each): off the async workers.
+    let list = blocking(move || revisions::list(&doc)).await?;
+    Ok(Json(list).into_response())
 }
 
 #[utoipa::path(
@@ -105,7 +116,10 @@ pub async fn one(
     Path((_, revision)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (_, doc) = read(&state, &access).await?;
-    let json = revisions::stored(&doc, &revision).ok_or_else(|| unknown_revision(&revision))?;
+    let id = revision.clone();
+    let json = blocking(move || revisions::stored(&doc, &id))
+        .await?
+        .ok_or_else(|| unknown_revision(&revision))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
@@ -210,7 +224,10 @@ pub async fn redline(
     if read.published_only {
         return Err(published_only());
     }
-    match revisions::redline(&doc, &amendment) {
+    // Three word diffs of texts a sponsor may have made megabytes long: off the async
+    // workers, or a few requests at once stall every other document's connections.
+    let id = amendment.clone();
+    match blocking(move || revisions::redline(&doc, &id)).await? {
         Some(redline) => Ok(Json(redline).into_response()),
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,

@@ -28,6 +28,8 @@ mod lifecycle;
 mod policy;
 #[path = "e2e/read_api.rs"]
 mod read_api;
+#[path = "e2e/revision_attacks.rs"]
+mod revision_attacks;
 #[path = "e2e/revisions.rs"]
 mod revisions;
 #[path = "e2e/slow_reader.rs"]

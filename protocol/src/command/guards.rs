@@ -108,3 +108,45 @@ pub(super) fn reason_given(reason: &str) -> Result<(), CommandError> {
         Ok(())
     }
 }
+
+/// A name people read (a revision's, a theme's), trimmed: not empty, and without control
+/// characters, bidi controls or zero-width characters. A revision's name is frozen with it for
+/// good and printed on terminals (`concord revisions`): an escape sequence or a NUL there could
+/// never be corrected, and a right-to-left override or a zero-width space would make two names
+/// that read alike. Joiners (U+200C, U+200D) stay: scripts and emoji need them.
+pub(super) fn readable_name<'a>(name: &'a str, what: &str) -> Result<&'a str, CommandError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(refuse(
+            ErrorCode::InvalidArgument,
+            format!("{what} needs a name"),
+        ));
+    }
+    if let Some(c) = name.chars().find(|&c| c.is_control() || is_hidden(c)) {
+        return Err(refuse(
+            ErrorCode::InvalidArgument,
+            format!(
+                "{what}'s name cannot hold U+{:04X} (control, bidi and zero-width characters \
+                 are not names)",
+                c as u32
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// Bidi controls and characters that render as nothing.
+fn is_hidden(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{200b}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}

@@ -22,7 +22,7 @@ pub const MAX_RATIONALE_BYTES: usize = 10_000;
 /// A paragraph's body as a command writes it: `add-paragraph`, each imported paragraph, and
 /// an accepted amendment's text.
 pub const MAX_BODY_BYTES: usize = 20_000;
-/// A revision's cover letter given with `publish-revision`.
+/// A revision's cover letter, given with `publish-revision` or typed before it.
 pub const MAX_COVER_NOTE_BYTES: usize = 100_000;
 /// The paragraphs a theme lists.
 pub const MAX_THEME_PARAGRAPHS: usize = 5_000;

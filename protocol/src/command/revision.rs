@@ -9,7 +9,8 @@
 use yrs::TransactionMut;
 
 use super::error::{refuse, CommandError, ErrorCode};
-use super::guards::{facilitators_only, paragraph};
+use super::guards::{facilitators_only, paragraph, readable_name};
+use super::limits::{within, MAX_COVER_NOTE_BYTES};
 use super::{Context, Outcome};
 use crate::revision::{change_notes, live_text, Publisher, Revision, Theme};
 use crate::schema::{self, keys, AmendmentStatus, ObserverView};
@@ -21,13 +22,7 @@ pub(super) fn publish(
     note: Option<&str>,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(refuse(
-            ErrorCode::InvalidArgument,
-            "a revision needs a name (\"Zero draft\", \"Rev 1\")",
-        ));
-    }
+    let name = readable_name(name, "a revision")?;
     let published = schema::revisions(txn);
     if published.iter().any(|r| r.name.eq_ignore_ascii_case(name)) {
         return Err(refuse(
@@ -48,6 +43,9 @@ pub(super) fn publish(
     for note in &mut notes {
         note.note = drafted.remove(&note.paragraph);
     }
+    // Facilitators type the letter freely; frozen, it is held to the limit of the `note`.
+    let cover_note = note.map_or_else(|| schema::cover_note(txn), String::from);
+    within("the cover letter", &cover_note, MAX_COVER_NOTE_BYTES)?;
     let number = previous.map_or(1, |r| r.number + 1);
     let id = format!("{}{number}", keys::REVISION_ID_PREFIX);
     let revision = Revision {
@@ -60,7 +58,7 @@ pub(super) fn publish(
             mission: ctx.actor.mission.to_string(),
             person: ctx.person.to_string(),
         },
-        cover_note: note.map_or_else(|| schema::cover_note(txn), String::from),
+        cover_note,
         paragraphs,
         amendments: schema::amendments(txn)
             .into_iter()
@@ -114,10 +112,7 @@ pub(super) fn set_theme(
     paragraphs: &[String],
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(refuse(ErrorCode::InvalidArgument, "a theme needs a name"));
-    }
+    let name = readable_name(name, "a theme")?;
     let themes = schema::themes(txn);
     let id = match theme {
         Some(id) if themes.iter().any(|t| t.id == id) => id.to_string(),

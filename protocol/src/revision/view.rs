@@ -15,6 +15,26 @@ pub fn view_client_id(number: u32) -> u64 {
     0x0F00_0000_0000 + u64::from(number)
 }
 
+/// The view before anything is published: no text, the setting that says it is the published
+/// text, under the view id of "revision 0" (a fixed id, so that a reader that kept it and sends
+/// it back is recognised, see [`is_view_client_id`]).
+pub fn empty_published_view() -> Doc {
+    let options = yrs::Options {
+        client_id: yrs::ClientID::new(view_client_id(0)),
+        ..schema::replica_options()
+    };
+    let doc = Doc::with_options(options);
+    schema::set_observer_view(&mut doc.transact_mut(), ObserverView::Published);
+    doc
+}
+
+/// Whether `client` is the id of a view of revision 0 (nothing published) to `latest`: what
+/// the server wrote its readers' replicas under. A reader that reconnects with the replica it
+/// kept (a stock Yjs client does not start afresh after 4001) sends those back.
+pub fn is_view_client_id(client: u64, latest: u32) -> bool {
+    (view_client_id(0)..=view_client_id(latest)).contains(&client)
+}
+
 /// A replica holding `latest` (every paragraph, the amendments open when it was published),
 /// the list of every published revision (`published`: ids with their stored JSON), and the
 /// setting that says it is the published text.

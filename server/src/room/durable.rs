@@ -39,8 +39,11 @@ pub(super) enum Gated {
         result: Result<Outcome, CommandError>,
     },
     /// A publication (or a change of what observers read) is durable: readers reconnect to
-    /// what they should read now.
-    RenewReaders,
+    /// what they should read now. `observers`: what observers read from now on, when the
+    /// change was of that.
+    RenewReaders {
+        observers: Option<concord_protocol::schema::ObserverView>,
+    },
 }
 
 /// What may wait for commits at most, in bytes, before the room stops taking requests (a slow
@@ -56,7 +59,7 @@ impl Gated {
             Gated::Send { frame, .. } => frame.len(),
             Gated::Reply { bytes, .. } => *bytes,
             Gated::Answer { .. } => 256,
-            Gated::RenewReaders => 0,
+            Gated::RenewReaders { .. } => 0,
         }
     }
 }
@@ -95,8 +98,11 @@ impl Room {
                 self.flush_broadcasts();
                 self.answer(to, result);
             }
-            Gated::RenewReaders => {
+            Gated::RenewReaders { observers } => {
                 self.flush_broadcasts();
+                if let Some(observers) = observers {
+                    self.observers_durable = observers;
+                }
                 self.renew_readers();
             }
         }
@@ -138,7 +144,9 @@ impl Room {
                             };
                             self.answer(to, Err(unstored));
                         }
-                        Gated::Broadcast { .. } | Gated::Send { .. } | Gated::RenewReaders => {}
+                        Gated::Broadcast { .. }
+                        | Gated::Send { .. }
+                        | Gated::RenewReaders { .. } => {}
                     }
                 }
                 self.unsent.clear();

@@ -24,6 +24,12 @@ pub(crate) struct Peers {
     /// Observers who read published revisions only: nothing broadcast reaches them (it is
     /// live drafting); they are sent the published view alone, one connection at a time.
     readers: HashMap<ConnId, Peer>,
+    /// Live connections told to close because they may no longer read the live text
+    /// ([`Peers::close_role`]): nothing of the document reaches them any more, only what goes
+    /// straight to the outbox (a command's answer). Their writer sends whatever is queued
+    /// before the close frame, possibly long after the close was asked (a backed-up link),
+    /// so they must leave the broadcast set at once, not when their `Leave` arrives.
+    closing: HashMap<ConnId, Peer>,
 }
 
 impl Peers {
@@ -48,32 +54,47 @@ impl Peers {
         }
     }
 
-    /// Closes every live connection whose role is `role` (they are to read otherwise).
-    pub fn close_role(&self, role: concord_protocol::Role, code: CloseCode, reason: &str) {
-        for peer in self.joined.values().chain(self.lagging.values()) {
-            if peer.who.role == role {
-                peer.state.request_close(code, reason);
-            }
+    /// Closes every live connection whose role is `role` (they are to read otherwise): from
+    /// now on they receive no broadcast, sync reply or resync.
+    pub fn close_role(&mut self, role: concord_protocol::Role, code: CloseCode, reason: &str) {
+        let ids: Vec<ConnId> = self
+            .joined
+            .values()
+            .chain(self.lagging.values())
+            .filter(|peer| peer.who.role == role)
+            .map(|peer| peer.id)
+            .collect();
+        for id in ids {
+            let Some(peer) = self.joined.remove(&id).or_else(|| self.lagging.remove(&id)) else {
+                continue;
+            };
+            peer.state.request_close(code, reason);
+            self.closing.insert(id, peer);
         }
     }
 
     pub fn leave(&mut self, id: ConnId) {
         self.readers.remove(&id);
+        self.closing.remove(&id);
         self.joined.remove(&id);
         self.lagging.remove(&id);
         self.refused.remove(&id);
     }
 
-    /// A connection of the room, joined or lagging.
+    /// A connection of the room: joined, lagging, a reader, or closing.
     pub fn get(&self, id: ConnId) -> Option<&Peer> {
         self.joined
             .get(&id)
             .or_else(|| self.lagging.get(&id))
             .or_else(|| self.readers.get(&id))
+            .or_else(|| self.closing.get(&id))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.joined.is_empty() && self.lagging.is_empty() && self.readers.is_empty()
+        self.joined.is_empty()
+            && self.lagging.is_empty()
+            && self.readers.is_empty()
+            && self.closing.is_empty()
     }
 
     pub fn refuse(&mut self, id: ConnId) {
@@ -182,6 +203,7 @@ impl Peers {
 
     pub fn close_all(&self, code: CloseCode, reason: &str) {
         let everyone = self.joined.values().chain(self.lagging.values());
+        let everyone = everyone.chain(self.closing.values());
         for peer in everyone.chain(self.readers.values()) {
             peer.state.request_close(code, reason);
         }
@@ -298,6 +320,36 @@ mod tests {
         assert!(!peers.resync(1));
         peers.broadcast_updates(&[(0, typed(11, "w"))]);
         assert_eq!(texts(&mut slow_rx), vec!["w"]);
+    }
+
+    #[test]
+    fn observers_told_to_close_get_nothing_more_of_the_document() {
+        let mut peers = Peers::default();
+        let (mut observer, mut observer_rx) = peer(1, 8);
+        observer.who = Arc::new(crate::auth::Identity {
+            role: Role::Observer,
+            ..(*observer.who).clone()
+        });
+        let state = Arc::clone(&observer.state);
+        let (chair, mut chair_rx) = peer(2, 8);
+        peers.join(observer);
+        peers.join(chair);
+        peers.close_role(Role::Observer, CloseCode::ReadAgain, "read again");
+        assert!(state.close_requested().is_some());
+        // Typed after the close was asked, before the observer's writer sent it.
+        peers.broadcast_updates(&[(0, typed(11, "x"))]);
+        peers.send_to(1, encode_update_frame(&typed(11, "y")).into());
+        assert!(
+            texts(&mut observer_rx).is_empty(),
+            "live text after the close"
+        );
+        assert_eq!(texts(&mut chair_rx), vec!["x"]);
+        assert!(!peers.resync(1));
+        // Still a connection of the room until it leaves: answers reach it.
+        assert!(peers.get(1).is_some());
+        peers.leave(1);
+        peers.leave(2);
+        assert!(peers.is_empty());
     }
 
     #[test]

@@ -75,6 +75,8 @@ impl Room {
             }
         };
         self.core = core;
+        self.observers_durable =
+            concord_protocol::schema::observer_view(&yrs::Transact::transact(self.core.doc()));
         self.unsnapshotted = logged as u64;
         // A long log left by an earlier life is compacted now, so the next load is fast.
         if self.unsnapshotted >= self.config.snapshot_every {

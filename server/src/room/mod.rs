@@ -188,6 +188,10 @@ pub(crate) struct Room {
     commit_waits: crate::latency::Samples,
     /// What observers who read published revisions only are served (made when first asked).
     published_view: Option<readers::PublishedView>,
+    /// What observers read as of the last durable `set-observers` (or the load): until a
+    /// change is durable, observers read published text only if either the replica or this
+    /// says so (a switch to live that fails never let an observer read live).
+    observers_durable: concord_protocol::schema::ObserverView,
 }
 
 /// Stands for the server itself among update senders (connection ids start at 1), so that the
@@ -231,6 +235,7 @@ impl Room {
             write_failed: Arc::default(),
             commit_waits: crate::latency::Samples::default(),
             published_view: None,
+            observers_durable: concord_protocol::schema::ObserverView::Published,
         }
     }
 

@@ -8,9 +8,12 @@ use std::collections::HashSet;
 
 use bytes::Bytes;
 use concord_protocol::message::Message;
-use concord_protocol::revision::{published_view, Revision};
+use concord_protocol::policy::{self, Actor};
+use concord_protocol::revision::{
+    empty_published_view, is_view_client_id, published_view, Revision,
+};
 use concord_protocol::schema::{self, ObserverView};
-use concord_protocol::update::scan_update_v1;
+use concord_protocol::update::{scan_update_v1, Block};
 use concord_protocol::{CloseCode, Role};
 use yrs::{Doc, ReadTxn, StateVector, Transact};
 
@@ -42,11 +45,7 @@ impl PublishedView {
                 .and_then(|(_, json)| serde_json::from_str(json).ok());
             let doc = match &revision {
                 Some(latest) => published_view(latest, &published),
-                None => {
-                    let doc = schema::new_replica();
-                    schema::set_observer_view(&mut doc.transact_mut(), ObserverView::Published);
-                    doc
-                }
+                None => empty_published_view(),
             };
             let writers = published
                 .iter()
@@ -70,10 +69,13 @@ impl PublishedView {
 }
 
 impl Room {
-    /// Whether `who` reads published revisions only in this document now.
+    /// Whether `who` reads published revisions only in this document now: an observer, when
+    /// the replica says so (a switch to published applies at once) or the last durable
+    /// setting does (a switch to live applies once durable: readers are then renewed).
     pub(super) fn reads_published(&self, who: &Identity) -> bool {
         who.role == Role::Observer
-            && schema::observer_view(&self.core.doc().transact()) == ObserverView::Published
+            && (schema::observer_view(&self.core.doc().transact()) == ObserverView::Published
+                || self.observers_durable == ObserverView::Published)
     }
 
     /// The published view's full state, and the owners of the client ids that wrote it, for
@@ -93,14 +95,18 @@ impl Room {
         (state, owners)
     }
 
-    /// A reader joined: the view's state vector, so it asks for what it lacks.
+    /// A reader joined: the view's state vector, so it asks for what it lacks; sent once
+    /// everything issued is durable, like the view itself (the view may hold a revision whose
+    /// publication is being written, and its state vector names that revision's view and
+    /// length: were the write to fail, the reader would have learnt of a revision that never
+    /// was).
     pub(super) fn greet_reader(&mut self, peer: ConnId) {
         let state_vector = PublishedView::of(&mut self.published_view, self.core.doc())
             .doc
             .transact()
             .state_vector();
-        self.peers
-            .send_to(peer, Message::SyncStep1(state_vector).encode().into());
+        let frame: Bytes = Message::SyncStep1(state_vector).encode().into();
+        self.after_durable(Gated::Send { peer, frame });
     }
 
     /// What a reader with `state_vector` lacks of the view: sent once everything issued is
@@ -114,23 +120,60 @@ impl Room {
         self.after_durable(Gated::Send { peer, frame });
     }
 
-    /// An update from a reader: an empty one (a stock client's answer to the sync) is
-    /// acknowledged; anything else is an observer writing, refused as the policy refuses it.
+    /// An update from a reader: one that holds nothing the reader wrote is acknowledged (a
+    /// stock client's empty answer to the sync, or the replica it kept: stock Yjs clients do
+    /// not start afresh after 4001, and send back the views they were served and the live text
+    /// they read before observers were switched to published); anything else is an observer
+    /// writing, refused as the policy refuses it.
     pub(super) fn reader_update(&mut self, peer: ConnId, seq: u64, raw: &[u8]) {
-        let empty = scan_update_v1(raw).is_ok_and(|scanned| scanned.is_empty());
-        if empty {
+        let mission = self
+            .peers
+            .get(peer)
+            .map(|p| p.who.mission.clone())
+            .unwrap_or_default();
+        if self.only_what_readers_were_served(raw, &mission) {
             if let Some(reader) = self.peers.get(peer) {
                 reader.state.ack(seq);
             }
             return;
         }
         let refusal = concord_protocol::policy::Refusal::observer_read_only();
-        let mission = self
-            .peers
-            .get(peer)
-            .map(|p| p.who.mission.clone())
-            .unwrap_or_default();
         self.refuse(peer, &refusal, &mission);
+    }
+
+    /// Whether `raw` holds only items and deletions of the published views (any revision's,
+    /// by their view client ids) and what the live document already has.
+    fn only_what_readers_were_served(&self, raw: &[u8], mission: &str) -> bool {
+        let Ok(mut scanned) = scan_update_v1(raw) else {
+            return false;
+        };
+        let latest = schema::revision_ids(&self.core.doc().transact())
+            .last()
+            .and_then(|(id, _)| {
+                id.strip_prefix(schema::keys::REVISION_ID_PREFIX)?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(0u32);
+        let served = |client: u64| is_view_client_id(client, latest);
+        scanned.blocks.retain(|block| {
+            let id = match block {
+                Block::Item(item) => item.id,
+                Block::Gc { id, .. } | Block::Skip { id, .. } => *id,
+            };
+            !served(id.client)
+        });
+        scanned.deletions.retain(|d| !served(d.client));
+        if scanned.is_empty() {
+            return true;
+        }
+        // What is left must be nothing new to the live document: the policy drops what it
+        // has, and refuses an observer anything else.
+        let actor = Actor {
+            role: Role::Observer,
+            mission,
+        };
+        policy::check(&scanned, self.core.policy(), actor).is_ok()
     }
 
     /// After a publication or a change of what observers read is durable: readers, and live

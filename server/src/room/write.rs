@@ -123,7 +123,11 @@ impl Room {
         // Even a command that wrote nothing is answered only once what it saw is durable.
         self.after_durable(Gated::Answer { to: reply, result });
         if renew {
-            self.after_durable(Gated::RenewReaders);
+            let observers = match command {
+                Command::SetObservers { observers } => Some(*observers),
+                _ => None,
+            };
+            self.after_durable(Gated::RenewReaders { observers });
         }
     }
 

@@ -15,10 +15,14 @@ async fn a_stalled_reader_does_not_delay_others_and_is_resynced() -> anyhow::Res
     stalled.pause_reading();
 
     // ~13 MB: more than the socket buffers and the 16-frame outbox hold for the stalled client.
+    // Each update waits for its Ack, so that each is its own commit and its own frame: a
+    // busy room (other tests beside this one) would otherwise release many per commit and
+    // send them as one merged frame, and a few such frames fit the outbox without lagging it.
     let mut last = 0;
     for i in 0..UPDATES {
         let chunk = format!("{i:06}|{}", "x".repeat(CHUNK - 7));
         last = writer.append(&chunk)?;
+        writer.wait_acked(last).await?;
     }
     let expected_len = UPDATES * CHUNK;
     // The watcher gets every update while the stalled client still reads nothing.

@@ -89,6 +89,21 @@ fn a_revision_is_written_once_and_names_are_not_reused() {
         ErrorCode::RevisionNameTaken
     );
     assert_eq!(code(publish(&doc, "   ")), ErrorCode::InvalidArgument);
+    for hidden in [
+        "Rev\u{0}2",
+        "Rev\n2",
+        "\u{1b}[31mRev 2",
+        "\u{202e}2 veR",
+        "Rev\u{200b} 2",
+    ] {
+        assert_eq!(
+            code(publish(&doc, hidden)),
+            ErrorCode::InvalidArgument,
+            "{hidden:?}"
+        );
+    }
+    // Joiners are parts of names in some scripts.
+    created(publish(&doc, "می\u{200c}خواهم"));
     assert_eq!(
         code(run(
             &doc,
@@ -108,7 +123,7 @@ fn a_revision_is_written_once_and_names_are_not_reused() {
         .into_iter()
         .map(|r| r.name)
         .collect();
-    assert_eq!(names, ["Zero draft", "Rev 1"]);
+    assert_eq!(names, ["Zero draft", "می\u{200c}خواهم", "Rev 1"]);
 }
 
 #[test]
