@@ -37,7 +37,7 @@ mod tests;
 pub use compare::{compare, runs_within, Comparison, ParagraphComparison, ParagraphOperation};
 pub use notes::{change_notes, Change, ChangeNote};
 pub use text::live_text;
-pub use view::{empty_published_view, is_view_client_id, published_view, view_client_id};
+pub use view::{empty_published_view, is_view_client_id, published_view, VIEW_CLIENT_ID};
 pub use words::{word_diff, DiffOp, Piece, WordCounts};
 
 /// A run of a paragraph's body written by one client: `len` UTF-16 code units from the

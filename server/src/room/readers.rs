@@ -1,5 +1,5 @@
 //! Observers who read published revisions only (`set-observers published`): they are sent a
-//! replica made from the latest published revision ([`published_view`]) and nothing of the
+//! replica made from the published revisions ([`published_view`], one line of descent) and nothing of the
 //! live drafting: no broadcast, no presence, no live state over REST. When a revision is
 //! published (once it is durable), or the setting changes, they are closed with `4001` and
 //! reconnect to what they should read now.
@@ -40,18 +40,16 @@ impl PublishedView {
         let latest = published.last().map(|(id, _)| id.clone());
         let stale = cached.as_ref().is_none_or(|view| view.revision != latest);
         if stale {
-            let revision: Option<Revision> = published
-                .last()
-                .and_then(|(_, json)| serde_json::from_str(json).ok());
-            let doc = match &revision {
-                Some(latest) => published_view(latest, &published),
-                None => empty_published_view(),
-            };
-            let writers = published
+            // Every revision, oldest first: the view is their line of descent.
+            let history: Vec<Revision> = published
                 .iter()
-                .filter_map(|(_, json)| serde_json::from_str::<Revision>(json).ok())
-                .flat_map(|r| r.paragraphs)
-                .flat_map(|p| p.runs)
+                .filter_map(|(_, json)| serde_json::from_str(json).ok())
+                .collect();
+            let doc = published_view(&history, &published);
+            let writers = history
+                .iter()
+                .flat_map(|r| &r.paragraphs)
+                .flat_map(|p| &p.runs)
                 .map(|run| run.client)
                 .collect();
             *cached = Some(PublishedView {
@@ -62,7 +60,7 @@ impl PublishedView {
         }
         cached.get_or_insert_with(|| PublishedView {
             revision: None,
-            doc: schema::new_replica(),
+            doc: empty_published_view(),
             writers: HashSet::new(),
         })
     }
@@ -147,15 +145,7 @@ impl Room {
         let Ok(mut scanned) = scan_update_v1(raw) else {
             return false;
         };
-        let latest = schema::revision_ids(&self.core.doc().transact())
-            .last()
-            .and_then(|(id, _)| {
-                id.strip_prefix(schema::keys::REVISION_ID_PREFIX)?
-                    .parse()
-                    .ok()
-            })
-            .unwrap_or(0u32);
-        let served = |client: u64| is_view_client_id(client, latest);
+        let served = is_view_client_id;
         scanned.blocks.retain(|block| {
             let id = match block {
                 Block::Item(item) => item.id,
