@@ -86,6 +86,19 @@ pub fn utf16_len(s: &str) -> u32 {
     s.encode_utf16().count() as u32
 }
 
+/// `text` split after `units` UTF-16 code units (never inside a character: a pair stays
+/// whole, on the right).
+pub fn split_utf16(text: &str, units: u32) -> (&str, &str) {
+    let mut counted = 0u32;
+    for (at, ch) in text.char_indices() {
+        if counted >= units {
+            return text.split_at(at);
+        }
+        counted += ch.len_utf16() as u32;
+    }
+    (text, "")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use concord_protocol::attribution::split_utf16;
 use concord_protocol::policy::SERVER_OWNER;
 use concord_protocol::revision::{
     change_notes, compare, live_text, runs_within, word_diff, ChangeNote, Comparison, DiffOp,
@@ -148,14 +149,57 @@ impl<'a> Credits<'a> {
         }
     }
 
+    /// The credits of `len` clocks of `client` from `clock` on, as `(units, credit)` in order:
+    /// where an accepted amendment's stretches by different writers meet, the credit changes.
+    pub fn over(&self, client: u64, clock: u32, len: u32) -> Vec<(u32, Credit)> {
+        let end = clock.saturating_add(len);
+        let mut out: Vec<(u32, Credit)> = Vec::new();
+        let mut at = clock;
+        while at < end {
+            // The next clock where the credit may change: the end of the stretch `at` is in.
+            let boundary = self
+                .applied
+                .iter()
+                .filter(|(c, from, to, _)| *c == client && (*from..*to).contains(&at))
+                .flat_map(|(_, _, to, a)| {
+                    let stretch = a
+                        .applied_by
+                        .iter()
+                        .find(|(from, to, _)| (*from..*to).contains(&at))
+                        .map(|(_, to, _)| *to);
+                    std::iter::once(*to).chain(stretch)
+                })
+                .min()
+                .unwrap_or(end)
+                .min(end);
+            let next = boundary.max(at + 1);
+            let credit = self.of(client, at);
+            match out.last_mut() {
+                Some((units, last)) if *last == credit => *units += next - at,
+                _ => out.push((next - at, credit)),
+            }
+            at = next;
+        }
+        out
+    }
+
     pub fn of(&self, client: u64, clock: u32) -> Credit {
         if let Some((_, _, _, a)) = self
             .applied
             .iter()
             .find(|(c, from, to, _)| *c == client && (*from..*to).contains(&clock))
         {
+            // Words an accepted amendment brought in are whoever typed them in its text (a
+            // co-sponsor, a facilitator); its author's when that is not recorded.
+            let writer = a
+                .applied_by
+                .iter()
+                .find(|(from, to, _)| (*from..*to).contains(&clock))
+                .and_then(|(_, _, writer)| self.owners.get(writer))
+                .filter(|m| **m != SERVER_OWNER)
+                .map(|m| m.to_string());
             return Credit {
-                mission: a.author().map(String::from),
+                mission: writer.or_else(|| a.author().map(String::from)),
                 amendment: Some(a.id.clone()),
                 on_behalf_of: a.on_behalf_of.clone(),
             };
@@ -249,15 +293,18 @@ fn credit_piece(piece: Piece, runs: &[WrittenRun], credits: &Credits<'_>) -> Cre
     let mut by: Vec<CreditedText> = Vec::new();
     let mut rest = piece.text.as_str();
     for run in runs_within(runs, piece.at, len) {
-        let (head, tail) = split_utf16(rest, run.len);
-        rest = tail;
-        let credit = credits.of(run.client, run.clock);
-        match by.last_mut() {
-            Some(last) if last.by == credit => last.text.push_str(head),
-            _ => by.push(CreditedText {
-                text: head.to_string(),
-                by: credit,
-            }),
+        // One run of one client's clocks may carry several writers' words (an accepted
+        // amendment written by its sponsors in turn): split it where the credit changes.
+        for (units, credit) in credits.over(run.client, run.clock, run.len) {
+            let (head, tail) = split_utf16(rest, units);
+            rest = tail;
+            match by.last_mut() {
+                Some(last) if last.by == credit => last.text.push_str(head),
+                _ => by.push(CreditedText {
+                    text: head.to_string(),
+                    by: credit,
+                }),
+            }
         }
     }
     if !rest.is_empty() {
@@ -272,18 +319,6 @@ fn credit_piece(piece: Piece, runs: &[WrittenRun], credits: &Credits<'_>) -> Cre
         });
     }
     CreditedPiece { piece, by }
-}
-
-/// `text` split after `units` UTF-16 code units (never inside a character).
-fn split_utf16(text: &str, units: u32) -> (&str, &str) {
-    let mut counted = 0u32;
-    for (at, ch) in text.char_indices() {
-        if counted >= units {
-            return text.split_at(at);
-        }
-        counted += ch.len_utf16() as u32;
-    }
-    (text, "")
 }
 
 /// Where a theme's changes are: the places (sections by their heading, or paragraphs) that

@@ -4,8 +4,8 @@
 
 use yrs::{Array, GetString, Out, ReadTxn, Text, TransactionMut};
 
-use crate::attribution::utf16_len;
-use crate::revision::{word_diff, DiffOp};
+use crate::attribution::{split_utf16, utf16_len};
+use crate::revision::{runs_within, text_runs, word_diff, DiffOp, WrittenRun};
 
 use super::error::{refuse, schema_error, CommandError, ErrorCode};
 use super::guards::{
@@ -53,13 +53,22 @@ fn remove_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission:
     }
 }
 
-/// Rewrites a paragraph's body into `text` (accepting an amendment) by its word diff: the
-/// words both share stay the items they are, so they keep their author, and only what the
-/// amendment changes is deleted and written anew (under the server's id, credited to the
-/// amendment through [`schema::set_applied_as`]).
-fn replace_body(txn: &mut TransactionMut, paragraph: &str, text: &str) -> Result<(), CommandError> {
+/// Rewrites a paragraph's body into the amendment's text by its word diff: the words both
+/// share stay the items they are, so they keep their author, and only what the amendment
+/// changes is deleted and written anew under the server's id. Each inserted stretch is
+/// written run by run of the amendment's text, and which of the server's clocks carry whose
+/// words is returned as `(from, to, writer)`, so that they are credited to whoever typed them
+/// ([`schema::set_applied_as`]).
+fn replace_body(
+    txn: &mut TransactionMut,
+    paragraph: &str,
+    amendment: &str,
+    text: &str,
+) -> Result<Vec<(u32, u32, u64)>, CommandError> {
     let body = schema::body_text(txn, paragraph).ok_or_else(|| unknown_paragraph(paragraph))?;
     let current = body.get_string(txn);
+    let writers = amendment_writers(txn, amendment);
+    let mut by = Vec::new();
     // Offsets into the body as it is being rewritten: kept and inserted text advance it.
     let mut at = 0u32;
     for piece in word_diff(&current, text) {
@@ -68,13 +77,48 @@ fn replace_body(txn: &mut TransactionMut, paragraph: &str, text: &str) -> Result
             DiffOp::Equal => at += len,
             DiffOp::Delete => body.remove_range(txn, at, len),
             DiffOp::Insert => {
-                body.insert(txn, at, &piece.text);
+                write_by_writer(txn, &body, at, &piece.text, piece.at, &writers, &mut by);
                 at += len;
             }
         }
     }
     debug_assert_eq!(body.get_string(txn), text);
-    Ok(())
+    Ok(by)
+}
+
+/// Who typed each run of an amendment's text.
+fn amendment_writers(txn: &mut TransactionMut, amendment: &str) -> Vec<WrittenRun> {
+    match schema::amendment_text(txn, amendment) {
+        Some(text) => text_runs(txn, &text),
+        None => Vec::new(),
+    }
+}
+
+/// Inserts `words` (which stand at `source_at` of the amendment's text) at `at` of `target`,
+/// one run of the amendment's writers at a time, recording the server's clocks of each.
+fn write_by_writer(
+    txn: &mut TransactionMut,
+    target: &yrs::TextRef,
+    at: u32,
+    words: &str,
+    source_at: u32,
+    writers: &[WrittenRun],
+    by: &mut Vec<(u32, u32, u64)>,
+) {
+    let server = txn.doc().client_id();
+    let mut rest = words;
+    let mut offset = at;
+    for run in runs_within(writers, source_at, utf16_len(words)) {
+        let (head, tail) = split_utf16(rest, run.len);
+        rest = tail;
+        let from = txn.state_vector().get(&server);
+        target.insert(txn, offset, head);
+        offset += utf16_len(head);
+        by.push((from, txn.state_vector().get(&server), run.client));
+    }
+    if !rest.is_empty() {
+        target.insert(txn, offset, rest);
+    }
 }
 
 pub(super) fn create(
@@ -215,6 +259,7 @@ pub(super) fn accept(
     }
     let server = txn.doc().client_id();
     let from = txn.state_vector().get(&server);
+    let by;
     // Sponsors type the amendment's text freely; accepted, it is a paragraph's body.
     within("the amendment's text", &a.text, MAX_BODY_BYTES)?;
     let created = if a.new_after {
@@ -225,12 +270,14 @@ pub(super) fn accept(
             label: format!("{}bis", p.label),
             kind: p.kind,
             parent: p.parent.clone(),
-            body: a.text.clone(),
+            body: String::new(),
         };
         schema::insert_paragraph(txn, position, &new).map_err(schema_error)?;
+        // The new body is written run by run of the amendment's writers, as a rewording is.
+        by = replace_body(txn, &new_id, id, &a.text)?;
         Some(new_id)
     } else {
-        replace_body(txn, &p.id, &a.text)?;
+        by = replace_body(txn, &p.id, id, &a.text)?;
         // Every other open amendment of this paragraph was drafted on the old body.
         for other in schema::amendments(txn) {
             if other.id != a.id && other.paragraph == p.id && other.status == AmendmentStatus::Open
@@ -243,7 +290,7 @@ pub(super) fn accept(
     let to = txn.state_vector().get(&server);
     schema::set_amendment_status(txn, id, AmendmentStatus::Accepted).map_err(schema_error)?;
     if to > from {
-        schema::set_applied_as(txn, id, server.get(), from, to);
+        schema::set_applied_as(txn, id, (server.get(), from, to), &by);
     }
     Ok(created.map_or(Outcome::Done, |id| Outcome::Created { id }))
 }

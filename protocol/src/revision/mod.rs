@@ -36,7 +36,7 @@ mod tests;
 
 pub use compare::{compare, runs_within, Comparison, ParagraphComparison, ParagraphOperation};
 pub use notes::{change_notes, Change, ChangeNote};
-pub use text::live_text;
+pub use text::{live_text, text_runs};
 pub use view::{empty_published_view, is_view_client_id, published_view, VIEW_CLIENT_ID};
 pub use words::{word_diff, DiffOp, Piece, WordCounts};
 

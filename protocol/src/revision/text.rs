@@ -36,6 +36,13 @@ pub fn live_text(txn: &mut TransactionMut) -> Vec<TextParagraph> {
         .collect()
 }
 
+/// Who wrote `text` (visible characters only), run by run in reading order.
+pub fn text_runs(txn: &mut TransactionMut, text: &yrs::TextRef) -> Vec<WrittenRun> {
+    let current = txn.snapshot();
+    let nothing = Snapshot::new(StateVector::default(), IdSet::default());
+    written_runs(txn, text, &current, &nothing)
+}
+
 fn written_runs(
     txn: &mut TransactionMut,
     body: &yrs::TextRef,

@@ -206,14 +206,28 @@ pub fn set_observer_view(txn: &mut TransactionMut, view: ObserverView) {
     settings.insert(txn, keys::OBSERVERS, view.as_str());
 }
 
-/// Records which of the server's clocks wrote an accepted amendment's words into the body.
-pub fn set_applied_as(txn: &mut TransactionMut, amendment: &str, client: u64, from: u32, to: u32) {
+/// Records which of the server's clocks wrote an accepted amendment's words into the body
+/// (`client`, `from`, `to`), and which stretch of them carries whose words (`by`: `(from, to,
+/// writer)`, the writer being the client id that typed them in the amendment's text).
+pub fn set_applied_as(
+    txn: &mut TransactionMut,
+    amendment: &str,
+    (client, from, to): (u64, u32, u32),
+    by: &[(u32, u32, u64)],
+) {
+    let triple = |a: u64, b: u32, c: u32| {
+        Any::from(vec![
+            Any::from(a as f64),
+            Any::from(f64::from(b)),
+            Any::from(f64::from(c)),
+        ])
+    };
     if let Some(map) = entry(txn, keys::AMENDMENTS, amendment) {
-        let range = Any::from(vec![
-            Any::from(client as f64),
-            Any::from(from as f64),
-            Any::from(to as f64),
-        ]);
-        map.insert(txn, keys::APPLIED_AS, range);
+        map.insert(txn, keys::APPLIED_AS, triple(client, from, to));
+        let stretches: Vec<Any> = by
+            .iter()
+            .map(|&(from, to, writer)| triple(writer, from, to))
+            .collect();
+        map.insert(txn, keys::APPLIED_BY, Any::from(stretches));
     }
 }

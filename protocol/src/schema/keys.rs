@@ -107,3 +107,6 @@ pub const BASE_BODY: &str = "base_body";
 /// Array `[client, from, to]`, set on acceptance: the server's clocks that wrote the accepted
 /// text into the body, so that those words are credited to the amendment.
 pub const APPLIED_AS: &str = "applied_as";
+/// Array of `[writer, from, to]`, set on acceptance: which of the `APPLIED_AS` clocks wrote
+/// words typed by which client (`writer`) in the amendment's text.
+pub const APPLIED_BY: &str = "applied_by";

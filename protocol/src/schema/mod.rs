@@ -158,6 +158,11 @@ pub struct Amendment {
     /// the body, so that those words are credited to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_as: Option<(u64, u32, u32)>,
+    /// Within `applied_as`: each stretch `(from, to, writer)` of the server's clocks and the
+    /// client id that typed those words in the amendment's text (a sponsor, a co-sponsor, a
+    /// facilitator), so that each is credited to whoever wrote it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_by: Vec<(u32, u32, u64)>,
 }
 
 impl Amendment {

@@ -108,6 +108,7 @@ fn read_amendment(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Amendmen
         stale: boolean(map, txn, keys::STALE),
         base_body: string(map, txn, keys::BASE_BODY),
         applied_as: applied_as(map, txn),
+        applied_by: applied_by(map, txn),
     })
 }
 
@@ -115,6 +116,29 @@ fn applied_as(map: &MapRef, txn: &impl ReadTxn) -> Option<(u64, u32, u32)> {
     let Some(Out::Any(Any::Array(values))) = map.get(txn, keys::APPLIED_AS) else {
         return None;
     };
+    let (client, from, to) = clocks(&values)?;
+    Some((client, from, to))
+}
+
+fn applied_by(map: &MapRef, txn: &impl ReadTxn) -> Vec<(u32, u32, u64)> {
+    let Some(Out::Any(Any::Array(stretches))) = map.get(txn, keys::APPLIED_BY) else {
+        return Vec::new();
+    };
+    stretches
+        .iter()
+        .filter_map(|stretch| match stretch {
+            // Stored as `[writer, from, to]`, like `applied_as` (a client id, two clocks).
+            Any::Array(values) => {
+                let (writer, from, to) = clocks(values)?;
+                Some((from, to, writer))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Three non-negative whole numbers: the first as a client id, the other two as clocks.
+fn clocks(values: &[Any]) -> Option<(u64, u32, u32)> {
     let number = |i: usize| match values.get(i) {
         Some(Any::Number(yrs::any::Number::Int(n))) => u64::try_from(*n).ok(),
         Some(Any::Number(yrs::any::Number::Float(n))) if *n >= 0.0 && n.fract() == 0.0 => {

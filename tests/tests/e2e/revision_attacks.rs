@@ -1006,9 +1006,6 @@ impl WaitTextOf for Client {
 /// "closely", CHE (its co-sponsor) typed "promptly": the comparison must not credit CHE's
 /// words to MEX.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "defect: words an accepted amendment brought in are credited to its first sponsor \
-            (Credits::of: the amendment's author), whoever typed them (a co-sponsor, or a \
-            facilitator writing in the amendment)"]
 async fn a_co_drafted_amendment_credits_each_sponsor_with_the_words_it_typed() -> anyhow::Result<()>
 {
     let room = Room::start().await?;
