@@ -343,6 +343,39 @@ async fn document_state(
         .into_response())
 }
 
+/// The document as `identity` may read it (the published view for an observer of published
+/// text), and a scratch replica of it: what the read, revision and export routes answer from.
+pub(crate) async fn read_document(
+    state: &AppState,
+    identity: &Identity,
+    doc: &str,
+) -> Result<(crate::room::DocumentRead, yrs::Doc), ApiError> {
+    let who = Arc::new(identity.clone());
+    let read = ask_room(state, doc, |reply| RoomRequest::Read {
+        who: Arc::clone(&who),
+        reply,
+    })
+    .await?
+    .map_err(|_| unavailable())?;
+    let bytes = read.state.clone();
+    let replica = tokio::task::spawn_blocking(move || crate::revisions::replica(&bytes))
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(unavailable)?;
+    Ok((read, replica))
+}
+
+/// An observer asked for live text of a document whose observers read published revisions
+/// only.
+pub(crate) fn published_only() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "published-only",
+        "observers of this document read published revisions only",
+    )
+}
+
 pub(crate) fn unavailable() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -413,11 +446,7 @@ async fn paragraph_attribution(
     .await?
     .map_err(|_| unavailable())?;
     if read.published_only {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "published-only",
-            "observers of this document read published revisions only",
-        ));
+        return Err(published_only());
     }
     let (full, owners) = (read.state, read.owners);
     // Everything the room issued before answering is in the audit once this barrier fires.

@@ -26,34 +26,11 @@ use yrs::{Doc, Transact};
 
 use crate::audit::AuditRecord;
 use crate::http::{
-    ask_room, unavailable, validate_document_id, ApiError, AppState, Authenticated, DocumentAccess,
+    read_document as read, validate_document_id, ApiError, AppState, Authenticated, DocumentAccess,
     DocumentRequest,
 };
 use crate::revisions;
-use crate::room::{DocumentRead, RoomRequest};
 use crate::storage::AuditQuery;
-
-/// The document as `who` may read it, and a scratch replica of it.
-async fn read(
-    state: &AppState,
-    identity: &crate::auth::Identity,
-    doc: &str,
-) -> Result<(DocumentRead, Doc), ApiError> {
-    let who = Arc::new(identity.clone());
-    let read = ask_room(state, doc, |reply| RoomRequest::Read {
-        who: Arc::clone(&who),
-        reply,
-    })
-    .await?
-    .map_err(|_| unavailable())?;
-    let bytes = read.state.clone();
-    let replica = tokio::task::spawn_blocking(move || revisions::replica(&bytes))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(unavailable)?;
-    Ok((read, replica))
-}
 
 /// One document in the list.
 #[derive(Debug, Serialize)]
@@ -334,11 +311,7 @@ pub async fn audit(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
     let (read, _) = read(&state, &identity, &doc).await?;
     if read.published_only {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "published-only",
-            "observers of this document read published revisions only",
-        ));
+        return Err(crate::http::published_only());
     }
     let limit = filter.limit.unwrap_or(AUDIT_PAGE).clamp(1, MAX_AUDIT_PAGE);
     let query = AuditQuery {

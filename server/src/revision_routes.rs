@@ -22,29 +22,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use crate::http::{ask_room, unavailable, ApiError, AppState, DocumentAccess, DocumentRequest};
+use crate::http::{
+    published_only, read_document, unavailable, ApiError, AppState, DocumentAccess, DocumentRequest,
+};
 use crate::revisions::{self, CompareError, Side};
-use crate::room::{DocumentRead, RoomRequest};
+use crate::room::DocumentRead;
 
-/// The document as `who` may read it, and a scratch replica of it.
+/// The document as `access` may read it, and a scratch replica of it.
 async fn read(
     state: &AppState,
     access: &DocumentAccess,
 ) -> Result<(DocumentRead, yrs::Doc), ApiError> {
-    let who = Arc::new(access.identity.clone());
-    let read = ask_room(state, &access.doc, |reply| RoomRequest::Read {
-        who: Arc::clone(&who),
-        reply,
-    })
-    .await?
-    .map_err(|_| unavailable())?;
-    let state = read.state.clone();
-    let doc = tokio::task::spawn_blocking(move || revisions::replica(&state))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(unavailable)?;
-    Ok((read, doc))
+    read_document(state, &access.identity, &access.doc).await
 }
 
 /// Runs CPU-heavy work on the blocking pool, not on the async workers.
@@ -54,14 +43,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|_| unavailable())
-}
-
-fn published_only() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "published-only",
-        "observers of this document read published revisions only",
-    )
 }
 
 fn unknown_revision(id: &str) -> ApiError {
