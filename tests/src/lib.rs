@@ -15,6 +15,7 @@ pub mod client;
 pub mod faults;
 pub mod negotiation;
 pub mod raw;
+pub mod revision_room;
 pub mod servers;
 
 pub use client::Client;

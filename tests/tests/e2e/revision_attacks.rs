@@ -23,81 +23,7 @@ const MARKER: &str = "LIVE-MARKER-Z9";
 
 // ---- fixtures ------------------------------------------------------------------------------
 
-/// An in-process server with p1 "Commit to cooperate." and p2 "Agreed wording.", amendment
-/// a1 (MEX) and a2 (CHE) on p1, and tokens for a chair (UN), MEX, CHE and an observer.
-struct Room {
-    server: TestServer,
-    chair: String,
-    mex: String,
-    che: String,
-    ngo: String,
-}
-
-impl Room {
-    async fn start() -> anyhow::Result<Self> {
-        Self::start_with(|_| {}).await
-    }
-
-    async fn start_with(tweak: impl FnOnce(&mut concord_server::Config)) -> anyhow::Result<Self> {
-        let server = TestServer::start_with(tweak).await;
-        let room = Room {
-            chair: server.token("chair", "UN", Role::Facilitator, DOC),
-            mex: server.token("ana", "MEX", Role::Delegation, DOC),
-            che: server.token("ben", "CHE", Role::Delegation, DOC),
-            ngo: server.token("nora", "NGO-1", Role::Observer, DOC),
-            server,
-        };
-        room.command(
-            &room.chair,
-            r#"{"type":"import-text","text":"[1] Commit to cooperate.\n[2] Agreed wording."}"#,
-        )
-        .await?;
-        for token in [&room.mex, &room.che] {
-            room.command(token, r#"{"type":"create-amendment","paragraph":"p1"}"#)
-                .await?;
-        }
-        Ok(room)
-    }
-
-    async fn post(&self, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
-        let path = format!("/api/docs/{DOC}/commands");
-        http_post_json(self.server.addr, &path, token, body).await
-    }
-
-    async fn command(&self, token: &str, body: &str) -> anyhow::Result<String> {
-        let (status, answer) = self.post(token, body).await?;
-        anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
-        Ok(answer)
-    }
-
-    async fn get(&self, token: &str, path: &str) -> anyhow::Result<(u16, String)> {
-        let auth = format!("Authorization: Bearer {token}");
-        http_get_with(
-            self.server.addr,
-            &format!("/api/docs/{DOC}{path}"),
-            &[&auth],
-        )
-        .await
-    }
-
-    async fn get_json(&self, token: &str, path: &str) -> anyhow::Result<Value> {
-        let (status, body) = self.get(token, path).await?;
-        anyhow::ensure!(status == 200, "{path} answered {status} {body}");
-        Ok(serde_json::from_str(&body)?)
-    }
-
-    async fn connect(&self, token: &str) -> anyhow::Result<Client> {
-        Client::connect(&self.url(token)).await
-    }
-
-    fn url(&self, token: &str) -> String {
-        self.server.ws_url_with(DOC, token)
-    }
-}
-
-fn body_of(paragraph: &'static str) -> impl Fn(&yrs::TransactionMut) -> Option<yrs::TextRef> {
-    move |txn| schema::body_text(txn, paragraph)
-}
+use concord_tests::revision_room::{body_of, RevisionRoom as Room};
 
 fn ws_command(id: u64, command: Command) -> CommandRequest {
     CommandRequest { id, command }
@@ -507,49 +433,6 @@ fn entry_item(state: &[u8], root: &str, key: &str) -> anyhow::Result<(u64, u32)>
         current = next.id;
     }
     Ok((current.client, current.clock))
-}
-
-impl Room {
-    async fn state(&self) -> anyhow::Result<Vec<u8>> {
-        let auth = format!("Authorization: Bearer {}", self.chair);
-        let (status, bytes) = concord_tests::http_get_raw(
-            self.server.addr,
-            &format!("/api/docs/{DOC}/state"),
-            &[&auth],
-        )
-        .await?;
-        anyhow::ensure!(status == 200, "state answered {status}");
-        Ok(bytes)
-    }
-
-    /// Sends `update` from a fresh connection of `token`: closed 4403 naming `rule`, and the
-    /// document (its full state) unchanged.
-    async fn refused(
-        &self,
-        what: &str,
-        token: &str,
-        update: &[u8],
-        rule: &str,
-    ) -> anyhow::Result<()> {
-        let before = self.state().await?;
-        let mut client = self.connect(token).await?;
-        client.send_update(update)?;
-        let close = client.wait_closed().await?;
-        assert_eq!(
-            close.map(|c| c.0),
-            Some(4403),
-            "{what}: {:?}",
-            client.seen().close
-        );
-        let seen = client.seen();
-        assert_eq!(
-            seen.rejections.first().map(|r| r.rule.as_str()),
-            Some(rule),
-            "{what}"
-        );
-        assert_eq!(self.state().await?, before, "{what}: the document changed");
-        Ok(())
-    }
 }
 
 /// Guarantee 1 and 2: crafted bytes at the revision, the cover letter and the change notes,

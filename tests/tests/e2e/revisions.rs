@@ -5,77 +5,10 @@
 
 use concord_protocol::schema;
 use concord_protocol::Role;
-use concord_tests::{http_get_with, http_post_json, Client, TestServer};
 use serde_json::Value;
 use yrs::{Map, Transact, WriteTxn};
 
-const DOC: &str = "gcm";
-
-struct Room {
-    server: TestServer,
-    chair: String,
-    mex: String,
-    che: String,
-}
-
-impl Room {
-    /// p1 "Commit to cooperate." and p2 "Agreed wording."; amendments a1 (MEX) and a2 (CHE)
-    /// on p1.
-    async fn start(tweak: impl FnOnce(&mut concord_server::Config)) -> anyhow::Result<Self> {
-        let server = TestServer::start_with(tweak).await;
-        let room = Room {
-            chair: server.token("chair", "UN", Role::Facilitator, DOC),
-            mex: server.token("ana", "MEX", Role::Delegation, DOC),
-            che: server.token("ben", "CHE", Role::Delegation, DOC),
-            server,
-        };
-        room.command(
-            &room.chair,
-            r#"{"type":"import-text","text":"[1] Commit to cooperate.\n[2] Agreed wording."}"#,
-        )
-        .await?;
-        for token in [&room.mex, &room.che] {
-            room.command(token, r#"{"type":"create-amendment","paragraph":"p1"}"#)
-                .await?;
-        }
-        Ok(room)
-    }
-
-    async fn post(&self, token: &str, body: &str) -> anyhow::Result<(u16, String)> {
-        let path = format!("/api/docs/{DOC}/commands");
-        http_post_json(self.server.addr, &path, token, body).await
-    }
-
-    async fn command(&self, token: &str, body: &str) -> anyhow::Result<String> {
-        let (status, answer) = self.post(token, body).await?;
-        anyhow::ensure!(status == 200, "{body} answered {status} {answer}");
-        Ok(answer)
-    }
-
-    async fn get(&self, token: &str, path: &str) -> anyhow::Result<(u16, String)> {
-        let auth = format!("Authorization: Bearer {token}");
-        http_get_with(
-            self.server.addr,
-            &format!("/api/docs/{DOC}{path}"),
-            &[&auth],
-        )
-        .await
-    }
-
-    async fn get_json(&self, token: &str, path: &str) -> anyhow::Result<Value> {
-        let (status, body) = self.get(token, path).await?;
-        anyhow::ensure!(status == 200, "{path} answered {status} {body}");
-        Ok(serde_json::from_str(&body)?)
-    }
-
-    async fn connect(&self, token: &str) -> anyhow::Result<Client> {
-        Client::connect(&self.server.ws_url_with(DOC, token)).await
-    }
-}
-
-fn body_of(paragraph: &'static str) -> impl Fn(&yrs::TransactionMut) -> Option<yrs::TextRef> {
-    move |txn| schema::body_text(txn, paragraph)
-}
+use concord_tests::revision_room::{body_of, RevisionRoom as Room, DOC};
 
 /// The changed pieces of a compared paragraph: (op, trimmed text, missions credited).
 fn changes(paragraph: &Value) -> Vec<(String, String, Vec<String>)> {
@@ -110,7 +43,7 @@ fn paragraph<'a>(comparison: &'a Value, id: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comparing_a_revision_with_what_followed_gives_the_edits_and_who_made_them(
 ) -> anyhow::Result<()> {
-    let room = Room::start(|_| {}).await?;
+    let room = Room::start_with(|_| {}).await?;
     let published = room
         .command(&room.chair, r#"{"type":"publish-revision","name":"Rev 1"}"#)
         .await?;
@@ -217,7 +150,7 @@ async fn comparing_a_revision_with_what_followed_gives_the_edits_and_who_made_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_over_later_edits_is_refused_until_asked_and_the_redline_shows_why(
 ) -> anyhow::Result<()> {
-    let room = Room::start(|_| {}).await?;
+    let room = Room::start_with(|_| {}).await?;
     let mut chair = room.connect(&room.chair).await?;
     let seq = chair.insert_into(&body_of("p1"), 0, "We ")?;
     chair.wait_acked(seq).await?;
@@ -241,7 +174,7 @@ async fn accepting_over_later_edits_is_refused_until_asked_and_the_redline_shows
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_published_revision_outlives_5000_updates_snapshots_and_a_restart_and_nothing_writes_it(
 ) -> anyhow::Result<()> {
-    let room = Room::start(|config| {
+    let room = Room::start_with(|config| {
         config.snapshot_every = 700;
         config.limits.messages_per_second = 1_000_000;
         config.limits.burst = 1_000_000;
@@ -311,7 +244,7 @@ async fn a_published_revision_outlives_5000_updates_snapshots_and_a_restart_and_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow::Result<()> {
     const MARKER: &str = "LIVE-MARKER-7Q";
-    let room = Room::start(|_| {}).await?;
+    let room = Room::start_with(|_| {}).await?;
     let ngo_token = room.server.token("nora", "NGO-1", Role::Observer, DOC);
     // A live observer is sent away once observers read published text only.
     let live_observer = room.connect(&ngo_token).await?;
@@ -413,7 +346,7 @@ async fn observers_who_read_published_revisions_never_see_live_text() -> anyhow:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cover_letter_is_typed_by_facilitators_only() -> anyhow::Result<()> {
-    let room = Room::start(|_| {}).await?;
+    let room = Room::start_with(|_| {}).await?;
     room.command(&room.chair, r#"{"type":"prepare-revision"}"#)
         .await?;
     let cover = |txn: &yrs::TransactionMut| schema::cover_note_text(txn);
