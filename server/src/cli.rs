@@ -367,15 +367,28 @@ async fn list_revisions(args: RevisionsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Who deleted what in `doc`, from its audit, read-only.
+fn stored_deleters(
+    data_dir: &std::path::Path,
+    doc: &str,
+    replica: &yrs::Doc,
+) -> anyhow::Result<crate::revisions::Deleters> {
+    let records = crate::storage::sqlite::read_stored_audit(data_dir, doc)?;
+    let amendments = concord_protocol::schema::amendments(&yrs::Transact::transact(replica));
+    Ok(crate::revisions::Deleters::new(&records, &amendments))
+}
+
 /// `concord compare --doc ID --from R1 --to R2`.
 async fn compare(args: CompareArgs) -> anyhow::Result<()> {
-    use crate::revisions::{compare_sides, CompareError, Side};
+    use crate::revisions::{compare_sides_with, CompareError, Side};
     let (state, owners) = crate::document::offline::read(&args.data_dir, &args.doc).await?;
     let doc = crate::revisions::replica(&state)
         .ok_or_else(|| anyhow::anyhow!("{}: stored state does not decode", args.doc))?;
-    let answer = compare_sides(
+    let deleters = stored_deleters(&args.data_dir, &args.doc, &doc)?;
+    let answer = compare_sides_with(
         &doc,
         &owners,
+        &deleters,
         &Side::parse(&args.from),
         &Side::parse(&args.to),
     )
@@ -406,17 +419,19 @@ async fn export(args: ExportArgs) -> anyhow::Result<()> {
             anyhow::bail!("--against makes a redline, which is exported with --format docx")
         }
         Some(against) => {
-            use crate::revisions::{compare_sides, CompareError, Side};
+            use crate::revisions::{compare_sides_with, CompareError, Side};
+            let deleters = stored_deleters(&args.data_dir, &args.doc, &doc)?;
             let to = args
                 .revision
                 .clone()
                 .filter(|r| r != "live")
                 .map_or(Side::Live, Side::Revision);
-            let comparison = compare_sides(&doc, &owners, &Side::parse(against), &to).map_err(
-                |CompareError::UnknownRevision(id)| {
-                    anyhow::anyhow!("{}: no published revision {id}", args.doc)
-                },
-            )?;
+            let comparison =
+                compare_sides_with(&doc, &owners, &deleters, &Side::parse(against), &to).map_err(
+                    |CompareError::UnknownRevision(id)| {
+                        anyhow::anyhow!("{}: no published revision {id}", args.doc)
+                    },
+                )?;
             let deleted_by = source
                 .revision
                 .as_ref()

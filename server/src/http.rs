@@ -366,6 +366,28 @@ pub(crate) async fn read_document(
     Ok((read, replica))
 }
 
+/// The audit records of `doc` accepted at or after `since_ms`, including everything the room
+/// issued before the read that preceded this call (a storage barrier first).
+pub(crate) async fn audit_since(
+    state: &AppState,
+    doc: &str,
+    since_ms: u64,
+) -> Result<Vec<crate::audit::AuditRecord>, ApiError> {
+    let log = Arc::clone(state.ctx.rooms.log());
+    let (flushed, done) = tokio::sync::oneshot::channel();
+    log.barrier(Box::new(move |result| {
+        let _ = flushed.send(result);
+    }));
+    let storage_failed =
+        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage-failed", e);
+    done.await
+        .map_err(|e| storage_failed(e.to_string()))?
+        .map_err(|e| storage_failed(e.to_string()))?;
+    log.audit(doc, since_ms)
+        .await
+        .map_err(|e| storage_failed(e.to_string()))
+}
+
 /// An observer asked for live text of a document whose observers read published revisions
 /// only.
 pub(crate) fn published_only() -> ApiError {
@@ -449,26 +471,12 @@ async fn paragraph_attribution(
         return Err(published_only());
     }
     let (full, owners) = (read.state, read.owners);
-    // Everything the room issued before answering is in the audit once this barrier fires.
-    let log = Arc::clone(state.ctx.rooms.log());
-    let (flushed, done) = tokio::sync::oneshot::channel();
-    log.barrier(Box::new(move |result| {
-        let _ = flushed.send(result);
-    }));
-    let storage_failed =
-        |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage-failed", e);
-    done.await
-        .map_err(|e| storage_failed(e.to_string()))?
-        .map_err(|e| storage_failed(e.to_string()))?;
-    let records = log
-        .audit(&doc, since)
-        .await
-        .map_err(|e| storage_failed(e.to_string()))?;
+    let records = audit_since(&state, &doc, since).await?;
     let answer = tokio::task::spawn_blocking(move || {
         crate::attribution::paragraph(&full, &owners, &records, &paragraph, since)
     })
     .await
-    .map_err(|e| storage_failed(e.to_string()))?;
+    .map_err(|_| unavailable())?;
     match answer {
         Some(answer) => Ok(Json(answer).into_response()),
         None => Err(ApiError::new(

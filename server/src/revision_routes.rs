@@ -23,9 +23,10 @@ use axum::Json;
 use serde::Deserialize;
 
 use crate::http::{
-    published_only, read_document, unavailable, ApiError, AppState, DocumentAccess, DocumentRequest,
+    audit_since, published_only, read_document, unavailable, ApiError, AppState, DocumentAccess,
+    DocumentRequest,
 };
-use crate::revisions::{self, CompareError, Side};
+use crate::revisions::{self, CompareError, Deleters, Side};
 use crate::room::DocumentRead;
 
 /// The document as `access` may read it, and a scratch replica of it.
@@ -171,10 +172,15 @@ pub async fn compare(
         return Err(published_only());
     }
     let owners = read.owners;
-    let answer =
-        tokio::task::spawn_blocking(move || revisions::compare_sides(&doc, &owners, &from, &to))
-            .await
-            .map_err(|_| unavailable())?;
+    let deleters = Deleters::new(
+        &audit_since(&state, &access.doc, 0).await?,
+        &concord_protocol::schema::amendments(&yrs::Transact::transact(&doc)),
+    );
+    let answer = tokio::task::spawn_blocking(move || {
+        revisions::compare_sides_with(&doc, &owners, &deleters, &from, &to)
+    })
+    .await
+    .map_err(|_| unavailable())?;
     match answer {
         Ok(answer) => Ok(Json(answer).into_response()),
         Err(CompareError::UnknownRevision(id)) => Err(unknown_revision(&id)),
@@ -272,14 +278,22 @@ pub async fn export(
     let now_ms = state.ctx.config.clock.now_ms();
     let name = access.doc.clone();
     let owners = read.owners;
+    let deleters = match &against {
+        Some(_) => Deleters::new(
+            &audit_since(&state, &access.doc, 0).await?,
+            &concord_protocol::schema::amendments(&yrs::Transact::transact(&doc)),
+        ),
+        None => Deleters::default(),
+    };
     let exported = tokio::task::spawn_blocking(move || {
         let source = Source::read(&doc, &name, revision.as_deref(), now_ms)?;
         let Some(against) = against else {
             return Ok(export(&source, format));
         };
         let to = revision.map_or(Side::Live, Side::Revision);
-        let comparison = revisions::compare_sides(&doc, &owners, &Side::parse(&against), &to)
-            .map_err(|CompareError::UnknownRevision(id)| ExportError::UnknownRevision(id))?;
+        let comparison =
+            revisions::compare_sides_with(&doc, &owners, &deleters, &Side::parse(&against), &to)
+                .map_err(|CompareError::UnknownRevision(id)| ExportError::UnknownRevision(id))?;
         let deleted_by = source
             .history
             .iter()

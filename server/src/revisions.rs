@@ -105,7 +105,8 @@ pub struct CreditedText {
 pub struct CreditedPiece {
     #[serde(flatten)]
     pub piece: Piece,
-    /// For an insertion: who wrote each stretch of it.
+    /// For an insertion, who wrote each stretch of it; for a deletion, who deleted it (when
+    /// the audit says).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub by: Vec<CreditedText>,
 }
@@ -242,15 +243,89 @@ fn text_of(doc: &Doc, side: &Side) -> Result<(SideName, Vec<TextParagraph>), Com
     }
 }
 
-/// Compares two sides paragraph by paragraph, crediting every inserted stretch.
+/// Who deleted what, from the audit: the id ranges each record deleted, and the paragraphs
+/// deleted whole (`delete-paragraph`, or `set-status` on a paragraph now deleted), each with
+/// the mission of the record.
+#[derive(Debug, Default)]
+pub struct Deleters {
+    /// `(client, first clock)` → `(len, mission)`; records delete only what was not deleted
+    /// before, so ranges do not overlap.
+    ranges: std::collections::BTreeMap<(u64, u32), (u32, Credit)>,
+    paragraphs: HashMap<String, String>,
+}
+
+impl Deleters {
+    /// From the audit's records, and the accepted amendments' deletions (credited to the
+    /// amendment, as the words it brought in are, rather than to who accepted it).
+    pub fn new(records: &[crate::audit::AuditRecord], amendments: &[Amendment]) -> Self {
+        let mut deleters = Self::from_records(records);
+        for a in amendments {
+            for &(client, clock, len) in &a.applied_deleting {
+                let credit = Credit {
+                    mission: a.author().map(String::from),
+                    amendment: Some(a.id.clone()),
+                    on_behalf_of: a.on_behalf_of.clone(),
+                };
+                deleters.ranges.insert((client, clock), (len, credit));
+            }
+        }
+        deleters
+    }
+
+    pub fn from_records(records: &[crate::audit::AuditRecord]) -> Self {
+        let mut deleters = Deleters::default();
+        for record in records {
+            for &(client, clock, len) in &record.deleted {
+                let credit = Credit {
+                    mission: Some(record.mission.clone()),
+                    amendment: None,
+                    on_behalf_of: None,
+                };
+                deleters.ranges.insert((client, clock), (len, credit));
+            }
+            if matches!(record.action.as_str(), "delete-paragraph" | "set-status") {
+                for p in &record.paragraphs {
+                    deleters
+                        .paragraphs
+                        .insert(p.clone(), record.mission.clone());
+                }
+            }
+        }
+        deleters
+    }
+
+    fn of(&self, client: u64, clock: u32) -> Option<&Credit> {
+        let (&(c, start), (len, credit)) = self.ranges.range(..=(client, clock)).next_back()?;
+        (c == client && clock < start.saturating_add(*len)).then_some(credit)
+    }
+}
+
+/// Compares two sides paragraph by paragraph, crediting every inserted stretch (deletions
+/// stay uncredited: see [`compare_sides_with`]).
 pub fn compare_sides(
     doc: &Doc,
     owners: &[(u64, String)],
     from: &Side,
     to: &Side,
 ) -> Result<ComparisonAnswer, CompareError> {
+    compare_sides_with(doc, owners, &Deleters::default(), from, to)
+}
+
+/// Compares two sides paragraph by paragraph, crediting every inserted stretch to who wrote
+/// it and every deleted one to who deleted it (`deleters`, from the audit).
+pub fn compare_sides_with(
+    doc: &Doc,
+    owners: &[(u64, String)],
+    deleters: &Deleters,
+    from: &Side,
+    to: &Side,
+) -> Result<ComparisonAnswer, CompareError> {
     let (from_name, from_text) = text_of(doc, from)?;
     let (to_name, to_text) = text_of(doc, to)?;
+    let old_runs: HashMap<&str, &[WrittenRun]> = from_text
+        .iter()
+        .map(|p| (p.id.as_str(), p.runs.as_slice()))
+        .collect();
     let amendments = schema::amendments(&doc.transact());
     let credits = Credits::new(owners, &amendments);
     let Comparison { paragraphs } = compare(&from_text, &to_text);
@@ -266,9 +341,14 @@ pub fn compare_sides(
         .into_iter()
         .map(|mut comparison| {
             let runs = runs.get(comparison.id.as_str()).copied().unwrap_or(&[]);
+            let old = old_runs.get(comparison.id.as_str()).copied().unwrap_or(&[]);
+            let whole = deleters.paragraphs.get(&comparison.id).map(String::as_str);
             let pieces = std::mem::take(&mut comparison.pieces)
                 .into_iter()
-                .map(|piece| credit_piece(piece, runs, &credits))
+                .map(|piece| match piece.op {
+                    DiffOp::Delete => credit_deletion(piece, old, deleters, whole),
+                    _ => credit_piece(piece, runs, &credits),
+                })
                 .collect();
             CreditedParagraph { comparison, pieces }
         })
@@ -279,6 +359,54 @@ pub fn compare_sides(
         paragraphs,
         changed,
     })
+}
+
+/// A deleted piece split by who deleted it: the audit's record of the ids deleted, else (a
+/// paragraph deleted whole keeps its text) whoever deleted the paragraph.
+fn credit_deletion(
+    piece: Piece,
+    old_runs: &[WrittenRun],
+    deleters: &Deleters,
+    whole: Option<&str>,
+) -> CreditedPiece {
+    let len = concord_protocol::attribution::utf16_len(&piece.text);
+    let mut by: Vec<CreditedText> = Vec::new();
+    let mut rest = piece.text.as_str();
+    let whole = Credit {
+        mission: whole.map(String::from),
+        amendment: None,
+        on_behalf_of: None,
+    };
+    let mut push = |text: &str, who: Credit| match by.last_mut() {
+        Some(last) if last.by == who => last.text.push_str(text),
+        _ => by.push(CreditedText {
+            text: text.to_string(),
+            by: who,
+        }),
+    };
+    let deleter = |client: u64, clock: u32| deleters.of(client, clock).unwrap_or(&whole);
+    for run in runs_within(old_runs, piece.at, len) {
+        // Split where the deleter changes, one character's clock at a time.
+        let mut start = 0u32;
+        while start < run.len {
+            let who = deleter(run.client, run.clock + start);
+            let mut end = start + 1;
+            while end < run.len && deleter(run.client, run.clock + end) == who {
+                end += 1;
+            }
+            let (head, tail) = split_utf16(rest, end - start);
+            rest = tail;
+            push(head, who.clone());
+            start = end;
+        }
+    }
+    if !rest.is_empty() {
+        push(rest, whole.clone());
+    }
+    if by.iter().all(|b| b.by.mission.is_none()) {
+        by.clear();
+    }
+    CreditedPiece { piece, by }
 }
 
 /// An inserted piece split by who wrote it (consecutive stretches by the same hand merged).

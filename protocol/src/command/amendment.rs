@@ -288,9 +288,21 @@ pub(super) fn accept(
         None
     };
     let to = txn.state_vector().get(&server);
+    // What the rewording deleted from the body: text items only (the body's), before the map
+    // writes below add their own replaced values.
+    let deleting: Vec<(u64, u32, u32)> = txn
+        .delete_set()
+        .iter()
+        .flat_map(|(client, ranges)| {
+            ranges
+                .iter()
+                .map(move |r| (client.get(), r.start, r.end.saturating_sub(r.start)))
+        })
+        .filter(|(_, _, len)| *len > 0)
+        .collect();
     schema::set_amendment_status(txn, id, AmendmentStatus::Accepted).map_err(schema_error)?;
-    if to > from {
-        schema::set_applied_as(txn, id, (server.get(), from, to), &by);
+    if to > from || !deleting.is_empty() {
+        schema::set_applied_as(txn, id, (server.get(), from, to), &by, &deleting);
     }
     Ok(created.map_or(Outcome::Done, |id| Outcome::Created { id }))
 }

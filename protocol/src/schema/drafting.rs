@@ -214,6 +214,7 @@ pub fn set_applied_as(
     amendment: &str,
     (client, from, to): (u64, u32, u32),
     by: &[(u32, u32, u64)],
+    deleting: &[(u64, u32, u32)],
 ) {
     let triple = |a: u64, b: u32, c: u32| {
         Any::from(vec![
@@ -229,5 +230,10 @@ pub fn set_applied_as(
             .map(|&(from, to, writer)| triple(writer, from, to))
             .collect();
         map.insert(txn, keys::APPLIED_BY, Any::from(stretches));
+        let deleted: Vec<Any> = deleting
+            .iter()
+            .map(|&(client, clock, len)| triple(client, clock, len))
+            .collect();
+        map.insert(txn, keys::APPLIED_DELETING, Any::from(deleted));
     }
 }

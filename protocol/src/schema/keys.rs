@@ -110,3 +110,5 @@ pub const APPLIED_AS: &str = "applied_as";
 /// Array of `[writer, from, to]`, set on acceptance: which of the `APPLIED_AS` clocks wrote
 /// words typed by which client (`writer`) in the amendment's text.
 pub const APPLIED_BY: &str = "applied_by";
+/// Array of `[client, clock, len]`, set on acceptance: the ids of the body it deleted.
+pub const APPLIED_DELETING: &str = "applied_deleting";

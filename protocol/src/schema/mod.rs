@@ -163,6 +163,10 @@ pub struct Amendment {
     /// facilitator), so that each is credited to whoever wrote it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied_by: Vec<(u32, u32, u64)>,
+    /// The id ranges `(client, clock, len)` its acceptance deleted from the body: the words it
+    /// took out, credited to it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_deleting: Vec<(u64, u32, u32)>,
 }
 
 impl Amendment {

@@ -109,6 +109,7 @@ fn read_amendment(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Amendmen
         base_body: string(map, txn, keys::BASE_BODY),
         applied_as: applied_as(map, txn),
         applied_by: applied_by(map, txn),
+        applied_deleting: triples(map, txn, keys::APPLIED_DELETING),
     })
 }
 
@@ -132,6 +133,20 @@ fn applied_by(map: &MapRef, txn: &impl ReadTxn) -> Vec<(u32, u32, u64)> {
                 let (writer, from, to) = clocks(values)?;
                 Some((from, to, writer))
             }
+            _ => None,
+        })
+        .collect()
+}
+
+/// An array of `[client, clock, len]` under `key`.
+fn triples(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Vec<(u64, u32, u32)> {
+    let Some(Out::Any(Any::Array(items))) = map.get(txn, key) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| match item {
+            Any::Array(values) => clocks(values),
             _ => None,
         })
         .collect()

@@ -231,11 +231,22 @@ impl DocumentCore {
             person: author.person,
             now_ms: at_ms,
         };
-        let (result, update, paragraphs) = {
+        let (result, update, paragraphs, deleted_ranges) = {
             let mut txn = self.doc.transact_mut();
             let result = execute(&mut txn, ctx, command);
             let update = txn.encode_update_v1();
             let deleted = txn.delete_set().clone();
+            // What the command deleted (an accepted amendment's rewording), for the audit's
+            // record of who deleted which ids.
+            let deleted_ranges: Vec<(u64, u32, u32)> = deleted
+                .iter()
+                .flat_map(|(client, ranges)| {
+                    ranges
+                        .iter()
+                        .map(move |r| (client.get(), r.start, r.end.saturating_sub(r.start)))
+                })
+                .filter(|(_, _, len)| *len > 0)
+                .collect();
             // The policy learns what the server wrote (new texts, guards) before anything else
             // is checked against it.
             self.policy.absorb_own(&update, &deleted, &txn);
@@ -243,7 +254,7 @@ impl DocumentCore {
                 Ok(outcome) => command.paragraphs_touched(&txn, outcome),
                 Err(_) => Vec::new(),
             };
-            (result, update, paragraphs)
+            (result, update, paragraphs, deleted_ranges)
         };
         let wrote = scan_update_v1(&update).is_ok_and(|scanned| !scanned.is_empty());
         if !wrote {
@@ -261,7 +272,7 @@ impl DocumentCore {
             mission: author.mission.to_string(),
             action: command.name().to_string(),
             paragraphs,
-            deleted: Vec::new(),
+            deleted: deleted_ranges,
             claims,
         };
         let entry = LogEntry {

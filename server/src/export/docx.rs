@@ -105,9 +105,9 @@ fn word_date(ms: u64) -> String {
 }
 
 /// The redline of `answer.from` against `answer.to`: every insertion and deletion a tracked
-/// change. An insertion's author is the mission that wrote it; a deletion's is that of the
-/// insertion it makes way for, else `deleted_by` (who published the later text, or the
-/// facilitators for the live one), since the comparison credits written words only.
+/// change. An insertion's author is the mission that wrote it, a deletion's the mission that
+/// deleted it (the audit's record); a deletion the audit does not name (the comparison was
+/// made without it) takes the author of the insertion it makes way for, else `deleted_by`.
 pub fn redline(answer: &ComparisonAnswer, title: &str, deleted_by: &str, at_ms: u64) -> Vec<u8> {
     let date = word_date(at_ms);
     let mut docx = styled()
@@ -150,6 +150,22 @@ fn redline_paragraph(p: &CreditedParagraph, deleted_by: &str, date: &str) -> Par
         match piece.piece.op {
             DiffOp::Equal => {
                 paragraph = paragraph.add_run(Run::new().add_text(&piece.piece.text));
+            }
+            DiffOp::Delete if !piece.by.is_empty() => {
+                // Who deleted each stretch, as the audit records it.
+                for by in &piece.by {
+                    let author = by
+                        .by
+                        .mission
+                        .clone()
+                        .unwrap_or_else(|| deleted_by.to_string());
+                    paragraph = paragraph.add_delete(
+                        Delete::new()
+                            .add_run(Run::new().add_delete_text(&by.text))
+                            .author(author)
+                            .date(date),
+                    );
+                }
             }
             DiffOp::Delete => {
                 let author = pieces

@@ -547,14 +547,18 @@ async fn the_command_line_exports_beside_a_running_server_without_disturbing_it(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demos_rev_1_redline_against_the_zero_draft_is_the_comparison_in_word(
 ) -> anyhow::Result<()> {
-    use concord_server::revisions::{compare_sides, Side};
+    use concord_server::revisions::{compare_sides_with, Deleters, Side};
     let data = concord_tests::TempDir::new("demo-redline");
     concord_server::demo::create(data.path()).await?;
     let (state, owners) = concord_server::document::offline::read(data.path(), "gcm").await?;
     let doc = concord_server::revisions::replica(&state).expect("decodes");
-    let comparison = compare_sides(
+    let records = concord_server::storage::sqlite::read_stored_audit(data.path(), "gcm")?;
+    let amendments = concord_protocol::schema::amendments(&yrs::Transact::transact(&doc));
+    let deleters = Deleters::new(&records, &amendments);
+    let comparison = compare_sides_with(
         &doc,
         &owners,
+        &deleters,
         &Side::Revision("r1".into()),
         &Side::Revision("r3".into()),
     )
@@ -571,7 +575,10 @@ async fn the_demos_rev_1_redline_against_the_zero_draft_is_the_comparison_in_wor
             match piece.piece.op {
                 concord_protocol::revision::DiffOp::Equal => {}
                 concord_protocol::revision::DiffOp::Delete => {
-                    expected.push(("del".into(), String::new(), piece.piece.text.clone()))
+                    for by in &piece.by {
+                        let author = by.by.mission.clone().unwrap_or_default();
+                        expected.push(("del".into(), author, by.text.clone()));
+                    }
                 }
                 concord_protocol::revision::DiffOp::Insert => {
                     for by in &piece.by {
@@ -587,18 +594,14 @@ async fn the_demos_rev_1_redline_against_the_zero_draft_is_the_comparison_in_wor
         }
     }
     assert!(expected.len() >= 5, "{expected:?}");
-    let without_deleters: Vec<TrackedChange> = changes
-        .iter()
-        .map(|(kind, author, text)| {
-            let author = if kind == "del" {
-                String::new()
-            } else {
-                author.clone()
-            };
-            (kind.clone(), author, text.clone())
-        })
-        .collect();
-    assert_eq!(without_deleters, expected);
+    assert_eq!(changes, expected);
+    // Paragraph 54 was deleted by CHE (delete-paragraph): its words are CHE's deletion.
+    assert!(
+        changes.iter().any(|(kind, author, text)| {
+            kind == "del" && author == "CHE" && text.contains("fair and ethical")
+        }),
+        "{changes:?}"
+    );
     let authors: std::collections::BTreeSet<&str> = changes
         .iter()
         .map(|(_, author, _)| author.as_str())

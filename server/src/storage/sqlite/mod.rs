@@ -21,7 +21,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use read::{load_document, read_audit};
-pub use read::{read_stored, verify_audit};
+pub use read::{read_stored, read_stored_audit, verify_audit};
 use schema::{check_integrity, migrate, refuse_emptied_store, DB_FILE};
 use writer::{write_loop, Job};
 

@@ -45,6 +45,11 @@ pub fn read_stored(data_dir: &Path, doc: &str) -> Result<StoredDocument, Storage
     load_document(&open_read_only(data_dir)?, doc)
 }
 
+/// The audit records of `doc` in the database at `data_dir`, oldest first (read-only).
+pub fn read_stored_audit(data_dir: &Path, doc: &str) -> Result<Vec<AuditRecord>, StorageError> {
+    read_audit(&open_read_only(data_dir)?, doc, 0)
+}
+
 /// Walks every audit chain in the database at `data_dir` (read-only).
 pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification, StorageError> {
     let conn = open_read_only(data_dir)?;
