@@ -17,6 +17,7 @@ command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 command -v openssl >/dev/null || missing+=(openssl)   # key pairs for the JWT tests
 [ -x /usr/bin/chromium ] || missing+=(chromium)       # the web page's end-to-end tests
 command -v xmllint >/dev/null || missing+=(libxml2-utils)   # validates the Akoma Ntoso exports
+command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
