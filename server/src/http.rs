@@ -57,6 +57,7 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(read_routes::paragraph))
         .routes(routes!(read_routes::amendments))
         .routes(routes!(read_routes::audit))
+        .routes(routes!(read_routes::progress))
         .routes(routes!(document_state))
         .routes(routes!(document_command))
         .routes(routes!(paragraph_attribution))

@@ -49,6 +49,7 @@ pub mod latency;
 pub mod limits;
 pub mod openapi;
 pub mod peer;
+pub mod progress;
 pub mod read_routes;
 pub mod revision_routes;
 pub mod revisions;

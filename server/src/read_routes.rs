@@ -7,6 +7,8 @@
 //! - `GET /api/docs/{doc}/paragraphs/{id}`: one paragraph with its amendments and comments;
 //! - `GET /api/docs/{doc}/amendments?status=open&mission=EU`: amendments, filtered by status
 //!   and by a sponsoring mission;
+//! - `GET /api/docs/{doc}/progress`: paragraphs by status overall, per section and per theme,
+//!   bracketed ones, amendments by status ([`crate::progress`]);
 //! - `GET /api/docs/{doc}/audit?since=&mission=&paragraph=&limit=&cursor=`: the audit trail,
 //!   oldest first, a page at a time (`next_cursor` names the next page; pages are stable, as
 //!   records are only ever appended).
@@ -343,4 +345,25 @@ pub async fn audit(
         .map(|(n, record)| NumberedRecord { n, record })
         .collect();
     Ok(Json(serde_json::json!({ "records": records, "next_cursor": next_cursor })).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/docs/{doc}/progress",
+    tag = "documents",
+    summary = "How far the negotiation has come: paragraphs by status overall, per section and per theme, bracketed ones, amendments by status",
+    params(
+        ("doc" = String, Path, description = "The document id")
+    ),
+    responses(
+        (status = 200, description = "How far the negotiation has come", content_type = "application/json"),
+        crate::openapi::DocumentRefusals
+    )
+)]
+pub async fn progress(
+    State(state): State<Arc<AppState>>,
+    DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
+) -> Result<Response, ApiError> {
+    let (_, replica) = read(&state, &identity, &doc).await?;
+    Ok(Json(crate::progress::of(&replica)).into_response())
 }

@@ -239,3 +239,86 @@ fn numbers(page: &Value) -> Vec<u64> {
         .filter_map(|r| r["n"].as_u64())
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let chair = server.token("chair", "UN", Role::Facilitator, "gcm");
+    let eu = server.token("eve", "EU", Role::Delegation, "gcm");
+    command(
+        &server,
+        "gcm",
+        &chair,
+        r##"{"type":"import-text","text":"# Preamble\n[PP1] Recalling.\n[PP2] Noting.\n# Objectives\n[1] One.\n[2] Two.\n[3] Three."}"##,
+    )
+    .await?;
+    // p1 heading, p2 PP1, p3 PP2, p4 heading, p5 1, p6 2, p7 3.
+    for (token, body) in [
+        (
+            &chair,
+            r#"{"type":"set-status","paragraph":"p2","status":"agreed-ad-ref"}"#,
+        ),
+        (
+            &chair,
+            r#"{"type":"set-status","paragraph":"p5","status":"agreed"}"#,
+        ),
+        (&chair, r#"{"type":"delete-paragraph","paragraph":"p7"}"#),
+        (&eu, r#"{"type":"create-amendment","paragraph":"p6"}"#),
+        (&eu, r#"{"type":"create-amendment","paragraph":"p3"}"#),
+        (&eu, r#"{"type":"withdraw","amendment":"a2"}"#),
+        (
+            &chair,
+            r#"{"type":"set-theme","name":"review","paragraphs":["p4"]}"#,
+        ),
+    ] {
+        command(&server, "gcm", token, body).await?;
+    }
+    let (status, progress) = get(&server, &eu, "/api/docs/gcm/progress").await?;
+    assert_eq!(status, 200, "{progress}");
+    let (_, model) = get(&server, &eu, "/api/docs/gcm").await?;
+
+    // The same counts, computed here from the model alone.
+    let paragraphs: Vec<&Value> = model["paragraphs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["kind"] != "heading")
+        .collect();
+    let open_on: Vec<&str> = model["amendments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["status"] == "open")
+        .filter_map(|a| a["paragraph"].as_str())
+        .collect();
+    let count = |status: &str| paragraphs.iter().filter(|p| p["status"] == status).count();
+    assert_eq!(progress["overall"]["paragraphs"], paragraphs.len());
+    for status in ["open", "agreed-ad-ref", "agreed", "deleted"] {
+        let reported = progress["overall"]["by_status"][status]
+            .as_u64()
+            .unwrap_or(0) as usize;
+        assert_eq!(reported, count(status), "{status}");
+    }
+    let bracketed = paragraphs
+        .iter()
+        .filter(|p| p["status"] != "deleted")
+        .filter(|p| p["id"].as_str().is_some_and(|id| open_on.contains(&id)))
+        .count();
+    assert_eq!(progress["overall"]["bracketed"], bracketed);
+    assert_eq!(bracketed, 1, "p6; a2 on p3 was withdrawn");
+    let objectives = &progress["sections"][1];
+    assert_eq!(objectives["title"], "Objectives");
+    assert_eq!(objectives["paragraphs"], 3);
+    assert_eq!(progress["themes"][0]["name"], "review");
+    assert_eq!(
+        progress["themes"][0]["paragraphs"], 3,
+        "a heading stands for its section"
+    );
+    assert_eq!(progress["amendments"]["open"], 1);
+    assert_eq!(progress["amendments"]["withdrawn"], 1);
+    assert_eq!(
+        progress["summary"],
+        "1 of 4 paragraphs agreed ad ref, 1 agreed, 1 bracketed"
+    );
+    Ok(())
+}
