@@ -315,7 +315,7 @@ function paragraphView (p, role, labels) {
   })
   const head = el('div', { class: 'head' },
     el('span', { class: 'label' }, p.label),
-    el('span', { class: `badge ${p.status}`, 'data-status': p.status }, STATUS_NAMES[p.status] || p.status))
+    el('span', { class: `badge ${p.status}`, 'data-status': p.status }, statusName(p)))
   if (p.lock) {
     head.append(el('span', { class: 'lockmark', 'data-locked': p.id, title: `Locked by ${p.lock.mission}` },
       `Locked: ${p.lock.reason}`))
@@ -343,10 +343,20 @@ function paragraphView (p, role, labels) {
   return article
 }
 
+// A paragraph's status as read: "agreed pending EU, CHE" names whom agreement waits for.
+function statusName (p) {
+  if (p.status === 'agreed-pending') return `agreed pending ${(p.pending || []).join(', ')}`
+  return STATUS_NAMES[p.status] || p.status
+}
+
 function facilitatorControls (p) {
   const controls = el('div', { class: 'controls' })
   const select = el('select', { 'aria-label': `Status of paragraph ${p.label}`, 'data-control': `status:${p.id}` })
-  for (const [value, name] of Object.entries(STATUS_NAMES)) {
+  // Agreed pending needs its missions (a command with `pending`): shown when it is the status.
+  const names = p.status === 'agreed-pending'
+    ? { ...STATUS_NAMES, 'agreed-pending': statusName(p) }
+    : STATUS_NAMES
+  for (const [value, name] of Object.entries(names)) {
     const option = el('option', { value }, name)
     if (value === p.status) option.selected = true
     select.append(option)

@@ -17,7 +17,7 @@ const FORMATS = [
   ['compilation-docx', 'Compilation with amendments, Word (.docx)', 'compilation.docx'],
   ['akn', 'Akoma Ntoso XML (.xml)', 'akn.xml']
 ]
-const STATUS = { 'agreed-ad-ref': 'agreed ad ref', agreed: 'agreed', held: 'held' }
+const STATUS = { 'agreed-pending': 'agreed pending', 'agreed-ad-ref': 'agreed ad ref', agreed: 'agreed', held: 'held' }
 
 let ctx = null
 // What opened the print view (focus goes back there), and whether printing opened it.

@@ -7,7 +7,7 @@ import { renderMarkdown } from './markdown.js'
 import { redline, changes } from './redline.js'
 
 const $ = (id) => document.getElementById(id)
-const STATUS = { open: 'open', 'agreed-ad-ref': 'agreed ad ref', agreed: 'agreed', held: 'held', deleted: 'deleted' }
+const STATUS = { open: 'open', 'agreed-pending': 'agreed pending', 'agreed-ad-ref': 'agreed ad ref', agreed: 'agreed', held: 'held', deleted: 'deleted' }
 
 let ctx = null
 // What the server listed, and for which published ids.

@@ -334,6 +334,7 @@ pub fn entries(text: String) -> anyhow::Result<Vec<LogEntry>> {
         Command::SetStatus {
             paragraph: p1.clone(),
             status: ParagraphStatus::AgreedAdRef,
+            pending: Vec::new(),
         },
     )?;
     h.command(

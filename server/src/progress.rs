@@ -52,6 +52,8 @@ pub struct Progress {
     pub themes: Vec<ThemeProgress>,
     /// Amendments by status.
     pub amendments: BTreeMap<&'static str, usize>,
+    /// Each mission agreement waits for, with the labels of the paragraphs agreed pending it.
+    pub pending_on: BTreeMap<String, Vec<String>>,
     /// The sentence a facilitator reports: "70 of 420 paragraphs agreed ad ref, 259 bracketed".
     pub summary: String,
 }
@@ -105,6 +107,18 @@ pub fn of(doc: &Doc) -> Progress {
             }
         }
     }
+    let mut pending_on: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in paragraphs
+        .iter()
+        .filter(|p| p.status == ParagraphStatus::AgreedPending)
+    {
+        for mission in &p.pending {
+            pending_on
+                .entry(mission.clone())
+                .or_default()
+                .push(p.label.clone());
+        }
+    }
     let mut by_amendment = BTreeMap::new();
     for a in &amendments {
         *by_amendment.entry(a.status.as_str()).or_insert(0) += 1;
@@ -122,6 +136,7 @@ pub fn of(doc: &Doc) -> Progress {
         sections,
         themes: by_theme,
         amendments: by_amendment,
+        pending_on,
         summary,
     }
 }

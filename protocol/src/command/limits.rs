@@ -24,6 +24,8 @@ pub const MAX_RATIONALE_BYTES: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 20_000;
 /// A revision's cover letter, given with `publish-revision` or typed before it.
 pub const MAX_COVER_NOTE_BYTES: usize = 100_000;
+/// The missions an `agreed-pending` paragraph waits for (the UN has 193 members).
+pub const MAX_PENDING_MISSIONS: usize = 200;
 /// The paragraphs a theme lists.
 pub const MAX_THEME_PARAGRAPHS: usize = 5_000;
 /// The whole structured text of `import-text`.
@@ -63,11 +65,19 @@ impl Command {
                 fields.push(id("paragraph", paragraph));
                 fields.push(("label", label.as_str(), MAX_LABEL_BYTES));
             }
-            Command::DeleteParagraph { paragraph }
-            | Command::SetStatus {
+            Command::DeleteParagraph { paragraph } => fields.push(id("paragraph", paragraph)),
+            Command::SetStatus {
                 paragraph,
                 status: _,
-            } => fields.push(id("paragraph", paragraph)),
+                pending,
+            } => {
+                fields.push(id("paragraph", paragraph));
+                fields.extend(
+                    pending
+                        .iter()
+                        .map(|m| ("pending", m.as_str(), MAX_NAME_BYTES)),
+                );
+            }
             Command::Lock { paragraph, reason } | Command::Unlock { paragraph, reason } => {
                 fields.push(id("paragraph", paragraph));
                 fields.push(("reason", reason.as_str(), MAX_REASON_BYTES));
@@ -131,6 +141,17 @@ impl Command {
 
     /// Refuses a command with a text field over its limit (`too-long`).
     pub fn check_limits(&self) -> Result<(), CommandError> {
+        if let Command::SetStatus { pending, .. } = self {
+            if pending.len() > MAX_PENDING_MISSIONS {
+                return Err(refuse(
+                    ErrorCode::TooLong,
+                    format!(
+                        "agreement waits for at most {MAX_PENDING_MISSIONS} missions, not {}",
+                        pending.len()
+                    ),
+                ));
+            }
+        }
         if let Command::SetTheme { paragraphs, .. } = self {
             if paragraphs.len() > MAX_THEME_PARAGRAPHS {
                 return Err(refuse(

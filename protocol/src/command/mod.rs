@@ -83,6 +83,10 @@ pub enum Command {
     SetStatus {
         paragraph: String,
         status: ParagraphStatus,
+        /// With `agreed-pending`: the missions agreement waits for (required then, and only
+        /// then).
+        #[serde(default)]
+        pending: Vec<String>,
     },
     Lock {
         paragraph: String,
@@ -313,7 +317,8 @@ pub fn execute(
         Command::SetStatus {
             paragraph: id,
             status,
-        } => paragraph::set_status(txn, ctx, id, *status),
+            pending,
+        } => paragraph::set_status(txn, ctx, id, *status, pending),
         Command::Lock {
             paragraph: id,
             reason,

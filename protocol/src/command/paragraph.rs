@@ -165,6 +165,7 @@ pub(super) fn set_status(
     ctx: &Context<'_>,
     id: &str,
     status: ParagraphStatus,
+    pending: &[String],
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
     let p = unlocked_paragraph(txn, id)?;
@@ -173,8 +174,40 @@ pub(super) fn set_status(
     if p.status == ParagraphStatus::Deleted && status == ParagraphStatus::Deleted {
         return Err(deleted(&p));
     }
-    schema::set_status(txn, id, status).map_err(schema_error)?;
+    let pending = pending_missions(status, pending)?;
+    schema::set_status_pending(txn, id, status, &pending).map_err(schema_error)?;
     Ok(Outcome::Done)
+}
+
+/// The missions an `agreed-pending` paragraph waits for: at least one, each a readable name,
+/// none twice; and none for any other status.
+fn pending_missions(
+    status: ParagraphStatus,
+    pending: &[String],
+) -> Result<Vec<String>, CommandError> {
+    if status != ParagraphStatus::AgreedPending {
+        if !pending.is_empty() {
+            return Err(refuse(
+                ErrorCode::InvalidArgument,
+                "only an agreed-pending paragraph waits for missions",
+            ));
+        }
+        return Ok(Vec::new());
+    }
+    let mut missions: Vec<String> = Vec::with_capacity(pending.len());
+    for m in pending {
+        let m = super::guards::readable_name(m, "a pending mission")?;
+        if !missions.iter().any(|known| known == m) {
+            missions.push(m.to_string());
+        }
+    }
+    if missions.is_empty() {
+        return Err(refuse(
+            ErrorCode::InvalidArgument,
+            "agreed pending whom? name the missions agreement waits for",
+        ));
+    }
+    Ok(missions)
 }
 
 pub(super) fn lock(

@@ -33,6 +33,9 @@ pub const PARENT: &str = "parent";
 /// String: a [`super::ParagraphStatus`] in a paragraph, an [`super::AmendmentStatus`] in an
 /// amendment.
 pub const STATUS: &str = "status";
+/// Array of missions, present while the paragraph is `agreed-pending`: whose agreement it
+/// waits for.
+pub const PENDING: &str = "pending";
 /// Map value, present while the paragraph is locked: a [`super::Lock`] (fields below).
 pub const LOCK: &str = "lock";
 /// Y.Text: the paragraph's wording, typed by facilitators.

@@ -51,7 +51,7 @@ pub use read::{
 pub use replica::{new_replica, replica_options};
 pub use write::{
     add_comment, create_amendment, insert_paragraph, move_paragraph, set_amendment_status,
-    set_label, set_lock, set_stale, set_status, NewAmendment, NewParagraph,
+    set_label, set_lock, set_stale, set_status, set_status_pending, NewAmendment, NewParagraph,
 };
 
 /// Where a paragraph sits in the text.
@@ -64,12 +64,15 @@ pub enum ParagraphKind {
     Action,
 }
 
-/// How far a paragraph has come: open, agreed ad referendum (subject to confirmation),
-/// agreed, held, or deleted (a tombstone that keeps its number; any other status restores it).
+/// How far a paragraph has come: open, agreed pending named missions (agreed by all but
+/// them), agreed ad referendum (subject to confirmation), agreed, held, or deleted (a tombstone
+/// that keeps its number; any other status restores it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ParagraphStatus {
     Open,
+    /// Agreed by all but the missions in the paragraph's `pending` list.
+    AgreedPending,
     AgreedAdRef,
     Agreed,
     Held,
@@ -99,7 +102,7 @@ macro_rules! text_enum {
 }
 
 text_enum!(ParagraphKind { Heading => "heading", Preambular => "preambular", Operative => "operative", Action => "action" });
-text_enum!(ParagraphStatus { Open => "open", AgreedAdRef => "agreed-ad-ref", Agreed => "agreed", Held => "held", Deleted => "deleted" });
+text_enum!(ParagraphStatus { Open => "open", AgreedPending => "agreed-pending", AgreedAdRef => "agreed-ad-ref", Agreed => "agreed", Held => "held", Deleted => "deleted" });
 text_enum!(AmendmentStatus { Open => "open", Accepted => "accepted", Rejected => "rejected", Withdrawn => "withdrawn" });
 
 /// Who locked a paragraph, when, and why. Stored as a plain value under [`keys::LOCK`], its
@@ -124,6 +127,9 @@ pub struct Paragraph {
     pub status: ParagraphStatus,
     pub lock: Option<Lock>,
     pub body: String,
+    /// While `agreed-pending`: the missions agreement waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 impl Paragraph {

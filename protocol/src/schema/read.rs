@@ -66,7 +66,22 @@ fn read_paragraph(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Paragrap
         body: text(map, txn, keys::BODY)
             .map(|t| t.get_string(txn))
             .unwrap_or_default(),
+        pending: any_strings(map, txn, keys::PENDING),
     })
+}
+
+/// A plain array of strings under `key` (empty when absent).
+fn any_strings(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Vec<String> {
+    match map.get(txn, key) {
+        Some(Out::Any(Any::Array(values))) => values
+            .iter()
+            .filter_map(|v| match v {
+                Any::String(s) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// One paragraph, by id.

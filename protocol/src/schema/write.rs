@@ -58,8 +58,25 @@ pub fn set_status(
     id: &str,
     status: ParagraphStatus,
 ) -> Result<(), SchemaError> {
+    set_status_pending(txn, id, status, &[])
+}
+
+/// Sets a paragraph's status, with the missions agreement waits for when it is
+/// `agreed-pending` (the list is dropped for any other status).
+pub fn set_status_pending(
+    txn: &mut TransactionMut,
+    id: &str,
+    status: ParagraphStatus,
+    pending: &[String],
+) -> Result<(), SchemaError> {
     let map = paragraph_map(txn, id)?;
     map.insert(txn, keys::STATUS, status.as_str());
+    if status == ParagraphStatus::AgreedPending {
+        let missions: Vec<Any> = pending.iter().map(|m| Any::from(m.as_str())).collect();
+        map.insert(txn, keys::PENDING, Any::from(missions));
+    } else if map.get(txn, keys::PENDING).is_some() {
+        map.remove(txn, keys::PENDING);
+    }
     Ok(())
 }
 

@@ -270,6 +270,10 @@ async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
             &chair,
             r#"{"type":"set-theme","name":"review","paragraphs":["p4"]}"#,
         ),
+        (
+            &chair,
+            r#"{"type":"set-status","paragraph":"p3","status":"agreed-pending","pending":["EU","CHE"," EU "]}"#,
+        ),
     ] {
         command(&server, "gcm", token, body).await?;
     }
@@ -293,7 +297,13 @@ async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
         .collect();
     let count = |status: &str| paragraphs.iter().filter(|p| p["status"] == status).count();
     assert_eq!(progress["overall"]["paragraphs"], paragraphs.len());
-    for status in ["open", "agreed-ad-ref", "agreed", "deleted"] {
+    for status in [
+        "open",
+        "agreed-pending",
+        "agreed-ad-ref",
+        "agreed",
+        "deleted",
+    ] {
         let reported = progress["overall"]["by_status"][status]
             .as_u64()
             .unwrap_or(0) as usize;
@@ -320,5 +330,33 @@ async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
         progress["summary"],
         "1 of 4 paragraphs agreed ad ref, 1 agreed, 1 bracketed"
     );
+    assert_eq!(progress["overall"]["by_status"]["agreed-pending"], 1);
+    assert_eq!(progress["pending_on"]["EU"], serde_json::json!(["PP2"]));
+    assert_eq!(progress["pending_on"]["CHE"], serde_json::json!(["PP2"]));
+    assert_eq!(
+        model["paragraphs"][2]["pending"],
+        serde_json::json!(["EU", "CHE"])
+    );
+    // Agreed pending whom: the missions are required, and only with that status.
+    for body in [
+        r#"{"type":"set-status","paragraph":"p6","status":"agreed-pending"}"#,
+        r#"{"type":"set-status","paragraph":"p6","status":"agreed","pending":["EU"]}"#,
+        r#"{"type":"set-status","paragraph":"p6","status":"agreed-pending","pending":["\u202eEU"]}"#,
+    ] {
+        let (status, answer) =
+            http_post_json(server.addr, "/api/docs/gcm/commands", &chair, body).await?;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer.contains("invalid-argument"), "{answer}");
+    }
+    // Agreed at last: nobody is pending any more.
+    command(
+        &server,
+        "gcm",
+        &chair,
+        r#"{"type":"set-status","paragraph":"p3","status":"agreed"}"#,
+    )
+    .await?;
+    let (_, p3) = get(&server, &eu, "/api/docs/gcm/paragraphs/p3").await?;
+    assert!(p3["paragraph"]["pending"].is_null(), "{p3}");
     Ok(())
 }

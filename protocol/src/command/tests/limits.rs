@@ -130,6 +130,7 @@ fn text_fields() -> Vec<FieldCase> {
             Box::new(|v| Command::SetStatus {
                 paragraph: v,
                 status: ParagraphStatus::Held,
+                pending: Vec::new(),
             }),
             MAX_ID_BYTES,
         ),

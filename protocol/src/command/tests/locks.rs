@@ -129,7 +129,8 @@ fn locked_paragraphs_and_closed_amendments_are_refused() {
             CHAIR,
             Command::SetStatus {
                 paragraph: "p2".into(),
-                status: ParagraphStatus::Deleted
+                status: ParagraphStatus::Deleted,
+                pending: Vec::new(),
             }
         )),
         "paragraph-deleted"
@@ -165,6 +166,11 @@ fn changes_to(paragraph: &str) -> Vec<(Actor<'static>, Command)> {
             Command::SetStatus {
                 paragraph: p(),
                 status,
+                pending: if status == ParagraphStatus::AgreedPending {
+                    vec!["EU".into()]
+                } else {
+                    Vec::new()
+                },
             },
         )
     })
@@ -257,6 +263,7 @@ fn every_change_to_a_locked_paragraph_is_refused_and_changes_nothing() {
         Command::SetStatus {
             paragraph: "p1".into(),
             status: ParagraphStatus::Deleted,
+            pending: Vec::new(),
         },
     )
     .expect("deleted once unlocked");

@@ -12,6 +12,7 @@ fn a_facilitator_restores_a_deleted_paragraph_with_its_number() {
         Command::SetStatus {
             paragraph: "p1".into(),
             status: ParagraphStatus::Deleted,
+            pending: Vec::new(),
         },
     ] {
         run(&doc, CHAIR, delete).expect("deleted");
@@ -19,6 +20,7 @@ fn a_facilitator_restores_a_deleted_paragraph_with_its_number() {
     let restore = |paragraph: &str, status| Command::SetStatus {
         paragraph: paragraph.into(),
         status,
+        pending: Vec::new(),
     };
     assert_eq!(
         code(run(&doc, MEX, restore("p2", ParagraphStatus::Open))),

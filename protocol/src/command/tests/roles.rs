@@ -54,6 +54,7 @@ fn facilitator_commands_refuse_delegations() {
         Command::SetStatus {
             paragraph: "p1".into(),
             status: ParagraphStatus::AgreedAdRef,
+            pending: Vec::new(),
         },
         Command::Lock {
             paragraph: "p1".into(),
