@@ -65,6 +65,9 @@ pub struct TextParagraph {
     /// Who wrote the body, run by run (empty when unknown).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<WrittenRun>,
+    /// While `agreed-pending`: the missions agreement waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 /// Who published a revision.

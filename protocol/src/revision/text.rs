@@ -31,6 +31,7 @@ pub fn live_text(txn: &mut TransactionMut) -> Vec<TextParagraph> {
                 status: p.status,
                 body: p.body,
                 runs,
+                pending: p.pending,
             }
         })
         .collect()

@@ -73,7 +73,7 @@ fn write_paragraph(txn: &mut TransactionMut, at: u32, p: &TextParagraph, revisio
         };
         // Ids are unique in a revision (they are a map's keys in the document).
         if schema::insert_paragraph(txn, at, &new).is_ok() {
-            let _ = schema::set_status(txn, &p.id, p.status);
+            let _ = schema::set_status_pending(txn, &p.id, p.status, &p.pending);
             set_locked(txn, p, revision);
         }
         return;
@@ -81,8 +81,8 @@ fn write_paragraph(txn: &mut TransactionMut, at: u32, p: &TextParagraph, revisio
     if current.label != p.label {
         let _ = schema::set_label(txn, &p.id, &p.label);
     }
-    if current.status != p.status {
-        let _ = schema::set_status(txn, &p.id, p.status);
+    if current.status != p.status || current.pending != p.pending {
+        let _ = schema::set_status_pending(txn, &p.id, p.status, &p.pending);
     }
     if current.is_locked() != p.locked {
         set_locked(txn, p, revision);
@@ -232,6 +232,7 @@ mod tests {
             locked: false,
             body: body.into(),
             runs: Vec::<WrittenRun>::new(),
+            pending: Vec::new(),
         }
     }
 

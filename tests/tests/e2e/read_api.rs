@@ -348,6 +348,20 @@ async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
         assert_eq!(status, 400, "{body}: {answer}");
         assert!(answer.contains("invalid-argument"), "{answer}");
     }
+    // A revision freezes whom agreement waits for.
+    command(
+        &server,
+        "gcm",
+        &chair,
+        r#"{"type":"publish-revision","name":"Rev 1"}"#,
+    )
+    .await?;
+    let (_, rev1) = get(&server, &eu, "/api/docs/gcm/revisions/r1").await?;
+    assert_eq!(rev1["paragraphs"][2]["status"], "agreed-pending");
+    assert_eq!(
+        rev1["paragraphs"][2]["pending"],
+        serde_json::json!(["EU", "CHE"])
+    );
     // Agreed at last: nobody is pending any more.
     command(
         &server,

@@ -112,6 +112,7 @@ fn para(id: &str, label: &str, body: &str) -> TextParagraph {
         locked: false,
         body: body.to_string(),
         runs: Vec::new(),
+        pending: Vec::new(),
     }
 }
 
