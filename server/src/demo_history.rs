@@ -10,7 +10,7 @@ use concord_protocol::command::{Command, Outcome};
 use concord_protocol::schema::{self, ParagraphStatus};
 use concord_protocol::Role;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
+use yrs::{Doc, ReadTxn, Transact, Update};
 
 use crate::document::{Author, DocumentCore};
 use crate::storage::LogEntry;
@@ -99,15 +99,8 @@ impl History {
         let update = {
             let mut txn = replica.transact_mut();
             let (text, new) = edit(&txn).ok_or_else(|| anyhow::anyhow!("demo: no such text"))?;
-            let old = text.get_string(&txn);
-            // One splice from the common prefix and suffix, as the page sends a keystroke run.
-            let prefix = common_prefix(&old, &new);
-            let suffix = common_suffix(&old[prefix..], &new[prefix..]);
-            let removed = &old[prefix..old.len() - suffix];
-            let inserted = &new[prefix..new.len() - suffix];
-            let at = old[..prefix].encode_utf16().count() as u32;
-            text.remove_range(&mut txn, at, removed.encode_utf16().count() as u32);
-            text.insert(&mut txn, at, inserted);
+            // One splice, as the page sends a run of keystrokes.
+            schema::rewrite_text(&mut txn, &text, &new);
             txn.encode_update_v1()
         };
         let decoded = Update::decode_v1(&update)?;
@@ -191,25 +184,6 @@ impl History {
         )?;
         Ok(())
     }
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.char_indices()
-        .zip(b.chars())
-        .find(|((_, x), y)| x != y)
-        .map_or(a.len().min(b.len()), |((at, _), _)| at)
-        .min(b.len())
-}
-
-fn common_suffix(a: &str, b: &str) -> usize {
-    let mut len = 0;
-    for (x, y) in a.chars().rev().zip(b.chars().rev()) {
-        if x != y {
-            break;
-        }
-        len += x.len_utf8();
-    }
-    len
 }
 
 /// Inserts `words` before the first occurrence of `before` (or at the end).

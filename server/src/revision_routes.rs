@@ -172,8 +172,9 @@ pub async fn compare(
         return Err(published_only());
     }
     let owners = read.owners;
+    let since = revisions::deletions_since(&doc, &from);
     let deleters = Deleters::new(
-        &audit_since(&state, &access.doc, 0).await?,
+        &audit_since(&state, &access.doc, since).await?,
         &concord_protocol::schema::amendments(&yrs::Transact::transact(&doc)),
     );
     let answer = tokio::task::spawn_blocking(move || {
@@ -279,8 +280,13 @@ pub async fn export(
     let name = access.doc.clone();
     let owners = read.owners;
     let deleters = match &against {
-        Some(_) => Deleters::new(
-            &audit_since(&state, &access.doc, 0).await?,
+        Some(from) => Deleters::new(
+            &audit_since(
+                &state,
+                &access.doc,
+                revisions::deletions_since(&doc, &Side::parse(from)),
+            )
+            .await?,
             &concord_protocol::schema::amendments(&yrs::Transact::transact(&doc)),
         ),
         None => Deleters::default(),

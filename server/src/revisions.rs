@@ -300,6 +300,18 @@ impl Deleters {
     }
 }
 
+/// From when the audit can name who deleted words of `from`: words deleted before a revision
+/// was published are not in it, so only records since its publication matter (all of them for
+/// the live text).
+pub fn deletions_since(doc: &Doc, from: &Side) -> u64 {
+    match from {
+        Side::Live => 0,
+        Side::Revision(id) => stored(doc, id)
+            .and_then(|json| serde_json::from_str::<Revision>(&json).ok())
+            .map_or(0, |r| r.published_at_ms),
+    }
+}
+
 /// Compares two sides paragraph by paragraph, crediting every inserted stretch (deletions
 /// stay uncredited: see [`compare_sides_with`]).
 pub fn compare_sides(

@@ -11,10 +11,9 @@
 
 use std::collections::HashSet;
 
-use yrs::{Any, Array, Doc, GetString, Map, Out, Text, Transact, TransactionMut, WriteTxn};
+use yrs::{Any, Array, Doc, Map, Out, Transact, TransactionMut, WriteTxn};
 
 use super::{Revision, TextParagraph};
-use crate::attribution::utf16_len;
 use crate::schema::{self, keys, Amendment, Lock, NewAmendment, NewParagraph, ObserverView};
 
 /// The client id every view is written under: within the 53 bits Yjs allows, far from the
@@ -89,7 +88,7 @@ fn write_paragraph(txn: &mut TransactionMut, at: u32, p: &TextParagraph, revisio
     }
     if current.body != p.body {
         if let Some(body) = schema::body_text(txn, &p.id) {
-            splice(txn, &body, &p.body);
+            schema::rewrite_text(txn, &body, &p.body);
         }
     }
 }
@@ -102,33 +101,6 @@ fn set_locked(txn: &mut TransactionMut, p: &TextParagraph, revision: &Revision) 
         reason: format!("locked in {}", revision.name),
     });
     let _ = schema::set_lock(txn, &p.id, lock.as_ref());
-}
-
-/// Rewrites `text` into `new` by replacing the stretch between their common prefix and suffix.
-fn splice(txn: &mut TransactionMut, text: &yrs::TextRef, new: &str) {
-    let old = text.get_string(txn);
-    let prefix: usize = old
-        .chars()
-        .zip(new.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let suffix: usize = old[prefix..]
-        .chars()
-        .rev()
-        .zip(new[prefix..].chars().rev())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let at = utf16_len(&old[..prefix]);
-    let removed = utf16_len(&old[prefix..old.len() - suffix]);
-    if removed > 0 {
-        text.remove_range(txn, at, removed);
-    }
-    let inserted = &new[prefix..new.len() - suffix];
-    if !inserted.is_empty() {
-        text.insert(txn, at, inserted);
-    }
 }
 
 /// The reading order, rewritten whole when it differs.
@@ -184,10 +156,10 @@ fn write_amendments(txn: &mut TransactionMut, open: &[Amendment], revision: &str
             }
         }
         if let Some(text) = schema::amendment_text(txn, &a.id) {
-            splice(txn, &text, &a.text);
+            schema::rewrite_text(txn, &text, &a.text);
         }
         if let Some(rationale) = schema::amendment_rationale(txn, &a.id) {
-            splice(txn, &rationale, &a.rationale);
+            schema::rewrite_text(txn, &rationale, &a.rationale);
         }
         for (key, missions) in [
             (keys::SPONSORS, &a.sponsors),

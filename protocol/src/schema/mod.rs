@@ -50,8 +50,9 @@ pub use read::{
 };
 pub use replica::{new_replica, replica_options};
 pub use write::{
-    add_comment, create_amendment, insert_paragraph, move_paragraph, set_amendment_status,
-    set_label, set_lock, set_stale, set_status, set_status_pending, NewAmendment, NewParagraph,
+    add_comment, create_amendment, insert_paragraph, move_paragraph, rewrite_text,
+    set_amendment_status, set_label, set_lock, set_stale, set_status, set_status_pending,
+    NewAmendment, NewParagraph,
 };
 
 /// Where a paragraph sits in the text.

@@ -4,7 +4,11 @@
 
 use std::collections::HashMap;
 
-use yrs::{Any, Array, ArrayPrelim, ArrayRef, Map, MapPrelim, MapRef, Out, TextPrelim};
+use yrs::{
+    Any, Array, ArrayPrelim, ArrayRef, GetString, Map, MapPrelim, MapRef, Out, Text, TextPrelim,
+};
+
+use crate::attribution::utf16_len;
 use yrs::{TransactionMut, WriteTxn};
 
 use super::keys;
@@ -215,4 +219,32 @@ pub fn add_comment(
     ]));
     list.push_back(txn, value);
     Ok(())
+}
+
+/// Rewrites `text` into `new` as one splice: the stretch between their common prefix and
+/// suffix replaced (what a person's run of keystrokes makes, and the least a view rewrites).
+pub fn rewrite_text(txn: &mut TransactionMut, text: &yrs::TextRef, new: &str) {
+    let old = text.get_string(txn);
+    let prefix: usize = old
+        .chars()
+        .zip(new.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let suffix: usize = old[prefix..]
+        .chars()
+        .rev()
+        .zip(new[prefix..].chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let at = utf16_len(&old[..prefix]);
+    let removed = utf16_len(&old[prefix..old.len() - suffix]);
+    if removed > 0 {
+        text.remove_range(txn, at, removed);
+    }
+    let inserted = &new[prefix..new.len() - suffix];
+    if !inserted.is_empty() {
+        text.insert(txn, at, inserted);
+    }
 }
