@@ -13,6 +13,8 @@
 //! - [`schema`]: the negotiation document's layout, typed reads and writes, `new_replica`.
 //! - [`policy`]: the update policy (who may write which text now; nothing pending).
 //! - [`command`]: the typed commands, `execute`, and their error codes.
+//! - [`revision`]: revisions, change notes, comparisons. [`process`]: rounds, readings,
+//!   silence procedures, notices. [`progress`]: counts by status and their trend.
 //! - [`attribution`]: who inserted each run of a text. [`import`]: the structured text a
 //!   negotiation starts from. [`awareness`]: presence updates.
 //! - [`close`]: WebSocket close codes and what a client does after each.
@@ -36,6 +38,8 @@ pub mod import;
 pub mod lib0;
 pub mod message;
 pub mod policy;
+pub mod process;
+pub mod progress;
 pub mod revision;
 pub mod schema;
 pub mod session;

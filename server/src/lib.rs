@@ -49,7 +49,6 @@ pub mod latency;
 pub mod limits;
 pub mod openapi;
 pub mod peer;
-pub mod progress;
 pub mod read_routes;
 pub mod revision_routes;
 pub mod revisions;

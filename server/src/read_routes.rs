@@ -365,5 +365,6 @@ pub async fn progress(
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
 ) -> Result<Response, ApiError> {
     let (_, replica) = read(&state, &identity, &doc).await?;
-    Ok(Json(crate::progress::of(&replica)).into_response())
+    let progress = concord_protocol::progress::of(&yrs::Transact::transact(&replica));
+    Ok(Json(progress).into_response())
 }

@@ -141,6 +141,11 @@ pub(super) fn create(
         base_revision: None,
     };
     schema::create_amendment(txn, &new).map_err(schema_error)?;
+    // Proposed during a reading of this part of the text: so "what was proposed on objective
+    // 12 in the second reading" can be asked.
+    if let Some(reading) = super::process::reading_for(txn, paragraph) {
+        schema::set_amendment_reading(txn, &amendment_id, &reading).map_err(schema_error)?;
+    }
     Ok(Outcome::Created { id: amendment_id })
 }
 

@@ -77,6 +77,23 @@ error_codes! {
     /// overwrite those edits (say `over_later_edits` once they have been seen).
     BodyMovedOn => "body-moved-on",
     UnknownTheme => "unknown-theme",
+    UnknownRevision => "unknown-revision",
+    UnknownRound => "unknown-round",
+    UnknownReading => "unknown-reading",
+    UnknownSilence => "unknown-silence",
+    UnknownNotice => "unknown-notice",
+    /// Another reading is under way: end it first (the room has one pointer).
+    ReadingInProgress => "reading-in-progress",
+    /// The reading has ended.
+    ReadingClosed => "reading-closed",
+    /// The silence procedure has ended, or its deadline passed.
+    SilenceClosed => "silence-closed",
+    /// A paragraph is under a silence procedure already.
+    UnderSilence => "under-silence",
+    /// This mission broke this silence already.
+    AlreadyBroken => "already-broken",
+    /// The notice is not addressed to this mission.
+    NotAddressed => "not-addressed",
     /// The server could not make the change durable: nothing was done.
     StorageUnavailable => "storage-unavailable",
     /// The browser client's own, before anything is sent: it is not connected.
@@ -90,11 +107,13 @@ impl ErrorCode {
     pub const fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            ForbiddenRole | NotTheAuthor | NotASponsor | SponsorCannotVote => 403,
+            ForbiddenRole | NotTheAuthor | NotASponsor | SponsorCannotVote | NotAddressed => 403,
             TooLong => 413,
-            UnknownParagraph | UnknownAmendment | UnknownTheme => 404,
+            UnknownParagraph | UnknownAmendment | UnknownTheme | UnknownRevision | UnknownRound
+            | UnknownReading | UnknownSilence | UnknownNotice => 404,
             ParagraphLocked | ParagraphDeleted | AmendmentClosed | AlreadyASponsor | NotLocked
-            | DocumentNotEmpty | RevisionNameTaken | BodyMovedOn => 409,
+            | DocumentNotEmpty | RevisionNameTaken | BodyMovedOn | ReadingInProgress
+            | ReadingClosed | SilenceClosed | UnderSilence | AlreadyBroken => 409,
             StorageUnavailable => 503,
             ReasonRequired | InvalidArgument | InvalidCommand | Offline | NotSignedIn => 400,
         }

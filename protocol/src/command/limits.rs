@@ -5,6 +5,31 @@
 
 use super::error::{refuse, CommandError, ErrorCode};
 use super::Command;
+use crate::process::{Attachment, ProgrammeDay};
+
+/// A programme's text fields: each item's title, time, theme and paragraphs, each day's date.
+fn programme_fields<'a>(
+    fields: &mut Vec<(&'static str, &'a str, usize)>,
+    programme: &'a [ProgrammeDay],
+) {
+    for day in programme {
+        fields.push(("date", day.date.as_str(), MAX_ID_BYTES));
+        for item in &day.items {
+            fields.push(("title", item.title.as_str(), MAX_REASON_BYTES));
+            fields.push(("time", item.time.as_str(), MAX_LABEL_BYTES));
+            fields.extend(
+                item.theme
+                    .iter()
+                    .map(|t| ("theme", t.as_str(), MAX_ID_BYTES)),
+            );
+            fields.extend(
+                item.paragraphs
+                    .iter()
+                    .map(|p| ("paragraphs", p.as_str(), MAX_ID_BYTES)),
+            );
+        }
+    }
+}
 
 /// Paragraph and amendment ids (`paragraph`, `amendment`, `after`, `parent`): the server makes
 /// them (`p17`, `a3`).
@@ -28,6 +53,13 @@ pub const MAX_COVER_NOTE_BYTES: usize = 100_000;
 pub const MAX_PENDING_MISSIONS: usize = 200;
 /// The paragraphs a theme lists.
 pub const MAX_THEME_PARAGRAPHS: usize = 5_000;
+/// A round's programme: its days, and its items over all days.
+pub const MAX_PROGRAMME_DAYS: usize = 60;
+pub const MAX_PROGRAMME_ITEMS: usize = 500;
+/// What one notice attaches.
+pub const MAX_ATTACHMENTS: usize = 20;
+/// The pointer's moves one reading records.
+pub const MAX_READING_VISITS: usize = 20_000;
 /// The whole structured text of `import-text`.
 pub const MAX_IMPORT_BYTES: usize = 1 << 20;
 
@@ -135,34 +167,143 @@ impl Command {
                 fields.push(("name", name.as_str(), MAX_NAME_BYTES));
                 fields.extend(paragraphs.iter().map(|v| id("paragraphs", v)));
             }
+            Command::CreateRound {
+                name,
+                starts_on,
+                ends_on,
+                place,
+                programme,
+            } => {
+                fields.push(("name", name.as_str(), MAX_NAME_BYTES));
+                fields.push(("starts_on", starts_on.as_str(), MAX_ID_BYTES));
+                fields.push(("ends_on", ends_on.as_str(), MAX_ID_BYTES));
+                fields.push(("place", place.as_str(), MAX_NAME_BYTES));
+                programme_fields(&mut fields, programme);
+            }
+            Command::SetProgramme { round, programme } => {
+                fields.push(id("round", round));
+                programme_fields(&mut fields, programme);
+            }
+            Command::SetCurrentItem {
+                round,
+                day: _,
+                item: _,
+            } => fields.push(id("round", round)),
+            Command::StartReading {
+                name,
+                round,
+                from,
+                to,
+            } => {
+                fields.push(("name", name.as_str(), MAX_NAME_BYTES));
+                for (field, value) in [("round", round), ("from", from), ("to", to)] {
+                    fields.extend(value.iter().map(|v| id(field, v)));
+                }
+            }
+            Command::MovePointer { reading, paragraph } => {
+                fields.push(id("reading", reading));
+                fields.push(id("paragraph", paragraph));
+            }
+            Command::EndReading { reading } => fields.push(id("reading", reading)),
+            Command::StartSilence {
+                revision,
+                paragraphs,
+                seconds: _,
+            } => {
+                fields.extend(revision.iter().map(|v| id("revision", v)));
+                fields.extend(paragraphs.iter().map(|v| id("paragraphs", v)));
+            }
+            Command::BreakSilence { silence, statement } => {
+                fields.push(id("silence", silence));
+                fields.push(("statement", statement.as_str(), MAX_COMMENT_BYTES));
+            }
+            Command::ConcludeSilence { silence } => fields.push(id("silence", silence)),
+            Command::PublishNotice {
+                subject,
+                body,
+                to,
+                attachments,
+                round,
+                revision,
+            } => {
+                fields.push(("subject", subject.as_str(), MAX_REASON_BYTES));
+                fields.push(("body", body.as_str(), MAX_COVER_NOTE_BYTES));
+                fields.extend(to.iter().map(|m| ("to", m.as_str(), MAX_NAME_BYTES)));
+                for attachment in attachments {
+                    match attachment {
+                        Attachment::Revision { revision } => fields.push(id("revision", revision)),
+                        Attachment::Export { format, revision } => {
+                            fields.push(id("format", format));
+                            fields.extend(revision.iter().map(|v| id("revision", v)));
+                        }
+                    }
+                }
+                for (field, value) in [("round", round), ("revision", revision)] {
+                    fields.extend(value.iter().map(|v| id(field, v)));
+                }
+            }
+            Command::ReadNotice { notice } => fields.push(id("notice", notice)),
         }
         fields
     }
 
+    /// Lists over their limit: more missions, paragraphs, items or attachments than any
+    /// negotiation needs.
+    fn check_counts(&self) -> Result<(), CommandError> {
+        let over = |what: &str, n: usize, limit: usize| {
+            if n > limit {
+                Err(refuse(
+                    ErrorCode::TooLong,
+                    format!("at most {limit} {what}, not {n}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Command::SetStatus { pending, .. } => over(
+                "missions agreement waits for",
+                pending.len(),
+                MAX_PENDING_MISSIONS,
+            ),
+            Command::SetTheme { paragraphs, .. } => over(
+                "paragraphs in a theme",
+                paragraphs.len(),
+                MAX_THEME_PARAGRAPHS,
+            ),
+            Command::CreateRound { programme, .. } | Command::SetProgramme { programme, .. } => {
+                over("days in a programme", programme.len(), MAX_PROGRAMME_DAYS)?;
+                let items = programme.iter().map(|d| d.items.len()).sum();
+                over("items in a programme", items, MAX_PROGRAMME_ITEMS)?;
+                let listed = programme
+                    .iter()
+                    .flat_map(|d| &d.items)
+                    .map(|i| i.paragraphs.len())
+                    .sum();
+                over("paragraphs in a programme", listed, MAX_THEME_PARAGRAPHS)
+            }
+            Command::StartSilence { paragraphs, .. } => over(
+                "paragraphs under silence",
+                paragraphs.len(),
+                MAX_THEME_PARAGRAPHS,
+            ),
+            Command::PublishNotice {
+                to, attachments, ..
+            } => {
+                over(
+                    "missions a notice is addressed to",
+                    to.len(),
+                    MAX_PENDING_MISSIONS,
+                )?;
+                over("attachments", attachments.len(), MAX_ATTACHMENTS)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses a command with a text field over its limit (`too-long`).
     pub fn check_limits(&self) -> Result<(), CommandError> {
-        if let Command::SetStatus { pending, .. } = self {
-            if pending.len() > MAX_PENDING_MISSIONS {
-                return Err(refuse(
-                    ErrorCode::TooLong,
-                    format!(
-                        "agreement waits for at most {MAX_PENDING_MISSIONS} missions, not {}",
-                        pending.len()
-                    ),
-                ));
-            }
-        }
-        if let Command::SetTheme { paragraphs, .. } = self {
-            if paragraphs.len() > MAX_THEME_PARAGRAPHS {
-                return Err(refuse(
-                    ErrorCode::TooLong,
-                    format!(
-                        "a theme lists at most {MAX_THEME_PARAGRAPHS} paragraphs, not {}",
-                        paragraphs.len()
-                    ),
-                ));
-            }
-        }
+        self.check_counts()?;
         for (field, value, limit) in self.text_fields() {
             within(field, value, limit)?;
         }

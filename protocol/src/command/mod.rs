@@ -11,6 +11,8 @@
 //! - `paragraph`: the facilitators' paragraph commands (and `import-text`);
 //! - `amendment`: amendments, sponsorship, votes, acceptance, and comments;
 //! - `revision`: preparing and publishing revisions, themes, what observers read;
+//! - `process`: rounds and their programme, readings and the pointer; `silence`: silence
+//!   procedures; `notice`: letters to missions;
 //! - `guards`: the checks commands share (role, existence, lock, tombstone, status);
 //! - [`limits`]: the size limit of every text field;
 //! - `error`: [`ErrorCode`] and [`CommandError`]; `wire`: [`CommandRequest`], [`CommandReply`].
@@ -19,14 +21,18 @@ use serde::{Deserialize, Serialize};
 use yrs::{Map, ReadTxn, TransactionMut};
 
 use crate::policy::Actor;
+use crate::process::{Attachment, ProgrammeDay};
 use crate::schema::{self, keys, ParagraphKind, ParagraphStatus};
 
 mod amendment;
 mod error;
 mod guards;
 pub mod limits;
+mod notice;
 mod paragraph;
+mod process;
 mod revision;
+mod silence;
 mod wire;
 
 #[cfg(test)]
@@ -171,6 +177,85 @@ pub enum Command {
     SetObservers {
         observers: schema::ObserverView,
     },
+    /// Facilitators: a round of negotiations ("Third round", 3-6 April 2018, Conference Room
+    /// 2) with its programme of work.
+    CreateRound {
+        name: String,
+        starts_on: String,
+        ends_on: String,
+        #[serde(default)]
+        place: String,
+        #[serde(default)]
+        programme: Vec<ProgrammeDay>,
+    },
+    /// Facilitators: a round's programme, redefined whole.
+    SetProgramme {
+        round: String,
+        programme: Vec<ProgrammeDay>,
+    },
+    /// Facilitators: the item under way (day and item, indices into the programme), or none.
+    SetCurrentItem {
+        round: String,
+        #[serde(default)]
+        day: Option<usize>,
+        #[serde(default)]
+        item: Option<usize>,
+    },
+    /// Facilitators: a reading ("second reading") of the text from `from` to `to` (absent: the
+    /// whole text). One at a time.
+    StartReading {
+        name: String,
+        #[serde(default)]
+        round: Option<String>,
+        #[serde(default)]
+        from: Option<String>,
+        #[serde(default)]
+        to: Option<String>,
+    },
+    /// Facilitators: "now under discussion": a paragraph, or a heading for its section.
+    MovePointer {
+        reading: String,
+        paragraph: String,
+    },
+    EndReading {
+        reading: String,
+    },
+    /// Facilitators: puts a revision (the latest, as it still reads) or some paragraphs under
+    /// silence until `seconds` from now (72 hours when absent); every mission is notified.
+    StartSilence {
+        #[serde(default)]
+        revision: Option<String>,
+        #[serde(default)]
+        paragraphs: Vec<String>,
+        #[serde(default)]
+        seconds: Option<u64>,
+    },
+    /// Delegations: breaks silence, with a statement.
+    BreakSilence {
+        silence: String,
+        statement: String,
+    },
+    /// The server alone, at the deadline: adopts the text if nobody broke silence.
+    ConcludeSilence {
+        silence: String,
+    },
+    /// Facilitators: a letter to all missions (`to` empty) or some.
+    PublishNotice {
+        subject: String,
+        body: String,
+        #[serde(default)]
+        to: Vec<String>,
+        #[serde(default)]
+        attachments: Vec<Attachment>,
+        #[serde(default)]
+        round: Option<String>,
+        #[serde(default)]
+        revision: Option<String>,
+    },
+    /// A mission has read a notice addressed to it.
+    ReadNotice {
+        notice: String,
+    },
 }
 
 impl Command {
@@ -200,7 +285,36 @@ impl Command {
             Command::NoteChange { .. } => "note-change",
             Command::SetTheme { .. } => "set-theme",
             Command::SetObservers { .. } => "set-observers",
+            Command::CreateRound { .. } => "create-round",
+            Command::SetProgramme { .. } => "set-programme",
+            Command::SetCurrentItem { .. } => "set-current-item",
+            Command::StartReading { .. } => "start-reading",
+            Command::MovePointer { .. } => "move-pointer",
+            Command::EndReading { .. } => "end-reading",
+            Command::StartSilence { .. } => "start-silence",
+            Command::BreakSilence { .. } => "break-silence",
+            Command::ConcludeSilence { .. } => "conclude-silence",
+            Command::PublishNotice { .. } => "publish-notice",
+            Command::ReadNotice { .. } => "read-notice",
         }
+    }
+
+    /// Whether the command can change the progress counts (statuses, paragraphs, open
+    /// amendments): after one, the day's trend point is brought up to date.
+    fn may_move_progress(&self) -> bool {
+        matches!(
+            self,
+            Command::AddParagraph { .. }
+                | Command::SplitParagraph { .. }
+                | Command::DeleteParagraph { .. }
+                | Command::SetStatus { .. }
+                | Command::CreateAmendment { .. }
+                | Command::Withdraw { .. }
+                | Command::Accept { .. }
+                | Command::Reject { .. }
+                | Command::ImportText { .. }
+                | Command::ConcludeSilence { .. }
+        )
     }
 
     /// The paragraphs an applied command concerns (the audit's "paragraphs touched"): its
@@ -217,7 +331,8 @@ impl Command {
             | Command::CreateAmendment { paragraph, .. }
             | Command::Comment { paragraph, .. }
             | Command::NoteChange { paragraph, .. }
-            | Command::SplitParagraph { paragraph, .. } => touched.push(paragraph.clone()),
+            | Command::SplitParagraph { paragraph, .. }
+            | Command::MovePointer { paragraph, .. } => touched.push(paragraph.clone()),
             Command::InviteSponsor { amendment, .. }
             | Command::RemoveSponsor { amendment, .. }
             | Command::Support { amendment }
@@ -233,7 +348,22 @@ impl Command {
             Command::AddParagraph { .. }
             | Command::PublishRevision { .. }
             | Command::PrepareRevision {}
-            | Command::SetObservers { .. } => {}
+            | Command::SetObservers { .. }
+            | Command::CreateRound { .. }
+            | Command::SetProgramme { .. }
+            | Command::SetCurrentItem { .. }
+            | Command::StartReading { .. }
+            | Command::EndReading { .. }
+            | Command::PublishNotice { .. }
+            | Command::ReadNotice { .. } => {}
+            Command::BreakSilence { silence, .. } | Command::ConcludeSilence { silence } => {
+                touched.extend(silence::paragraphs_of(txn, silence));
+            }
+            Command::StartSilence { .. } => {
+                if let Outcome::Created { id } = outcome {
+                    touched.extend(silence::paragraphs_of(txn, id));
+                }
+            }
             Command::ImportText { .. } => {
                 touched.extend(schema::paragraphs(txn).into_iter().map(|p| p.id));
             }
@@ -283,7 +413,18 @@ pub fn execute(
 ) -> Result<Outcome, CommandError> {
     guards::participants_only(&ctx)?;
     command.check_limits()?;
-    let ctx = &ctx;
+    let outcome = run(txn, &ctx, command)?;
+    if command.may_move_progress() {
+        crate::progress::record_trend(txn, ctx.now_ms);
+    }
+    Ok(outcome)
+}
+
+fn run(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    command: &Command,
+) -> Result<Outcome, CommandError> {
     match command {
         Command::AddParagraph {
             after,
@@ -368,6 +509,60 @@ pub fn execute(
             paragraphs,
         } => revision::set_theme(txn, ctx, theme.as_deref(), name, paragraphs),
         Command::SetObservers { observers } => revision::set_observers(txn, ctx, *observers),
+        Command::CreateRound {
+            name,
+            starts_on,
+            ends_on,
+            place,
+            programme,
+        } => process::create_round(txn, ctx, name, (starts_on, ends_on), place, programme),
+        Command::SetProgramme { round, programme } => {
+            process::set_programme(txn, ctx, round, programme)
+        }
+        Command::SetCurrentItem { round, day, item } => {
+            process::set_current_item(txn, ctx, round, *day, *item)
+        }
+        Command::StartReading {
+            name,
+            round,
+            from,
+            to,
+        } => process::start_reading(txn, ctx, name, round.as_deref(), from, to),
+        Command::MovePointer { reading, paragraph } => {
+            process::move_pointer(txn, ctx, reading, paragraph)
+        }
+        Command::EndReading { reading } => process::end_reading(txn, ctx, reading),
+        Command::StartSilence {
+            revision,
+            paragraphs,
+            seconds,
+        } => silence::start(txn, ctx, revision.as_deref(), paragraphs, *seconds),
+        Command::BreakSilence {
+            silence: id,
+            statement,
+        } => silence::break_silence(txn, ctx, id, statement),
+        Command::ConcludeSilence { silence: id } => silence::conclude(txn, ctx, id),
+        Command::PublishNotice {
+            subject,
+            body,
+            to,
+            attachments,
+            round,
+            revision,
+        } => notice::publish(
+            txn,
+            ctx,
+            &notice::Letter {
+                subject,
+                body,
+                to,
+                attachments,
+                round: round.as_deref(),
+                revision: revision.as_deref(),
+                silence: None,
+            },
+        ),
+        Command::ReadNotice { notice: id } => notice::read(txn, ctx, id),
     }
 }
 

@@ -243,6 +243,13 @@ pub(super) fn unlock(
             format!("paragraph {id} is not locked"),
         ));
     }
+    // Under silence the text stays as circulated until the server concludes the procedure.
+    if let Some(silence) = super::silence::holding(txn, id) {
+        return Err(refuse(
+            ErrorCode::UnderSilence,
+            format!("paragraph {id} is under silence procedure {silence}"),
+        ));
+    }
     schema::set_lock(txn, id, None).map_err(schema_error)?;
     Ok(Outcome::Done)
 }

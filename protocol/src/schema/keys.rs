@@ -115,3 +115,25 @@ pub const APPLIED_AS: &str = "applied_as";
 pub const APPLIED_BY: &str = "applied_by";
 /// Array of `[client, clock, len]`, set on acceptance: the ids of the body it deleted.
 pub const APPLIED_DELETING: &str = "applied_deleting";
+
+// ---- the process: rounds, readings, silence procedures, notices, progress -------------------
+// Each map holds id → one JSON string (a [`crate::process`] value), rewritten whole by the
+// command that changes it. Ids are the prefix and a number, never reused.
+
+/// Map: round id → [`crate::process::Round`].
+pub const ROUNDS: &str = "rounds";
+pub const ROUND_ID_PREFIX: &str = "round";
+/// Map: reading id → [`crate::process::Reading`].
+pub const READINGS: &str = "readings";
+pub const READING_ID_PREFIX: &str = "reading";
+/// Map: silence id → [`crate::process::Silence`].
+pub const SILENCES: &str = "silences";
+pub const SILENCE_ID_PREFIX: &str = "silence";
+/// Map: notice id → [`crate::process::Notice`].
+pub const NOTICES: &str = "notices";
+pub const NOTICE_ID_PREFIX: &str = "notice";
+/// Map: day (`YYYY-MM-DD`, UTC) → the progress counts after the day's last command that
+/// changed them ([`crate::progress::TrendPoint`], JSON).
+pub const PROGRESS_TREND: &str = "progress_trend";
+/// String in an amendment's map: the reading during which it was proposed.
+pub const READING: &str = "reading";

@@ -14,6 +14,8 @@
 //! - `drafting`: map { `cover_note` (Y.Text, facilitators type it) } and `change_notes`:
 //!   map, paragraph id → the facilitators' note for the next revision.
 //! - `themes`: map, theme id → { `name`, `paragraphs` }. `settings`: map { `observers` }.
+//! - `rounds`, `readings`, `silences`, `notices`: map, id → one JSON string each (the
+//!   [`crate::process`] values); `progress_trend`: map, day → the progress counts.
 //!
 //! Clients only ever write characters into the three kinds of Y.Text ([`Editable`]); every
 //! other value is written by the server, applying commands under its own client id.
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 mod drafting;
 mod editable;
 pub mod keys;
+mod process;
 mod read;
 mod replica;
 mod write;
@@ -44,6 +47,7 @@ pub use drafting::{
 };
 pub use editable::{editable_branches, Editable};
 pub use keys::{AMENDMENTS, COMMENTS, ORDER, PARAGRAPHS};
+pub use process::{process_entries, process_value, process_values, store_process_value};
 pub use read::{
     amendment, amendment_list, amendment_rationale, amendment_text, amendments, body_text,
     comments, paragraph, paragraphs, position,
@@ -51,8 +55,8 @@ pub use read::{
 pub use replica::{new_replica, replica_options};
 pub use write::{
     add_comment, create_amendment, insert_paragraph, move_paragraph, rewrite_text,
-    set_amendment_status, set_label, set_lock, set_stale, set_status, set_status_pending,
-    NewAmendment, NewParagraph,
+    set_amendment_reading, set_amendment_status, set_label, set_lock, set_stale, set_status,
+    set_status_pending, NewAmendment, NewParagraph,
 };
 
 /// Where a paragraph sits in the text.
@@ -174,6 +178,9 @@ pub struct Amendment {
     /// took out, credited to it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub applied_deleting: Vec<(u64, u32, u32)>,
+    /// The reading during which it was proposed (on a paragraph the reading covers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<String>,
 }
 
 impl Amendment {

@@ -125,6 +125,7 @@ fn read_amendment(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Amendmen
         applied_as: applied_as(map, txn),
         applied_by: applied_by(map, txn),
         applied_deleting: triples(map, txn, keys::APPLIED_DELETING),
+        reading: string(map, txn, keys::READING),
     })
 }
 

@@ -164,6 +164,17 @@ pub fn create_amendment(txn: &mut TransactionMut, new: &NewAmendment) -> Result<
     Ok(())
 }
 
+/// Records the reading during which an amendment was proposed.
+pub fn set_amendment_reading(
+    txn: &mut TransactionMut,
+    id: &str,
+    reading: &str,
+) -> Result<(), SchemaError> {
+    let map = amendment_map(txn, id)?;
+    map.insert(txn, keys::READING, reading);
+    Ok(())
+}
+
 /// Marks an amendment as based on an older body (another amendment was accepted meanwhile).
 pub fn set_stale(txn: &mut TransactionMut, id: &str) -> Result<(), SchemaError> {
     let map = amendment_map(txn, id)?;

@@ -12,6 +12,7 @@ mod amendments;
 mod limits;
 mod locks;
 mod paragraphs;
+mod process;
 mod revisions;
 mod roles;
 mod wire;

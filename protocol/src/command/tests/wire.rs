@@ -21,7 +21,7 @@ fn commands_travel_as_json() {
 
 #[test]
 fn every_error_code_travels_as_its_spelling_with_its_http_status() {
-    let expected: [(ErrorCode, &str, u16); 22] = [
+    let expected: [(ErrorCode, &str, u16); 33] = [
         (ErrorCode::ForbiddenRole, "forbidden-role", 403),
         (ErrorCode::NotTheAuthor, "not-the-author", 403),
         (ErrorCode::NotASponsor, "not-a-sponsor", 403),
@@ -41,6 +41,17 @@ fn every_error_code_travels_as_its_spelling_with_its_http_status() {
         (ErrorCode::RevisionNameTaken, "revision-name-taken", 409),
         (ErrorCode::BodyMovedOn, "body-moved-on", 409),
         (ErrorCode::UnknownTheme, "unknown-theme", 404),
+        (ErrorCode::UnknownRevision, "unknown-revision", 404),
+        (ErrorCode::UnknownRound, "unknown-round", 404),
+        (ErrorCode::UnknownReading, "unknown-reading", 404),
+        (ErrorCode::UnknownSilence, "unknown-silence", 404),
+        (ErrorCode::UnknownNotice, "unknown-notice", 404),
+        (ErrorCode::ReadingInProgress, "reading-in-progress", 409),
+        (ErrorCode::ReadingClosed, "reading-closed", 409),
+        (ErrorCode::SilenceClosed, "silence-closed", 409),
+        (ErrorCode::UnderSilence, "under-silence", 409),
+        (ErrorCode::AlreadyBroken, "already-broken", 409),
+        (ErrorCode::NotAddressed, "not-addressed", 403),
         (ErrorCode::StorageUnavailable, "storage-unavailable", 503),
         (ErrorCode::Offline, "offline", 400),
         (ErrorCode::NotSignedIn, "not-signed-in", 400),

@@ -1,12 +1,16 @@
 //! How far a negotiation has come, as facilitators report it ("70 of about 420 paragraphs
 //! agreed ad ref, 259 bracketed"): paragraphs by status overall, per section and per theme,
-//! bracketed ones (with open amendments), and amendments by status. Pure over a replica.
+//! bracketed ones (with open amendments), and amendments by status; and the trend over time,
+//! one point per day kept in the document by the commands that move the counts. Pure over a
+//! transaction: the server answers `GET .../progress` with it, the page draws the trend.
 
 use std::collections::{BTreeMap, HashSet};
 
-use concord_protocol::schema::{self, AmendmentStatus, ParagraphKind, ParagraphStatus};
-use serde::Serialize;
-use yrs::{Doc, Transact};
+use serde::{Deserialize, Serialize};
+use yrs::{ReadTxn, TransactionMut};
+
+use crate::process::CalendarDate;
+use crate::schema::{self, keys, AmendmentStatus, ParagraphKind, ParagraphStatus};
 
 /// Paragraphs (headings left out) by status, and how many are bracketed.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -56,18 +60,19 @@ pub struct Progress {
     pub pending_on: BTreeMap<String, Vec<String>>,
     /// The sentence a facilitator reports: "70 of 420 paragraphs agreed ad ref, 259 bracketed".
     pub summary: String,
+    /// The counts day by day.
+    pub trend: Vec<TrendPoint>,
 }
 
-pub fn of(doc: &Doc) -> Progress {
-    let txn = doc.transact();
-    let paragraphs = schema::paragraphs(&txn);
-    let amendments = schema::amendments(&txn);
+pub fn of(txn: &impl ReadTxn) -> Progress {
+    let paragraphs = schema::paragraphs(txn);
+    let amendments = schema::amendments(txn);
     let bracketed: HashSet<&str> = amendments
         .iter()
         .filter(|a| a.status == AmendmentStatus::Open)
         .map(|a| a.paragraph.as_str())
         .collect();
-    let themes = schema::themes(&txn);
+    let themes = schema::themes(txn);
     let mut overall = Counts::default();
     let mut sections: Vec<Section> = Vec::new();
     let mut by_theme: Vec<ThemeProgress> = themes
@@ -138,5 +143,89 @@ pub fn of(doc: &Doc) -> Progress {
         amendments: by_amendment,
         pending_on,
         summary,
+        trend: trend(txn),
     }
+}
+
+/// The counts at the end of one day (UTC): after the last command that day that changed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub paragraphs: usize,
+    pub by_status: BTreeMap<String, usize>,
+    pub bracketed: usize,
+    pub open_amendments: usize,
+}
+
+impl TrendPoint {
+    fn now(txn: &impl ReadTxn, day: String) -> Self {
+        let paragraphs = schema::paragraphs(txn);
+        let open: Vec<String> = schema::amendments(txn)
+            .into_iter()
+            .filter(|a| a.status == AmendmentStatus::Open)
+            .map(|a| a.paragraph)
+            .collect();
+        let bracketed: HashSet<&str> = open.iter().map(String::as_str).collect();
+        let mut counts = Counts::default();
+        for p in paragraphs
+            .iter()
+            .filter(|p| p.kind != ParagraphKind::Heading)
+        {
+            counts.add(
+                p.status,
+                p.status != ParagraphStatus::Deleted && bracketed.contains(p.id.as_str()),
+            );
+        }
+        TrendPoint {
+            day,
+            paragraphs: counts.paragraphs,
+            by_status: counts
+                .by_status
+                .into_iter()
+                .map(|(status, n)| (status.to_string(), n))
+                .collect(),
+            bracketed: counts.bracketed,
+            open_amendments: open.len(),
+        }
+    }
+
+    fn same_counts(&self, other: &TrendPoint) -> bool {
+        (
+            self.paragraphs,
+            &self.by_status,
+            self.bracketed,
+            self.open_amendments,
+        ) == (
+            other.paragraphs,
+            &other.by_status,
+            other.bracketed,
+            other.open_amendments,
+        )
+    }
+}
+
+/// The trend, oldest day first.
+pub fn trend(txn: &impl ReadTxn) -> Vec<TrendPoint> {
+    let mut points: Vec<TrendPoint> = schema::process_entries(txn, keys::PROGRESS_TREND)
+        .into_iter()
+        .filter_map(|(_, json)| serde_json::from_str(&json).ok())
+        .collect();
+    points.sort_by(|a, b| a.day.cmp(&b.day));
+    points
+}
+
+/// After a command: today's point, if the counts differ from the last one kept. Written in the
+/// command's own transaction, so the trend is in the log and chained by the command's audit
+/// record like everything else the command wrote.
+pub fn record_trend(txn: &mut TransactionMut, now_ms: u64) {
+    let day = CalendarDate::from_days((now_ms / 86_400_000) as i64);
+    let day = format!("{:04}-{:02}-{:02}", day.year, day.month, day.day);
+    let now = TrendPoint::now(txn, day);
+    let kept = trend(txn);
+    if kept.last().is_some_and(|last| last.same_counts(&now)) {
+        return;
+    }
+    // A failure to serialise a value of ours would leave the trend a point short, no more.
+    let _ = schema::store_process_value(txn, keys::PROGRESS_TREND, &now.day.clone(), &now);
 }
