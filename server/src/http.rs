@@ -32,7 +32,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::{AuthError, Identity};
 use crate::connection::{self, ConnectionContext};
 use crate::room::{CommandReplyTo, RoomRequest};
-use crate::{read_routes, revision_routes};
+use crate::{process_routes, read_routes, revision_routes};
 
 /// Initial read buffer of a WebSocket connection.
 const READ_BUFFER: usize = 4 * 1024;
@@ -58,6 +58,8 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(read_routes::amendments))
         .routes(routes!(read_routes::audit))
         .routes(routes!(read_routes::progress))
+        .routes(routes!(process_routes::process))
+        .routes(routes!(process_routes::reading))
         .routes(routes!(document_state))
         .routes(routes!(document_command))
         .routes(routes!(paragraph_attribution))
@@ -499,11 +501,12 @@ async fn paragraph_attribution(
     params(
         ("doc" = String, Path, description = "The document id")
     ),
-    request_body(content = String, content_type = "application/json", description = "A command, e.g. {\"type\":\"lock\",\"paragraph\":\"p1\",\"reason\":\"agreed ad ref\"}"),
+    request_body(content = String, content_type = "application/json", description = "A command, e.g. {\"type\":\"lock\",\"paragraph\":\"p1\",\"reason\":\"agreed ad ref\"}. Text: add-paragraph, move-paragraph, split-paragraph, relabel-paragraph, delete-paragraph, set-status (with `pending` missions for agreed-pending), lock, unlock, import-text. Amendments: create-amendment, invite-sponsor, remove-sponsor, support, oppose, withdraw, accept, reject, comment. Revisions: prepare-revision, note-change, set-theme, publish-revision, set-observers. Process: create-round {name, starts_on, ends_on, place, programme: [{date, items: [{kind: theme|reading|general-comments|other, title, theme?, paragraphs?, time?}]}]}, set-programme {round, programme}, set-current-item {round, day?, item?}, start-reading {name, round?, from?, to?}, move-pointer {reading, paragraph}, end-reading {reading}, start-silence {revision? | paragraphs, seconds? (72 h when absent)}, break-silence {silence, statement} (delegations), publish-notice {subject, body, to? (missions; all when empty), attachments? ([{kind: revision, revision} | {kind: export, format, revision?}]), round?, revision?}, read-notice {notice}. conclude-silence is the server's own."),
     responses(
         (status = 200, description = "Runs a command (JSON tagged by `type`); answered once its effect is durable", content_type = "application/json"),
-        (status = 404, description = "Unknown paragraph, amendment or theme", body = crate::openapi::ErrorBody),
-        (status = 409, description = "Locked, closed, deleted, taken, moved on", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The wrong role or mission (`forbidden-role`, `not-the-author`, `not-addressed`, ...)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "Unknown paragraph, amendment, theme, revision, round, reading, silence procedure or notice", body = crate::openapi::ErrorBody),
+        (status = 409, description = "Locked, closed, deleted, taken, moved on, a reading under way, under silence, silence over or broken already", body = crate::openapi::ErrorBody),
         (status = 413, description = "A text over its limit (`too-long`)", body = crate::openapi::ErrorBody),
         crate::openapi::DocumentRefusals
     )

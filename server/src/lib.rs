@@ -49,6 +49,7 @@ pub mod latency;
 pub mod limits;
 pub mod openapi;
 pub mod peer;
+pub mod process_routes;
 pub mod read_routes;
 pub mod revision_routes;
 pub mod revisions;
@@ -56,6 +57,7 @@ pub mod revocations;
 pub mod room;
 pub mod server;
 pub mod sessions;
+pub mod silence;
 pub mod storage;
 pub mod web;
 

@@ -64,6 +64,7 @@ impl Modify for BearerToken {
         (name = "documents", description = "Documents, their model, commands and audit"),
         (name = "revisions", description = "Published revisions, comparisons, redlines"),
         (name = "exports", description = "Files delegations and secretariats use"),
+        (name = "process", description = "Rounds, readings, silence procedures, notices"),
         (name = "server", description = "Health and who you are")
     )
 )]

@@ -5,10 +5,11 @@
 //!   revision and paragraphs by status;
 //! - `GET /api/docs/{doc}`: the model: paragraphs in reading order, amendments, comments;
 //! - `GET /api/docs/{doc}/paragraphs/{id}`: one paragraph with its amendments and comments;
-//! - `GET /api/docs/{doc}/amendments?status=open&mission=EU`: amendments, filtered by status
-//!   and by a sponsoring mission;
+//! - `GET /api/docs/{doc}/amendments?status=open&mission=EU&reading=&under=&theme=`:
+//!   amendments, filtered by status, a sponsoring mission, the reading they were proposed
+//!   during, a paragraph or heading, a theme (`GET /api/docs/{doc}?theme=` filters the model);
 //! - `GET /api/docs/{doc}/progress`: paragraphs by status overall, per section and per theme,
-//!   bracketed ones, amendments by status ([`crate::progress`]);
+//!   bracketed ones, amendments by status, the trend ([`concord_protocol::progress`]);
 //! - `GET /api/docs/{doc}/audit?since=&mission=&paragraph=&limit=&cursor=`: the audit trail,
 //!   oldest first, a page at a time (`next_cursor` names the next page; pages are stable, as
 //!   records are only ever appended).
@@ -136,7 +137,8 @@ pub struct Model {
     tag = "documents",
     summary = "The document's model: paragraphs in reading order, amendments, comments",
     params(
-        ("doc" = String, Path, description = "The document id")
+        ("doc" = String, Path, description = "The document id"),
+        ("theme" = Option<String>, Query, description = "Only paragraphs tagged with this theme")
     ),
     responses(
         (status = 200, description = "The document's model: paragraphs in reading order, amendments, comments", content_type = "application/json"),
@@ -146,12 +148,19 @@ pub struct Model {
 pub async fn model(
     State(state): State<Arc<AppState>>,
     DocumentRequest(DocumentAccess { identity, doc }): DocumentRequest,
+    query: Result<Query<ThemeFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(filter) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
     let (_, replica) = read(&state, &identity, &doc).await?;
     let title = summary(&doc, &replica).title;
     let list = revisions::list(&replica);
     let txn = replica.transact();
-    let paragraphs = schema::paragraphs(&txn);
+    let theme = theme_named(&txn, filter.theme.as_deref())?;
+    let mut paragraphs = schema::paragraphs(&txn);
+    if let Some(theme) = &theme {
+        paragraphs.retain(|p| tagged(theme, p));
+    }
     let comments = paragraphs
         .iter()
         .map(|p| (p.id.clone(), schema::comments(&txn, &p.id)))
@@ -162,7 +171,10 @@ pub async fn model(
         title,
         observers: list.observers,
         revisions: list.revisions,
-        amendments: schema::amendments(&txn),
+        amendments: schema::amendments(&txn)
+            .into_iter()
+            .filter(|a| theme.is_none() || paragraphs.iter().any(|p| p.id == a.paragraph))
+            .collect(),
         paragraphs,
         comments,
     })
@@ -214,6 +226,44 @@ pub async fn paragraph(
 pub struct AmendmentFilter {
     status: Option<String>,
     mission: Option<String>,
+    /// Only amendments proposed during this reading.
+    reading: Option<String>,
+    /// Only amendments on this paragraph, or under this heading.
+    under: Option<String>,
+    /// Only amendments on paragraphs tagged with this theme.
+    theme: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ThemeFilter {
+    /// Only paragraphs tagged with this theme (a heading tagged brings its section).
+    theme: Option<String>,
+}
+
+/// Whether a paragraph is tagged with a theme: listed itself, or its heading is.
+fn tagged(theme: &concord_protocol::revision::Theme, paragraph: &Paragraph) -> bool {
+    theme
+        .paragraphs
+        .iter()
+        .any(|t| *t == paragraph.id || paragraph.parent.as_deref() == Some(t.as_str()))
+}
+
+fn theme_named(
+    txn: &impl yrs::ReadTxn,
+    id: Option<&str>,
+) -> Result<Option<concord_protocol::revision::Theme>, ApiError> {
+    let Some(id) = id else { return Ok(None) };
+    schema::themes(txn)
+        .into_iter()
+        .find(|t| t.id == id)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown-theme",
+                format!("no theme {id}"),
+            )
+        })
 }
 
 #[utoipa::path(
@@ -224,7 +274,10 @@ pub struct AmendmentFilter {
     params(
         ("doc" = String, Path, description = "The document id"),
         ("status" = Option<String>, Query, description = "open, accepted, rejected or withdrawn"),
-        ("mission" = Option<String>, Query, description = "A sponsoring mission")
+        ("mission" = Option<String>, Query, description = "A sponsoring mission"),
+        ("reading" = Option<String>, Query, description = "Proposed during this reading"),
+        ("under" = Option<String>, Query, description = "On this paragraph, or under this heading"),
+        ("theme" = Option<String>, Query, description = "On paragraphs tagged with this theme")
     ),
     responses(
         (status = 200, description = "Amendments, by status and sponsoring mission", content_type = "application/json"),
@@ -249,9 +302,30 @@ pub async fn amendments(
         })?),
     };
     let (_, replica) = read(&state, &identity, &doc).await?;
-    let amendments: Vec<Amendment> = schema::amendments(&replica.transact())
+    let txn = replica.transact();
+    let theme = theme_named(&txn, filter.theme.as_deref())?;
+    let paragraphs = schema::paragraphs(&txn);
+    let on = |id: &str| paragraphs.iter().find(|p| p.id == id);
+    let amendments: Vec<Amendment> = schema::amendments(&txn)
         .into_iter()
         .filter(|a| status.is_none_or(|s| a.status == s))
+        .filter(|a| {
+            filter
+                .reading
+                .as_deref()
+                .is_none_or(|r| a.reading.as_deref() == Some(r))
+        })
+        .filter(|a| {
+            filter.under.as_deref().is_none_or(|under| {
+                a.paragraph == under
+                    || on(&a.paragraph).is_some_and(|p| p.parent.as_deref() == Some(under))
+            })
+        })
+        .filter(|a| {
+            theme
+                .as_ref()
+                .is_none_or(|t| on(&a.paragraph).is_some_and(|p| tagged(t, p)))
+        })
         .filter(|a| {
             filter
                 .mission

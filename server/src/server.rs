@@ -74,6 +74,7 @@ impl Server {
         })?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let silences = Arc::new(crate::silence::SilenceWatch::default());
         let rooms = Rooms::new(
             Arc::clone(&log),
             RoomConfig {
@@ -81,10 +82,17 @@ impl Server {
                 snapshot_every: config.snapshot_every,
                 storage_credits: Arc::new(tokio::sync::Semaphore::new(config.storage_queue)),
                 clock: config.clock.clone(),
+                silences: Arc::clone(&silences),
             },
             shutdown.clone(),
             tasks.clone(),
         );
+        tasks.spawn(Arc::clone(&silences).run(
+            Arc::clone(&rooms),
+            config.clock.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(crate::silence::discover(Arc::clone(&rooms)));
         let grace = config.shutdown_grace;
         let sessions = Arc::new(Sessions::default());
         tasks.spawn(watch_revocations(

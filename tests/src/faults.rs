@@ -158,6 +158,13 @@ impl DocumentLog for FaultyLog {
         self.inner.documents()
     }
 
+    fn documents_with_action<'a>(
+        &'a self,
+        action: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StorageError>> {
+        self.inner.documents_with_action(action)
+    }
+
     fn barrier(&self, done: Completion) {
         self.submit(Held::Barrier(done));
     }

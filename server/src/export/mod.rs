@@ -252,3 +252,17 @@ pub fn redline(source: &Source, comparison: &ComparisonAnswer, deleted_by: &str)
         bytes: docx::redline(comparison, &source.title(), deleted_by, at_ms),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    /// Notices attach exports by format name; the protocol's list is what this module writes.
+    #[test]
+    fn every_format_a_notice_may_attach_is_one_this_server_writes() {
+        for format in concord_protocol::process::EXPORT_FORMATS {
+            assert!(Format::parse(format).is_ok(), "{format}");
+        }
+        assert!(Format::parse("pdf").is_err());
+    }
+}

@@ -82,6 +82,7 @@ impl Room {
         if self.unsnapshotted >= self.config.snapshot_every {
             self.snapshot();
         }
+        self.watch_silences();
         for peer in joined_early {
             self.greet(peer);
         }

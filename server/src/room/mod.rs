@@ -48,6 +48,7 @@ mod durable;
 mod fanout;
 mod load;
 mod presence;
+mod process;
 mod readers;
 pub mod registry;
 mod retire;
@@ -65,6 +66,8 @@ pub struct RoomConfig {
     pub storage_credits: Arc<Semaphore>,
     /// What audit records and commands are stamped with.
     pub clock: crate::clock::Clock,
+    /// The deadlines of silence procedures, which the server runs itself.
+    pub silences: Arc<crate::silence::SilenceWatch>,
 }
 
 /// How many log writes may wait for their commit at once, across every room.
@@ -136,6 +139,10 @@ pub struct DocumentRead {
     /// The state is the published view (an observer who reads published revisions only):
     /// nothing live may be derived from it.
     pub published_only: bool,
+    /// For such an observer: the room's process as everyone may see it (rounds, readings,
+    /// silence procedures, notices to all missions), read from the live document, which the
+    /// published view does not carry.
+    pub process: Option<concord_protocol::process::ProcessState>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -407,12 +414,14 @@ impl Room {
                         state,
                         owners,
                         published_only: true,
+                        process: Some(self.public_process()),
                     }
                 } else {
                     DocumentRead {
                         state: self.core.full_state(),
                         owners: self.core.owners(),
                         published_only: false,
+                        process: None,
                     }
                 };
                 self.after_durable(Gated::Reply {

@@ -119,6 +119,9 @@ impl Room {
             });
             self.unsnapshotted += 1;
         }
+        if let Ok(outcome) = &result {
+            self.after_command(command, outcome);
+        }
         let renew = result.is_ok() && super::readers::renews_readers(command);
         // Even a command that wrote nothing is answered only once what it saw is durable.
         self.after_durable(Gated::Answer { to: reply, result });

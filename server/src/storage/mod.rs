@@ -98,6 +98,13 @@ pub trait DocumentLog: Send + Sync + 'static {
     /// Every document the log holds, by id.
     fn documents(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>>;
 
+    /// The documents with at least one audit record of this action (`start-silence`), by id:
+    /// what the server must look into at startup.
+    fn documents_with_action<'a>(
+        &'a self,
+        action: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StorageError>>;
+
     /// `done` fires once everything issued before it is durable.
     fn barrier(&self, done: Completion);
 

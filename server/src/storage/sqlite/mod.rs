@@ -182,6 +182,22 @@ impl DocumentLog for SqliteLog {
         })
     }
 
+    fn documents_with_action<'a>(
+        &'a self,
+        action: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StorageError>> {
+        let reader = Arc::clone(&self.reader);
+        let action = action.to_string();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = reader.lock().map_err(|_| backend("reader lock poisoned"))?;
+                read::read_documents_with_action(&conn, &action)
+            })
+            .await
+            .map_err(backend)?
+        })
+    }
+
     fn barrier(&self, done: Completion) {
         self.submit(Job::Barrier { done });
     }

@@ -237,3 +237,16 @@ pub(super) fn read_documents(conn: &Connection) -> Result<Vec<String>, StorageEr
         .map_err(backend)?;
     rows.map(|r| r.map_err(backend)).collect()
 }
+
+pub(super) fn read_documents_with_action(
+    conn: &Connection,
+    action: &str,
+) -> Result<Vec<String>, StorageError> {
+    let mut statement = conn
+        .prepare_cached("SELECT DISTINCT doc FROM audit WHERE action = ?1 ORDER BY 1")
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([action], |row| row.get::<_, String>(0))
+        .map_err(backend)?;
+    rows.map(|r| r.map_err(backend)).collect()
+}

@@ -1,0 +1,40 @@
+//! The room's part in the process: what observers of published text may see of it, and the
+//! deadlines of its silence procedures, handed to the server's watch when the document loads
+//! and when a procedure starts.
+
+use concord_protocol::command::{Command, Outcome};
+use concord_protocol::process::ProcessState;
+use yrs::Transact;
+
+use super::Room;
+
+impl Room {
+    /// Rounds, readings, silence procedures and the notices addressed to all missions, without
+    /// who read them: what anyone admitted to the document may see.
+    pub(super) fn public_process(&self) -> ProcessState {
+        let mut process = ProcessState::read(&self.core.doc().transact());
+        process.notices.retain(|n| n.to.is_empty());
+        for notice in &mut process.notices {
+            notice.read_by.clear();
+        }
+        process
+    }
+
+    /// Every open silence procedure's deadline goes to the watch (after a load: the server
+    /// may have stopped while one ran).
+    pub(super) fn watch_silences(&self) {
+        let process = ProcessState::read(&self.core.doc().transact());
+        for silence in process.silences.iter().filter(|s| s.is_open()) {
+            self.config
+                .silences
+                .watch(&self.name, &silence.id, silence.deadline_ms);
+        }
+    }
+
+    /// After a command: a silence procedure it started is watched.
+    pub(super) fn after_command(&self, command: &Command, outcome: &Outcome) {
+        if let (Command::StartSilence { .. }, Outcome::Created { .. }) = (command, outcome) {
+            self.watch_silences();
+        }
+    }
+}
