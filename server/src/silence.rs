@@ -51,7 +51,11 @@ impl SilenceWatch {
     /// What is due at `now_ms`, taken out of the watch.
     fn take_due(&self, now_ms: u64) -> Vec<(u64, String, String)> {
         let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
-        let ready: Vec<_> = due.iter().take_while(|(at, _, _)| *at <= now_ms).cloned().collect();
+        let ready: Vec<_> = due
+            .iter()
+            .take_while(|(at, _, _)| *at <= now_ms)
+            .cloned()
+            .collect();
         for entry in &ready {
             due.remove(entry);
         }
@@ -64,7 +68,12 @@ impl SilenceWatch {
     }
 
     /// Acts on deadlines until shutdown.
-    pub async fn run(self: Arc<Self>, rooms: Arc<Rooms>, clock: Clock, shutdown: CancellationToken) {
+    pub async fn run(
+        self: Arc<Self>,
+        rooms: Arc<Rooms>,
+        clock: Clock,
+        shutdown: CancellationToken,
+    ) {
         let server = Arc::new(server_identity());
         loop {
             let now = clock.now_ms();
@@ -80,7 +89,9 @@ impl SilenceWatch {
             }
             let wait = self
                 .next_deadline()
-                .map_or(RECHECK, |at| Duration::from_millis(at.saturating_sub(clock.now_ms())))
+                .map_or(RECHECK, |at| {
+                    Duration::from_millis(at.saturating_sub(clock.now_ms()))
+                })
                 .min(RECHECK);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}

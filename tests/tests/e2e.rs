@@ -26,6 +26,8 @@ mod interop;
 mod lifecycle;
 #[path = "e2e/policy.rs"]
 mod policy;
+#[path = "e2e/process.rs"]
+mod process;
 #[path = "e2e/read_api.rs"]
 mod read_api;
 #[path = "e2e/revision_attacks.rs"]
