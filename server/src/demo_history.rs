@@ -327,5 +327,182 @@ pub fn entries(text: String) -> anyhow::Result<Vec<LogEntry>> {
          years.\n\nThe Co-facilitators",
     )?;
     h.publish("Rev 1", ZERO_DRAFT_MS + 49 * DAY_MS)?;
+    third_round(&mut h)?;
     Ok(h.entries)
+}
+
+/// The third round under way (3-6 April 2018): its programme, the letter that circulated it
+/// with Rev 1, a paragraph agreed pending two missions, and the second reading at objective 2
+/// with a proposal made during it.
+fn third_round(h: &mut History) -> anyhow::Result<()> {
+    use concord_protocol::process::{Attachment, ItemKind, ProgrammeDay, ProgrammeItem};
+    h.now_ms = h.now_ms.max(ZERO_DRAFT_MS + 57 * DAY_MS);
+    // Objective n is paragraph n + 16 with its lettered actions.
+    let (objective1, objective2, objective12) = (
+        h.paragraph_id("17")?,
+        h.paragraph_id("18")?,
+        h.paragraph_id("28")?,
+    );
+    let theme = |kind, title: &str, theme: Option<&str>, time: &str| ProgrammeItem {
+        kind,
+        title: title.into(),
+        theme: theme.map(String::from),
+        paragraphs: Vec::new(),
+        time: time.into(),
+    };
+    let reading = |title: &str, paragraphs: Vec<String>, time: &str| ProgrammeItem {
+        kind: ItemKind::Reading,
+        title: title.into(),
+        theme: None,
+        paragraphs,
+        time: time.into(),
+    };
+    let programme = vec![
+        ProgrammeDay {
+            date: "2018-04-03".into(),
+            items: vec![
+                theme(
+                    ItemKind::GeneralComments,
+                    "General comments on Rev 1",
+                    None,
+                    "10:00-13:00",
+                ),
+                theme(
+                    ItemKind::Theme,
+                    "Implementation and capacity-building",
+                    Some("t1"),
+                    "15:00-18:00",
+                ),
+            ],
+        },
+        ProgrammeDay {
+            date: "2018-04-04".into(),
+            items: vec![reading(
+                "Second reading, objectives 1 to 12",
+                vec![objective1.clone(), objective12.clone()],
+                "10:00-18:00",
+            )],
+        },
+        ProgrammeDay {
+            date: "2018-04-05".into(),
+            items: vec![reading(
+                "Second reading, objectives 13 to 23",
+                Vec::new(),
+                "10:00-18:00",
+            )],
+        },
+        ProgrammeDay {
+            date: "2018-04-06".into(),
+            items: vec![theme(ItemKind::Other, "Way forward", None, "10:00-13:00")],
+        },
+    ];
+    let round = h.created(
+        MEX,
+        Command::CreateRound {
+            name: "Third round of intergovernmental negotiations".into(),
+            starts_on: "2018-04-03".into(),
+            ends_on: "2018-04-06".into(),
+            place: "Conference Room 2, United Nations Headquarters".into(),
+            programme,
+        },
+    )?;
+    h.created(
+        MEX,
+        Command::PublishNotice {
+            subject: "Third round of negotiations and Draft Rev 1".into(),
+            body: "Excellencies,\n\nFurther to our letter circulating **Draft Rev 1**, we \
+                   attach the programme of work of the third round, to be held from 3 to 6 \
+                   April 2018 in Conference Room 2. We intend to conduct a full reading of the \
+                   text, objective by objective, and invite delegations to submit their \
+                   proposals with a rationale.\n\nPlease accept, Excellencies, the \
+                   assurances of our highest consideration.\n\nThe Co-facilitators"
+                .into(),
+            to: Vec::new(),
+            attachments: vec![
+                Attachment::Revision {
+                    revision: "r3".into(),
+                },
+                Attachment::Export {
+                    format: "docx".into(),
+                    revision: Some("r3".into()),
+                },
+            ],
+            round: Some(round.clone()),
+            revision: Some("r3".into()),
+        },
+    )?;
+    let p2 = h.paragraph_id("2")?;
+    h.command(
+        CHE,
+        Command::SetStatus {
+            paragraph: p2,
+            status: ParagraphStatus::AgreedPending,
+            pending: vec!["EU".into(), "MAR".into()],
+        },
+    )?;
+    h.command(
+        MEX,
+        Command::SetCurrentItem {
+            round: round.clone(),
+            day: Some(1),
+            item: Some(0),
+        },
+    )?;
+    let second = h.created(
+        MEX,
+        Command::StartReading {
+            name: "Second reading".into(),
+            round: Some(round),
+            from: Some(objective1.clone()),
+            to: Some(objective12),
+        },
+    )?;
+    for to in [objective1, objective2.clone()] {
+        h.command(
+            MEX,
+            Command::MovePointer {
+                reading: second.clone(),
+                paragraph: to,
+            },
+        )?;
+    }
+    h.amend(
+        MAR,
+        "18(a)",
+        None,
+        "Name the structural factors, as the New York Declaration does.",
+        |body| insert_before(body, ".", ", including structural factors"),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use concord_protocol::process::ProcessState;
+    use yrs::updates::decoder::Decode;
+    use yrs::{Transact, Update};
+
+    #[test]
+    fn the_demo_runs_a_round_with_a_programme_a_reading_under_way_and_a_letter() {
+        let entries = super::entries(crate::demo::gcm_text()).expect("the demo's history");
+        let doc = concord_protocol::schema::new_replica();
+        for entry in &entries {
+            let update = Update::decode_v1(&entry.update).expect("an update");
+            doc.transact_mut().apply_update(update).expect("applies");
+        }
+        let txn = doc.transact();
+        let process = ProcessState::read(&txn);
+        let round = &process.rounds[0];
+        assert_eq!((round.programme.len(), round.current), (4, Some((1, 0))));
+        let reading = process.open_reading().expect("a reading under way");
+        assert!(reading.pointer.is_some());
+        assert_eq!(process.notices.len(), 1);
+        let proposed = concord_protocol::schema::amendments(&txn)
+            .into_iter()
+            .filter(|a| a.reading.as_deref() == Some(reading.id.as_str()))
+            .count();
+        assert_eq!(proposed, 1);
+        let progress = concord_protocol::progress::of(&txn);
+        assert_eq!(progress.pending_on.get("EU").map(Vec::len), Some(1));
+    }
 }

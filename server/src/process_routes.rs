@@ -59,7 +59,7 @@ pub async fn process(
 
 #[derive(Deserialize)]
 pub struct ReadingFilter {
-    /// A paragraph, or a heading for its section.
+    /// A paragraph with what sits under it (a heading's section, an objective's actions).
     under: Option<String>,
 }
 
@@ -112,14 +112,14 @@ pub async fn reading(
         .find(|r| r.id == id)
         .ok_or_else(unknown)?;
     let paragraphs = schema::paragraphs(&txn);
-    let under = |paragraph: &str| match filter.under.as_deref() {
-        None => true,
-        Some(under) => {
-            paragraph == under
-                || paragraphs
-                    .iter()
-                    .any(|p| p.id == paragraph && p.parent.as_deref() == Some(under))
-        }
+    let under = filter
+        .under
+        .as_deref()
+        .map(|head| concord_protocol::process::under(&paragraphs, head));
+    let under = |paragraph: &str| {
+        under
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| id == paragraph))
     };
     let proposals: Vec<schema::Amendment> = schema::amendments(&txn)
         .into_iter()

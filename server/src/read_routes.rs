@@ -228,7 +228,8 @@ pub struct AmendmentFilter {
     mission: Option<String>,
     /// Only amendments proposed during this reading.
     reading: Option<String>,
-    /// Only amendments on this paragraph, or under this heading.
+    /// Only amendments on this paragraph or what sits under it (a heading's section, an
+    /// objective's actions).
     under: Option<String>,
     /// Only amendments on paragraphs tagged with this theme.
     theme: Option<String>,
@@ -306,6 +307,10 @@ pub async fn amendments(
     let theme = theme_named(&txn, filter.theme.as_deref())?;
     let paragraphs = schema::paragraphs(&txn);
     let on = |id: &str| paragraphs.iter().find(|p| p.id == id);
+    let under = filter
+        .under
+        .as_deref()
+        .map(|head| concord_protocol::process::under(&paragraphs, head));
     let amendments: Vec<Amendment> = schema::amendments(&txn)
         .into_iter()
         .filter(|a| status.is_none_or(|s| a.status == s))
@@ -316,10 +321,9 @@ pub async fn amendments(
                 .is_none_or(|r| a.reading.as_deref() == Some(r))
         })
         .filter(|a| {
-            filter.under.as_deref().is_none_or(|under| {
-                a.paragraph == under
-                    || on(&a.paragraph).is_some_and(|p| p.parent.as_deref() == Some(under))
-            })
+            under
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|id| *id == a.paragraph))
         })
         .filter(|a| {
             theme

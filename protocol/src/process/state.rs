@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use yrs::ReadTxn;
 
 use super::{Notice, Reading, Round, Silence};
-use crate::schema::{self, keys, ParagraphKind};
+use crate::schema::{self, keys, Paragraph};
 
 /// Rounds, readings, silence procedures and notices, each in id order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,15 +44,33 @@ impl ProcessState {
     }
 }
 
+/// A paragraph and what sits under it: a heading's section (its children), an objective's
+/// lettered actions ("18(a)", "18(b)" under "18"). What "objective 12" or "the Preamble"
+/// means when a reading or a query names one paragraph.
+pub fn under(paragraphs: &[Paragraph], head: &str) -> Vec<String> {
+    let Some(top) = paragraphs.iter().find(|p| p.id == head) else {
+        return Vec::new();
+    };
+    let prefix = (!top.label.is_empty()).then(|| format!("{}(", top.label));
+    paragraphs
+        .iter()
+        .filter(|p| {
+            p.id == head
+                || p.parent.as_deref() == Some(head)
+                || prefix
+                    .as_deref()
+                    .is_some_and(|prefix| p.label.starts_with(prefix))
+        })
+        .map(|p| p.id.clone())
+        .collect()
+}
+
 /// Whether a reading covers a paragraph: it lies between the reading's first and last
-/// paragraph in reading order (a last paragraph that is a heading brings its whole section
-/// along).
+/// paragraph in reading order, the last bringing along what sits under it (a heading's
+/// section, an objective's actions).
 pub fn covers(txn: &impl ReadTxn, reading: &Reading, paragraph: &str) -> bool {
-    let order: Vec<(String, Option<String>)> = schema::paragraphs(txn)
-        .into_iter()
-        .map(|p| (p.id, p.parent))
-        .collect();
-    let at = |id: &str| order.iter().position(|(p, _)| p == id);
+    let paragraphs = schema::paragraphs(txn);
+    let at = |id: &str| paragraphs.iter().position(|p| p.id == id);
     let from = match reading.from.as_deref() {
         None => 0,
         Some(id) => match at(id) {
@@ -61,41 +79,24 @@ pub fn covers(txn: &impl ReadTxn, reading: &Reading, paragraph: &str) -> bool {
         },
     };
     let to = match reading.to.as_deref() {
-        None => order.len(),
-        Some(id) => {
-            let Some(at) = at(id) else { return false };
-            order
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, parent))| parent.as_deref() == Some(id))
-                .map(|(i, _)| i)
-                .fold(at, usize::max)
-        }
+        None => paragraphs.len(),
+        Some(id) => match under(&paragraphs, id).iter().filter_map(|p| at(p)).max() {
+            Some(at) => at,
+            None => return false,
+        },
     };
     at(paragraph).is_some_and(|p| from <= p && p <= to)
 }
 
-/// The paragraphs a reading has been on, in the order it first reached them: a visit to a
-/// heading reads its section's paragraphs.
+/// The paragraphs a reading has been on, in the order it first reached them: a visit reads
+/// what sits under the paragraph too ([`under`]).
 pub fn read_paragraphs(txn: &impl ReadTxn, reading: &Reading) -> Vec<String> {
     let paragraphs = schema::paragraphs(txn);
     let mut read: Vec<String> = Vec::new();
-    let mut add = |id: &str| {
-        if !read.iter().any(|r| r == id) {
-            read.push(id.to_string());
-        }
-    };
     for visit in &reading.visits {
-        add(&visit.paragraph);
-        let heading = paragraphs
-            .iter()
-            .any(|p| p.id == visit.paragraph && p.kind == ParagraphKind::Heading);
-        if heading {
-            for p in paragraphs
-                .iter()
-                .filter(|p| p.parent.as_deref() == Some(visit.paragraph.as_str()))
-            {
-                add(&p.id);
+        for id in under(&paragraphs, &visit.paragraph) {
+            if !read.contains(&id) {
+                read.push(id);
             }
         }
     }

@@ -514,3 +514,45 @@ fn commands_that_move_the_counts_keep_the_day_s_trend_point() {
     assert_eq!(last.by_status.get("agreed-ad-ref"), Some(&1));
     assert_eq!((last.bracketed, last.open_amendments), (1, 1));
 }
+
+#[test]
+fn an_objective_brings_its_lettered_actions_and_a_heading_its_section() {
+    let doc = with_section();
+    for (after, label) in [("p4", "18"), ("p5", "18(a)"), ("p6", "180")] {
+        run(
+            &doc,
+            CHAIR,
+            Command::AddParagraph {
+                after: Some(after.into()),
+                label: label.into(),
+                kind: ParagraphKind::Operative,
+                parent: Some("p3".into()),
+                body: "Text.".into(),
+            },
+        )
+        .expect("added");
+    }
+    let paragraphs = schema::paragraphs(&doc.transact());
+    assert_eq!(crate::process::under(&paragraphs, "p5"), ["p5", "p6"]);
+    assert_eq!(
+        crate::process::under(&paragraphs, "p3"),
+        ["p3", "p4", "p5", "p6", "p7"]
+    );
+    assert_eq!(crate::process::under(&paragraphs, "p1"), ["p1"]);
+    // A reading to objective 18 covers 18(a), not 180.
+    let reading = created(run(
+        &doc,
+        CHAIR,
+        Command::StartReading {
+            name: "First reading".into(),
+            round: None,
+            from: Some("p1".into()),
+            to: Some("p5".into()),
+        },
+    ));
+    let state = process(&doc);
+    let r = state.readings.iter().find(|r| r.id == reading).expect("reading");
+    let txn = doc.transact();
+    assert!(crate::process::covers(&txn, r, "p6"));
+    assert!(!crate::process::covers(&txn, r, "p7"));
+}
