@@ -7,7 +7,8 @@
 //! Also every export of the compilation text, with its size.
 //!
 //! Run: `cargo bench -p concord-server --bench revisions`
-//! Targets (server side, 420 paragraphs): publish under 100 ms, compare under 50 ms.
+//! Targets (server side, 420 paragraphs): publish under 100 ms, compare under 50 ms, a
+//! status change (with the day's progress point) under 5 ms.
 
 use concord_protocol::command::{Command, Outcome};
 use concord_protocol::schema;
@@ -163,6 +164,25 @@ fn compare(bencher: Bencher, text: String) {
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn publish_420_paragraphs(bencher: Bencher) {
     publish(bencher, compilation_text(420), "420 paragraphs");
+}
+
+/// A command that moves the progress counts, on 420 paragraphs: its validation, its write and
+/// the day's trend point (progress counted again) with it.
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn set_status_420_paragraphs(bencher: Bencher) {
+    let (state, owners) = negotiation(compilation_text(420));
+    let command = Command::SetStatus {
+        paragraph: "p7".into(),
+        status: schema::ParagraphStatus::AgreedAdRef,
+        pending: Vec::new(),
+    };
+    bencher
+        .with_inputs(|| core_of(&state, &owners))
+        .bench_local_values(|mut core| {
+            let (result, entry) = core.run_command(CHAIR, &command, 86_400_000 * 3);
+            assert!(result.is_ok());
+            divan::black_box(entry)
+        });
 }
 
 #[divan::bench(sample_count = 10, sample_size = 1)]

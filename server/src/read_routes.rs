@@ -323,7 +323,7 @@ pub async fn amendments(
         .filter(|a| {
             under
                 .as_ref()
-                .is_none_or(|ids| ids.iter().any(|id| *id == a.paragraph))
+                .is_none_or(|ids| ids.contains(&a.paragraph))
         })
         .filter(|a| {
             theme

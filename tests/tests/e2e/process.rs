@@ -614,11 +614,11 @@ async fn each_process_command_refuses_the_wrong_role_and_mission_and_observers_s
     );
     assert_eq!(
         notices(&room.get(&room.che, "/process").await?),
-        [to_all.clone()]
+        std::slice::from_ref(&to_all)
     );
     assert_eq!(
         notices(&room.get(&room.ngo, "/process").await?),
-        [to_all.clone()]
+        std::slice::from_ref(&to_all)
     );
     for bad in [
         json!({"type": "publish-notice", "subject": "x", "body": "y", "attachments": [{"kind": "export", "format": "exe"}]}),

@@ -551,7 +551,11 @@ fn an_objective_brings_its_lettered_actions_and_a_heading_its_section() {
         },
     ));
     let state = process(&doc);
-    let r = state.readings.iter().find(|r| r.id == reading).expect("reading");
+    let r = state
+        .readings
+        .iter()
+        .find(|r| r.id == reading)
+        .expect("reading");
     let txn = doc.transact();
     assert!(crate::process::covers(&txn, r, "p6"));
     assert!(!crate::process::covers(&txn, r, "p7"));
