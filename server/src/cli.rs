@@ -215,7 +215,8 @@ struct ServeArgs {
     /// Messages one mission may send in a burst.
     #[arg(long, env = "CONCORD_MISSION_BURST", default_value_t = LimitConfig::default().burst)]
     mission_burst: u32,
-    /// The web page's files (built by scripts/build-web.sh); defaults to this source tree's.
+    /// Serve the web page's files from this directory (for working on the page); by default
+    /// the binary serves the copy embedded when it was built.
     #[arg(long, env = "CONCORD_WEB_DIR")]
     web_dir: Option<PathBuf>,
     /// Create a demo negotiation shaped like the Global Compact for Migration (document `gcm`,
@@ -246,7 +247,7 @@ impl ServeArgs {
                 messages_per_second: self.mission_rate,
                 burst: self.mission_burst,
             },
-            web_dir: self.web_dir.unwrap_or_else(crate::config::default_web_dir),
+            web_dir: self.web_dir,
             ..Config::default()
         }
     }
@@ -465,10 +466,11 @@ async fn serve(
     if demo {
         crate::demo::create(&config.data_dir).await?;
     }
-    if !config.web_dir.join("pkg/concord_client_wasm.js").exists() {
+    if !crate::web::page_is_built(config.web_dir.as_deref()) {
         tracing::warn!(
-            web_dir = %config.web_dir.display(),
-            "the web page is not built: run scripts/build-web.sh (scripts/run.sh does it)"
+            web_dir = ?config.web_dir,
+            "the web page is not built: run scripts/build-web.sh (scripts/run.sh does it), \
+             then rebuild"
         );
     }
     let data_dir = config.data_dir.clone();

@@ -38,13 +38,9 @@ pub struct Config {
     pub limits: LimitConfig,
     /// How often revocations recorded by `concord revoke` are picked up.
     pub revocation_poll: Duration,
-    /// The web page's files (`index.html`, scripts, the wasm build in `pkg/`), served at `/`.
-    pub web_dir: PathBuf,
-}
-
-/// Where `scripts/build-web.sh` puts the page: `client-wasm/web` in this source tree.
-pub fn default_web_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../client-wasm/web"))
+    /// Where the web page's files (`index.html`, scripts, the wasm build in `pkg/`) are read
+    /// from; `None`: the copy embedded in the binary when it was built.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -65,7 +61,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitConfig::default(),
             revocation_poll: Duration::from_millis(200),
-            web_dir: default_web_dir(),
+            web_dir: None,
         }
     }
 }

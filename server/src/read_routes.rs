@@ -320,11 +320,7 @@ pub async fn amendments(
                 .as_deref()
                 .is_none_or(|r| a.reading.as_deref() == Some(r))
         })
-        .filter(|a| {
-            under
-                .as_ref()
-                .is_none_or(|ids| ids.contains(&a.paragraph))
-        })
+        .filter(|a| under.as_ref().is_none_or(|ids| ids.contains(&a.paragraph)))
         .filter(|a| {
             theme
                 .as_ref()

@@ -47,7 +47,7 @@ async fn the_wasm_build_goes_gzipped_to_browsers_that_take_it() -> anyhow::Resul
     std::fs::write(web.path().join("pkg/client.wasm"), b"\0asm plain")?;
     std::fs::write(web.path().join("pkg/client.wasm.gz"), b"\x1f\x8b gzipped")?;
     let dir = web.path().to_path_buf();
-    let server = TestServer::start_with(move |c| c.web_dir = dir).await;
+    let server = TestServer::start_with(move |c| c.web_dir = Some(dir)).await;
     let (status, body) = http_request(
         server.addr,
         "GET",
@@ -64,5 +64,39 @@ async fn the_wasm_build_goes_gzipped_to_browsers_that_take_it() -> anyhow::Resul
     assert_eq!(status, 503);
     assert!(body.contains("scripts/run.sh"), "{body}");
     server.stop().await;
+    Ok(())
+}
+
+/// The page travels in the binary: a copy of it, run from a directory of its own, serves the
+/// page's files as they were built; `--web-dir` serves another directory instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_serves_the_page_it_embeds_from_anywhere() -> anyhow::Result<()> {
+    let elsewhere = concord_tests::TempDir::new("installed");
+    let binary = elsewhere.path().join("concord");
+    std::fs::copy(env!("CARGO_BIN_EXE_concord-under-test"), &binary)?;
+    let data = elsewhere.path().join("data");
+    let server =
+        concord_tests::ProcessServer::start(binary.to_str().unwrap_or_default(), &data, &[])
+            .await?;
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/../client-wasm/web");
+    for file in ["index.html", "app.js", "style.css"] {
+        let (status, body) =
+            http_request(server.addr, "GET", &format!("/{file}"), &[], &[]).await?;
+        let on_disk = std::fs::read(format!("{source}/{file}"))?;
+        assert_eq!(status, 200, "{file}");
+        assert!(body.ends_with(&on_disk), "{file} is the built copy");
+    }
+    server.kill().await;
+    let empty = concord_tests::TempDir::new("empty-web");
+    let web_dir = empty.path().to_str().unwrap_or_default().to_string();
+    let server = concord_tests::ProcessServer::start(
+        binary.to_str().unwrap_or_default(),
+        &data,
+        &["--web-dir", &web_dir],
+    )
+    .await?;
+    let (status, body) = http_get(server.addr, "/").await?;
+    assert_eq!(status, 503, "nothing to serve there: {body}");
+    assert!(body.contains("not built"), "{body}");
     Ok(())
 }
