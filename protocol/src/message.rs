@@ -322,6 +322,7 @@ mod tests {
                 command: crate::command::Command::Lock {
                     paragraph: "p3".into(),
                     reason: "agreed ad ref".into(),
+                    status: None,
                 },
             }),
             Message::CommandResult(CommandReply {

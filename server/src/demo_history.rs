@@ -259,7 +259,13 @@ pub fn entries(text: String) -> anyhow::Result<Vec<LogEntry>> {
             over_later_edits: false,
         },
     )?;
-    h.command(CHE, Command::Reject { amendment: g77 })?;
+    h.command(
+        CHE,
+        Command::Reject {
+            amendment: g77,
+            reason: "not agreed".into(),
+        },
+    )?;
     let p41 = h.paragraph_id("41")?;
     h.command(
         MEX,
@@ -316,6 +322,7 @@ pub fn entries(text: String) -> anyhow::Result<Vec<LogEntry>> {
         Command::Lock {
             paragraph: p1,
             reason: "agreed ad ref in the second round".into(),
+            status: None,
         },
     )?;
     let p54 = h.paragraph_id("54")?;

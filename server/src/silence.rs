@@ -14,12 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use concord_protocol::command::{Command, ErrorCode};
-use concord_protocol::policy::SERVER_OWNER;
-use concord_protocol::Role;
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{DocAccess, Identity};
+use crate::auth::Identity;
 use crate::clock::Clock;
 use crate::room::registry::Rooms;
 use crate::room::{CommandReplyTo, RoomRequest};
@@ -74,7 +72,7 @@ impl SilenceWatch {
         clock: Clock,
         shutdown: CancellationToken,
     ) {
-        let server = Arc::new(server_identity());
+        let server = Arc::new(Identity::server("silence procedure"));
         loop {
             let now = clock.now_ms();
             for (deadline, doc, silence) in self.take_due(now) {
@@ -112,7 +110,7 @@ pub async fn discover(rooms: Arc<Rooms>) {
             return;
         }
     };
-    let server = Arc::new(server_identity());
+    let server = Arc::new(Identity::server("silence procedure"));
     for doc in docs {
         let (reply, answer) = oneshot::channel();
         let request = RoomRequest::Read {
@@ -161,18 +159,5 @@ async fn conclude(
             Err(Retry)
         }
         Err(_) => Err(Retry),
-    }
-}
-
-/// Who concludes: the server itself, under the mission only it may use.
-fn server_identity() -> Identity {
-    Identity {
-        person: "silence procedure".into(),
-        mission: SERVER_OWNER.into(),
-        role: Role::Facilitator,
-        docs: DocAccess::One("*".into()),
-        expires_at: u64::MAX,
-        issued_at: 0,
-        token_id: "concord:server".into(),
     }
 }

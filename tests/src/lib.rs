@@ -38,3 +38,18 @@ pub fn now_ms() -> u64 {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
 }
+
+/// Connects a delegation once and waits until the document lists its mission among those that
+/// joined (the server records that on a mission's first join): fixtures do it up front, so
+/// that a test's "the document is unchanged" is about what the test sends.
+pub async fn join_once(url: &str, mission: &str) -> anyhow::Result<()> {
+    let client = Client::connect(url).await?;
+    client
+        .wait_until(&format!("{mission} recorded as joined"), |_, doc| {
+            let txn = yrs::Transact::transact(doc);
+            concord_protocol::schema::missions(&txn)
+                .iter()
+                .any(|m| m == mission)
+        })
+        .await
+}

@@ -41,6 +41,9 @@ impl Negotiation {
             let body = format!(r#"{{"type":"create-amendment","paragraph":"{paragraph}"}}"#);
             n.command(token, &body).await?;
         }
+        for (token, mission) in [(&n.mex, "MEX"), (&n.che, "CHE")] {
+            crate::join_once(&n.server.ws_url_with(DOC, token), mission).await?;
+        }
         Ok(n)
     }
 

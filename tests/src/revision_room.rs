@@ -44,6 +44,9 @@ impl RevisionRoom {
             room.command(token, r#"{"type":"create-amendment","paragraph":"p1"}"#)
                 .await?;
         }
+        for (token, mission) in [(&room.mex, "MEX"), (&room.che, "CHE")] {
+            crate::join_once(&room.url(token), mission).await?;
+        }
         Ok(room)
     }
 

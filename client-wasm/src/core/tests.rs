@@ -335,6 +335,7 @@ fn a_refused_update_rebuilds_the_replica_and_keeps_what_cannot_be_applied() {
             Command::Lock {
                 paragraph: "p1".into(),
                 reason: "agreed ad ref".into(),
+                status: None,
             },
         )
         .expect("lock");
@@ -420,6 +421,7 @@ fn the_client_offers_only_what_the_server_permits() {
     let lock = Command::Lock {
         paragraph: "p1".into(),
         reason: "x".into(),
+        status: None,
     };
     assert_eq!(
         mex.client

@@ -1,57 +1,19 @@
-//! The commands on amendments and comments: creating an amendment, inviting and removing
-//! co-sponsors, support and opposition, withdrawal by its author, acceptance (the paragraph
-//! takes its text) and rejection by the facilitators; and comments on a paragraph.
+//! The commands on amendments: creating one, withdrawal by its author, acceptance (the
+//! paragraph takes its text), rejection and reopening by the facilitators, each decision
+//! recorded with who, when and why. Sponsorship and votes are in `sponsorship`.
 
-use yrs::{Array, GetString, Out, ReadTxn, Text, TransactionMut};
+use yrs::{GetString, ReadTxn, Text, TransactionMut};
 
 use crate::attribution::{split_utf16, utf16_len};
 use crate::revision::{runs_within, text_runs, word_diff, DiffOp, WrittenRun};
 
 use super::error::{refuse, schema_error, CommandError, ErrorCode};
 use super::guards::{
-    facilitators_only, open_amendment, open_paragraph, paragraph, unknown_paragraph,
+    amendment, facilitators_only, open_amendment, open_paragraph, reason_given, unknown_paragraph,
 };
 use super::limits::{within, MAX_BODY_BYTES};
 use super::{next_amendment_id, next_paragraph_id, Context, Outcome};
-use crate::schema::{self, keys, AmendmentStatus, Comment, NewAmendment, NewParagraph};
-
-/// Which way a delegation votes on an amendment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Vote {
-    Support,
-    Oppose,
-}
-
-/// Adds `mission` to one of the amendment's mission lists; false if it was there already.
-fn add_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission: &str) -> bool {
-    let Some(list) = schema::amendment_list(txn, amendment, key) else {
-        return false;
-    };
-    let present = list
-        .iter(txn)
-        .any(|v| matches!(v, Out::Any(yrs::Any::String(s)) if &*s == mission));
-    if !present {
-        list.push_back(txn, mission);
-    }
-    !present
-}
-
-/// Removes `mission` from one of the amendment's mission lists; false if it was not there.
-fn remove_mission(txn: &mut TransactionMut, amendment: &str, key: &str, mission: &str) -> bool {
-    let Some(list) = schema::amendment_list(txn, amendment, key) else {
-        return false;
-    };
-    let at = list
-        .iter(txn)
-        .position(|v| matches!(v, Out::Any(yrs::Any::String(s)) if &*s == mission));
-    match at {
-        Some(at) => {
-            list.remove(txn, at as u32);
-            true
-        }
-        None => false,
-    }
-}
+use crate::schema::{self, AmendmentStatus, Decision, NewAmendment, NewParagraph};
 
 /// Rewrites a paragraph's body into the amendment's text by its word diff: the words both
 /// share stay the items they are, so they keep their author, and only what the amendment
@@ -149,80 +111,6 @@ pub(super) fn create(
     Ok(Outcome::Created { id: amendment_id })
 }
 
-pub(super) fn invite_sponsor(
-    txn: &mut TransactionMut,
-    ctx: &Context<'_>,
-    id: &str,
-    mission: &str,
-) -> Result<Outcome, CommandError> {
-    let a = open_amendment(txn, id)?;
-    if a.author() != Some(ctx.actor.mission) {
-        return Err(refuse(
-            ErrorCode::NotTheAuthor,
-            "only the author invites co-sponsors",
-        ));
-    }
-    if !add_mission(txn, id, keys::SPONSORS, mission) {
-        return Err(refuse(
-            ErrorCode::AlreadyASponsor,
-            format!("{mission} already sponsors {id}"),
-        ));
-    }
-    Ok(Outcome::Done)
-}
-
-pub(super) fn remove_sponsor(
-    txn: &mut TransactionMut,
-    ctx: &Context<'_>,
-    id: &str,
-    mission: &str,
-) -> Result<Outcome, CommandError> {
-    let a = open_amendment(txn, id)?;
-    let author = a.author();
-    if author == Some(mission) {
-        return Err(refuse(
-            ErrorCode::InvalidArgument,
-            "the author cannot be removed; withdraw instead",
-        ));
-    }
-    if author != Some(ctx.actor.mission) && mission != ctx.actor.mission {
-        return Err(refuse(
-            ErrorCode::NotTheAuthor,
-            "only the author, or the co-sponsor itself, may remove a co-sponsor",
-        ));
-    }
-    if !remove_mission(txn, id, keys::SPONSORS, mission) {
-        return Err(refuse(
-            ErrorCode::NotASponsor,
-            format!("{mission} does not sponsor {id}"),
-        ));
-    }
-    Ok(Outcome::Done)
-}
-
-/// Support or opposition: the actor's mission moves to one list, out of the other.
-pub(super) fn vote(
-    txn: &mut TransactionMut,
-    ctx: &Context<'_>,
-    id: &str,
-    vote: Vote,
-) -> Result<Outcome, CommandError> {
-    let a = open_amendment(txn, id)?;
-    if a.is_sponsored_by(ctx.actor.mission) {
-        return Err(refuse(
-            ErrorCode::SponsorCannotVote,
-            "sponsors support their amendment already",
-        ));
-    }
-    let (add, remove) = match vote {
-        Vote::Support => (keys::SUPPORTERS, keys::OPPOSERS),
-        Vote::Oppose => (keys::OPPOSERS, keys::SUPPORTERS),
-    };
-    remove_mission(txn, id, remove, ctx.actor.mission);
-    add_mission(txn, id, add, ctx.actor.mission);
-    Ok(Outcome::Done)
-}
-
 pub(super) fn withdraw(
     txn: &mut TransactionMut,
     ctx: &Context<'_>,
@@ -235,8 +123,27 @@ pub(super) fn withdraw(
             "only the author withdraws an amendment",
         ));
     }
-    schema::set_amendment_status(txn, id, AmendmentStatus::Withdrawn).map_err(schema_error)?;
+    decide(txn, ctx, id, AmendmentStatus::Withdrawn, "")?;
     Ok(Outcome::Done)
+}
+
+/// Gives the amendment its new status and records who decided, when, and why.
+fn decide(
+    txn: &mut TransactionMut,
+    ctx: &Context<'_>,
+    id: &str,
+    status: AmendmentStatus,
+    reason: &str,
+) -> Result<(), CommandError> {
+    schema::set_amendment_status(txn, id, status).map_err(schema_error)?;
+    let decision = Decision {
+        mission: ctx.actor.mission.to_string(),
+        person: ctx.person.to_string(),
+        at_ms: ctx.now_ms,
+        reason: reason.trim().to_string(),
+        status: Some(status),
+    };
+    schema::set_decision(txn, id, &decision).map_err(schema_error)
 }
 
 /// The paragraph takes the amendment's text (or, for a new paragraph, one is inserted after
@@ -305,7 +212,7 @@ pub(super) fn accept(
         })
         .filter(|(_, _, len)| *len > 0)
         .collect();
-    schema::set_amendment_status(txn, id, AmendmentStatus::Accepted).map_err(schema_error)?;
+    decide(txn, ctx, id, AmendmentStatus::Accepted, "")?;
     if to > from || !deleting.is_empty() {
         schema::set_applied_as(txn, id, (server.get(), from, to), &by, &deleting);
     }
@@ -316,32 +223,35 @@ pub(super) fn reject(
     txn: &mut TransactionMut,
     ctx: &Context<'_>,
     id: &str,
+    reason: &str,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
+    reason_given(reason)?;
     open_amendment(txn, id)?;
-    schema::set_amendment_status(txn, id, AmendmentStatus::Rejected).map_err(schema_error)?;
+    decide(txn, ctx, id, AmendmentStatus::Rejected, reason)?;
     Ok(Outcome::Done)
 }
 
-pub(super) fn comment(
+/// A rejected amendment is open again, for a reason (the paragraph must still be open to it).
+pub(super) fn reopen(
     txn: &mut TransactionMut,
     ctx: &Context<'_>,
     id: &str,
-    text: &str,
+    reason: &str,
 ) -> Result<Outcome, CommandError> {
-    paragraph(txn, id)?;
-    if text.trim().is_empty() {
+    facilitators_only(ctx)?;
+    reason_given(reason)?;
+    let a = amendment(txn, id)?;
+    if a.status != AmendmentStatus::Rejected {
         return Err(refuse(
             ErrorCode::InvalidArgument,
-            "a comment cannot be empty",
+            format!(
+                "only a rejected amendment is reopened; {id} is {}",
+                a.status.as_str()
+            ),
         ));
     }
-    let comment = Comment {
-        mission: ctx.actor.mission.to_string(),
-        person: ctx.person.to_string(),
-        at_ms: ctx.now_ms,
-        text: text.to_string(),
-    };
-    schema::add_comment(txn, id, &comment).map_err(schema_error)?;
+    open_paragraph(txn, &a.paragraph)?;
+    decide(txn, ctx, id, AmendmentStatus::Open, reason)?;
     Ok(Outcome::Done)
 }

@@ -94,6 +94,13 @@ error_codes! {
     AlreadyBroken => "already-broken",
     /// The notice is not addressed to this mission.
     NotAddressed => "not-addressed",
+    /// The mission has not joined the document as a delegation.
+    UnknownMission => "unknown-mission",
+    UnknownComment => "unknown-comment",
+    /// The mission is invited to co-sponsor already.
+    AlreadyInvited => "already-invited",
+    /// The mission is not invited to co-sponsor this amendment.
+    NotInvited => "not-invited",
     /// The server could not make the change durable: nothing was done.
     StorageUnavailable => "storage-unavailable",
     /// The browser client's own, before anything is sent: it is not connected.
@@ -107,13 +114,16 @@ impl ErrorCode {
     pub const fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            ForbiddenRole | NotTheAuthor | NotASponsor | SponsorCannotVote | NotAddressed => 403,
+            ForbiddenRole | NotTheAuthor | NotASponsor | SponsorCannotVote | NotAddressed
+            | NotInvited => 403,
             TooLong => 413,
             UnknownParagraph | UnknownAmendment | UnknownTheme | UnknownRevision | UnknownRound
-            | UnknownReading | UnknownSilence | UnknownNotice => 404,
+            | UnknownReading | UnknownSilence | UnknownNotice | UnknownMission | UnknownComment => {
+                404
+            }
             ParagraphLocked | ParagraphDeleted | AmendmentClosed | AlreadyASponsor | NotLocked
             | DocumentNotEmpty | RevisionNameTaken | BodyMovedOn | ReadingInProgress
-            | ReadingClosed | SilenceClosed | UnderSilence | AlreadyBroken => 409,
+            | ReadingClosed | SilenceClosed | UnderSilence | AlreadyBroken | AlreadyInvited => 409,
             StorageUnavailable => 503,
             ReasonRequired | InvalidArgument | InvalidCommand | Offline | NotSignedIn => 400,
         }

@@ -110,7 +110,12 @@ impl Command {
                         .map(|m| ("pending", m.as_str(), MAX_NAME_BYTES)),
                 );
             }
-            Command::Lock { paragraph, reason } | Command::Unlock { paragraph, reason } => {
+            Command::Lock {
+                paragraph,
+                reason,
+                status: _,
+            }
+            | Command::Unlock { paragraph, reason } => {
                 fields.push(id("paragraph", paragraph));
                 fields.push(("reason", reason.as_str(), MAX_REASON_BYTES));
             }
@@ -128,6 +133,9 @@ impl Command {
                 );
                 fields.push(("rationale", rationale.as_str(), MAX_RATIONALE_BYTES));
             }
+            Command::RecordMission { mission } => {
+                fields.push(("mission", mission.as_str(), MAX_NAME_BYTES))
+            }
             Command::InviteSponsor { amendment, mission }
             | Command::RemoveSponsor { amendment, mission } => {
                 fields.push(id("amendment", amendment));
@@ -140,10 +148,24 @@ impl Command {
                 amendment,
                 over_later_edits: _,
             }
-            | Command::Reject { amendment } => fields.push(id("amendment", amendment)),
-            Command::Comment { paragraph, text } => {
+            | Command::AcceptInvitation { amendment }
+            | Command::DeclineInvitation { amendment } => fields.push(id("amendment", amendment)),
+            Command::Reject { amendment, reason } | Command::Reopen { amendment, reason } => {
+                fields.push(id("amendment", amendment));
+                fields.push(("reason", reason.as_str(), MAX_REASON_BYTES));
+            }
+            Command::Comment {
+                paragraph,
+                text,
+                reply_to,
+            } => {
                 fields.push(id("paragraph", paragraph));
                 fields.push(("text", text.as_str(), MAX_COMMENT_BYTES));
+                fields.extend(reply_to.iter().map(|v| id("reply_to", v)));
+            }
+            Command::ResolveComment { paragraph, comment } => {
+                fields.push(id("paragraph", paragraph));
+                fields.push(id("comment", comment));
             }
             Command::ImportText { text } => fields.push(("text", text.as_str(), MAX_IMPORT_BYTES)),
             Command::PublishRevision { name, note } => {

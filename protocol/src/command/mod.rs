@@ -9,7 +9,9 @@
 //!   produced ([`Outcome`]), and [`execute`], which checks what every command shares and hands
 //!   each to its module;
 //! - `paragraph`: the facilitators' paragraph commands (and `import-text`);
-//! - `amendment`: amendments, sponsorship, votes, acceptance, and comments;
+//! - `amendment`: amendments, acceptance, rejection, reopening, with who decided and why;
+//!   `sponsorship`: invitations to co-sponsor and their answers, votes, the missions that
+//!   joined; `comments`: comments, replies, resolving;
 //! - `revision`: preparing and publishing revisions, themes, what observers read;
 //! - `process`: rounds and their programme, readings and the pointer; `silence`: silence
 //!   procedures; `notice`: letters to missions;
@@ -25,6 +27,7 @@ use crate::process::{Attachment, ProgrammeDay};
 use crate::schema::{self, keys, ParagraphKind, ParagraphStatus};
 
 mod amendment;
+mod comments;
 mod error;
 mod guards;
 pub mod limits;
@@ -33,6 +36,7 @@ mod paragraph;
 mod process;
 mod revision;
 mod silence;
+mod sponsorship;
 mod wire;
 
 #[cfg(test)]
@@ -45,7 +49,7 @@ pub use limits::{
 };
 pub use wire::{CommandReply, CommandRequest, Reply};
 
-use amendment::Vote;
+use sponsorship::Vote;
 
 /// A request to change the document's structure. This enum is the list of commands.
 ///
@@ -94,9 +98,13 @@ pub enum Command {
         #[serde(default)]
         pending: Vec<String>,
     },
+    /// Facilitators: locks the paragraph, saying why; with `status`, sets it in the same step
+    /// ("agreed ad ref", and locked).
     Lock {
         paragraph: String,
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<ParagraphStatus>,
     },
     Unlock {
         paragraph: String,
@@ -111,12 +119,22 @@ pub enum Command {
         #[serde(default)]
         rationale: String,
     },
-    /// The author invites a co-sponsor.
+    /// The author invites a co-sponsor, from the missions that joined the document as
+    /// delegations; the invitation waits for the mission's answer.
     InviteSponsor {
         amendment: String,
         mission: String,
     },
-    /// The author removes a co-sponsor, or a co-sponsor withdraws its own sponsorship.
+    /// The invited mission accepts: it co-sponsors from now on.
+    AcceptInvitation {
+        amendment: String,
+    },
+    /// The invited mission declines.
+    DeclineInvitation {
+        amendment: String,
+    },
+    /// The author removes a co-sponsor (or takes back an invitation), or a co-sponsor
+    /// withdraws its own sponsorship.
     RemoveSponsor {
         amendment: String,
         mission: String,
@@ -140,12 +158,32 @@ pub enum Command {
         #[serde(default)]
         over_later_edits: bool,
     },
+    /// Facilitators: rejects the amendment, saying why.
     Reject {
         amendment: String,
+        #[serde(default)]
+        reason: String,
     },
+    /// Facilitators: a rejected amendment is open again, saying why.
+    Reopen {
+        amendment: String,
+        reason: String,
+    },
+    /// A comment on a paragraph, or (`reply_to`) an answer to one of its thread.
     Comment {
         paragraph: String,
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    /// The comment's author's mission, or a facilitator: the comment is resolved.
+    ResolveComment {
+        paragraph: String,
+        comment: String,
+    },
+    /// The server alone: a mission joined the document as a delegation.
+    RecordMission {
+        mission: String,
     },
     /// Facilitators: fills an empty document from a structured text ([`crate::import`]).
     ImportText {
@@ -278,7 +316,12 @@ impl Command {
             Command::Withdraw { .. } => "withdraw",
             Command::Accept { .. } => "accept",
             Command::Reject { .. } => "reject",
+            Command::Reopen { .. } => "reopen",
+            Command::AcceptInvitation { .. } => "accept-invitation",
+            Command::DeclineInvitation { .. } => "decline-invitation",
             Command::Comment { .. } => "comment",
+            Command::ResolveComment { .. } => "resolve-comment",
+            Command::RecordMission { .. } => "record-mission",
             Command::ImportText { .. } => "import-text",
             Command::PublishRevision { .. } => "publish-revision",
             Command::PrepareRevision {} => "prepare-revision",
@@ -312,6 +355,8 @@ impl Command {
                 | Command::Withdraw { .. }
                 | Command::Accept { .. }
                 | Command::Reject { .. }
+                | Command::Reopen { .. }
+                | Command::Lock { .. }
                 | Command::ImportText { .. }
                 | Command::ConcludeSilence { .. }
         )
@@ -330,6 +375,7 @@ impl Command {
             | Command::Unlock { paragraph, .. }
             | Command::CreateAmendment { paragraph, .. }
             | Command::Comment { paragraph, .. }
+            | Command::ResolveComment { paragraph, .. }
             | Command::NoteChange { paragraph, .. }
             | Command::SplitParagraph { paragraph, .. }
             | Command::MovePointer { paragraph, .. } => touched.push(paragraph.clone()),
@@ -339,7 +385,10 @@ impl Command {
             | Command::Oppose { amendment }
             | Command::Withdraw { amendment }
             | Command::Accept { amendment, .. }
-            | Command::Reject { amendment } => {
+            | Command::Reject { amendment, .. }
+            | Command::Reopen { amendment, .. }
+            | Command::AcceptInvitation { amendment }
+            | Command::DeclineInvitation { amendment } => {
                 if let Some(a) = schema::amendment(txn, amendment) {
                     touched.push(a.paragraph);
                 }
@@ -355,7 +404,8 @@ impl Command {
             | Command::StartReading { .. }
             | Command::EndReading { .. }
             | Command::PublishNotice { .. }
-            | Command::ReadNotice { .. } => {}
+            | Command::ReadNotice { .. }
+            | Command::RecordMission { .. } => {}
             Command::BreakSilence { silence, .. } | Command::ConcludeSilence { silence } => {
                 touched.extend(silence::paragraphs_of(txn, silence));
             }
@@ -463,7 +513,8 @@ fn run(
         Command::Lock {
             paragraph: id,
             reason,
-        } => paragraph::lock(txn, ctx, id, reason),
+            status,
+        } => paragraph::lock(txn, ctx, id, reason, *status),
         Command::Unlock {
             paragraph: id,
             reason,
@@ -477,24 +528,43 @@ fn run(
         Command::InviteSponsor {
             amendment: id,
             mission,
-        } => amendment::invite_sponsor(txn, ctx, id, mission),
+        } => sponsorship::invite_sponsor(txn, ctx, id, mission),
+        Command::AcceptInvitation { amendment: id } => {
+            sponsorship::answer_invitation(txn, ctx, id, true)
+        }
+        Command::DeclineInvitation { amendment: id } => {
+            sponsorship::answer_invitation(txn, ctx, id, false)
+        }
         Command::RemoveSponsor {
             amendment: id,
             mission,
-        } => amendment::remove_sponsor(txn, ctx, id, mission),
-        Command::Support { amendment: id } => amendment::vote(txn, ctx, id, Vote::Support),
-        Command::Oppose { amendment: id } => amendment::vote(txn, ctx, id, Vote::Oppose),
+        } => sponsorship::remove_sponsor(txn, ctx, id, mission),
+        Command::Support { amendment: id } => sponsorship::vote(txn, ctx, id, Vote::Support),
+        Command::Oppose { amendment: id } => sponsorship::vote(txn, ctx, id, Vote::Oppose),
         Command::Withdraw { amendment: id } => amendment::withdraw(txn, ctx, id),
         Command::Accept {
             amendment: id,
             over_later_edits,
         } => amendment::accept(txn, ctx, id, *over_later_edits),
-        Command::Reject { amendment: id } => amendment::reject(txn, ctx, id),
+        Command::Reject {
+            amendment: id,
+            reason,
+        } => amendment::reject(txn, ctx, id, reason),
+        Command::Reopen {
+            amendment: id,
+            reason,
+        } => amendment::reopen(txn, ctx, id, reason),
         Command::ImportText { text } => paragraph::import_text(txn, ctx, text),
         Command::Comment {
             paragraph: id,
             text,
-        } => amendment::comment(txn, ctx, id, text),
+            reply_to,
+        } => comments::comment(txn, ctx, id, text, reply_to.as_deref()),
+        Command::ResolveComment {
+            paragraph: id,
+            comment,
+        } => comments::resolve(txn, ctx, id, comment),
+        Command::RecordMission { mission } => sponsorship::record_mission(txn, ctx, mission),
         Command::PublishRevision { name, note } => {
             revision::publish(txn, ctx, name, note.as_deref())
         }

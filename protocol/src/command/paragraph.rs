@@ -215,10 +215,27 @@ pub(super) fn lock(
     ctx: &Context<'_>,
     id: &str,
     reason: &str,
+    status: Option<ParagraphStatus>,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
     reason_given(reason)?;
     open_paragraph(txn, id)?;
+    if let Some(status) = status {
+        // Agreed pending names missions, and deleting is its own command.
+        if matches!(
+            status,
+            ParagraphStatus::AgreedPending | ParagraphStatus::Deleted
+        ) {
+            return Err(refuse(
+                ErrorCode::InvalidArgument,
+                format!(
+                    "lock sets no {} status: use set-status first",
+                    status.as_str()
+                ),
+            ));
+        }
+        schema::set_status_pending(txn, id, status, &[]).map_err(schema_error)?;
+    }
     let lock = Lock {
         mission: ctx.actor.mission.to_string(),
         person: ctx.person.to_string(),

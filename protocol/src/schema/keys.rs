@@ -137,3 +137,19 @@ pub const NOTICE_ID_PREFIX: &str = "notice";
 pub const PROGRESS_TREND: &str = "progress_trend";
 /// String in an amendment's map: the reading during which it was proposed.
 pub const READING: &str = "reading";
+
+// ---- sponsorship, decisions, comments, the missions of a document -----------------------------
+
+/// Array of missions in an amendment's map: invited to co-sponsor, not yet accepted.
+pub const INVITED: &str = "invited";
+/// Plain value in an amendment's map: the last [`super::Decision`] on it.
+pub const DECISION: &str = "decision";
+/// String in a comment's value: the comment of the thread it answers.
+pub const REPLY_TO: &str = "reply_to";
+/// Map: `{paragraph}/{comment}` → the [`super::Decision`] that resolved the comment.
+pub const COMMENT_RESOLUTIONS: &str = "comment_resolutions";
+/// Map: mission → the Unix ms it first joined the document as a delegation (the missions
+/// co-sponsors are invited from).
+pub const MISSIONS: &str = "missions";
+/// Comment ids are this prefix and the comment's place in its thread, from 1.
+pub const COMMENT_ID_PREFIX: &str = "c";

@@ -50,13 +50,14 @@ pub use keys::{AMENDMENTS, COMMENTS, ORDER, PARAGRAPHS};
 pub use process::{process_entries, process_value, process_values, store_process_value};
 pub use read::{
     amendment, amendment_list, amendment_rationale, amendment_text, amendments, body_text,
-    comments, paragraph, paragraphs, position,
+    comments, missions, paragraph, paragraphs, position,
 };
 pub use replica::{new_replica, replica_options};
 pub use write::{
-    add_comment, create_amendment, insert_paragraph, move_paragraph, rewrite_text,
-    set_amendment_reading, set_amendment_status, set_label, set_lock, set_stale, set_status,
-    set_status_pending, NewAmendment, NewParagraph,
+    add_comment, add_sponsor, create_amendment, insert_paragraph, move_paragraph, record_mission,
+    resolve_comment, rewrite_text, set_amendment_reading, set_amendment_status, set_decision,
+    set_invited, set_label, set_lock, set_stale, set_status, set_status_pending, NewAmendment,
+    NewParagraph,
 };
 
 /// Where a paragraph sits in the text.
@@ -181,6 +182,12 @@ pub struct Amendment {
     /// The reading during which it was proposed (on a paragraph the reading covers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reading: Option<String>,
+    /// Missions the author invited to co-sponsor, until they accept or decline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invited: Vec<String>,
+    /// The last decision on it (accepted, rejected, withdrawn, reopened): who, when, why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
 }
 
 impl Amendment {
@@ -198,10 +205,34 @@ impl Amendment {
 /// [`keys::MISSION`], [`keys::PERSON`], [`keys::AT_MS`], [`keys::TEXT`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
+    /// `c1`, `c2`, ... in the paragraph's thread: its place, which never changes (the thread
+    /// is append-only). Not stored; given when read.
+    #[serde(default)]
+    pub id: String,
     pub mission: String,
     pub person: String,
     pub at_ms: u64,
     pub text: String,
+    /// The comment of the same thread this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Who marked it resolved, and when (its author or a facilitator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Decision>,
+}
+
+/// Who decided something, when, and why: an amendment accepted, rejected, withdrawn or
+/// reopened; a comment resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub mission: String,
+    pub person: String,
+    pub at_ms: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// For an amendment: the status it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AmendmentStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -126,6 +126,8 @@ fn read_amendment(txn: &impl ReadTxn, id: &str, map: &MapRef) -> Option<Amendmen
         applied_by: applied_by(map, txn),
         applied_deleting: triples(map, txn, keys::APPLIED_DELETING),
         reading: string(map, txn, keys::READING),
+        invited: plain::<Vec<String>>(map.get(txn, keys::INVITED)).unwrap_or_default(),
+        decision: plain(map.get(txn, keys::DECISION)),
     })
 }
 
@@ -201,6 +203,28 @@ pub fn amendments(txn: &impl ReadTxn) -> Vec<Amendment> {
     all
 }
 
+/// A plain value read back through serde (a lock, a decision), if it is one.
+fn plain<T: serde::de::DeserializeOwned>(value: Option<Out>) -> Option<T> {
+    match value? {
+        Out::Any(any) => {
+            let mut json = String::new();
+            any.to_json(&mut json);
+            serde_json::from_str(&json).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The missions that joined the document as delegations, by name.
+pub fn missions(txn: &impl ReadTxn) -> Vec<String> {
+    let Some(root) = txn.get_map(keys::MISSIONS) else {
+        return Vec::new();
+    };
+    let mut all: Vec<String> = root.keys(txn).map(String::from).collect();
+    all.sort();
+    all
+}
+
 /// The comments on one paragraph, oldest first.
 pub fn comments(txn: &impl ReadTxn, paragraph: &str) -> Vec<Comment> {
     let Some(Out::YArray(list)) = txn
@@ -209,14 +233,16 @@ pub fn comments(txn: &impl ReadTxn, paragraph: &str) -> Vec<Comment> {
     else {
         return Vec::new();
     };
+    let resolutions = txn.get_map(keys::COMMENT_RESOLUTIONS);
     list.iter(txn)
-        .filter_map(|value| match value {
-            Out::Any(any) => {
-                let mut json = String::new();
-                any.to_json(&mut json);
-                serde_json::from_str(&json).ok()
-            }
-            _ => None,
+        .enumerate()
+        .filter_map(|(at, value)| {
+            let mut comment: Comment = plain(Some(value))?;
+            comment.id = format!("{}{}", keys::COMMENT_ID_PREFIX, at + 1);
+            comment.resolved = resolutions
+                .as_ref()
+                .and_then(|r| plain(r.get(txn, &format!("{paragraph}/{}", comment.id))));
+            Some(comment)
         })
         .collect()
 }

@@ -136,10 +136,13 @@ fn comments_append_in_order() {
     let doc = sample();
     for (i, text) in ["first", "second"].iter().enumerate() {
         let comment = Comment {
+            id: String::new(),
             mission: "CHE".into(),
             person: "eva".into(),
             at_ms: i as u64,
             text: text.to_string(),
+            reply_to: None,
+            resolved: None,
         };
         add_comment(&mut doc.transact_mut(), "p1", &comment).expect("comment");
     }
@@ -147,6 +150,11 @@ fn comments_append_in_order() {
     assert_eq!(
         thread.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(),
         ["first", "second"]
+    );
+    assert_eq!(
+        thread.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        ["c1", "c2"],
+        "a comment's id is its place in the thread"
     );
     assert!(comments(&doc.transact(), "p2").is_empty());
 }

@@ -13,7 +13,9 @@ use yrs::{TransactionMut, WriteTxn};
 
 use super::keys;
 use super::read::{entry, paragraph};
-use super::{AmendmentStatus, Comment, Lock, ParagraphKind, ParagraphStatus, SchemaError};
+use super::{
+    AmendmentStatus, Comment, Decision, Lock, ParagraphKind, ParagraphStatus, SchemaError,
+};
 
 /// A paragraph to create.
 #[derive(Debug, Clone)]
@@ -219,7 +221,7 @@ pub fn add_comment(
         Some(Out::YArray(list)) => list,
         _ => root.insert(txn, paragraph_id, ArrayPrelim::default()),
     };
-    let value = Any::from(HashMap::from([
+    let mut fields = HashMap::from([
         (
             keys::MISSION.to_string(),
             Any::from(comment.mission.as_str()),
@@ -227,9 +229,86 @@ pub fn add_comment(
         (keys::PERSON.to_string(), Any::from(comment.person.as_str())),
         (keys::AT_MS.to_string(), Any::from(comment.at_ms as f64)),
         (keys::TEXT.to_string(), Any::from(comment.text.as_str())),
-    ]));
-    list.push_back(txn, value);
+    ]);
+    if let Some(reply_to) = &comment.reply_to {
+        fields.insert(keys::REPLY_TO.to_string(), Any::from(reply_to.as_str()));
+    }
+    list.push_back(txn, Any::from(fields));
     Ok(())
+}
+
+/// A decision as a plain value.
+fn decision_value(decision: &Decision) -> Any {
+    let mut fields = HashMap::from([
+        (
+            keys::MISSION.to_string(),
+            Any::from(decision.mission.as_str()),
+        ),
+        (
+            keys::PERSON.to_string(),
+            Any::from(decision.person.as_str()),
+        ),
+        (keys::AT_MS.to_string(), Any::from(decision.at_ms as f64)),
+        (
+            keys::REASON.to_string(),
+            Any::from(decision.reason.as_str()),
+        ),
+    ]);
+    if let Some(status) = decision.status {
+        fields.insert(keys::STATUS.to_string(), Any::from(status.as_str()));
+    }
+    Any::from(fields)
+}
+
+/// Records the last decision on an amendment.
+pub fn set_decision(
+    txn: &mut TransactionMut,
+    amendment: &str,
+    decision: &Decision,
+) -> Result<(), SchemaError> {
+    let map = amendment_map(txn, amendment)?;
+    map.insert(txn, keys::DECISION, decision_value(decision));
+    Ok(())
+}
+
+/// The missions invited to co-sponsor an amendment, written whole.
+pub fn set_invited(
+    txn: &mut TransactionMut,
+    amendment: &str,
+    invited: &[String],
+) -> Result<(), SchemaError> {
+    let map = amendment_map(txn, amendment)?;
+    let missions: Vec<Any> = invited.iter().map(|m| Any::from(m.as_str())).collect();
+    map.insert(txn, keys::INVITED, Any::from(missions));
+    Ok(())
+}
+
+/// Adds a co-sponsor (an invitation accepted).
+pub fn add_sponsor(
+    txn: &mut TransactionMut,
+    amendment: &str,
+    mission: &str,
+) -> Result<(), SchemaError> {
+    let list = super::read::amendment_list(txn, amendment, keys::SPONSORS)
+        .ok_or_else(|| SchemaError::UnknownAmendment(amendment.into()))?;
+    list.push_back(txn, mission);
+    Ok(())
+}
+
+/// Marks comment `comment` of `paragraph`'s thread resolved.
+pub fn resolve_comment(txn: &mut TransactionMut, paragraph: &str, comment: &str, by: &Decision) {
+    let root = txn.get_or_insert_map(keys::COMMENT_RESOLUTIONS);
+    root.insert(txn, format!("{paragraph}/{comment}"), decision_value(by));
+}
+
+/// Records that a mission joined the document as a delegation (once).
+pub fn record_mission(txn: &mut TransactionMut, mission: &str, at_ms: u64) -> bool {
+    let root = txn.get_or_insert_map(keys::MISSIONS);
+    if root.get(txn, mission).is_some() {
+        return false;
+    }
+    root.insert(txn, mission, Any::from(at_ms as f64));
+    true
 }
 
 /// Rewrites `text` into `new` as one splice: the stretch between their common prefix and

@@ -369,6 +369,7 @@ mod tests {
         let lock = Command::Lock {
             paragraph: "p2".into(),
             reason: "agreed ad ref".into(),
+            status: None,
         };
         let (result, entry) = core.run_command(CHAIR, &lock, 3);
         assert!(result.is_ok());

@@ -85,6 +85,11 @@ impl Room {
         self.watch_silences();
         for peer in joined_early {
             self.greet(peer);
+            // Recorded without a storage credit: at most once per mission that joined while
+            // the document loaded.
+            if let Some(who) = self.peers.get(peer).map(|p| std::sync::Arc::clone(&p.who)) {
+                self.record_mission(&who);
+            }
         }
         for request in deferred {
             self.handle(request);

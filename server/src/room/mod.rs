@@ -340,6 +340,10 @@ impl Room {
         let may_write = matches!(
             request,
             RoomRequest::Update { .. } | RoomRequest::Command { .. }
+        ) || matches!(
+            // A delegation's join may record its mission (`process::record_mission`).
+            &request,
+            RoomRequest::Join { peer, .. } if peer.who.role == concord_protocol::Role::Delegation
         );
         if may_write && self.credit.is_none() {
             match Arc::clone(credits).try_acquire_owned() {
@@ -372,8 +376,10 @@ impl Room {
                     self.peers.join_reader(peer);
                     self.greet_reader(id);
                 } else {
+                    let who = Arc::clone(&peer.who);
                     self.peers.join(peer);
                     self.greet(id);
+                    self.record_mission(&who);
                 }
                 let _ = reply.send(Ok(()));
             }

@@ -1,12 +1,15 @@
-//! The room's part in the process: what observers of published text may see of it, and the
+//! The room's part in the process: what observers of published text may see of it, the
 //! deadlines of its silence procedures, handed to the server's watch when the document loads
-//! and when a procedure starts.
+//! and when a procedure starts, and the missions that joined as delegations (those an author
+//! may invite to co-sponsor).
 
 use concord_protocol::command::{Command, Outcome};
 use concord_protocol::process::ProcessState;
+use concord_protocol::{schema, Role};
 use yrs::Transact;
 
-use super::Room;
+use super::{CommandReplyTo, Room};
+use crate::auth::Identity;
 
 impl Room {
     /// Rounds, readings, silence procedures and the notices addressed to all missions, without
@@ -36,5 +39,29 @@ impl Room {
         if let (Command::StartSilence { .. }, Outcome::Created { .. }) = (command, outcome) {
             self.watch_silences();
         }
+    }
+}
+
+impl Room {
+    /// A delegation joined: its mission is recorded the first time, by the server (one small
+    /// command per mission and document, ever; the join took a storage credit for it).
+    pub(super) fn record_mission(&mut self, who: &Identity) {
+        if who.role != Role::Delegation {
+            return;
+        }
+        let known = schema::missions(&self.core.doc().transact()).contains(&who.mission);
+        if known {
+            return;
+        }
+        let command = Command::RecordMission {
+            mission: who.mission.clone(),
+        };
+        // Nobody waits for the answer: the join goes on either way.
+        let (reply, _) = tokio::sync::oneshot::channel();
+        self.command(
+            &Identity::server("joined"),
+            &command,
+            CommandReplyTo::Caller(reply),
+        );
     }
 }

@@ -165,6 +165,7 @@ async fn a_command_is_answered_only_once_durable() -> anyhow::Result<()> {
         command: Command::Comment {
             paragraph: "p1".into(),
             text: "A comment not yet stored.".into(),
+            reply_to: None,
         },
     };
     ws.send_message(&Message::Command(request))?;
@@ -252,6 +253,7 @@ async fn a_full_disk_is_answered_with_errors_never_done() -> anyhow::Result<()> 
         command: Command::Comment {
             paragraph: "p1".into(),
             text: "Also lost.".into(),
+            reply_to: None,
         },
     };
     ws.send_message(&Message::Command(request))?;

@@ -899,6 +899,11 @@ async fn a_co_drafted_amendment_credits_each_sponsor_with_the_words_it_typed() -
         r#"{"type":"invite-sponsor","amendment":"a1","mission":"CHE"}"#,
     )
     .await?;
+    room.command(
+        &room.che,
+        r#"{"type":"accept-invitation","amendment":"a1"}"#,
+    )
+    .await?;
     let text = concord_tests::client::amendment_text("a1");
     // "Commit to cooperate." -> "Commit to cooperate closely and promptly."
     let mut mex = room.connect(&room.mex).await?;

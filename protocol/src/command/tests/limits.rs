@@ -140,6 +140,7 @@ fn text_fields() -> Vec<FieldCase> {
             Box::new(|v| Command::Lock {
                 paragraph: v,
                 reason: "r".into(),
+                status: None,
             }),
             MAX_ID_BYTES,
         ),
@@ -149,6 +150,7 @@ fn text_fields() -> Vec<FieldCase> {
             Box::new(move |v| Command::Lock {
                 paragraph: id(),
                 reason: v,
+                status: None,
             }),
             MAX_REASON_BYTES,
         ),
@@ -269,7 +271,10 @@ fn text_fields() -> Vec<FieldCase> {
         (
             "reject.amendment",
             CHAIR,
-            Box::new(|v| Command::Reject { amendment: v }),
+            Box::new(|v| Command::Reject {
+                amendment: v,
+                reason: "not agreed".into(),
+            }),
             MAX_ID_BYTES,
         ),
         (
@@ -278,6 +283,7 @@ fn text_fields() -> Vec<FieldCase> {
             Box::new(|v| Command::Comment {
                 paragraph: v,
                 text: "hi".into(),
+                reply_to: None,
             }),
             MAX_ID_BYTES,
         ),
@@ -287,6 +293,7 @@ fn text_fields() -> Vec<FieldCase> {
             Box::new(move |v| Command::Comment {
                 paragraph: id(),
                 text: v,
+                reply_to: None,
             }),
             MAX_COMMENT_BYTES,
         ),

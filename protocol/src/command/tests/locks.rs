@@ -26,6 +26,7 @@ fn locked_paragraphs_and_closed_amendments_are_refused() {
             Command::Lock {
                 paragraph: "p1".into(),
                 reason: "again".into(),
+                status: None,
             },
         ),
         (
@@ -78,6 +79,7 @@ fn locked_paragraphs_and_closed_amendments_are_refused() {
         CHAIR,
         Command::Reject {
             amendment: "a1".into(),
+            reason: "not agreed".into(),
         },
     )
     .expect("rejected");
@@ -141,7 +143,8 @@ fn locked_paragraphs_and_closed_amendments_are_refused() {
             CHE,
             Command::Comment {
                 paragraph: "p9".into(),
-                text: "?".into()
+                text: "?".into(),
+                reply_to: None,
             }
         )),
         "unknown-paragraph"
@@ -204,6 +207,7 @@ fn changes_to(paragraph: &str) -> Vec<(Actor<'static>, Command)> {
             Command::Lock {
                 paragraph: p(),
                 reason: "again".into(),
+                status: None,
             },
         ),
         (

@@ -15,6 +15,7 @@ mod paragraphs;
 mod process;
 mod revisions;
 mod roles;
+mod sponsorship;
 mod wire;
 
 fn run(doc: &Doc, actor: Actor<'_>, command: Command) -> Result<Outcome, CommandError> {
@@ -40,6 +41,17 @@ fn created(result: Result<Outcome, CommandError>) -> String {
 /// p1 "First paragraph." and p2 "Second one.", amendment a1 on p1 by MEX.
 fn negotiation() -> Doc {
     let doc = Doc::with_client_id(1);
+    // The delegations have joined: they may be invited to co-sponsor.
+    let server = Actor {
+        role: crate::session::Role::Facilitator,
+        mission: crate::policy::SERVER_OWNER,
+    };
+    for mission in [MEX.mission, CHE.mission] {
+        let record = Command::RecordMission {
+            mission: mission.into(),
+        };
+        run(&doc, server, record).expect("recorded");
+    }
     let add = |after: Option<&str>, label: &str, body: &str| Command::AddParagraph {
         after: after.map(String::from),
         label: label.into(),
@@ -69,6 +81,7 @@ fn lock(doc: &Doc, paragraph: &str) {
     let command = Command::Lock {
         paragraph: paragraph.into(),
         reason: "agreed ad ref".into(),
+        status: None,
     };
     run(doc, CHAIR, command).expect("locked");
 }

@@ -137,6 +137,25 @@ fn structure_commands_do_what_they_say() {
                 mission: "CHE".into()
             }
         )),
+        "already-invited"
+    );
+    run(
+        &doc,
+        CHE,
+        Command::AcceptInvitation {
+            amendment: "a1".into(),
+        },
+    )
+    .expect("accepted");
+    assert_eq!(
+        code(run(
+            &doc,
+            MEX,
+            Command::InviteSponsor {
+                amendment: "a1".into(),
+                mission: "CHE".into()
+            }
+        )),
         "already-a-sponsor"
     );
     run(
@@ -154,6 +173,7 @@ fn structure_commands_do_what_they_say() {
         Command::Comment {
             paragraph: tail.clone(),
             text: "We support this.".into(),
+            reply_to: None,
         },
     )
     .expect("comment");

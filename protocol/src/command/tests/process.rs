@@ -503,6 +503,7 @@ fn commands_that_move_the_counts_keep_the_day_s_trend_point() {
         Command::Comment {
             paragraph: "p1".into(),
             text: "Noted.".into(),
+            reply_to: None,
         },
     )
     .expect("commented");

@@ -9,6 +9,7 @@ fn observers_may_do_nothing() {
         Command::Comment {
             paragraph: "p1".into(),
             text: "hi".into(),
+            reply_to: None,
         },
         Command::Support {
             amendment: "a1".into(),
@@ -59,6 +60,7 @@ fn facilitator_commands_refuse_delegations() {
         Command::Lock {
             paragraph: "p1".into(),
             reason: "x".into(),
+            status: None,
         },
         Command::Unlock {
             paragraph: "p1".into(),
@@ -70,6 +72,7 @@ fn facilitator_commands_refuse_delegations() {
         },
         Command::Reject {
             amendment: "a1".into(),
+            reason: "not agreed".into(),
         },
     ];
     for command in commands {

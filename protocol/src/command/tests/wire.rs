@@ -7,6 +7,7 @@ fn commands_travel_as_json() {
     let command = Command::Lock {
         paragraph: "p7".into(),
         reason: "agreed ad ref".into(),
+        status: None,
     };
     let json = serde_json::to_string(&command).expect("serializes");
     assert_eq!(
@@ -21,7 +22,7 @@ fn commands_travel_as_json() {
 
 #[test]
 fn every_error_code_travels_as_its_spelling_with_its_http_status() {
-    let expected: [(ErrorCode, &str, u16); 33] = [
+    let expected: [(ErrorCode, &str, u16); 37] = [
         (ErrorCode::ForbiddenRole, "forbidden-role", 403),
         (ErrorCode::NotTheAuthor, "not-the-author", 403),
         (ErrorCode::NotASponsor, "not-a-sponsor", 403),
@@ -52,6 +53,10 @@ fn every_error_code_travels_as_its_spelling_with_its_http_status() {
         (ErrorCode::UnderSilence, "under-silence", 409),
         (ErrorCode::AlreadyBroken, "already-broken", 409),
         (ErrorCode::NotAddressed, "not-addressed", 403),
+        (ErrorCode::UnknownMission, "unknown-mission", 404),
+        (ErrorCode::UnknownComment, "unknown-comment", 404),
+        (ErrorCode::AlreadyInvited, "already-invited", 409),
+        (ErrorCode::NotInvited, "not-invited", 403),
         (ErrorCode::StorageUnavailable, "storage-unavailable", 503),
         (ErrorCode::Offline, "offline", 400),
         (ErrorCode::NotSignedIn, "not-signed-in", 400),
