@@ -19,6 +19,7 @@ export function initNotices (context) {
   ctx = context
   $('notice-form').addEventListener('submit', (event) => { event.preventDefault(); publish() })
   $('notice-body').addEventListener('input', preview)
+  preview()
   for (const radio of document.querySelectorAll('input[name="notice-to"]')) {
     radio.addEventListener('change', () => { $('notice-missions').disabled = !$('notice-to-some').checked })
   }

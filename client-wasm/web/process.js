@@ -150,12 +150,12 @@ function currentItem (process) {
 function highlight (model, process) {
   const reading = openReading(process)
   const pointer = reading && reading.pointer
-  for (const node of document.querySelectorAll('#document .under-discussion')) {
+  for (const node of document.querySelectorAll('#document > .under-discussion')) {
     node.classList.remove('under-discussion')
     node.removeAttribute('data-under-discussion')
   }
   for (const b of document.querySelectorAll('[data-control^="discuss:"]')) b.disabled = false
-  const target = pointer && document.querySelector(`#document [data-paragraph="${CSS.escape(pointer)}"], #document [data-heading="${CSS.escape(pointer)}"]`)
+  const target = pointer && document.querySelector(`#document > [data-paragraph="${CSS.escape(pointer)}"], #document > [data-heading="${CSS.escape(pointer)}"]`)
   if (target) {
     target.classList.add('under-discussion')
     target.dataset.underDiscussion = 'true'

@@ -30,7 +30,7 @@ function apply (model) {
   const theme = model.themes.find((t) => t.id === $('theme-filter').value) || null
   const tagged = (p) => !theme || theme.paragraphs.some((t) => t === p.id || t === p.parent)
   const shown = new Set(model.paragraphs.filter(tagged).map((p) => p.id))
-  for (const node of document.querySelectorAll('#document [data-paragraph], #document [data-heading]')) {
+  for (const node of document.querySelectorAll('#document > [data-paragraph], #document > [data-heading]')) {
     node.hidden = !shown.has(node.dataset.paragraph || node.dataset.heading)
   }
   $('document').dataset.theme = theme ? theme.id : ''

@@ -655,16 +655,16 @@ async function progressAgrees (page, server, tok, step) {
 }
 
 const inView = (id) => {
-  const n = document.querySelector(`#document [data-paragraph="${id}"]`)
+  const n = document.querySelector(`#document > [data-paragraph="${id}"]`)
   if (!n) return false
   const r = n.getBoundingClientRect()
   return r.top >= 0 && r.bottom <= window.innerHeight
 }
 const outOfView = (id) => {
-  const r = document.querySelector(`#document [data-paragraph="${id}"]`).getBoundingClientRect()
+  const r = document.querySelector(`#document > [data-paragraph="${id}"]`).getBoundingClientRect()
   return r.bottom < 0 || r.top > window.innerHeight
 }
-const highlighted = (id) => document.querySelector(`#document [data-paragraph="${id}"]`)?.dataset.underDiscussion === 'true'
+const highlighted = (id) => document.querySelector(`#document > [data-paragraph="${id}"]`)?.dataset.underDiscussion === 'true'
 
 /** Forty paragraphs in two sections: p1 "Objectives" with [1]..[20] (p2..p21), p22
  *  "Commitments" with [21]..[40] (p23..p42). */
@@ -718,7 +718,7 @@ test('a round: the programme, the reading the room follows, proposals during it,
   assert.equal(await ana.evaluate(inView, 'p38'), false)
   await command(server, t.chair, { type: 'move-pointer', reading: 'reading1', paragraph: 'p38' })
   await until(ana, 'paragraph 36 in view and highlighted', (id) => {
-    const n = document.querySelector(`#document [data-paragraph="${id}"]`)
+    const n = document.querySelector(`#document > [data-paragraph="${id}"]`)
     const r = n.getBoundingClientRect()
     return n.dataset.underDiscussion === 'true' && r.top >= 0 && r.bottom <= window.innerHeight
   }, 'p38')
@@ -802,8 +802,21 @@ test('a round: the programme, the reading the room follows, proposals during it,
   await ana.locator('#process').screenshot({ path: join(ARTIFACTS, 'process.png') })
 
   // The reading ends: nothing is under discussion any more.
+  await chair.locator('#process').screenshot({ path: join(ARTIFACTS, 'process-facilitator.png') })
   await chair.locator('[data-control="end-reading"]').click()
   await until(ana, 'the reading ended', () => !document.querySelector('#document [data-under-discussion]'))
+
+  // A theme on the commitments (a heading: its section) and paragraph 4: the filter shows what
+  // the model filtered by theme holds.
+  await command(server, t.chair, { type: 'set-theme', name: 'Skills', paragraphs: ['p22', 'p5'] })
+  await until(ana, 'the theme', () => !!document.querySelector('#theme-filter option[value="t1"]'))
+  await ana.locator('#theme-filter').selectOption('t1')
+  const shown = await ana.locator('#document > [data-paragraph]:visible, #document > [data-heading]:visible')
+    .evaluateAll((ns) => ns.map((n) => n.dataset.paragraph || n.dataset.heading))
+  assert.deepEqual(shown, (await api(server, t.mex, '?theme=t1')).paragraphs.map((p) => p.id))
+  assert.equal(shown.length, 22)
+  await ana.locator('#theme-filter').selectOption('')
+  assert.equal(await ana.locator('#document > [data-paragraph]:visible').count(), 40)
 })
 
 test('a facilitator writes a letter in the page; a delegation breaks silence with a statement', async () => {
