@@ -1,5 +1,6 @@
 // The document's REST routes (revisions, the draft of the next one, comparisons, an
-// amendment's redline, exports), read with the page's token.
+// amendment's redline, exports, the process and progress), read with the page's token, and
+// files handed to the browser as downloads.
 
 export class ApiError extends Error {
   constructor (status, code, message) {
@@ -49,6 +50,20 @@ export async function getFile (conn, path, fallback) {
     throw new ApiError(0, 'unreachable', 'the file did not arrive whole')
   }
   return { blob, name: fileName(response.headers.get('content-disposition'), fallback) }
+}
+
+/** Hands a file (`{blob, name}`, as `getFile` gives) to the browser as a download. */
+export function save (file) {
+  const url = URL.createObjectURL(file.blob)
+  const link = document.createElement('a')
+  link.href = url
+  link.download = file.name
+  link.hidden = true
+  document.body.append(link)
+  link.click()
+  link.remove()
+  // Long enough for the browser to have read it.
+  setTimeout(() => URL.revokeObjectURL(url), 60000)
 }
 
 /** The file name a `Content-Disposition` header gives (`filename*=UTF-8''…` first, then

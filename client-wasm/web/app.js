@@ -1,20 +1,24 @@
 // The page delegates use: sign in, read the text, type where they may, act through commands.
 // It renders what the wasm client models and never decides on its own what may be edited.
 // The revisions (the heading, comparisons), the facilitators' panel for the next one, the
-// amendments' redlines, exports and printing are in their own modules; this file renders the
-// text and routes events.
+// amendments' redlines, exports and printing, and the negotiation's process (programme,
+// reading, notices, silence procedures, progress, the theme filter) are in their own modules;
+// this file renders the text and routes events.
 import { load, Connection } from './concord.js'
 import { el, button, key, targetOf, revisionLine } from './dom.js'
 import { initTexts, textView, syncTexts, syncText } from './texts.js'
-import { initRevisions, updateRevisions, showCompare, liveChanged, publishedReader } from './revisions.js'
+import { initRevisions, updateRevisions, showCompare, liveChanged, publishedReader, readRevision } from './revisions.js'
 import { initPrepare, showPrepare, updatePrepare, afterRender, draftChanged } from './prepare.js'
 import { initAmendments, redlineSlot, decisionControls, refreshRedlines } from './amendments.js'
 import { initExports } from './exports.js'
+import { initProcess, updateProcess, pollProcess, readingShape, discussControl } from './process.js'
+import { initNotices } from './notices.js'
+import { initSilence } from './silence.js'
+import { initProgress, progressChanged } from './progress.js'
+import { initThemes, updateThemes } from './themes.js'
+import { initStatus, statusName, facilitatorControls } from './status.js'
 
 const $ = (id) => document.getElementById(id)
-const STATUS_NAMES = {
-  open: 'open', 'agreed-ad-ref': 'agreed ad ref', agreed: 'agreed', held: 'held', deleted: 'deleted'
-}
 
 let conn = null
 let session = null
@@ -50,19 +54,28 @@ async function main () {
     role: () => session && session.role,
     published: () => !!lastModel && publishedReader(lastModel.revisions),
     view: () => view,
-    model: () => lastModel
+    model: () => lastModel,
+    readRevision: (id) => { readRevision(id); showView('compare') },
+    listed: () => { pending.full = true; queueRender() }
   }
   initTexts({ conn, say, putBack: (target) => { pending.texts.add(target); queueRender() } })
   initRevisions(context)
   initPrepare(context)
   initAmendments(context)
   initExports(context)
+  initProcess(context)
+  initNotices(context)
+  initSilence(context)
+  initProgress(context)
+  initThemes()
+  initStatus({ run, say, redraw: () => { lastShape = null; pending.full = true; queueRender() } })
   for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => showView(b.dataset.view))
   $('doc-heading').hidden = false
   conn.start()
   queueRender()
-  // The expiry warning depends on the clock alone.
-  setInterval(queueRender, 30000)
+  // The expiry warning depends on the clock alone; observers of published revisions only ask
+  // for the process.
+  setInterval(() => { queueRender(); pollProcess() }, 30000)
 }
 
 function showSignIn (doc) {
@@ -86,6 +99,8 @@ function showView (name) {
   $('document').hidden = name !== 'text'
   $('compare').hidden = name !== 'compare'
   $('prepare').hidden = name !== 'prepare'
+  $('process').classList.toggle('elsewhere', name !== 'text')
+  $('now').classList.toggle('elsewhere', name !== 'text')
   document.body.classList.toggle('wide', name === 'compare')
   showCompare(name === 'compare')
   showPrepare(name === 'prepare')
@@ -158,6 +173,9 @@ function render () {
     updatePrepare(model)
     syncTexts(model)
     updateRevisions(model)
+    updateThemes(model)
+    updateProcess(model)
+    progressChanged()
     renderReadAgain(status, model)
     const facilitator = session && session.role === 'facilitator' && !publishedReader(model.revisions)
     document.querySelector('[data-view="prepare"]').hidden = !facilitator
@@ -273,6 +291,7 @@ function shapeOf (model, status) {
     role: session && session.role,
     observers: model.revisions.observers,
     connection: status.connection === 'closed',
+    reading: readingShape(model),
     paragraphs: model.paragraphs.map((p) => [
       p.id, p.label, p.kind, p.status, !!p.lock, p.lock && p.lock.reason, p.editable, p.comments.length,
       p.amendments.map((a) => [a.id, a.status, a.sponsors, a.supporters, a.opposers, a.on_behalf_of,
@@ -324,6 +343,8 @@ function paragraphView (p, role, labels) {
   article.append(textView({ kind: 'body', id: p.id }, p.editable, `Text of paragraph ${p.label}`))
 
   if (role === 'facilitator') article.append(facilitatorControls(p))
+  const discuss = discussControl(p)
+  if (discuss) head.append(discuss)
   if (role && role !== 'observer' && !p.lock && p.status !== 'deleted') {
     article.append(el('div', { class: 'controls' },
       button('Propose an amendment', () => run({ type: 'create-amendment', paragraph: p.id }),
@@ -341,40 +362,6 @@ function paragraphView (p, role, labels) {
   }
   if (role && role !== 'observer') article.append(commentForm(p))
   return article
-}
-
-// A paragraph's status as read: "agreed pending EU, CHE" names whom agreement waits for.
-function statusName (p) {
-  if (p.status === 'agreed-pending') return `agreed pending ${(p.pending || []).join(', ')}`
-  return STATUS_NAMES[p.status] || p.status
-}
-
-function facilitatorControls (p) {
-  const controls = el('div', { class: 'controls' })
-  const select = el('select', { 'aria-label': `Status of paragraph ${p.label}`, 'data-control': `status:${p.id}` })
-  // Agreed pending needs its missions (a command with `pending`): shown when it is the status.
-  const names = p.status === 'agreed-pending'
-    ? { ...STATUS_NAMES, 'agreed-pending': statusName(p) }
-    : STATUS_NAMES
-  for (const [value, name] of Object.entries(names)) {
-    const option = el('option', { value }, name)
-    if (value === p.status) option.selected = true
-    select.append(option)
-  }
-  select.addEventListener('change', () => run({ type: 'set-status', paragraph: p.id, status: select.value }))
-  controls.append(select)
-  const verb = p.lock ? 'unlock' : 'lock'
-  const reason = el('input', {
-    'aria-label': `Reason to ${verb} paragraph ${p.label}`,
-    placeholder: p.lock ? 'reason to reopen' : 'e.g. agreed ad ref',
-    'data-control': `${verb}-reason:${p.id}`
-  })
-  const act = button(p.lock ? 'Unlock' : 'Lock', () => {
-    run({ type: verb, paragraph: p.id, reason: reason.value.trim() || (p.lock ? 'reopened' : 'agreed ad ref') })
-  }, { 'data-control': `${verb}:${p.id}` })
-  reason.addEventListener('keydown', (e) => { if (e.key === 'Enter') act.click() })
-  controls.append(reason, act)
-  return controls
 }
 
 function amendmentView (a, role, labels) {

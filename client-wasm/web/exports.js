@@ -3,12 +3,12 @@
 // one text against the other), downloaded with the page's token, and the print view (the text
 // alone: headings, labels, bodies) with the print stylesheet in style.css.
 import { el, button, revisionLine } from './dom.js'
-import { getFile } from './api.js'
+import { getFile, save } from './api.js'
 import { revision, fetchedRevision, comparedTexts } from './revisions.js'
 
 const $ = (id) => document.getElementById(id)
 // Format, what the menu calls it, the file name's ending (when the server gives no name).
-const FORMATS = [
+export const FORMATS = [
   ['docx', 'Word (.docx)', 'docx'],
   ['md', 'Structured text (.md)', 'md'],
   ['clean', 'Clean text, Markdown (.md)', 'clean.md'],
@@ -161,13 +161,7 @@ async function download ({ format, revision, against }, what) {
   tell('working', `Exporting ${what}…`)
   try {
     const file = await getFile(ctx.conn, `/export?${query}`, fallback)
-    const url = URL.createObjectURL(file.blob)
-    const link = el('a', { href: url, download: file.name, hidden: true })
-    document.body.append(link)
-    link.click()
-    link.remove()
-    // Long enough for the browser to have read it.
-    setTimeout(() => URL.revokeObjectURL(url), 60000)
+    save(file)
     tell('downloaded', `Downloaded ${file.name}.`, file.name)
   } catch (error) {
     tell('refused', refusal(error, revision), error.code)

@@ -93,6 +93,8 @@ async function loadList (revisions) {
   renderPicker()
   renderList()
   if (state.shown) refreshCompare()
+  // What names revisions elsewhere (letters, silence procedures) reads the names now.
+  if (ctx.listed) ctx.listed()
 }
 
 function renderPicker () {
@@ -136,6 +138,21 @@ export async function revision (id) {
     stored.delete(id)
     throw error
   }
+}
+
+/** A revision's name ("Rev 1") as listed (or the latest's, as the model has it), else its id. */
+export function revisionName (id, latest) {
+  const listed = list.find((r) => r.id === id)
+  if (listed) return listed.name
+  return latest && latest.id === id ? latest.name : id
+}
+
+/** Sets the comparison to read one revision whole (shown once the view is). */
+export function readRevision (id) {
+  state.from = id; state.to = id; state.all = true; state.chosen = true
+  $('compare-all').checked = true
+  renderPicker()
+  refreshCompare()
 }
 
 /** A published revision already fetched, else `null` (for what cannot wait, like printing). */

@@ -619,3 +619,275 @@ test('the print view shows the text alone, and printing hides the controls', asy
   await ana.locator('#print-close').click()
   assert.equal(await ana.locator('#compare').isVisible(), true)
 })
+
+// ----- the negotiation's process (issue 16) -----
+
+async function api (server, tok, path) {
+  const response = await fetch(`http://${server.addr}/api/docs/gcm${path}`, { headers: { authorization: `Bearer ${tok}` } })
+  const answer = await response.json()
+  assert.equal(response.status, 200, JSON.stringify(answer))
+  return answer
+}
+
+/** The progress counts computed here from the model: paragraphs (headings left out) by status,
+ *  and bracketed ones (standing, with an open amendment). */
+async function countedProgress (server, tok) {
+  const model = await api(server, tok, '')
+  const open = new Set(model.amendments.filter((a) => a.status === 'open').map((a) => a.paragraph))
+  const counts = { bracketed: 0 }
+  for (const p of model.paragraphs) {
+    if (p.kind === 'heading') continue
+    counts[p.status] = (counts[p.status] || 0) + 1
+    if (p.status !== 'deleted' && open.has(p.id)) counts.bracketed++
+  }
+  return counts
+}
+
+/** Waits until the page's progress line shows the counts computed from the model. */
+async function progressAgrees (page, server, tok, step) {
+  const expected = await countedProgress(server, tok)
+  await until(page, `the progress line ${JSON.stringify(expected)} (${step})`, (wanted) => {
+    const shown = {}
+    for (const n of document.querySelectorAll('#progress-line [data-count]')) shown[n.dataset.count] = Number(n.textContent)
+    const keys = Object.keys({ ...shown, ...wanted })
+    return keys.every((k) => (shown[k] || 0) === (wanted[k] || 0))
+  }, expected)
+}
+
+const inView = (id) => {
+  const n = document.querySelector(`#document > [data-paragraph="${id}"]`)
+  if (!n) return false
+  const r = n.getBoundingClientRect()
+  return r.top >= 0 && r.bottom <= window.innerHeight
+}
+const outOfView = (id) => {
+  const r = document.querySelector(`#document > [data-paragraph="${id}"]`).getBoundingClientRect()
+  return r.bottom < 0 || r.top > window.innerHeight
+}
+const highlighted = (id) => document.querySelector(`#document > [data-paragraph="${id}"]`)?.dataset.underDiscussion === 'true'
+
+/** Forty paragraphs in two sections: p1 "Objectives" with [1]..[20] (p2..p21), p22
+ *  "Commitments" with [21]..[40] (p23..p42). */
+function longText () {
+  const lines = ['# Objectives']
+  for (let i = 1; i <= 40; i++) {
+    if (i === 21) lines.push('# Commitments')
+    lines.push(`[${i}] Paragraph ${i} of the compact.`)
+  }
+  return lines.join('\n\n')
+}
+
+test('a round: the programme, the reading the room follows, proposals during it, progress and a letter', async () => {
+  const server = await startServer(tempDir('round'))
+  const t = {
+    chair: token(server, 'Chair', 'UN', 'facilitator'),
+    mex: token(server, 'Ana', 'MEX', 'delegation')
+  }
+  await command(server, t.chair, { type: 'import-text', text: longText() })
+  await command(server, t.chair, {
+    type: 'create-round',
+    name: 'Third round',
+    starts_on: '2018-04-03',
+    ends_on: '2018-04-06',
+    place: 'Conference Room 2',
+    programme: [
+      {
+        date: '2018-04-03',
+        items: [
+          { kind: 'general-comments', title: 'General comments', time: '10:00-11:00' },
+          { kind: 'reading', title: 'Second reading of the commitments', paragraphs: ['p22'], time: '11:00-13:00' }
+        ]
+      },
+      { date: '2018-04-04', items: [{ kind: 'other', title: 'Informal consultations' }] }
+    ]
+  })
+  await command(server, t.chair, { type: 'set-current-item', round: 'round1', day: 0, item: 1 })
+  await command(server, t.chair, { type: 'start-reading', name: 'Second reading', round: 'round1', from: 'p22' })
+
+  const ana = await open(server, t.mex)
+  // The programme, with the item under way marked.
+  await until(ana, 'the programme', () =>
+    document.querySelector('[data-item="round1:0:1"]')?.getAttribute('aria-current') === 'true')
+  assert.match(await ana.locator('[data-round="round1"]').textContent(), /Third round.*3 April 2018 – 6 April 2018 · Conference Room 2/)
+  assert.match(await ana.locator('[data-item="round1:0:1"]').textContent(), /11:00-13:00.*Second reading of the commitments.*now/)
+  assert.equal(await ana.locator('[aria-current="true"][data-item]').count(), 1)
+  assert.equal(await ana.locator('#follow').isChecked(), true, 'delegations follow the room by default')
+  await progressAgrees(ana, server, t.mex, 'at the start')
+
+  // The pointer moves far down: the page scrolls it into view and highlights it.
+  assert.equal(await ana.evaluate(inView, 'p38'), false)
+  await command(server, t.chair, { type: 'move-pointer', reading: 'reading1', paragraph: 'p38' })
+  await until(ana, 'paragraph 36 in view and highlighted', (id) => {
+    const n = document.querySelector(`#document > [data-paragraph="${id}"]`)
+    const r = n.getBoundingClientRect()
+    return n.dataset.underDiscussion === 'true' && r.top >= 0 && r.bottom <= window.innerHeight
+  }, 'p38')
+  assert.equal(await ana.locator('#now-text').textContent(), 'Now under discussion: paragraph 36 — Second reading')
+  await ana.screenshot({ path: join(ARTIFACTS, 'reading.png') })
+
+  // The delegate scrolls away: following stops, and the next move does not scroll.
+  await ana.mouse.move(500, 500)
+  await ana.mouse.wheel(0, -4000)
+  await until(ana, 'follow off', () => !document.querySelector('#follow').checked)
+  await until(ana, 'scrolled away', outOfView, 'p38')
+  await command(server, t.chair, { type: 'move-pointer', reading: 'reading1', paragraph: 'p40' })
+  await until(ana, 'paragraph 38 highlighted', highlighted, 'p40')
+  assert.equal(await ana.evaluate(outOfView, 'p40'), true, 'not scrolled to the pointer')
+  assert.equal(await ana.evaluate(highlighted, 'p38'), false)
+  assert.equal(await ana.locator('#now-text').textContent(), 'Now under discussion: paragraph 38 — Second reading')
+  // Following again brings the room's paragraph back into view.
+  await ana.locator('#follow').check()
+  await until(ana, 'paragraph 38 in view', inView, 'p40')
+
+  // Mexico proposes an amendment during the reading: it is among the reading's proposals.
+  await ana.locator('[data-control="propose:p40"]').click()
+  await until(ana, 'the amendment', () => !!document.querySelector('[data-paragraph="p40"] [data-amendment]'))
+  const under = await api(server, t.mex, '/readings/reading1?under=p40')
+  assert.deepEqual(under.proposals.map((a) => [a.paragraph, a.sponsors, a.reading]), [['p40', ['MEX'], 'reading1']])
+  assert.equal((await api(server, t.mex, '/readings/reading1?under=p22')).proposals.length, 1, 'under its heading too')
+  assert.equal((await api(server, t.mex, '/readings/reading1?under=p1')).proposals.length, 0)
+  await progressAgrees(ana, server, t.mex, 'after the proposal')
+
+  // The chair, in the page: paragraph 23 agreed pending two missions (asked for), 24 agreed
+  // ad ref, and the next programme item marked as under way.
+  const chair = await open(server, t.chair)
+  await chair.locator('[data-control="status:p25"]').selectOption('agreed-pending')
+  await chair.locator('[data-control="pending:p25"]').fill('EU, CHE')
+  await chair.locator('[data-control="set-pending:p25"]').click()
+  await until(chair, 'agreed pending', () =>
+    document.querySelector('[data-paragraph="p25"] [data-status]').textContent === 'agreed pending EU, CHE')
+  assert.deepEqual((await api(server, t.chair, '/paragraphs/p25')).paragraph.pending, ['EU', 'CHE'])
+  await chair.locator('[data-control="status:p26"]').selectOption('agreed-ad-ref')
+  await until(chair, 'agreed ad ref', () => document.querySelector('[data-paragraph="p26"] [data-status]').dataset.status === 'agreed-ad-ref')
+  await progressAgrees(ana, server, t.mex, 'after the statuses')
+  await chair.locator('[data-control="current:round1:1:0"]').click()
+  await until(ana, 'the next item under way', () =>
+    document.querySelector('[data-item="round1:1:0"]')?.getAttribute('aria-current') === 'true' &&
+    !document.querySelector('[data-item="round1:0:1"][aria-current]'))
+  // The facilitator moves the pointer from the page ("Discuss here").
+  await chair.locator('[data-control="discuss:p30"]').click()
+  await until(ana, 'paragraph 28 highlighted', highlighted, 'p30')
+  assert.equal((await api(server, t.mex, '/process')).readings[0].pointer, 'p30')
+  // The trend has today's point.
+  await until(ana, 'the trend', () => document.querySelectorAll('#trend [data-series="agreed"] circle').length >= 1)
+
+  // A letter to Mexico (and one to Switzerland, which Mexico does not see).
+  await command(server, t.chair, {
+    type: 'publish-notice',
+    subject: 'Programme change',
+    body: 'Dear colleagues,\n\nThe **second reading** continues tomorrow.\n\n<script>alert(1)</script>',
+    to: ['MEX'],
+    attachments: [{ kind: 'export', format: 'md' }]
+  })
+  await command(server, t.chair, { type: 'publish-notice', subject: 'For Switzerland', body: 'Dear colleagues,', to: ['CHE'] })
+  await until(ana, 'the unread letter', () =>
+    document.querySelector('[data-notice="notice1"]')?.dataset.unread === 'true' &&
+    document.querySelector('#notices-count').textContent === '1 unread')
+  assert.equal(await ana.locator('[data-notice="notice2"]').count(), 0)
+  assert.equal(await ana.locator('#letters-button').textContent(), 'Letters: 1 unread')
+  await ana.locator('[data-control="notice:notice1"]').click()
+  await until(ana, 'the letter read', () =>
+    document.querySelector('[data-notice="notice1"]').dataset.unread === 'false' &&
+    document.querySelector('#notices-count').textContent === '')
+  assert.equal(await ana.locator('[data-notice="notice1"] .notice-body strong').textContent(), 'second reading')
+  assert.equal(await ana.locator('[data-notice="notice1"] .notice-body script').count(), 0)
+  assert.match(await ana.locator('[data-notice="notice1"] .notice-body').textContent(), /<script>alert\(1\)<\/script>/)
+  const letters = (await api(server, t.chair, '/process')).notices
+  assert.deepEqual(Object.keys(letters.find((n) => n.id === 'notice1').read_by), ['MEX'])
+  assert.deepEqual(letters.find((n) => n.id === 'notice2').read_by, {})
+  // Its attachment is the server's export.
+  const file = await downloadOf(ana, () => ana.locator('[data-attachment="notice1:0"]').click())
+  assert.equal(file.name, 'gcm-live.md')
+  assert.deepEqual(file.bytes, (await exported(server, t.mex, 'format=md')).bytes)
+  await ana.locator('#process').screenshot({ path: join(ARTIFACTS, 'process.png') })
+
+  // The reading ends: nothing is under discussion any more.
+  await chair.locator('#process').screenshot({ path: join(ARTIFACTS, 'process-facilitator.png') })
+  await chair.locator('[data-control="end-reading"]').click()
+  await until(ana, 'the reading ended', () => !document.querySelector('#document [data-under-discussion]'))
+
+  // A theme on the commitments (a heading: its section) and paragraph 4: the filter shows what
+  // the model filtered by theme holds.
+  await command(server, t.chair, { type: 'set-theme', name: 'Skills', paragraphs: ['p22', 'p5'] })
+  await until(ana, 'the theme', () => !!document.querySelector('#theme-filter option[value="t1"]'))
+  await ana.locator('#theme-filter').selectOption('t1')
+  const shown = await ana.locator('#document > [data-paragraph]:visible, #document > [data-heading]:visible')
+    .evaluateAll((ns) => ns.map((n) => n.dataset.paragraph || n.dataset.heading))
+  assert.deepEqual(shown, (await api(server, t.mex, '?theme=t1')).paragraphs.map((p) => p.id))
+  assert.equal(shown.length, 22)
+  await ana.locator('#theme-filter').selectOption('')
+  assert.equal(await ana.locator('#document > [data-paragraph]:visible').count(), 40)
+})
+
+test('a facilitator writes a letter in the page; a delegation breaks silence with a statement', async () => {
+  const { server, t } = await negotiation('silence')
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  const chair = await open(server, t.chair)
+  // A letter to Mexico, its Markdown previewed.
+  await chair.locator('#notice-subject').fill('Informals on Thursday')
+  await chair.locator('#notice-body').fill('Dear colleagues,\n\n- *first* point')
+  assert.equal(await chair.locator('#notice-preview li em').textContent(), 'first')
+  await chair.locator('#notice-to-some').check()
+  await chair.locator('#notice-missions').fill('MEX')
+  await chair.locator('#notice-attach').selectOption('revision:r1')
+  await chair.locator('[data-control="send-notice"]').click()
+  await until(chair, 'the letter sent', () => document.querySelector('#notice-result').dataset.outcome === 'sent')
+  const sent = (await api(server, t.chair, '/process')).notices[0]
+  assert.deepEqual([sent.subject, sent.to, sent.attachments], ['Informals on Thursday', ['MEX'], [{ kind: 'revision', revision: 'r1' }]])
+
+  // Rev 1 under silence for 72 hours, from the page.
+  await until(chair, 'the silence form', () => !document.querySelector('#silence-form').hidden)
+  assert.equal(await chair.locator('#silence-what').textContent(), 'Put Rev 1 under silence for')
+  await chair.locator('#silence-hours').fill('72')
+  await chair.locator('[data-control="start-silence"]').click()
+  await until(chair, 'the procedure', () => document.querySelector('[data-silence="silence1"]')?.dataset.state === 'open')
+  const started = (await api(server, t.chair, '/process')).silences[0]
+  assert.ok(Math.abs(started.deadline_ms - started.started_at_ms - 72 * 3600 * 1000) < 1000)
+
+  const ana = await open(server, t.mex)
+  await until(ana, 'the open procedure', () => document.querySelector('[data-silence="silence1"]')?.dataset.state === 'open')
+  assert.match(await ana.locator('[data-silence="silence1"] h3').textContent(), /Rev 1: paragraphs 17, 18/)
+  // The letter's attachment opens the revision.
+  await ana.locator('[data-control="notice:notice1"]').click()
+  await ana.locator('[data-notice="notice1"] [data-attachment="notice1:0"]').click()
+  await until(ana, 'Rev 1 read', () => !!document.querySelector('#compare[data-from="r1"][data-to="r1"] [data-compare="p2"]'))
+  await ana.locator('[data-view="text"]').click()
+  // A statement is required.
+  await ana.locator('[data-control="break:silence1"]').click()
+  assert.equal(await ana.locator('[data-control="statement:silence1"]').evaluate((n) => n.validity.valueMissing), true)
+  assert.deepEqual((await api(server, t.mex, '/process')).silences[0].breaks, [])
+  await ana.locator('[data-control="statement:silence1"]').fill('Mexico cannot join consensus on paragraph 17.')
+  await ana.locator('[data-control="break:silence1"]').click()
+  await until(ana, 'the break', () => !!document.querySelector('[data-silence="silence1"] [data-break="MEX"]'))
+  await until(chair, 'the break, for the chair', () => !!document.querySelector('[data-silence="silence1"] [data-break="MEX"]'))
+  const broken = (await api(server, t.chair, '/process')).silences[0]
+  assert.deepEqual(broken.breaks.map((b) => [b.mission, b.person, b.statement]),
+    [['MEX', 'Ana', 'Mexico cannot join consensus on paragraph 17.']])
+  assert.equal(await ana.locator('[data-control="break:silence1"]').count(), 0)
+  await ana.locator('#process').screenshot({ path: join(ARTIFACTS, 'silence.png') })
+})
+
+test('an observer of published revisions only reads the process from the read API', async () => {
+  const { server, t } = await negotiation('process-published')
+  await command(server, t.chair, { type: 'set-observers', observers: 'published' })
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  await command(server, t.chair, {
+    type: 'create-round', name: 'Fourth round', starts_on: '2018-05-14', ends_on: '2018-05-18', place: 'Trusteeship Council',
+    programme: [{ date: '2018-05-14', items: [{ kind: 'general-comments', title: 'Opening statements' }] }]
+  })
+  await command(server, t.chair, { type: 'set-current-item', round: 'round1', day: 0, item: 0 })
+  await command(server, t.chair, { type: 'publish-notice', subject: 'To all', body: 'Dear colleagues,' })
+  await command(server, t.chair, { type: 'publish-notice', subject: 'To Mexico', body: 'Dear colleagues,', to: ['MEX'] })
+  const nia = await open(server, t.ngo)
+  await until(nia, 'the programme', () =>
+    document.querySelector('[data-item="round1:0:0"]')?.getAttribute('aria-current') === 'true')
+  assert.equal(await nia.locator('#now-text').textContent(), 'Now: Opening statements (Fourth round)')
+  assert.deepEqual(await nia.locator('#notice-list [data-notice]').evaluateAll((ns) => ns.map((n) => n.dataset.notice)), ['notice1'])
+  assert.deepEqual(await nia.locator('#process').locator('button:visible, textarea:visible, input:visible, select:visible')
+    .evaluateAll((ns) => ns.map((n) => n.className)), ['notice-toggle'], 'nothing to act on but opening letters')
+  // What changes later is asked for again (every 30 seconds, and when the page has focus again).
+  await command(server, t.chair, { type: 'start-reading', name: 'First reading' })
+  await command(server, t.chair, { type: 'move-pointer', reading: 'reading1', paragraph: 'p3' })
+  await nia.evaluate(() => window.dispatchEvent(new Event('focus')))
+  await until(nia, 'the pointer', () => document.querySelector('#now-text').textContent === 'Now under discussion: paragraph 18 — First reading')
+})

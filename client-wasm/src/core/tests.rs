@@ -506,3 +506,119 @@ fn the_model_names_the_revisions_and_the_cover_letter_facilitators_type() {
     assert_eq!(model["revisions"]["cover_note"], "Dear colleagues,");
     assert_eq!(model["revisions"]["cover_note_editable"], false);
 }
+
+#[test]
+fn the_model_carries_the_process_with_the_notices_addressed_to_this_mission() {
+    use concord_protocol::process::{covers, ItemKind, ProcessState, ProgrammeDay, ProgrammeItem};
+    use concord_protocol::schema;
+    let mut server =
+        Server::new("# Objectives\n\n[1] Cooperate.\n\n# Commitments\n\n[2] Invest.\n\n[3] Train.");
+    let mut mex = Connection::new(MEX);
+    mex.connect(&mut server);
+    let mut ngo = Connection::new(NGO);
+    ngo.connect(&mut server);
+    let item = |title: &str| ProgrammeItem {
+        kind: ItemKind::Reading,
+        title: title.into(),
+        theme: None,
+        paragraphs: Vec::new(),
+        time: "10:00-13:00".into(),
+    };
+    let commands = [
+        Command::CreateRound {
+            name: "Third round".into(),
+            starts_on: "2018-04-03".into(),
+            ends_on: "2018-04-06".into(),
+            place: "Conference Room 2".into(),
+            programme: vec![ProgrammeDay {
+                date: "2018-04-03".into(),
+                items: vec![item("First reading"), item("Second reading")],
+            }],
+        },
+        Command::SetCurrentItem {
+            round: "round1".into(),
+            day: Some(0),
+            item: Some(1),
+        },
+        Command::StartReading {
+            name: "Second reading".into(),
+            round: None,
+            from: Some("p2".into()),
+            to: Some("p3".into()),
+        },
+        Command::PublishNotice {
+            subject: "To Mexico".into(),
+            body: "Dear colleagues,".into(),
+            to: vec!["MEX".into()],
+            attachments: Vec::new(),
+            round: None,
+            revision: None,
+        },
+        Command::PublishNotice {
+            subject: "To Switzerland".into(),
+            body: "Dear colleagues,".into(),
+            to: vec!["CHE".into()],
+            attachments: Vec::new(),
+            round: None,
+            revision: None,
+        },
+        Command::PublishNotice {
+            subject: "To all".into(),
+            body: "Dear colleagues,".into(),
+            to: Vec::new(),
+            attachments: Vec::new(),
+            round: None,
+            revision: None,
+        },
+    ];
+    for command in commands {
+        let update = server.command(CHAIR, command).expect("facilitators may");
+        mex.client.receive(&update);
+        ngo.client.receive(&update);
+    }
+    let read = server
+        .command(
+            MEX,
+            Command::ReadNotice {
+                notice: "notice1".into(),
+            },
+        )
+        .expect("addressed to Mexico");
+    mex.client.receive(&read);
+    ngo.client.receive(&read);
+
+    let model = mex.client.model();
+    let process = &model["process"];
+    let round = &process["rounds"][0];
+    assert_eq!(round["name"], "Third round");
+    assert_eq!(round["current"], json!([0, 1]));
+    assert_eq!(process["readings"][0]["name"], "Second reading");
+    let subjects: Vec<&str> = process["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .map(|n| n["subject"].as_str().expect("subject"))
+        .collect();
+    assert_eq!(subjects, ["To Mexico", "To all"]);
+    assert!(process["notices"][0]["read_by"]["MEX"].is_u64());
+    // Observers see what is addressed to all, and nobody's read marks.
+    let model = ngo.client.model();
+    assert_eq!(
+        model["process"]["notices"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(model["process"]["notices"][0]["read_by"], json!({}));
+
+    // The paragraphs the reading covers are those `covers` names, in reading order (its last,
+    // p3, is the heading "Commitments": its section comes along).
+    let txn = server.doc.transact();
+    let state = ProcessState::read(&txn);
+    let reading = state.open_reading().expect("a reading is open");
+    let expected: Vec<String> = schema::paragraphs(&txn)
+        .into_iter()
+        .filter(|p| covers(&txn, reading, &p.id))
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(expected, ["p2", "p3", "p4", "p5"]);
+    assert_eq!(model["process"]["in_reading"], json!(expected));
+}

@@ -1,15 +1,17 @@
 //! What the page reads: the model (paragraphs in reading order, each with its amendments and
-//! comments and whether this person may edit its texts, who else is here, and the revisions:
-//! which are published, the latest one's heading, what observers read, the next cover letter),
-//! the status
+//! comments and whether this person may edit its texts, who else is here, the revisions:
+//! which are published, the latest one's heading, what observers read, the next cover letter;
+//! the themes; and the process: rounds, readings, silence procedures and the notices addressed
+//! to this mission, with the paragraphs the reading under way covers), the status
 //! (connection, saving, session, text to recover), and which texts an update from the server
 //! touched, so typing elsewhere re-renders only those.
 
 use concord_protocol::policy::{BranchKey, DocumentView};
-use concord_protocol::revision::Publisher;
+use concord_protocol::process::{ProcessState, Reading};
+use concord_protocol::revision::{Publisher, Theme};
 use concord_protocol::schema::{self, Amendment, Comment, ObserverView, Paragraph};
 use concord_protocol::update::{scan_update_v1, Block};
-use concord_protocol::Session;
+use concord_protocol::{Role, Session};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use yrs::{GetString, Transact};
@@ -22,6 +24,19 @@ struct Model<'a> {
     paragraphs: Vec<ParagraphView>,
     presence: Vec<&'a Value>,
     revisions: RevisionsView,
+    themes: Vec<Theme>,
+    process: ProcessView,
+}
+
+/// The negotiation's process as this session may see it: everything for facilitators, the
+/// notices addressed to this mission (and whether it read them) for a delegation, those
+/// addressed to all for observers (as `GET /api/docs/{doc}/process` answers); and the
+/// paragraphs the reading under way covers, in reading order (empty without one).
+#[derive(Serialize)]
+struct ProcessView {
+    #[serde(flatten)]
+    state: ProcessState,
+    in_reading: Vec<String>,
 }
 
 /// The revisions as the page shows them: the published ones (ids, in order; the page reads
@@ -92,7 +107,13 @@ impl ClientCore {
         let amendments = schema::amendments(&txn);
         let editable = |target: Target| self.may_edit(&target).is_ok();
         let published = schema::revision_ids(&txn);
-        let paragraphs = schema::paragraphs(&txn)
+        let all = schema::paragraphs(&txn);
+        let state = self.process_seen(ProcessState::read(&txn));
+        let in_reading = state
+            .open_reading()
+            .map(|r| covered(&all, r))
+            .unwrap_or_default();
+        let paragraphs = all
             .into_iter()
             .map(|p| {
                 let own = amendments
@@ -124,7 +145,30 @@ impl ClientCore {
                 cover_note: schema::cover_note_text(&txn).map(|t| t.get_string(&txn)),
                 cover_note_editable: editable(Target::CoverNote),
             },
+            themes: schema::themes(&txn),
+            process: ProcessView { state, in_reading },
         })
+    }
+
+    /// The process as the read API shows it to this session (nothing addressed before
+    /// signing in).
+    fn process_seen(&self, process: ProcessState) -> ProcessState {
+        let session = self.session.as_ref();
+        match (
+            session.and_then(|s| s.role),
+            session.and_then(|s| s.mission.as_deref()),
+        ) {
+            (Some(Role::Facilitator), _) => process,
+            (Some(Role::Delegation), Some(mission)) => process.notices_for(Some(mission)),
+            _ => {
+                let mut process = process.notices_for(Some(""));
+                process.notices.retain(|n| n.to.is_empty());
+                if session.is_none() {
+                    process.notices.clear();
+                }
+                process
+            }
+        }
     }
 
     /// Connection and saving state, who this is, and text to recover (JSON).
@@ -170,4 +214,38 @@ impl ClientCore {
         }
         Some(targets)
     }
+}
+
+/// The paragraphs a reading covers, in reading order: from its first paragraph to its last (a
+/// last paragraph that is a heading brings its section), as [`concord_protocol::process::covers`]
+/// decides for one paragraph, in one pass.
+fn covered(paragraphs: &[Paragraph], reading: &Reading) -> Vec<String> {
+    let at = |id: &str| paragraphs.iter().position(|p| p.id == id);
+    let from = match reading.from.as_deref() {
+        None => 0,
+        Some(id) => match at(id) {
+            Some(at) => at,
+            None => return Vec::new(),
+        },
+    };
+    let to = match reading.to.as_deref() {
+        None => paragraphs.len(),
+        Some(id) => {
+            let Some(at) = at(id) else {
+                return Vec::new();
+            };
+            paragraphs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.parent.as_deref() == Some(id))
+                .map(|(i, _)| i)
+                .fold(at, usize::max)
+        }
+    };
+    paragraphs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| from <= *i && *i <= to)
+        .map(|(_, p)| p.id.clone())
+        .collect()
 }

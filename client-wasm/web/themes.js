@@ -1,0 +1,37 @@
+// The theme filter: a select of the document's themes that shows only the paragraphs tagged
+// with the chosen one (a tagged heading brings its section), as `GET /api/docs/{doc}?theme=`
+// filters the model.
+import { el } from './dom.js'
+
+const $ = (id) => document.getElementById(id)
+const state = { key: null, model: null }
+
+export function initThemes () {
+  $('theme-filter').addEventListener('change', () => { if (state.model) apply(state.model) })
+}
+
+/** After every full render (the document's elements may be new). */
+export function updateThemes (model) {
+  state.model = model
+  const select = $('theme-filter')
+  const key = JSON.stringify(model.themes.map((t) => [t.id, t.name]))
+  if (key !== state.key) {
+    state.key = key
+    const kept = select.value
+    select.replaceChildren(el('option', { value: '' }, 'all paragraphs'),
+      ...model.themes.map((t) => el('option', { value: t.id }, `theme: ${t.name}`)))
+    select.value = model.themes.some((t) => t.id === kept) ? kept : ''
+  }
+  $('theme-tools').hidden = model.themes.length === 0
+  apply(model)
+}
+
+function apply (model) {
+  const theme = model.themes.find((t) => t.id === $('theme-filter').value) || null
+  const tagged = (p) => !theme || theme.paragraphs.some((t) => t === p.id || t === p.parent)
+  const shown = new Set(model.paragraphs.filter(tagged).map((p) => p.id))
+  for (const node of document.querySelectorAll('#document > [data-paragraph], #document > [data-heading]')) {
+    node.hidden = !shown.has(node.dataset.paragraph || node.dataset.heading)
+  }
+  $('document').dataset.theme = theme ? theme.id : ''
+}
