@@ -145,11 +145,33 @@ export function decisionControls (a, label, run) {
     if (movedOn(a)) return ask()
     accept(a, false, ask)
   }, { 'data-control': `accept:${a.id}` })
-  return [
-    acceptButton,
-    button('Reject', () => run({ type: 'reject', amendment: a.id }), { 'data-control': `reject:${a.id}` }),
-    confirm
-  ]
+  // Rejecting says why: the reason is recorded with the decision and shown to everyone.
+  const reason = el('input', { 'aria-label': `Why amendment ${a.id} is rejected`, placeholder: 'Reason for rejecting', 'data-control': `reject-reason:${a.id}` })
+  const reject = button('Reject', () => {
+    const why = reason.value.trim()
+    if (!why) {
+      ctx.say(`Say why amendment ${a.id} is rejected: the reason is recorded.`)
+      reason.focus()
+      return
+    }
+    run({ type: 'reject', amendment: a.id, reason: why })
+  }, { 'data-control': `reject:${a.id}` })
+  return [acceptButton, reason, reject, confirm]
+}
+
+/** A rejected amendment reopened by a facilitator, for a reason. */
+export function reopenControls (a, run) {
+  const reason = el('input', { 'aria-label': `Why amendment ${a.id} is reopened`, placeholder: 'Reason for reopening', 'data-control': `reopen-reason:${a.id}` })
+  const reopen = button('Reopen', () => {
+    const why = reason.value.trim()
+    if (!why) {
+      ctx.say(`Say why amendment ${a.id} is reopened: the reason is recorded.`)
+      reason.focus()
+      return
+    }
+    run({ type: 'reopen', amendment: a.id, reason: why })
+  }, { 'data-control': `reopen:${a.id}` })
+  return [reason, reopen]
 }
 
 async function accept (a, overLaterEdits, ask) {

@@ -9,7 +9,9 @@ import { el, button, key, targetOf, revisionLine } from './dom.js'
 import { initTexts, textView, syncTexts, syncText } from './texts.js'
 import { initRevisions, updateRevisions, showCompare, liveChanged, publishedReader, readRevision } from './revisions.js'
 import { initPrepare, showPrepare, updatePrepare, afterRender, draftChanged } from './prepare.js'
-import { initAmendments, redlineSlot, decisionControls, refreshRedlines } from './amendments.js'
+import { initAmendments, redlineSlot, decisionControls, reopenControls, refreshRedlines } from './amendments.js'
+import { decisionLine, sponsorshipControls } from './sponsorship.js'
+import { commentThread } from './comments.js'
 import { initExports } from './exports.js'
 import { initProcess, updateProcess, pollProcess, readingShape, discussControl } from './process.js'
 import { initNotices } from './notices.js'
@@ -292,10 +294,12 @@ function shapeOf (model, status) {
     observers: model.revisions.observers,
     connection: status.connection === 'closed',
     reading: readingShape(model),
+    missions: model.missions,
     paragraphs: model.paragraphs.map((p) => [
-      p.id, p.label, p.kind, p.status, !!p.lock, p.lock && p.lock.reason, p.editable, p.comments.length,
+      p.id, p.label, p.kind, p.status, !!p.lock, p.lock && p.lock.reason, p.editable,
+      p.comments.map((c) => [c.id, !!c.resolved]),
       p.amendments.map((a) => [a.id, a.status, a.sponsors, a.supporters, a.opposers, a.on_behalf_of,
-        a.text_editable, a.rationale_editable, a.stale])
+        a.text_editable, a.rationale_editable, a.stale, a.invited, a.decision && a.decision.at_ms])
     ])
   }
 }
@@ -355,12 +359,7 @@ function paragraphView (p, role, labels) {
     for (const a of p.amendments) list.append(amendmentView(a, role, labels))
     article.append(list)
   }
-  if (p.comments.length) {
-    const ul = el('ul', { class: 'comments', 'aria-label': `Comments on paragraph ${p.label}` })
-    for (const c of p.comments) ul.append(el('li', {}, `${c.mission} (${c.person}): ${c.text}`))
-    article.append(ul)
-  }
-  if (role && role !== 'observer') article.append(commentForm(p))
+  article.append(...commentThread(p, role, session && session.mission, run))
   return article
 }
 
@@ -390,35 +389,26 @@ function amendmentView (a, role, labels) {
   box.append(textView({ kind: 'amendment-rationale', id: a.id }, a.rationale_editable, `Rationale of amendment ${a.id}`))
 
   const mission = session && session.mission
+  const decided = decisionLine(a)
+  if (decided) box.append(decided)
   const controls = el('div', { class: 'controls' })
   if (a.status === 'open' && role && role !== 'observer') {
     if (role === 'facilitator') {
       controls.append(...decisionControls(a, labels.get(a.paragraph) || a.paragraph, run))
     }
-    if (role === 'delegation' && !a.sponsors.includes(mission)) {
+    if (role === 'delegation' && !a.sponsors.includes(mission) && !(a.invited || []).includes(mission)) {
       controls.append(
         button('Support', () => run({ type: 'support', amendment: a.id }), { 'data-control': `support:${a.id}` }),
         button('Oppose', () => run({ type: 'oppose', amendment: a.id }), { 'data-control': `oppose:${a.id}` }))
     }
+    if (role === 'delegation') controls.append(...sponsorshipControls(a, mission, lastModel.missions || [], run))
     if (author === mission) {
-      const invitee = el('input', { 'aria-label': `Mission to invite as co-sponsor of ${a.id}`, placeholder: 'mission, e.g. CHE', size: '8', 'data-control': `invitee:${a.id}` })
-      controls.append(invitee,
-        button('Invite co-sponsor', () => invitee.value.trim() && run({ type: 'invite-sponsor', amendment: a.id, mission: invitee.value.trim() }), { 'data-control': `invite:${a.id}` }),
-        button('Withdraw', () => run({ type: 'withdraw', amendment: a.id }), { 'data-control': `withdraw:${a.id}` }))
+      controls.append(button('Withdraw', () => run({ type: 'withdraw', amendment: a.id }), { 'data-control': `withdraw:${a.id}` }))
     }
   }
+  if (a.status === 'rejected' && role === 'facilitator') controls.append(...reopenControls(a, run))
   if (controls.childElementCount) box.append(controls)
   return box
-}
-
-function commentForm (p) {
-  const input = el('input', { 'aria-label': `Comment on paragraph ${p.label}`, placeholder: 'Comment…', 'data-control': `comment-text:${p.id}` })
-  const send = button('Comment', () => {
-    const text = input.value.trim()
-    if (text) run({ type: 'comment', paragraph: p.id, text })
-  }, { 'data-control': `comment:${p.id}` })
-  input.addEventListener('keydown', (e) => { if (e.key === 'Enter') send.click() })
-  return el('div', { class: 'controls' }, input, send)
 }
 
 /** Sends a command; says why if it is refused. Resolves to whether it was done. */

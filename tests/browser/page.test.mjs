@@ -109,7 +109,10 @@ async function negotiation (label) {
     text: '# Objectives\n\n[17] Cooperate to address migration.\n\n[18] Invest in skills development.'
   })
   await command(server, t.mex, { type: 'create-amendment', paragraph: 'p2', rationale: 'Clarity.' })
+  // CHE takes part (a mission is invited from those that did), is invited, and accepts.
+  await command(server, t.che, { type: 'support', amendment: 'a1' })
   await command(server, t.mex, { type: 'invite-sponsor', amendment: 'a1', mission: 'CHE' })
+  await command(server, t.che, { type: 'accept-invitation', amendment: 'a1' })
   await command(server, t.mex, { type: 'create-amendment', paragraph: 'p3' })
   return { server, t }
 }
@@ -890,4 +893,55 @@ test('an observer of published revisions only reads the process from the read AP
   await command(server, t.chair, { type: 'move-pointer', reading: 'reading1', paragraph: 'p3' })
   await nia.evaluate(() => window.dispatchEvent(new Event('focus')))
   await until(nia, 'the pointer', () => document.querySelector('#now-text').textContent === 'Now under discussion: paragraph 18 — First reading')
+})
+
+test('an invitation to co-sponsor is answered in the page, a co-sponsor withdraws, a rejection says why, a comment is answered and resolved', async () => {
+  const { server, t } = await negotiation('sponsorship')
+  const ana = await open(server, t.mex)
+  const ben = await open(server, t.che)
+  const chair = await open(server, t.chair)
+  // Ana invites CHE to co-sponsor a2, from the missions that took part: no free text.
+  const invitee = ana.locator('[data-control="invitee:a2"]')
+  assert.equal(await invitee.evaluate((n) => n.tagName), 'SELECT')
+  await invitee.selectOption('CHE')
+  await ana.locator('[data-control="invite:a2"]').click()
+  await until(ana, 'the invitation sent', () => (document.querySelector('[data-invited="a2"]') || {}).textContent?.includes('CHE'))
+  await until(ben, 'the invitation', () => !!document.querySelector('[data-control="accept-invitation:a2"]'))
+  let a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
+  assert.deepEqual([a2.sponsors, a2.invited], [['MEX'], ['CHE']], 'pending until CHE answers')
+  assert.equal(await ben.locator('textarea[data-target="amendment-text:a2"]').count(), 0, 'not a sponsor yet')
+  await ben.locator('[data-control="accept-invitation:a2"]').click()
+  await until(ben, 'co-sponsorship', () => !!document.querySelector('textarea[data-target="amendment-text:a2"]'))
+  a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
+  assert.deepEqual(a2.sponsors, ['MEX', 'CHE'])
+  await ben.locator('[data-control="leave:a2"]').click()
+  await until(ben, 'left', () => !document.querySelector('textarea[data-target="amendment-text:a2"]'))
+  a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
+  assert.deepEqual(a2.sponsors, ['MEX'])
+
+  // A rejection needs a reason, and everyone sees who rejected, when and why.
+  await chair.locator('[data-control="reject:a2"]').click()
+  a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
+  assert.equal(a2.status, 'open', 'nothing sent without a reason')
+  await chair.locator('[data-control="reject-reason:a2"]').fill('Outside the mandate of this round.')
+  await chair.locator('[data-control="reject:a2"]').click()
+  await until(ana, 'the decision', () => (document.querySelector('[data-decision="a2"]') || {}).textContent?.includes('Outside the mandate'))
+  assert.match(await ana.locator('[data-decision="a2"]').textContent(), /Rejected by UN \(Chair\)/)
+  a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
+  assert.equal(a2.decision.reason, 'Outside the mandate of this round.')
+
+  // A comment, its reply, and its resolution by its author.
+  await ana.locator('[data-control="comment-text:p2"]').fill('Does this cover return?')
+  await ana.locator('[data-control="comment:p2"]').click()
+  await until(ben, 'the comment', () => !!document.querySelector('[data-control="reply:p2/c1"]'))
+  assert.equal(await ben.locator('[data-control="resolve:p2/c1"]').count(), 0, 'only its author or a facilitator resolves it')
+  await ben.locator('[data-control="reply:p2/c1"]').click()
+  await ben.locator('[data-control="reply-text:p2/c1"]').fill('It does, in paragraph 21.')
+  await ben.locator('[data-control="send-reply:p2/c1"]').click()
+  await until(ana, 'the reply', () => !!document.querySelector('[data-comment="p2/c2"]'))
+  await ana.locator('[data-control="resolve:p2/c1"]').click()
+  await until(chair, 'resolved', () => document.querySelector('[data-comment="p2/c1"]').classList.contains('resolved'))
+  const thread = (await api(server, t.chair, '/paragraphs/p2')).comments
+  assert.equal(thread[1].reply_to, 'c1')
+  assert.equal(thread[0].resolved.mission, 'MEX')
 })

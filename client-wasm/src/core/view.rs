@@ -26,6 +26,8 @@ struct Model<'a> {
     revisions: RevisionsView,
     themes: Vec<Theme>,
     process: ProcessView,
+    /// The missions that joined the document as delegations (whom an author may invite).
+    missions: Vec<String>,
 }
 
 /// The negotiation's process as this session may see it: everything for facilitators, the
@@ -147,6 +149,7 @@ impl ClientCore {
             },
             themes: schema::themes(&txn),
             process: ProcessView { state, in_reading },
+            missions: schema::missions(&txn),
         })
     }
 

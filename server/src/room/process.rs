@@ -43,8 +43,9 @@ impl Room {
 }
 
 impl Room {
-    /// A delegation joined: its mission is recorded the first time, by the server (one small
-    /// command per mission and document, ever; the join took a storage credit for it).
+    /// A delegation joined, or sent a command: its mission is recorded the first time, by the
+    /// server (one small command per mission and document, ever; a join takes a storage
+    /// credit for it, and at most one such write per mission goes without one).
     pub(super) fn record_mission(&mut self, who: &Identity) {
         if who.role != Role::Delegation {
             return;

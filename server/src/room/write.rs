@@ -101,6 +101,8 @@ impl Room {
             drop(reply);
             return;
         }
+        // A delegation that sends a command takes part: its mission is known from now on.
+        self.record_mission(who);
         let author = Author::from(who);
         let (mission, person) = (&who.mission, &who.person);
         let (result, entry) = self
