@@ -59,6 +59,7 @@ pub mod server;
 pub mod sessions;
 pub mod silence;
 pub mod storage;
+pub mod theme_changes;
 pub mod web;
 
 pub use config::Config;

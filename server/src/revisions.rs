@@ -10,9 +10,9 @@ use concord_protocol::attribution::split_utf16;
 use concord_protocol::policy::SERVER_OWNER;
 use concord_protocol::revision::{
     change_notes, compare, live_text, runs_within, word_diff, ChangeNote, Comparison, DiffOp,
-    Piece, Revision, RevisionSummary, TextParagraph, Theme, WrittenRun,
+    Piece, Revision, RevisionSummary, TextParagraph, WrittenRun,
 };
-use concord_protocol::schema::{self, Amendment, ObserverView, ParagraphKind};
+use concord_protocol::schema::{self, Amendment, ObserverView};
 use serde::Serialize;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
@@ -461,16 +461,6 @@ fn credit_piece(piece: Piece, runs: &[WrittenRun], credits: &Credits<'_>) -> Cre
     CreditedPiece { piece, by }
 }
 
-/// Where a theme's changes are: the places (sections by their heading, or paragraphs) that
-/// changed among those the theme covers, in reading order, and the sentence a cover letter
-/// says it with.
-#[derive(Debug, Serialize)]
-pub struct ThemeChanges {
-    pub theme: Theme,
-    pub places: Vec<String>,
-    pub sentence: String,
-}
-
 #[derive(Debug, Serialize)]
 pub struct Draft {
     /// The revision the notes are against (`null` before the first).
@@ -478,7 +468,7 @@ pub struct Draft {
     pub cover_note: String,
     pub change_notes: Vec<ChangeNote>,
     pub changed: usize,
-    pub themes: Vec<ThemeChanges>,
+    pub themes: Vec<crate::theme_changes::ThemeChanges>,
 }
 
 #[derive(Debug, Serialize)]
@@ -502,7 +492,7 @@ pub fn draft(doc: &Doc) -> Draft {
     }
     let themes = schema::themes(&txn)
         .into_iter()
-        .map(|theme| theme_changes(theme, &live, &notes))
+        .map(|theme| crate::theme_changes::of(theme, &live, &notes))
         .collect();
     Draft {
         against: latest.map(|r| SideNameOwned {
@@ -513,76 +503,6 @@ pub fn draft(doc: &Doc) -> Draft {
         changed: notes.iter().filter(|n| !n.is_unchanged()).count(),
         change_notes: notes,
         themes,
-    }
-}
-
-/// The places of `text` that changed and that `theme` covers (a tagged heading covers its
-/// section), named as a cover letter names them.
-pub fn theme_changes(theme: Theme, text: &[TextParagraph], notes: &[ChangeNote]) -> ThemeChanges {
-    let changed: std::collections::HashSet<&str> = notes
-        .iter()
-        .filter(|n| !n.is_unchanged())
-        .map(|n| n.paragraph.as_str())
-        .collect();
-    let headings: HashMap<&str, &TextParagraph> = text
-        .iter()
-        .filter(|p| p.kind == ParagraphKind::Heading)
-        .map(|p| (p.id.as_str(), p))
-        .collect();
-    let covers = |p: &TextParagraph| {
-        theme.paragraphs.contains(&p.id)
-            || p.parent
-                .as_deref()
-                .is_some_and(|parent| theme.paragraphs.iter().any(|t| t == parent))
-    };
-    let mut places: Vec<String> = Vec::new();
-    for p in text {
-        if !changed.contains(p.id.as_str()) || !covers(p) {
-            continue;
-        }
-        let place = match p.parent.as_deref().and_then(|h| headings.get(h)) {
-            Some(heading) => heading_name(heading),
-            None if p.kind == ParagraphKind::Preambular => "the Preamble".to_string(),
-            None if p.kind == ParagraphKind::Heading => heading_name(p),
-            None => format!("paragraph {}", p.label),
-        };
-        if !places.contains(&place) {
-            places.push(place);
-        }
-    }
-    let sentence = if places.is_empty() {
-        format!("No changes were made on {}.", theme.name)
-    } else {
-        format!(
-            "The changes on {} can be found mainly in {}.",
-            theme.name,
-            join_places(&places)
-        )
-    };
-    ThemeChanges {
-        theme,
-        places,
-        sentence,
-    }
-}
-
-/// A heading as a place: its text up to a colon ("Objective 2: ..." → "Objective 2"), else
-/// its label.
-fn heading_name(heading: &TextParagraph) -> String {
-    let title = heading.body.split(':').next().unwrap_or_default().trim();
-    if title.is_empty() || title.chars().count() > 60 {
-        heading.label.clone()
-    } else {
-        title.to_string()
-    }
-}
-
-/// "a", "a and b", "a, b and c".
-fn join_places(places: &[String]) -> String {
-    match places {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 
