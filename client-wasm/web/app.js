@@ -5,6 +5,7 @@
 // reading, notices, silence procedures, progress, the theme filter) are in their own modules;
 // this file renders the text and routes events.
 import { load, Connection } from './concord.js'
+import { checkSession, showSignIn, hideSignIn } from './signin.js'
 import { el, button, key, targetOf, revisionLine } from './dom.js'
 import { initTexts, textView, syncTexts, syncText } from './texts.js'
 import { initRevisions, updateRevisions, showCompare, liveChanged, publishedReader, readRevision } from './revisions.js'
@@ -40,10 +41,26 @@ async function main () {
   const params = new URLSearchParams(location.hash.slice(1))
   const token = params.get('token')
   const doc = params.get('doc') || 'gcm'
-  if (!token) return showSignIn(doc)
+  if (!token) return showSignIn({ doc })
+  // Before any socket: is this link good for this document?
+  const checked = await checkSession(doc, token)
+  if (!checked.ok && !checked.network) return showSignIn({ doc, reason: checked.reason })
   await load()
   const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://'
   conn = new Connection({ server: scheme + location.host, doc, token, onChange: onChange })
+  // A socket that closes before it opened: the server says whether the token is the reason.
+  conn.checkToken = async () => {
+    const again = await checkSession(doc, conn.token)
+    return !again.ok && !again.network ? again : null
+  }
+  // A new link opened in this tab, for the same document: carry on with it, keeping what was
+  // typed.
+  window.addEventListener('hashchange', () => {
+    const next = new URLSearchParams(location.hash.slice(1))
+    const newToken = next.get('token')
+    if ((next.get('doc') || 'gcm') !== doc) return location.reload()
+    if (newToken && newToken !== conn.token) signInAgain(doc, newToken)
+  })
   // For scripts and tests: the page's client.
   window.concord = conn
   document.title = `${doc} · Concord`
@@ -80,18 +97,14 @@ async function main () {
   setInterval(() => { queueRender(); pollProcess() }, 30000)
 }
 
-function showSignIn (doc) {
-  const form = $('signin')
-  form.hidden = false
-  $('saved').textContent = ''
-  $('signin-doc').value = doc
-  form.addEventListener('submit', (event) => {
-    event.preventDefault()
-    const hash = new URLSearchParams({ doc: $('signin-doc').value.trim(), token: $('signin-token').value.trim() })
-    location.hash = hash.toString()
-    location.reload()
-  })
-  $('signin-token').focus()
+/** A new token for this document: checked, then used in place, or the form again. */
+async function signInAgain (doc, token) {
+  const checked = await checkSession(doc, token)
+  if (!checked.ok && !checked.network) {
+    return showSignIn({ doc, reason: checked.reason, onToken: (t) => signInAgain(doc, t) })
+  }
+  hideSignIn()
+  conn.useToken(token)
 }
 
 /** Shows one of the views: the text, the comparison, the facilitators' panel. */
@@ -117,6 +130,10 @@ function onChange (events) {
       for (const target of event.targets) pending.texts.add(key(target))
       liveChanged()
       draftChanged()
+    } else if (event.type === 'signed-out') {
+      // The server refused the token: say why, and take a new one without losing anything.
+      const doc = conn.doc
+      showSignIn({ doc, reason: event.reason, onToken: (t) => signInAgain(doc, t) })
     } else if (event.type === 'socket-closed') {
       if (event.code === 4001) {
         const latest = lastModel && lastModel.revisions.latest

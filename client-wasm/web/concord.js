@@ -41,12 +41,16 @@ export class Connection {
     clearTimeout(this.timer)
     this.timer = null
     if (this.ws || this.paused) return
-    const url = `${this.server}/ws/${encodeURIComponent(this.doc)}?token=${encodeURIComponent(this.token)}`
-    const ws = new WebSocket(url)
+    // The token travels as a subprotocol, never in the URL (which proxies and the browser's
+    // console print); `concord.v1` asks for Concord's own messages.
+    const url = `${this.server}/ws/${encodeURIComponent(this.doc)}`
+    const ws = new WebSocket(url, ['concord.v1', `concord.token.${this.token}`])
     ws.binaryType = 'arraybuffer'
     this.ws = ws
+    let opened = false
     ws.onopen = () => {
       if (this.ws !== ws) return
+      opened = true
       this.client.connected()
       this.pump()
     }
@@ -62,10 +66,32 @@ export class Connection {
       // The page says why for some codes (4001: a new revision was published).
       this.socketEvents.push({ type: 'socket-closed', code: event.code })
       this.pump()
-      if (again && !this.paused) {
-        this.timer = setTimeout(() => this.open(), this.client.reconnectDelayMs(Math.random()))
-      }
+      // Closed for its token (revoked, expired: 4401), or refused before the upgrade, which a
+      // browser reports only as closed: ask the server why (an expired or revoked link is not
+      // a network problem), then try again or say so.
+      const unauthenticated = event.code === 4401
+      if ((!again && !unauthenticated) || this.paused) return
+      const retry = () => { if (again) this.timer = setTimeout(() => this.open(), this.client.reconnectDelayMs(Math.random())) }
+      if ((opened && !unauthenticated) || !this.checkToken) return retry()
+      this.checkToken().then((refused) => {
+        if (refused) {
+          this.paused = true
+          this.socketEvents.push({ type: 'signed-out', code: refused.code, reason: refused.reason })
+          this.pump()
+        } else if (this.ws === null && !this.paused) {
+          retry()
+        }
+      })
     }
+  }
+
+  /** Carries on with a new token (a new link for the same person): what was typed and not
+   *  saved yet is sent with the next sync. */
+  useToken (token) {
+    this.token = token
+    this.paused = false
+    if (this.ws) this.ws.close(1000, 'new token')
+    else this.open()
   }
 
   reconnectNow () {

@@ -219,8 +219,15 @@ impl FromRequestParts<Arc<AppState>> for DocumentRequest {
     }
 }
 
-/// The token from `Authorization: Bearer`, else from the `token` query parameter (browsers
-/// cannot set headers on a WebSocket).
+/// The subprotocol a client asks for to speak Concord's protocol, beyond y-websocket's.
+pub const CONCORD_SUBPROTOCOL: &str = "concord.v1";
+/// A browser cannot set headers on a WebSocket: it offers its token as a subprotocol named
+/// with this prefix (never selected, never echoed), so the token stays out of the URL, which
+/// proxies and browsers log.
+pub const TOKEN_SUBPROTOCOL_PREFIX: &str = "concord.token.";
+
+/// The token from `Authorization: Bearer`, else from a `concord.token.` subprotocol, else from
+/// the `token` query parameter (stock Yjs clients).
 fn bearer_token(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
@@ -228,6 +235,20 @@ fn bearer_token(parts: &Parts) -> Option<String> {
         return scheme
             .eq_ignore_ascii_case("bearer")
             .then(|| token.trim().to_string());
+    }
+    let offered = parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| {
+            p.trim()
+                .strip_prefix(TOKEN_SUBPROTOCOL_PREFIX)
+                .map(String::from)
+        });
+    if offered.is_some() {
+        return offered;
     }
     let query = parts.uri.query()?;
     query
@@ -287,11 +308,19 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
     }))
 }
 
+#[derive(serde::Deserialize)]
+struct SessionQuery {
+    doc: Option<String>,
+}
+
 #[utoipa::path(
     get,
     path = "/api/session",
     tag = "server",
-    summary = "Who the token says you are",
+    summary = "Who the token says you are; with `doc`, also whether it may open that document",
+    params(
+        ("doc" = Option<String>, Query, description = "A document the token should open (403 `document-not-allowed` if not)")
+    ),
     responses(
         (status = 200, description = "Who the token says you are", content_type = "application/json"),
         crate::openapi::DocumentRefusals
@@ -300,9 +329,17 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
 async fn session(
     State(state): State<Arc<AppState>>,
     Authenticated(identity): Authenticated,
+    query: Result<axum::extract::Query<SessionQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if !state.ctx.limits.allow_message(&identity.mission) {
         return Err(rate_limited(&identity.mission));
+    }
+    // The page asks before opening its socket, so that a link for another document is said
+    // to be one, rather than failing as an upgrade the browser reports only as closed.
+    let axum::extract::Query(query) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    if let Some(doc) = query.doc.as_deref() {
+        identity.may_open(doc)?;
     }
     Ok(Json(json!({
         "person": identity.person,
@@ -581,6 +618,10 @@ async fn upgrade(
     let limit = state.ctx.config.max_frame_bytes;
     let document: Arc<str> = doc.into();
     let upgraded = Arc::clone(&state);
+    // Concord's clients ask for its protocol; the answer names it, and only then does the
+    // connection get Concord's own messages.
+    let ws = ws.protocols([CONCORD_SUBPROTOCOL]);
+    let concord = ws.selected_protocol().is_some();
     Ok(ws
         // Frames past the limit are refused by the WebSocket layer before they are buffered;
         // the connection turns that into close code 4413.
@@ -592,7 +633,15 @@ async fn upgrade(
         .on_upgrade(move |socket| async move {
             let id = upgraded.next_connection.fetch_add(1, Ordering::Relaxed);
             upgraded.open_connections.fetch_add(1, Ordering::Relaxed);
-            let task = connection::serve(socket, id, document, identity, permit, &upgraded.ctx);
+            let task = connection::serve(
+                socket,
+                id,
+                document,
+                identity,
+                permit,
+                concord,
+                &upgraded.ctx,
+            );
             upgraded.tasks.track_future(task).await;
             upgraded.open_connections.fetch_sub(1, Ordering::Relaxed);
         }))

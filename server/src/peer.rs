@@ -38,9 +38,25 @@ pub struct PeerState {
     /// Cancelled once a close is requested, so the reader stops too.
     closing: CancellationToken,
     wake: Notify,
+    /// The connection asked for Concord's protocol (the `concord.v1` WebSocket subprotocol):
+    /// it is sent Concord's own messages (`Session`, `Ack`, `Rejected`); a stock Yjs client,
+    /// which did not, gets plain y-websocket.
+    concord: bool,
 }
 
 impl PeerState {
+    pub fn new(concord: bool) -> Self {
+        PeerState {
+            concord,
+            ..PeerState::default()
+        }
+    }
+
+    /// Whether the connection speaks Concord's protocol, beyond y-websocket's.
+    pub fn speaks_concord(&self) -> bool {
+        self.concord
+    }
+
     /// Records that the first `count` updates of this connection are durable.
     pub fn ack(&self, count: u64) {
         self.acked.fetch_max(count, Ordering::AcqRel);

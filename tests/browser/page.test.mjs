@@ -945,3 +945,63 @@ test('an invitation to co-sponsor is answered in the page, a co-sponsor withdraw
   assert.equal(thread[1].reply_to, 'c1')
   assert.equal(thread[0].resolved.mission, 'MEX')
 })
+
+// ----- honest sign-in (issue 17, item 4) -----
+
+/** A page opened on `tok` that is not expected to sync (a refused link). */
+async function openRefused (server, tok, doc = 'gcm') {
+  const profile = tempDir('profile')
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1100, height: 900 }
+  })
+  browsers.push(context)
+  const page = context.pages()[0] || await context.newPage()
+  const logged = []
+  page.on('console', (m) => logged.push(m.text()))
+  page.on('request', (r) => logged.push(r.url()))
+  page.on('websocket', (ws) => logged.push(ws.url()))
+  await page.goto(`http://${server.addr}/#doc=${doc}&token=${tok}`)
+  return { page, logged }
+}
+
+test('a bad link and a link for another document each say so, and the token is in no URL', async () => {
+  const { server, t } = await negotiation('signin')
+  const bad = await openRefused(server, 'not-a-token')
+  await until(bad.page, 'the reason', () => !document.querySelector('#signin').hidden &&
+    /not valid/.test(document.querySelector('#signin-reason').textContent))
+  const other = execFileSync(BIN, ['token', '--sub', 'Ana', '--mission', 'MEX', '--role', 'delegation',
+    '--docs', 'another-doc', '--data-dir', server.dataDir]).toString().trim()
+  const elsewhere = await openRefused(server, other)
+  await until(elsewhere.page, 'the reason', () => !document.querySelector('#signin').hidden &&
+    /another document/.test(document.querySelector('#signin-reason').textContent))
+  // A good link: the socket's URL carries no token, and nothing logs one.
+  const good = await openRefused(server, t.mex)
+  await good.page.waitForSelector('#saved[data-state="saved"]', { timeout: WAIT })
+  const sockets = good.logged.filter((u) => u.startsWith('ws://'))
+  assert.ok(sockets.length > 0, 'the page opened its socket')
+  for (const line of good.logged.concat(bad.logged, elsewhere.logged)) {
+    assert.ok(!line.includes(t.mex) && !line.includes('not-a-token') && !line.includes(other), `a token in: ${line}`)
+  }
+})
+
+test('a revoked link says so; a new link for the same person carries on with what was typed', async () => {
+  const { server, t } = await negotiation('newlink')
+  const first = execFileSync(BIN, ['token', '--sub', 'Ana', '--mission', 'MEX', '--role', 'delegation',
+    '--docs', 'gcm', '--data-dir', server.dataDir]).toString().trim()
+  const ana = await open(server, first)
+  // Offline, Ana types; meanwhile her link is revoked.
+  await ana.evaluate(() => window.concord.pause())
+  await until(ana, 'offline', () => document.querySelector('#saved').dataset.state === 'offline')
+  await typeAtEnd(ana, 'amendment-text:a2', ' Typed before the new link.')
+  const claims = JSON.parse(Buffer.from(first.split('.')[1], 'base64url').toString())
+  execFileSync(BIN, ['revoke', '--jti', claims.jti, '--data-dir', server.dataDir])
+  await ana.evaluate(() => window.concord.resume())
+  await until(ana, 'the revocation said', () => !document.querySelector('#signin').hidden &&
+    /revoked/.test(document.querySelector('#signin-reason').textContent))
+  // A new link for Ana, pasted into the form: the page carries on, and what she typed is saved.
+  await ana.locator('#signin-token').fill(t.mex)
+  await ana.locator('#signin button[type="submit"]').click()
+  await until(ana, 'saved again', () => document.querySelector('#saved').dataset.state === 'saved')
+  const a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
+  assert.match(a2.text, /Typed before the new link\./)
+})

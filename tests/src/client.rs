@@ -84,7 +84,7 @@ impl Client {
 
     /// Connects and starts syncing without waiting.
     pub async fn connect_unsynced(url: &str) -> anyhow::Result<Self> {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await?;
+        let (ws, _) = tokio_tungstenite::connect_async(crate::concord_request(url)?).await?;
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<WsMessage>();
         let (paused, mut paused_rx) = watch::channel(false);

@@ -53,3 +53,17 @@ pub async fn join_once(url: &str, mission: &str) -> anyhow::Result<()> {
         })
         .await
 }
+
+/// A WebSocket request for `url` asking for Concord's protocol (`concord.v1`), as Concord's
+/// clients do: only such connections get `Session`, `Ack`, `Rejected`.
+pub fn concord_request(
+    url: &str,
+) -> anyhow::Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request()?;
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        tokio_tungstenite::tungstenite::http::HeaderValue::from_static("concord.v1"),
+    );
+    Ok(request)
+}

@@ -38,6 +38,8 @@ mod revisions;
 mod slow_reader;
 #[path = "e2e/storage_credits.rs"]
 mod storage_credits;
+#[path = "e2e/subprotocol.rs"]
+mod subprotocol;
 #[path = "e2e/sync.rs"]
 mod sync;
 #[path = "e2e/web.rs"]

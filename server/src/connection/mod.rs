@@ -61,11 +61,12 @@ pub async fn serve(
     document: Arc<str>,
     identity: Identity,
     _permit: ConnectionPermit,
+    concord: bool,
     ctx: &ConnectionContext,
 ) {
     let (sink, stream) = socket.split();
     let (outbox, outbox_rx) = mpsc::channel::<Bytes>(ctx.config.outbox_frames.max(8));
-    let state = Arc::new(PeerState::default());
+    let state = Arc::new(PeerState::new(concord));
     let peer = Peer {
         id,
         outbox: outbox.clone(),
@@ -73,8 +74,10 @@ pub async fn serve(
         who: Arc::new(identity.clone()),
     };
 
-    // The outbox is empty: the first frame always fits.
-    let _ = outbox.try_send(session_frame(&document, &identity, &ctx.config.clock));
+    // The outbox is empty: the first frame always fits. Only Concord's clients are told.
+    if concord {
+        let _ = outbox.try_send(session_frame(&document, &identity, &ctx.config.clock));
+    }
     ctx.sessions
         .insert(id, identity.clone(), Arc::clone(&state));
 

@@ -63,7 +63,8 @@ pub(super) async fn write_loop(
                     }
                 }
                 let acked = state.acked();
-                if acked > acked_sent {
+                // Acks are Concord's: a stock Yjs client would not know them.
+                if acked > acked_sent && state.speaks_concord() {
                     acked_sent = acked;
                     send(&mut sink, write_timeout, Message::Ack(acked).encode().into()).await
                 } else {

@@ -82,8 +82,15 @@ impl Room {
         );
         self.peers.refuse(peer);
         // Straight to the outbox, lagged or not: the close that follows drains it first.
-        let rejected = Message::Rejected(refusal.to_rejection()).encode();
-        self.peers.send_directly(peer, rejected.into());
+        // `Rejected` (rule, paragraph) is Concord's; stock clients get permission-denied.
+        let concord = self
+            .peers
+            .get(peer)
+            .is_some_and(|p| p.state.speaks_concord());
+        if concord {
+            let rejected = Message::Rejected(refusal.to_rejection()).encode();
+            self.peers.send_directly(peer, rejected.into());
+        }
         let denied = Message::PermissionDenied(&refusal.message).encode();
         self.peers.send_directly(peer, denied.into());
         self.peers.close(
