@@ -49,6 +49,8 @@ pub struct AppState {
 pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
         .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
         .routes(routes!(upgrade))
         .routes(routes!(session))
         .routes(routes!(openapi_json))
@@ -306,6 +308,67 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
         "documents_loaded": state.ctx.rooms.loaded(),
         "connections": state.open_connections.load(Ordering::Relaxed),
     }))
+}
+
+/// Ready to take work: not shutting down, and storage commits (a barrier through the log's
+/// writer answers within a second). Distinct from `/healthz`, which only says the process
+/// lives.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "server",
+    summary = "Ready to take work: not shutting down, and storage commits (no token)",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", content_type = "application/json"),
+        (status = 503, description = "Not ready: shutting down, or storage does not commit", content_type = "application/json")
+    )
+)]
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let not_ready = |why: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not-ready", "reason": why })),
+        )
+            .into_response()
+    };
+    if state.ctx.shutdown.is_cancelled() {
+        return not_ready("shutting down");
+    }
+    let (done, committed) = tokio::sync::oneshot::channel();
+    state.ctx.rooms.log().barrier(Box::new(move |result| {
+        let _ = done.send(result.is_ok());
+    }));
+    match tokio::time::timeout(std::time::Duration::from_secs(1), committed).await {
+        Ok(Ok(true)) => Json(json!({ "status": "ready" })).into_response(),
+        Ok(_) => not_ready("storage refuses writes"),
+        Err(_) => not_ready("storage does not commit within a second"),
+    }
+}
+
+/// The Prometheus text format ([`crate::metrics`]); no token, and nothing in it names a
+/// mission or a document.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "server",
+    summary = "Counters, gauges and histograms in the Prometheus text format (no token)",
+    security(()),
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"))
+)]
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.ctx.metrics.encode(
+        state.open_connections.load(Ordering::Relaxed),
+        state.ctx.rooms.loaded(),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 #[derive(serde::Deserialize)]

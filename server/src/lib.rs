@@ -47,6 +47,7 @@ pub mod export;
 pub mod http;
 pub mod latency;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod peer;
 pub mod process_routes;

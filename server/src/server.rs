@@ -75,6 +75,7 @@ impl Server {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let silences = Arc::new(crate::silence::SilenceWatch::default());
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let rooms = Rooms::new(
             Arc::clone(&log),
             RoomConfig {
@@ -83,6 +84,7 @@ impl Server {
                 storage_credits: Arc::new(tokio::sync::Semaphore::new(config.storage_queue)),
                 clock: config.clock.clone(),
                 silences: Arc::clone(&silences),
+                metrics: Arc::clone(&metrics),
             },
             shutdown.clone(),
             tasks.clone(),
@@ -111,6 +113,7 @@ impl Server {
                 revocations,
                 sessions,
                 limits,
+                metrics,
             },
             open_connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),

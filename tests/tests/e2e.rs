@@ -24,6 +24,8 @@ mod integrity;
 mod interop;
 #[path = "e2e/lifecycle.rs"]
 mod lifecycle;
+#[path = "e2e/operations.rs"]
+mod operations;
 #[path = "e2e/policy.rs"]
 mod policy;
 #[path = "e2e/process.rs"]

@@ -51,6 +51,7 @@ pub struct ConnectionContext {
     pub revocations: Arc<Revocations>,
     pub sessions: Arc<Sessions>,
     pub limits: Arc<MissionLimits>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Serves one upgraded socket until it closes. The identity was verified before the upgrade;

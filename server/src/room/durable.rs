@@ -83,6 +83,7 @@ impl Room {
                 applied,
             } => {
                 self.commit_waits.record(applied.elapsed());
+                self.config.metrics.commit_waited(applied.elapsed());
                 self.unsent.push((from, update));
             }
             Gated::Send { peer, frame } => {

@@ -90,6 +90,11 @@ impl Peers {
             .or_else(|| self.closing.get(&id))
     }
 
+    /// How many connections a broadcast of updates goes to.
+    pub fn recipients(&self) -> usize {
+        self.joined.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.joined.is_empty()
             && self.lagging.is_empty()

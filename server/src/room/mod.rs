@@ -68,6 +68,8 @@ pub struct RoomConfig {
     pub clock: crate::clock::Clock,
     /// The deadlines of silence procedures, which the server runs itself.
     pub silences: Arc<crate::silence::SilenceWatch>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// How many log writes may wait for their commit at once, across every room.
@@ -444,6 +446,7 @@ impl Room {
             } => self.command(&who, &command, reply),
             RoomRequest::Resync { peer } => {
                 if self.peers.resync(peer) {
+                    self.config.metrics.resynced();
                     tracing::debug!(doc = %self.name, peer, "resyncing lagged connection");
                     let state = self.core.full_state();
                     let frame = Message::SyncStep2(&state).encode().into();
@@ -468,6 +471,9 @@ impl Room {
     /// Sends the updates released since the last flush.
     fn flush_broadcasts(&mut self) {
         let unsent = std::mem::take(&mut self.unsent);
+        if !unsent.is_empty() {
+            self.config.metrics.broadcast(self.peers.recipients());
+        }
         self.peers.broadcast_updates(&unsent);
     }
 

@@ -40,6 +40,7 @@ impl Room {
             // soon as everything before it is.
             Ok(None) => self.issue_barrier(ack),
             Ok(Some(entry)) => {
+                self.config.metrics.update_accepted();
                 let update = entry.update.clone();
                 self.issue_append(entry, ack);
                 self.after_durable(Gated::Broadcast {
@@ -57,7 +58,10 @@ impl Room {
                 CloseCode::Malformed,
                 format!("malformed update: {reason}"),
             ),
-            Err(UpdateError::Refused(refusal)) => self.refuse(from, &refusal, mission),
+            Err(UpdateError::Refused(refusal)) => {
+                self.config.metrics.update_refused(refusal.rule.as_str());
+                self.refuse(from, &refusal, mission)
+            }
             Err(UpdateError::Diverged(reason)) => {
                 // The replica holds what nobody judged and nothing logged: it must go. Nothing
                 // of it was sent anywhere; everyone reconnects to a reload from the log.
@@ -115,6 +119,11 @@ impl Room {
         let (result, entry) = self
             .core
             .run_command(author, command, self.config.clock.now_ms());
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(refused) => refused.code.as_str(),
+        };
+        self.config.metrics.command(command.name(), outcome);
         if let Some(entry) = entry {
             // The command itself can be large (an imported text): details at debug level.
             tracing::info!(doc = %self.name, mission, person, "command applied");
