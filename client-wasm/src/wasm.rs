@@ -65,7 +65,7 @@ impl Client {
     /// The document as JSON (paragraphs, amendments, comments, what may be edited, presence,
     /// the published revisions and the next cover letter).
     pub fn model(&self) -> String {
-        self.core.model().to_string()
+        self.core.model_json()
     }
 
     /// Connection, saving state, session and recoverable text, as JSON.

@@ -114,8 +114,8 @@ async function fetchRedline (id, now, known) {
 
 /** Whether the body changed since the amendment was made (the server's own test). */
 function movedOn (a) {
-  if (a.new_after || a.base_body === undefined || a.base_body === null) return false
-  return (ctx.conn.text({ kind: 'body', id: a.paragraph }) ?? a.base_body) !== a.base_body
+  // The client says whether the body moved on (it no longer sends the body it was made on).
+  return !!a.moved_on
 }
 
 /** The facilitators' Accept and Reject, with the confirmation Accept asks for when the

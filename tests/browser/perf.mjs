@@ -92,6 +92,20 @@ const modelMs = await page.evaluate(() => {
   return took.sort((a, b) => a - b)[2]
 })
 
+const modelBytes = await page.evaluate(() => {
+  const json = window.concord.client.model()
+  const model = JSON.parse(json)
+  const part = (f) => JSON.stringify(model.paragraphs.map(f)).length
+  return {
+    total: json.length,
+    bodies: part((p) => p.body),
+    amendment_texts: part((p) => p.amendments.map((a) => a.text)),
+    amendment_base_bodies: part((p) => p.amendments.map((a) => a.base_body)),
+    process: JSON.stringify(model.process).length,
+    revisions: JSON.stringify(model.revisions).length
+  }
+})
+
 const commandMs = []
 const commandScriptMs = []
 for (let i = 0; i < RUNS; i++) {
@@ -137,6 +151,7 @@ console.log(JSON.stringify({
   open_amendments: AMENDMENTS,
   load_ms: { median: median(loads), runs: loads },
   model_read_ms: round(modelMs),
+  model_bytes: modelBytes,
   remote_command_to_view_ms: { median: round(median(commandMs)), max: round(Math.max(...commandMs)) },
   remote_command_script_ms: { median: round(median(commandScriptMs)), max: round(Math.max(...commandScriptMs)) },
   remote_keystroke_to_view_ms: { median: median(keystrokeMs), max: Math.max(...keystrokeMs) }
