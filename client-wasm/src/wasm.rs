@@ -110,6 +110,16 @@ impl Client {
         self.core.text(&target)
     }
 
+    /// The text the person is in (JSON as for `edit`), or `null`/empty for none: published
+    /// with their presence.
+    #[wasm_bindgen(js_name = setFocus)]
+    pub fn set_focus(&mut self, target: &str) {
+        let target = serde_json::from_str::<Option<Target>>(target)
+            .ok()
+            .flatten();
+        self.core.set_focus(target);
+    }
+
     #[wasm_bindgen(js_name = dismissRecoverable)]
     pub fn dismiss_recoverable(&mut self, index: usize) {
         self.core.dismiss_recoverable(index);

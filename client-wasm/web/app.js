@@ -3,7 +3,8 @@
 // The revisions (the heading, comparisons), the facilitators' panel for the next one, the
 // amendments' redlines, exports and printing, and the negotiation's process (programme,
 // reading, notices, silence procedures, progress, the theme filter) are in their own modules;
-// this file renders the text and routes events.
+// this file renders the text and routes events. Finding one's way (outline, go to, search,
+// filters), feedback at the paragraph, the propose form and others' activity are modules too.
 import { load, Connection } from './concord.js'
 import { checkSession, showSignIn, hideSignIn } from './signin.js'
 import { el, button, key, targetOf, revisionLine } from './dom.js'
@@ -20,6 +21,12 @@ import { initSilence } from './silence.js'
 import { initProgress, progressChanged } from './progress.js'
 import { initThemes, updateThemes } from './themes.js'
 import { initStatus, statusName, facilitatorControls } from './status.js'
+import { initNav, updateOutline, afterRebuild, goToParagraph } from './nav.js'
+import { initSearch, searchChanged, afterRebuildSearch } from './search.js'
+import { initFilters, updateFilters, apply as applyFilters, clearFilter } from './filters.js'
+import * as feedback from './feedback.js'
+import { initPropose, proposeControl, openPropose } from './propose.js'
+import { initActivity, remoteTexts, updateActivity } from './activity.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -87,7 +94,20 @@ async function main () {
   initSilence(context)
   initProgress(context)
   initThemes()
-  initStatus({ run, say, redraw: () => { lastShape = null; pending.full = true; queueRender() } })
+  initStatus({ run, say, redraw: () => { lastShape = null; pending.full = true; queueRender() }, lockedHere: feedback.lockedHere })
+  const mission = () => session && session.mission
+  initNav({
+    model: () => lastModel,
+    reveal: () => {
+      clearFilter()
+      if ($('theme-filter').value) { $('theme-filter').value = ''; $('theme-filter').dispatchEvent(new Event('change')) }
+    }
+  })
+  initSearch({ model: () => lastModel })
+  initFilters({ conn, model: () => lastModel, mission })
+  feedback.initFeedback({ conn, say, model: () => lastModel, propose: (paragraph, text) => openPropose(paragraph, text) })
+  initPropose({ conn, say, model: () => lastModel, note: feedback.note })
+  initActivity({ conn, model: () => lastModel })
   for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => showView(b.dataset.view))
   $('doc-heading').hidden = false
   conn.start()
@@ -128,6 +148,8 @@ function onChange (events) {
     if (event.type === 'texts') {
       // Someone typed: only these texts changed.
       for (const target of event.targets) pending.texts.add(key(target))
+      remoteTexts(event.targets)
+      searchChanged()
       liveChanged()
       draftChanged()
     } else if (event.type === 'signed-out') {
@@ -143,7 +165,8 @@ function onChange (events) {
       // The header is redrawn with every frame anyway.
     } else {
       if (event.type === 'rejected') {
-        say(`Your last change was not accepted: ${event.message}. Anything that cannot be applied is kept below for you to copy.`)
+        say(`Your last change was not accepted: ${event.message}. Anything that cannot be applied is kept at its paragraph for you to copy.`)
+        feedback.rejected(event)
       }
       pending.full = true
       liveChanged()
@@ -180,15 +203,24 @@ function render () {
     // Connecting, closing and rebuilding change what may be edited.
     lastConnection = status.connection
     pending.full = true
+    feedback.connectionChanged(status.connection)
   }
   if (pending.full) {
     const model = conn.model()
+    const typingIn = document.activeElement && document.activeElement.closest && document.activeElement.closest('#document > article')
+    feedback.modelChanged(lastModel, model, typingIn && typingIn.dataset.paragraph)
     lastModel = model
     const shape = JSON.stringify(shapeOf(model, status))
     if (shape !== lastShape) {
       lastShape = shape
-      rebuild(model)
+      rebuild(model, typingIn && typingIn.dataset.paragraph)
+      afterRebuild(model)
+      afterRebuildSearch()
+      updateActivity(status, true)
     }
+    updateOutline(model)
+    updateFilters(model)
+    searchChanged()
     updatePrepare(model)
     syncTexts(model)
     updateRevisions(model)
@@ -204,6 +236,8 @@ function render () {
   }
   pending.full = false
   pending.texts.clear()
+  feedback.updateFeedback(status)
+  updateActivity(status)
   afterRender()
   refreshRedlines()
 }
@@ -263,9 +297,11 @@ function renderHeader (status) {
   } else {
     [text, state, tone] = ['All changes saved', 'saved', 'ok']
   }
-  saved.textContent = text
-  saved.dataset.state = state
-  saved.className = `saved ${tone}`
+  // Observers save nothing: they are told they read the live text, not that it is saved.
+  if (session && session.role === 'observer' && (state === 'saved' || state === 'unsaved')) {
+    [text, tone] = ['Reading the live text', 'ok']
+  }
+  calmSaved(saved, text, state, tone)
 
   const banner = $('banner')
   let message = notice
@@ -284,6 +320,35 @@ function renderHeader (status) {
   banner.textContent = message || ''
 }
 
+// The save status, calmly: "Saving…" only once a change has waited a moment (not at every
+// keystroke), and "saved" announced once after a pause; problems are shown and said at once.
+const calm = { shown: null, timer: null, announced: null }
+function calmSaved (saved, text, state, tone) {
+  saved.dataset.state = state
+  const show = () => {
+    calm.timer = null
+    saved.textContent = text
+    saved.className = `saved ${tone}`
+    const observer = session && session.role === 'observer'
+    const say = state === 'saved' ? (observer ? '' : 'All changes saved') : (state === 'unsaved' ? '' : text)
+    if (say !== calm.announced) {
+      calm.announced = say
+      if (say) $('saved-announce').textContent = say
+    }
+  }
+  const key = `${state}:${text}`
+  if (calm.shown === key) return
+  // "Saving…" was on screen: say "saved" only once the typing paused.
+  const typed = saved.dataset.shownState === 'unsaved'
+  calm.shown = key
+  // The next "saved" is said again, once the typing paused.
+  if (state === 'unsaved' && calm.announced === 'All changes saved') calm.announced = ''
+  clearTimeout(calm.timer)
+  const shown = () => { saved.dataset.shownState = state; show() }
+  if (state === 'unsaved' || (state === 'saved' && typed)) calm.timer = setTimeout(shown, 1000)
+  else shown()
+}
+
 function renderRecoverable (items) {
   const section = $('recoverable')
   section.hidden = items.length === 0
@@ -297,6 +362,7 @@ function renderRecoverable (items) {
       el('p', {}, `${label}: ${item.why}.`),
       el('textarea', { readonly: '', rows: '3', 'aria-label': label }, item.text),
       button('Copy', () => navigator.clipboard && navigator.clipboard.writeText(item.text)),
+      button('Show at its paragraph', () => goToParagraph(feedback.paragraphOf(item.target))),
       button('Dismiss', () => conn.dismissRecoverable(index))
     )
     return box
@@ -321,9 +387,10 @@ function shapeOf (model, status) {
   }
 }
 
-function rebuild (model) {
+function rebuild (model, typingIn) {
   const focused = document.activeElement
   const focusKey = focused && focused.dataset && (focused.dataset.target || focused.dataset.control)
+  const focusedArticle = focused && focused.matches && focused.matches('#document > article') ? focused.dataset.paragraph : null
   const selection = focused && 'selectionStart' in focused ? [focused.selectionStart, focused.selectionEnd] : null
 
   const role = session && session.role
@@ -338,12 +405,17 @@ function rebuild (model) {
   }
   $('document').replaceChildren(...nodes)
 
+  const article = (id) => document.querySelector(`#document > [data-paragraph="${CSS.escape(id)}"]`)
   if (focusKey) {
     const again = document.querySelector(`[data-target="${focusKey}"], [data-control="${focusKey}"]`)
     if (again) {
       again.focus()
       if (selection && 'selectionStart' in again) again.setSelectionRange(...selection)
     }
+    // The text typed into turned read-only (a lock): the focus stays at its paragraph.
+    if (document.activeElement !== again && typingIn) article(typingIn)?.focus({ preventScroll: true })
+  } else if (focusedArticle) {
+    article(focusedArticle)?.focus({ preventScroll: true })
   }
 }
 
@@ -351,7 +423,8 @@ function paragraphView (p, role, labels) {
   const article = el('article', {
     class: `paragraph ${p.kind}${p.lock ? ' locked' : ''}`,
     'data-paragraph': p.id,
-    'aria-label': `Paragraph ${p.label}`
+    'aria-label': `Paragraph ${p.label}`,
+    tabindex: '-1'
   })
   const head = el('div', { class: 'head' },
     el('span', { class: 'label' }, p.label),
@@ -360,16 +433,14 @@ function paragraphView (p, role, labels) {
     head.append(el('span', { class: 'lockmark', 'data-locked': p.id, title: `Locked by ${p.lock.mission}` },
       `Locked: ${p.lock.reason}`))
   }
-  article.append(head)
+  article.append(head, feedback.feedbackSlot(p))
   article.append(textView({ kind: 'body', id: p.id }, p.editable, `Text of paragraph ${p.label}`))
 
   if (role === 'facilitator') article.append(facilitatorControls(p))
   const discuss = discussControl(p)
   if (discuss) head.append(discuss)
   if (role && role !== 'observer' && !p.lock && p.status !== 'deleted') {
-    article.append(el('div', { class: 'controls' },
-      button('Propose an amendment', () => run({ type: 'create-amendment', paragraph: p.id }),
-        { 'data-control': `propose:${p.id}` })))
+    article.append(proposeControl(p))
   }
   if (p.amendments.length) {
     const list = el('div', { class: 'amendments', role: 'list', 'aria-label': `Amendments to paragraph ${p.label}` })
@@ -428,17 +499,11 @@ function amendmentView (a, role, labels) {
   return box
 }
 
-/** Sends a command; says why if it is refused. Resolves to whether it was done. */
-async function run (command) {
+/** Sends a command; says why at its paragraph if it is refused; offline, it waits there for
+ *  the connection. Resolves to whether it was done. */
+function run (command) {
   notice = null
-  try {
-    const result = await conn.command(command)
-    if (result.error) say(`Not done: ${result.error.message}`)
-    return !result.error
-  } catch (error) {
-    say(`Not done: ${error.message || error}`)
-    return false
-  }
+  return feedback.run(command)
 }
 
 function describe (target) {

@@ -41,7 +41,7 @@ export function showCompare (shown) {
 export function updateRevisions (model) {
   const revisions = model.revisions
   state.kinds = new Map(model.paragraphs.map((p) => [p.id, p.kind]))
-  renderHeading(revisions)
+  renderHeading(revisions, model)
   const listed = [revisions.published.join(','), revisions.observers, ctx.role()].join('|')
   if (listed !== listedFor) {
     listedFor = listed
@@ -53,8 +53,12 @@ export function publishedReader (revisions) {
   return revisions.observers === 'published' && ctx.role() === 'observer'
 }
 
-function renderHeading (revisions) {
-  $('doc-title').textContent = ctx.conn.doc
+function renderHeading (revisions, model) {
+  // The document's title: its first heading, or its id.
+  const first = model.paragraphs.find((p) => p.kind === 'heading' && p.body.trim())
+  const title = first ? first.body.trim() : ctx.conn.doc
+  $('doc-title').textContent = title
+  document.title = `${title} · Concord`
   const line = $('doc-revision')
   const latest = revisions.latest
   if (publishedReader(revisions) && latest) {

@@ -1,5 +1,6 @@
-// The facilitators' controls on a paragraph: its status (agreed pending asks first for the
-// missions agreement waits for) and its lock; and how a status reads.
+// The facilitators' controls on a paragraph: its status, set only by Set (choosing with the
+// arrow keys commits nothing; agreed pending asks first for the missions agreement waits for),
+// and its lock, which needs a reason and may set a status with it; and how a status reads.
 import { el, button } from './dom.js'
 
 const STATUS_NAMES = {
@@ -10,8 +11,11 @@ let ctx = null
 // Paragraphs a facilitator is setting agreed pending: the missions typed so far (kept when the
 // document's elements are rebuilt meanwhile).
 const askingPending = new Map()
+// Statuses chosen but not yet Set (kept when the document's elements are rebuilt meanwhile).
+const choosing = new Map()
 
-/** `context`: `{run, say, redraw()}` (`redraw`: rebuild the document's elements). */
+/** `context`: `{run, say, redraw(), lockedHere(paragraph, locked, reason)}` (`redraw`: rebuild
+ *  the document's elements; `lockedHere`: offer an Undo). */
 export function initStatus (context) {
   ctx = context
 }
@@ -29,39 +33,78 @@ export function facilitatorControls (p) {
   const names = p.status === 'agreed-pending'
     ? { ...STATUS_NAMES, 'agreed-pending': statusName(p) }
     : STATUS_NAMES
-  const shown = askingPending.has(p.id) ? 'agreed-pending' : p.status
+  if (choosing.get(p.id) === p.status) choosing.delete(p.id)
+  const shown = askingPending.has(p.id) ? 'agreed-pending' : (choosing.get(p.id) || p.status)
   for (const [value, name] of Object.entries(names)) {
     const option = el('option', { value }, name)
     if (value === shown) option.selected = true
     select.append(option)
   }
-  select.addEventListener('change', () => {
+  // Choosing (arrow keys included) commits nothing: Set does.
+  select.addEventListener('change', () => choosing.set(p.id, select.value))
+  const set = button('Set', () => {
+    choosing.delete(p.id)
     if (select.value === 'agreed-pending') {
       // Agreement waits for named missions: asked for before anything is sent.
       askingPending.set(p.id, '')
-      if (!controls.querySelector('.pending-form')) select.after(pendingForm(p))
+      if (!controls.querySelector('.pending-form')) set.after(pendingForm(p))
       controls.querySelector('.pending-form input').focus()
       return
     }
     askingPending.delete(p.id)
     const form = controls.querySelector('.pending-form')
     if (form) form.remove()
+    if (select.value === p.status) return
     ctx.run({ type: 'set-status', paragraph: p.id, status: select.value })
-  })
-  controls.append(select)
+  }, { 'data-control': `set-status:${p.id}`, 'aria-label': `Set the status of paragraph ${p.label}` })
+  controls.append(select, set)
   if (askingPending.has(p.id)) controls.append(pendingForm(p))
+  controls.append(...lockControls(p))
+  return controls
+}
+
+/** Lock (a reason required, and the status it may set with it) or Unlock (a reason), each
+ *  followed by a short Undo. */
+function lockControls (p) {
   const verb = p.lock ? 'unlock' : 'lock'
   const reason = el('input', {
     'aria-label': `Reason to ${verb} paragraph ${p.label}`,
     placeholder: p.lock ? 'reason to reopen' : 'e.g. agreed ad ref',
-    'data-control': `${verb}-reason:${p.id}`
+    'data-control': `${verb}-reason:${p.id}`,
+    'aria-describedby': `${verb}-error-${p.id}`
   })
-  const act = button(p.lock ? 'Unlock' : 'Lock', () => {
-    ctx.run({ type: verb, paragraph: p.id, reason: reason.value.trim() || (p.lock ? 'reopened' : 'agreed ad ref') })
+  const error = el('span', { class: 'field-error', id: `${verb}-error-${p.id}`, 'data-error': `${verb}:${p.id}` })
+  const parts = [reason]
+  let withStatus = null
+  if (!p.lock) {
+    withStatus = el('select', { 'aria-label': `Status to set with the lock on paragraph ${p.label}`, 'data-control': `lock-status:${p.id}` },
+      el('option', { value: '' }, 'keep the status'),
+      ...Object.entries(STATUS_NAMES).filter(([value]) => value !== 'agreed-pending' && value !== p.status)
+        .map(([value, name]) => el('option', { value }, `and set ${name}`)))
+    reason.addEventListener('input', () => {
+      // "agreed ad ref" as the reason offers that status with it.
+      const typed = reason.value.trim().toLowerCase().replace(/\.$/, '')
+      const match = Object.entries(STATUS_NAMES).find(([value, name]) => name === typed && value !== p.status && value !== 'agreed-pending')
+      if (match && !withStatus.dataset.chosen) withStatus.value = match[0]
+    })
+    withStatus.addEventListener('change', () => { withStatus.dataset.chosen = 'true' })
+    parts.push(withStatus)
+  }
+  const act = button(p.lock ? 'Unlock' : 'Lock', async () => {
+    const why = reason.value.trim()
+    if (!why) {
+      error.textContent = p.lock ? 'Say why it is unlocked: the reason is recorded.' : 'Say why it is locked (e.g. agreed ad ref): the reason is recorded.'
+      reason.setAttribute('aria-invalid', 'true')
+      reason.focus()
+      return
+    }
+    const command = { type: verb, paragraph: p.id, reason: why }
+    if (withStatus && withStatus.value) command.status = withStatus.value
+    if (await ctx.run(command)) ctx.lockedHere(p.id, !p.lock, why)
   }, { 'data-control': `${verb}:${p.id}` })
   reason.addEventListener('keydown', (e) => { if (e.key === 'Enter') act.click() })
-  controls.append(reason, act)
-  return controls
+  parts.push(act, error)
+  return parts
 }
 
 /** Which missions agreement on `p` waits for, then `set-status agreed-pending`. */

@@ -12,7 +12,7 @@ export function initTexts (context) {
 
 /** A text: an input for who may edit it, plain text for everyone else. */
 export function textView (target, editable, label) {
-  if (!editable) return el('div', { class: 'text', 'data-target': key(target), 'aria-label': label })
+  if (!editable) return el('div', { class: 'text', role: 'group', 'data-target': key(target), 'aria-label': label })
   const area = el('textarea', { 'data-target': key(target), 'aria-label': label, rows: '2' })
   area.addEventListener('input', () => {
     fit(area)

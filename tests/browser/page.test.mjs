@@ -118,7 +118,7 @@ async function negotiation (label) {
 }
 
 /** A page signed in with `tok`, in its own browser profile; waits until it is synced. */
-async function open (server, tok) {
+async function open (server, tok, { hash = '', clock = false } = {}) {
   const profile = tempDir('profile')
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -129,7 +129,8 @@ async function open (server, tok) {
   browsers.push(context)
   const page = context.pages()[0] || await context.newPage()
   page.on('pageerror', (error) => console.error('page error:', error))
-  await page.goto(`http://${server.addr}/#doc=gcm&token=${tok}`)
+  if (clock) await page.clock.install()
+  await page.goto(`http://${server.addr}/#doc=gcm&token=${tok}${hash}`)
   await page.waitForSelector('#saved[data-state="saved"]', { timeout: WAIT })
   return page
 }
@@ -669,11 +670,11 @@ const outOfView = (id) => {
 }
 const highlighted = (id) => document.querySelector(`#document > [data-paragraph="${id}"]`)?.dataset.underDiscussion === 'true'
 
-/** Forty paragraphs in two sections: p1 "Objectives" with [1]..[20] (p2..p21), p22
- *  "Commitments" with [21]..[40] (p23..p42). */
-function longText () {
+/** Forty paragraphs (or `count`) in two sections: p1 "Objectives" with [1]..[20] (p2..p21),
+ *  p22 "Commitments" with [21]..[40] (p23..p42) and on. */
+function longText (count = 40) {
   const lines = ['# Objectives']
-  for (let i = 1; i <= 40; i++) {
+  for (let i = 1; i <= count; i++) {
     if (i === 21) lines.push('# Commitments')
     lines.push(`[${i}] Paragraph ${i} of the compact.`)
   }
@@ -744,6 +745,8 @@ test('a round: the programme, the reading the room follows, proposals during it,
 
   // Mexico proposes an amendment during the reading: it is among the reading's proposals.
   await ana.locator('[data-control="propose:p40"]').click()
+  await ana.locator('[data-control="propose-rationale:p40"]').fill('Raised in the reading.')
+  await ana.locator('[data-control="propose-submit:p40"]').click()
   await until(ana, 'the amendment', () => !!document.querySelector('[data-paragraph="p40"] [data-amendment]'))
   const under = await api(server, t.mex, '/readings/reading1?under=p40')
   assert.deepEqual(under.proposals.map((a) => [a.paragraph, a.sponsors, a.reading]), [['p40', ['MEX'], 'reading1']])
@@ -755,12 +758,14 @@ test('a round: the programme, the reading the room follows, proposals during it,
   // ad ref, and the next programme item marked as under way.
   const chair = await open(server, t.chair)
   await chair.locator('[data-control="status:p25"]').selectOption('agreed-pending')
+  await chair.locator('[data-control="set-status:p25"]').click()
   await chair.locator('[data-control="pending:p25"]').fill('EU, CHE')
   await chair.locator('[data-control="set-pending:p25"]').click()
   await until(chair, 'agreed pending', () =>
     document.querySelector('[data-paragraph="p25"] [data-status]').textContent === 'agreed pending EU, CHE')
   assert.deepEqual((await api(server, t.chair, '/paragraphs/p25')).paragraph.pending, ['EU', 'CHE'])
   await chair.locator('[data-control="status:p26"]').selectOption('agreed-ad-ref')
+  await chair.locator('[data-control="set-status:p26"]').click()
   await until(chair, 'agreed ad ref', () => document.querySelector('[data-paragraph="p26"] [data-status]').dataset.status === 'agreed-ad-ref')
   await progressAgrees(ana, server, t.mex, 'after the statuses')
   await chair.locator('[data-control="current:round1:1:0"]').click()
@@ -852,6 +857,7 @@ test('a facilitator writes a letter in the page; a delegation breaks silence wit
   assert.match(await ana.locator('[data-silence="silence1"] h3').textContent(), /Rev 1: paragraphs 17, 18/)
   // The letter's attachment opens the revision.
   await ana.locator('[data-control="notice:notice1"]').click()
+  await ana.locator('#notices').screenshot({ path: join(ARTIFACTS, 'notices.png') })
   await ana.locator('[data-notice="notice1"] [data-attachment="notice1:0"]').click()
   await until(ana, 'Rev 1 read', () => !!document.querySelector('#compare[data-from="r1"][data-to="r1"] [data-compare="p2"]'))
   await ana.locator('[data-view="text"]').click()
@@ -1004,4 +1010,273 @@ test('a revoked link says so; a new link for the same person carries on with wha
   await until(ana, 'saved again', () => document.querySelector('#saved').dataset.state === 'saved')
   const a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
   assert.match(a2.text, /Typed before the new link\./)
+})
+
+// ----- the page for diplomats (issue 17) -----
+
+const AXE = readFileSync(join(import.meta.dirname, 'node_modules/axe-core/axe.min.js'), 'utf8')
+
+/** Paragraph `id`'s article is in view and has the focus. */
+const arrivedAt = (id) => {
+  const n = document.querySelector(`#document > [data-paragraph="${id}"]`)
+  if (!n) return false
+  const r = n.getBoundingClientRect()
+  return document.activeElement === n && r.top >= 0 && r.top < window.innerHeight
+}
+
+/** Sixty paragraphs: Rev 1 published after [5] agreed; then [9] locked agreed ad ref, MEX's
+ *  amendment to [2] and CHE's to [3]. Label N is p(N+1) up to 20, p(N+2) from 21. */
+async function longNegotiation (label) {
+  const server = await startServer(tempDir(label))
+  const t = {
+    chair: token(server, 'Chair', 'UN', 'facilitator'),
+    mex: token(server, 'Ana', 'MEX', 'delegation'),
+    che: token(server, 'Ben', 'CHE', 'delegation'),
+    ngo: token(server, 'Nia', 'IOM', 'observer')
+  }
+  await command(server, t.chair, { type: 'import-text', text: longText(60) })
+  await command(server, t.chair, { type: 'set-status', paragraph: 'p6', status: 'agreed' })
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  await command(server, t.chair, { type: 'lock', paragraph: 'p10', reason: 'agreed ad ref', status: 'agreed-ad-ref' })
+  await command(server, t.mex, { type: 'create-amendment', paragraph: 'p3', rationale: 'Clarity.' })
+  await command(server, t.che, { type: 'create-amendment', paragraph: 'p4', rationale: 'Balance.' })
+  return { server, t }
+}
+
+test('a link to paragraph 41 opens there; going to 18 by its label; the outline goes where it says', async () => {
+  const { server, t } = await longNegotiation('goto')
+  const ana = await open(server, t.mex, { hash: '&p=41' })
+  await until(ana, 'paragraph 41 reached from the link', arrivedAt, 'p43')
+  assert.equal(await ana.locator('#doc-title').textContent(), 'Objectives')
+  assert.match(await ana.locator('#doc-revision').textContent(), /Rev 1, published \d+ \w+ \d{4} by UN/)
+  await ana.locator('#goto-input').fill('18')
+  await ana.locator('#goto-input').press('Enter')
+  await until(ana, 'paragraph 18', arrivedAt, 'p19')
+  const hash = new URLSearchParams((await ana.evaluate(() => location.hash)).slice(1))
+  assert.deepEqual([hash.get('doc'), hash.get('p'), !!hash.get('token')], ['gcm', '18', true], 'the sign-in stays in the address')
+  await ana.locator('#goto-input').fill('99')
+  await ana.locator('#goto-input').press('Enter')
+  assert.equal(await ana.locator('#goto-error').textContent(), 'There is no paragraph 99.')
+  // The outline: paragraphs by status, and a click goes there.
+  assert.equal(await ana.locator('#outline [data-outline="p10"]').getAttribute('data-status'), 'agreed-ad-ref')
+  assert.equal(await ana.locator('#outline [data-outline="p6"]').getAttribute('data-status'), 'agreed')
+  await ana.locator('#outline [data-outline="p32"]').click()
+  await until(ana, 'paragraph 30 from the outline', arrivedAt, 'p32')
+  // One Tab stop for the text: Up and Down move between paragraphs, Enter goes in.
+  await ana.keyboard.press('ArrowDown')
+  await until(ana, 'paragraph 31 by the arrow key', arrivedAt, 'p33')
+  await ana.keyboard.press('ArrowUp')
+  await ana.keyboard.press('ArrowUp')
+  await until(ana, 'paragraph 29 by the arrow key', arrivedAt, 'p31')
+  assert.equal(await ana.evaluate(() => [...document.querySelectorAll('#document > article')].filter((n) => n.tabIndex === 0).length), 1)
+  await ana.keyboard.press('Enter')
+  assert.equal(await ana.evaluate(() => document.activeElement.closest('article')?.dataset.paragraph), 'p31')
+  await ana.screenshot({ path: join(ARTIFACTS, 'outline.png') })
+  // A narrow screen: the outline is a drawer.
+  await ana.setViewportSize({ width: 600, height: 900 })
+  assert.equal(await ana.locator('#outline').isVisible(), false)
+  await ana.locator('#outline-open').click()
+  await until(ana, 'the drawer', () => document.querySelector('#outline').getBoundingClientRect().width > 0)
+  await ana.screenshot({ path: join(ARTIFACTS, 'outline-drawer.png') })
+  await ana.locator('#outline [data-outline="p52"]').click()
+  await until(ana, 'paragraph 50 from the drawer', arrivedAt, 'p52')
+  assert.equal(await ana.locator('#outline').isVisible(), false)
+})
+
+test('search counts and highlights its matches; each filter shows what it says', async () => {
+  const { server, t } = await longNegotiation('search')
+  const ana = await open(server, t.mex)
+  await ana.locator('#search-input').fill('Paragraph 5')
+  // 5 and 50 to 59.
+  await until(ana, 'the matches counted', () => document.querySelector('#search-count').textContent === '1 of 11 matches')
+  assert.equal(await ana.locator('#document > [data-search-hit]').count(), 11)
+  assert.equal(await ana.locator('[data-search-preview="p6"] mark').textContent(), 'Paragraph 5')
+  await ana.locator('#search-next').click()
+  await until(ana, 'the next match', () => document.querySelector('#search-count').textContent === '2 of 11 matches' &&
+    !!document.querySelector('[data-search-preview="p52"] mark'))
+  assert.equal(await ana.locator('#document > [data-paragraph="p52"]').getAttribute('data-search-hit'), 'current')
+  await ana.locator('#search-prev').click()
+  await ana.locator('#search-prev').click()
+  await until(ana, 'the last match', () => document.querySelector('#search-count').textContent === '11 of 11 matches')
+  await ana.screenshot({ path: join(ARTIFACTS, 'search.png') })
+  await ana.locator('#search-input').fill('')
+  await until(ana, 'no marks', () => !document.querySelector('[data-search-hit]'))
+
+  const filter = async (value, expected, since) => {
+    await ana.locator('#filter').selectOption(value)
+    if (since) await ana.locator('#filter-since').selectOption(since)
+    await until(ana, `the filter ${value}`, (wanted) => {
+      const shown = [...document.querySelectorAll('#document > article')].filter((n) => n.offsetParent !== null).map((n) => n.dataset.paragraph)
+      return JSON.stringify(shown) === JSON.stringify(wanted)
+    }, expected)
+  }
+  await filter('locked', ['p10'])
+  await filter('bracketed', ['p3', 'p4'])
+  await filter('mine', ['p3'])
+  await filter('changed', ['p10'], 'r1')
+  await filter('open', Array.from({ length: 62 }, (_, i) => `p${i + 1}`)
+    .filter((id) => !['p1', 'p22', 'p6', 'p10'].includes(id)))
+  assert.equal(await ana.locator('#filter-count').textContent(), '58 of 60 paragraphs shown')
+  // Going to a paragraph the filter hides shows everything again.
+  await ana.locator('#goto-input').fill('5')
+  await ana.locator('#goto-input').press('Enter')
+  await until(ana, 'paragraph 5', arrivedAt, 'p6')
+  assert.equal(await ana.locator('#filter').inputValue(), '')
+  // The progress line is in the header.
+  await progressAgrees(ana, server, t.mex, 'long text')
+})
+
+test('a refusal is said at its paragraph and stays; a lock arriving is said there; a command offline waits and is sent', async () => {
+  const { server, t } = await negotiation('feedback')
+  const chair = await open(server, t.chair, { clock: true })
+  // Refused: a reason longer than the server takes.
+  await chair.locator('[data-control="lock-reason:p3"]').fill('x'.repeat(1200))
+  await chair.locator('[data-control="lock:p3"]').click()
+  await until(chair, 'the refusal at paragraph 18', () =>
+    (document.querySelector('[data-feedback="p3"] [data-note="refused"]') || {}).textContent?.includes('Not done (lock)'))
+  await chair.clock.fastForward('00:31')
+  await until(chair, 'the banner cleared', () => document.querySelector('#banner').hidden)
+  assert.equal(await chair.locator('[data-feedback="p3"] [data-note="refused"]').count(), 1, 'still there 31 s later')
+  await chair.screenshot({ path: join(ARTIFACTS, 'refusal-at-paragraph.png'), fullPage: true })
+  const noteId = await chair.locator('[data-feedback="p3"] [data-note="refused"]').getAttribute('data-note-id')
+  await chair.locator(`[data-control="dismiss-note:${noteId}"]`).click()
+  assert.equal(await chair.locator('[data-feedback="p3"] [data-note]').count(), 0)
+
+  // A lock arriving while Ana types in the amendment: said at the paragraph, the focus kept there.
+  const ana = await open(server, t.mex)
+  await typeAtEnd(ana, 'amendment-text:a1', ' with care')
+  await until(ana, 'saved', () => document.querySelector('#saved').dataset.state === 'saved')
+  await command(server, t.chair, { type: 'lock', paragraph: 'p2', reason: 'agreed ad ref' })
+  await until(ana, 'the lock said at 17', () =>
+    (document.querySelector('[data-feedback="p2"] [data-note="locked"]') || {}).textContent?.startsWith('UN locked 17: agreed ad ref. You were typing here'))
+  assert.equal(await ana.evaluate(() => document.activeElement.dataset.paragraph), 'p2')
+  assert.equal((await api(server, t.mex, '/amendments')).amendments.find((a) => a.id === 'a1').text, 'Cooperate to address migration. with care')
+
+  // Offline: a comment waits at its paragraph and is sent on reconnection.
+  await ana.evaluate(() => window.concord.pause())
+  await until(ana, 'offline', () => document.querySelector('#saved').dataset.state === 'offline')
+  await ana.locator('[data-control="comment-text:p3"]').fill('Sent when back.')
+  await ana.locator('[data-control="comment:p3"]').click()
+  await until(ana, 'queued', () => (document.querySelector('[data-feedback="p3"] [data-note="queued"]') || {}).textContent?.includes('Will be sent when back online'))
+  await ana.screenshot({ path: join(ARTIFACTS, 'queued-offline.png'), fullPage: true })
+  assert.equal((await api(server, t.mex, '/paragraphs/p3')).comments.length, 0)
+  await ana.evaluate(() => window.concord.resume())
+  await until(ana, 'sent', () => !document.querySelector('[data-note="queued"]') && !!document.querySelector('[data-comment="p3/c1"]'))
+  assert.equal((await api(server, t.mex, '/paragraphs/p3')).comments[0].text, 'Sent when back.')
+})
+
+test('recovered text is shown at its paragraph and proposed as an amendment from there', async () => {
+  const { server, t } = await negotiation('recover-here')
+  const ana = await open(server, t.mex)
+  await ana.evaluate(() => window.concord.pause())
+  await until(ana, 'offline', () => document.querySelector('#saved').dataset.state === 'offline')
+  await typeAtEnd(ana, 'amendment-text:a2', ' Offline words.')
+  await command(server, t.chair, { type: 'lock', paragraph: 'p3', reason: 'agreed ad ref' })
+  await command(server, t.chair, { type: 'unlock', paragraph: 'p3', reason: 'one more reading' })
+  await command(server, t.chair, { type: 'lock', paragraph: 'p3', reason: 'agreed ad ref' })
+  await ana.evaluate(() => window.concord.resume())
+  await until(ana, 'recovered at 18', () =>
+    [...document.querySelectorAll('[data-feedback="p3"] [data-recovered-here] textarea')].some((a) => a.value.includes('Offline words.')))
+  assert.equal(await ana.locator('[data-feedback="p3"] [data-control="propose-recovered:0"]').count(), 1)
+  await ana.screenshot({ path: join(ARTIFACTS, 'recovered-here.png'), fullPage: true })
+})
+
+test('the propose form needs a rationale and makes one amendment with its text, kind and group', async () => {
+  const { server, t } = await negotiation('propose')
+  const ana = await open(server, t.mex)
+  const before = (await api(server, t.mex, '/amendments')).amendments.length
+  await ana.locator('[data-control="propose:p3"]').click()
+  assert.equal(await ana.evaluate(() => document.activeElement.dataset.control), 'propose-text:p3', 'focus in the text')
+  assert.equal(await ana.locator('[data-control="propose-text:p3"]').inputValue(), 'Invest in skills development.')
+  await ana.locator('[data-control="propose-text:p3"]').fill('Invest in skills development and recognition.')
+  await ana.locator('[data-control="propose-submit:p3"]').click()
+  assert.match(await ana.locator('[data-error="propose-rationale:p3"]').textContent(), /Give a rationale/)
+  assert.equal(await ana.evaluate(() => document.activeElement.dataset.control), 'propose-rationale:p3')
+  assert.equal((await api(server, t.mex, '/amendments')).amendments.length, before, 'nothing sent without a rationale')
+  await ana.screenshot({ path: join(ARTIFACTS, 'propose-form.png'), fullPage: true })
+  await ana.locator('[data-control="propose-rationale:p3"]').fill('Skills are recognised across borders.')
+  await ana.locator('[data-control="propose-behalf:p3"]').fill('G77 and China')
+  // Two clicks, one amendment.
+  await ana.locator('[data-control="propose-submit:p3"]').dblclick()
+  await until(ana, 'the amendment with its text', () =>
+    !!document.querySelector('[data-feedback="p3"] [data-note="proposed"]') && document.querySelector('#saved').dataset.state === 'saved')
+  const created = (await api(server, t.mex, '/amendments')).amendments.filter((a) => a.paragraph === 'p3' && a.rationale)
+  assert.equal(created.length, 1)
+  assert.deepEqual([created[0].text, created[0].on_behalf_of, created[0].new_after],
+    ['Invest in skills development and recognition.', 'G77 and China', false])
+  // A new paragraph after 17.
+  await ana.locator('[data-control="propose:p2"]').click()
+  await ana.locator('[data-control="propose-kind-insert:p2"]').check()
+  await ana.locator('[data-control="propose-text:p2"]').fill('Promote fair recruitment.')
+  await ana.locator('[data-control="propose-rationale:p2"]').fill('A gap in the text.')
+  await ana.locator('[data-control="propose-submit:p2"]').click()
+  await until(ana, 'the new paragraph proposed', () => !!document.querySelector('[data-feedback="p2"] [data-note="proposed"]') &&
+    document.querySelector('#saved').dataset.state === 'saved')
+  const inserted = (await api(server, t.mex, '/amendments')).amendments.find((a) => a.new_after)
+  assert.deepEqual([inserted.paragraph, inserted.text], ['p2', 'Promote fair recruitment.'])
+})
+
+test('the status is set only by Set; Lock needs a reason, sets a status with it, and can be undone', async () => {
+  const { server, t } = await negotiation('decisions')
+  const chair = await open(server, t.chair)
+  const select = chair.locator('[data-control="status:p3"]')
+  await select.focus()
+  await chair.keyboard.press('ArrowDown')
+  await chair.keyboard.press('ArrowDown')
+  assert.equal((await api(server, t.chair, '/paragraphs/p3')).paragraph.status, 'open', 'arrow keys commit nothing')
+  await select.selectOption('held')
+  await chair.locator('[data-control="set-status:p3"]').click()
+  await until(chair, 'held', () => document.querySelector('[data-paragraph="p3"] [data-status]').dataset.status === 'held')
+  // Lock without a reason: refused at the field.
+  await chair.locator('[data-control="lock:p2"]').click()
+  assert.match(await chair.locator('[data-error="lock:p2"]').textContent(), /Say why it is locked/)
+  assert.ok(!(await api(server, t.chair, '/paragraphs/p2')).paragraph.lock)
+  await chair.locator('[data-control="lock-reason:p2"]').fill('agreed ad ref')
+  assert.equal(await chair.locator('[data-control="lock-status:p2"]').inputValue(), 'agreed-ad-ref', 'the status offered with the reason')
+  await chair.locator('[data-control="lock:p2"]').click()
+  await until(chair, 'locked agreed ad ref', () => !!document.querySelector('[data-locked="p2"]') &&
+    document.querySelector('[data-paragraph="p2"] [data-status]').dataset.status === 'agreed-ad-ref')
+  const p2 = (await api(server, t.chair, '/paragraphs/p2')).paragraph
+  assert.deepEqual([p2.status, p2.lock.reason], ['agreed-ad-ref', 'agreed ad ref'])
+  await chair.locator('[data-control="undo:p2"]').click()
+  await until(chair, 'unlocked by undo', () => !document.querySelector('[data-locked="p2"]'))
+  assert.ok(!(await api(server, t.chair, '/paragraphs/p2')).paragraph.lock)
+})
+
+test('others at work: a remote edit flashes in the mission colour and "MEX is editing" shows', async () => {
+  const { server, t } = await negotiation('activity')
+  const ana = await open(server, t.mex)
+  const ben = await open(server, t.che)
+  await ana.locator('textarea[data-target="amendment-text:a1"]').focus()
+  await until(ben, 'MEX is editing', () =>
+    (document.querySelector('[data-paragraph="p2"] [data-editing="MEX"]') || {}).textContent === 'MEX is editing amendment a1')
+  await typeAtEnd(ana, 'amendment-text:a1', ' now')
+  await until(ben, 'the flash', () => document.querySelector('[data-target="amendment-text:a1"]').dataset.editedBy === 'MEX')
+  await ben.screenshot({ path: join(ARTIFACTS, 'remote-editing.png') })
+})
+
+async function axe (page, role) {
+  await page.addScriptTag({ content: AXE })
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`), [], `${role}'s view`)
+}
+
+test('axe finds no serious or critical violation in the facilitator\'s, a delegation\'s and an observer\'s view', async () => {
+  const { server, t } = await negotiation('axe')
+  await command(server, t.chair, { type: 'publish-revision', name: 'Rev 1' })
+  await command(server, t.chair, { type: 'lock', paragraph: 'p3', reason: 'agreed ad ref' })
+  for (const [role, tok] of [['facilitator', t.chair], ['delegation', t.mex], ['observer', t.ngo]]) {
+    const page = await open(server, tok)
+    await until(page, 'the redlines', (observer) => observer ||
+      [...document.querySelectorAll('[data-redline]')].every((n) => n.querySelector('.redline')), role === 'observer')
+    await axe(page, role)
+    await page.screenshot({ path: join(ARTIFACTS, `view-${role}.png`), fullPage: true })
+    if (role === 'observer') {
+      assert.equal(await page.locator('#saved').textContent(), 'Reading the live text', 'observers see no save status')
+    }
+    if (role === 'delegation') {
+      await page.locator('[data-redline="a1"]').screenshot({ path: join(ARTIFACTS, 'redline.png') })
+    }
+  }
 })

@@ -67,6 +67,8 @@ pub struct ClientCore {
     /// Others' presence: client id -> (clock, state).
     presence: BTreeMap<u64, (u32, Value)>,
     presence_clock: u32,
+    /// The text this person is in (published with their presence), if any.
+    focus: Option<Target>,
 }
 
 impl Default for ClientCore {
@@ -96,6 +98,7 @@ impl ClientCore {
             attempts: 0,
             presence: BTreeMap::new(),
             presence_clock: 0,
+            focus: None,
         }
     }
 

@@ -1,11 +1,12 @@
 //! Presence: who else has the document open (person, mission, role, as the server stamped
-//! them), and this person's own presence, published once signed in unless they observe.
+//! them), and this person's own presence, published once signed in unless they observe, with
+//! the text they are in (`focus`), so others see "EU is editing a1".
 
 use concord_protocol::awareness::{decode_awareness, encode_awareness, AwarenessEntry};
 use concord_protocol::{Message, Role};
 use serde_json::{json, Value};
 
-use super::{ClientCore, Event, Link};
+use super::{ClientCore, Event, Link, Target};
 
 impl ClientCore {
     pub(super) fn publish_presence(&mut self) {
@@ -18,6 +19,7 @@ impl ClientCore {
             "person": session.person,
             "mission": session.mission,
             "role": session.role,
+            "focus": self.focus,
         })
         .to_string();
         let update = encode_awareness([AwarenessEntry {
@@ -27,6 +29,15 @@ impl ClientCore {
         }]);
         self.outgoing
             .push_back(Message::Awareness(&update).encode());
+    }
+
+    /// The person moved into `focus` (or out of every text): published if it changed.
+    pub fn set_focus(&mut self, focus: Option<Target>) {
+        if self.focus == focus {
+            return;
+        }
+        self.focus = focus;
+        self.publish_presence();
     }
 
     pub(super) fn receive_presence(&mut self, update: &[u8]) {

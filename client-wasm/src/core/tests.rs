@@ -622,3 +622,35 @@ fn the_model_carries_the_process_with_the_notices_addressed_to_this_mission() {
     assert_eq!(expected, ["p2", "p3", "p4", "p5"]);
     assert_eq!(model["process"]["in_reading"], json!(expected));
 }
+
+#[test]
+fn presence_names_the_text_the_person_is_in_once_per_move() {
+    use concord_protocol::awareness::decode_awareness;
+    let mut server = Server::new("[1] Commit to cooperate.");
+    let mut mex = Connection::new(MEX);
+    mex.connect(&mut server);
+    while mex.client.take_outgoing().is_some() {}
+    let focus = |client: &mut ClientCore| -> Vec<Value> {
+        let mut states = Vec::new();
+        while let Some(frame) = client.take_outgoing() {
+            for message in Message::decode_frame(&frame).expect("frame") {
+                if let Message::Awareness(update) = message {
+                    for entry in decode_awareness(update).expect("awareness") {
+                        let state: Value = serde_json::from_str(entry.state).expect("json");
+                        states.push(state["focus"].clone());
+                    }
+                }
+            }
+        }
+        states
+    };
+    mex.client.set_focus(Some(Target::Body("p1".into())));
+    assert_eq!(
+        focus(&mut mex.client),
+        vec![json!({"kind": "body", "id": "p1"})]
+    );
+    mex.client.set_focus(Some(Target::Body("p1".into())));
+    assert!(focus(&mut mex.client).is_empty(), "unchanged: nothing sent");
+    mex.client.set_focus(None);
+    assert_eq!(focus(&mut mex.client), vec![Value::Null]);
+}
