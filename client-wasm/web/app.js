@@ -33,6 +33,8 @@ const $ = (id) => document.getElementById(id)
 let conn = null
 let session = null
 let lastShape = null
+// Each paragraph's shape as last drawn (see `shapeOf`).
+let lastParagraphs = null
 let lastConnection = null
 let notice = null
 let lastModel = null
@@ -210,13 +212,27 @@ function render () {
     const typingIn = document.activeElement && document.activeElement.closest && document.activeElement.closest('#document > article')
     feedback.modelChanged(lastModel, model, typingIn && typingIn.dataset.paragraph)
     lastModel = model
-    const shape = JSON.stringify(shapeOf(model, status))
-    if (shape !== lastShape) {
-      lastShape = shape
+    // What changed decides what is redrawn: the whole text when its order or the page's
+    // situation changed, else only the paragraphs whose own shape changed (a lock, an
+    // amendment, a comment touches one paragraph of hundreds).
+    const shape = shapeOf(model, status)
+    const whole = JSON.stringify(shape.page)
+    if (whole !== lastShape || !lastParagraphs) {
+      lastShape = whole
+      lastParagraphs = shape.paragraphs
       rebuild(model, typingIn && typingIn.dataset.paragraph)
       afterRebuild(model)
       afterRebuildSearch()
       updateActivity(status, true)
+    } else {
+      const changed = model.paragraphs.filter((p) => shape.paragraphs.get(p.id) !== lastParagraphs.get(p.id))
+      lastParagraphs = shape.paragraphs
+      if (changed.length) {
+        patch(model, changed, typingIn && typingIn.dataset.paragraph)
+        afterRebuild(model, changed.map((p) => p.id))
+        afterRebuildSearch()
+        updateActivity(status, true)
+      }
     }
     updateOutline(model)
     updateFilters(model)
@@ -371,40 +387,51 @@ function renderRecoverable (items) {
 }
 
 /** What, when it changes, needs the document's elements rebuilt (texts are synced apart). */
+/** What the text's DOM depends on: the page's situation and order (`page`: any change
+ *  redraws everything), and each paragraph's own shape (a change redraws that paragraph). */
 function shapeOf (model, status) {
+  const paragraphs = new Map(model.paragraphs.map((p) => [p.id, JSON.stringify([
+    p.label, p.kind, p.status, !!p.lock, p.lock && p.lock.reason, p.editable,
+    p.comments.map((c) => [c.id, !!c.resolved]),
+    p.amendments.map((a) => [a.id, a.status, a.sponsors, a.supporters, a.opposers, a.on_behalf_of,
+      a.text_editable, a.rationale_editable, a.stale, a.invited, a.decision && a.decision.at_ms, a.moved_on])
+  ])]))
   return {
-    role: session && session.role,
-    observers: model.revisions.observers,
-    connection: status.connection === 'closed',
-    reading: readingShape(model),
-    missions: model.missions,
-    paragraphs: model.paragraphs.map((p) => [
-      p.id, p.label, p.kind, p.status, !!p.lock, p.lock && p.lock.reason, p.editable,
-      p.comments.map((c) => [c.id, !!c.resolved]),
-      p.amendments.map((a) => [a.id, a.status, a.sponsors, a.supporters, a.opposers, a.on_behalf_of,
-        a.text_editable, a.rationale_editable, a.stale, a.invited, a.decision && a.decision.at_ms])
-    ])
+    page: {
+      role: session && session.role,
+      observers: model.revisions.observers,
+      connection: status.connection === 'closed',
+      reading: readingShape(model),
+      missions: model.missions,
+      order: model.paragraphs.map((p) => p.id)
+    },
+    paragraphs
   }
 }
 
-function rebuild (model, typingIn) {
+/** Redraws these paragraphs in place, keeping the focus and selection of the person. */
+function patch (model, changed, typingIn) {
+  keepingFocus(typingIn, () => {
+    const role = session && session.role
+    const labels = new Map(model.paragraphs.map((p) => [p.id, p.label]))
+    for (const p of changed) {
+      const old = document.querySelector(`#document > [data-paragraph="${CSS.escape(p.id)}"], #document > [data-heading="${CSS.escape(p.id)}"]`)
+      const fresh = p.kind === 'heading'
+        ? el('h2', { 'data-target': key({ kind: 'body', id: p.id }), 'data-heading': p.id }, p.body)
+        : paragraphView(p, role, labels)
+      if (old) old.replaceWith(fresh)
+    }
+  })
+}
+
+/** Runs `redraw` and puts the focus (and a text's selection) back where the person had it. */
+function keepingFocus (typingIn, redraw) {
   const focused = document.activeElement
   const focusKey = focused && focused.dataset && (focused.dataset.target || focused.dataset.control)
   const focusedArticle = focused && focused.matches && focused.matches('#document > article') ? focused.dataset.paragraph : null
   const selection = focused && 'selectionStart' in focused ? [focused.selectionStart, focused.selectionEnd] : null
-
-  const role = session && session.role
-  const nodes = []
-  const labels = new Map(model.paragraphs.map((p) => [p.id, p.label]))
-  for (const p of model.paragraphs) {
-    if (p.kind === 'heading') {
-      nodes.push(el('h2', { 'data-target': key({ kind: 'body', id: p.id }), 'data-heading': p.id }, p.body))
-      continue
-    }
-    nodes.push(paragraphView(p, role, labels))
-  }
-  $('document').replaceChildren(...nodes)
-
+  redraw()
+  if (document.activeElement === focused && focused.isConnected) return
   const article = (id) => document.querySelector(`#document > [data-paragraph="${CSS.escape(id)}"]`)
   if (focusKey) {
     const again = document.querySelector(`[data-target="${focusKey}"], [data-control="${focusKey}"]`)
@@ -417,6 +444,22 @@ function rebuild (model, typingIn) {
   } else if (focusedArticle) {
     article(focusedArticle)?.focus({ preventScroll: true })
   }
+}
+
+function rebuild (model, typingIn) {
+  keepingFocus(typingIn, () => {
+    const role = session && session.role
+    const nodes = []
+    const labels = new Map(model.paragraphs.map((p) => [p.id, p.label]))
+    for (const p of model.paragraphs) {
+      if (p.kind === 'heading') {
+        nodes.push(el('h2', { 'data-target': key({ kind: 'body', id: p.id }), 'data-heading': p.id }, p.body))
+        continue
+      }
+      nodes.push(paragraphView(p, role, labels))
+    }
+    $('document').replaceChildren(...nodes)
+  })
 }
 
 function paragraphView (p, role, labels) {

@@ -94,10 +94,13 @@ export function apply () {
   const mission = ctx.mission()
   let shown = 0
   let total = 0
+  // One pass over the page's paragraphs, not one lookup each (hundreds on a large text).
+  const nodes = new Map()
+  for (const node of document.querySelectorAll('#document > [data-paragraph]')) nodes.set(node.dataset.paragraph, node)
   for (const p of model.paragraphs) {
     if (p.kind === 'heading') continue
     total++
-    const node = document.querySelector(`#document > [data-paragraph="${CSS.escape(p.id)}"]`)
+    const node = nodes.get(p.id)
     const on = keep(p, filter, mission)
     if (on) shown++
     if (node) node.toggleAttribute('data-filtered-out', !on)

@@ -152,16 +152,19 @@ function onKey (event) {
 }
 
 /** After the document's elements were rebuilt: the Tab stop, and the paragraph the link names. */
-export function afterRebuild (model) {
+export function afterRebuild (model, redrawn = null) {
   byLabel = new Map()
   for (const p of model.paragraphs) if (p.kind !== 'heading') byLabel.set(p.label.toLowerCase(), p.id)
-  const articles = document.querySelectorAll('#document > article')
+  // After a redraw of some paragraphs, only their (new) articles need their Tab order set.
+  const articles = redrawn
+    ? redrawn.map((id) => document.querySelector(`#document > article[data-paragraph="${CSS.escape(id)}"]`)).filter(Boolean)
+    : [...document.querySelectorAll('#document > article')]
   const focused = document.activeElement
   for (const article of articles) {
     article.tabIndex = -1
     inner(article, article.contains(focused) && article !== focused)
   }
-  if (!currentArticle() && articles.length) current = articles[0].dataset.paragraph
+  if (!currentArticle()) current = document.querySelector('#document > article')?.dataset.paragraph
   const article = currentArticle()
   if (article) article.tabIndex = 0
   if (wanted && byLabel.has(wanted.toLowerCase())) {

@@ -128,6 +128,37 @@ for (let i = 0; i < RUNS; i++) {
   commandScriptMs.push((await scriptSeconds() - before) * 1000)
 }
 
+if (process.env.PROFILE) {
+  await cdp.send('Profiler.enable')
+  await cdp.send('Profiler.start')
+  for (let i = 0; i < 5; i++) {
+    const paragraph = ids[(i * 53 + 5) % ids.length]
+    await page.evaluate(async ([tok, paragraph]) => {
+      await fetch('/api/docs/gcm/commands', { method: 'POST', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'lock', paragraph, reason: 'x' }) })
+      await new Promise((resolve) => { const check = () => document.querySelector(`[data-locked="${paragraph}"]`) ? resolve() : requestAnimationFrame(check); check() })
+    }, [chair, paragraph])
+  }
+  const { profile } = await cdp.send('Profiler.stop')
+  const self = new Map()
+  const dt = profile.timeDeltas
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id); const name = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`
+    self.set(name, (self.get(name) || 0) + (dt[i] || 0) / 1000)
+  })
+  console.error([...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(1)}ms ${k}`).join('\n'))
+  const parent = new Map()
+  for (const n of profile.nodes) for (const c of n.children || []) parent.set(c, n)
+  const callers = new Map()
+  profile.samples.forEach((id, i) => {
+    const n = byId.get(id)
+    if (!['querySelector', 'querySelectorAll'].includes(n.callFrame.functionName)) return
+    const up = parent.get(id); const name = up ? `${up.callFrame.functionName} ${up.callFrame.url.split('/').pop()}:${up.callFrame.lineNumber}` : '?'
+    callers.set(name, (callers.get(name) || 0) + (dt[i] || 0) / 1000)
+  })
+  console.error('CALLERS\n' + [...callers].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, v]) => `${v.toFixed(1)}ms ${k}`).join('\n'))
+}
+
 // A keystroke on another connection, until this page shows it.
 const { page: typist } = await open(missions[0].token)
 const amendment = (await (await fetch(`http://${addr}/api/docs/gcm/amendments?mission=EU`, { headers: { authorization: `Bearer ${chair}` } })).json()).amendments
