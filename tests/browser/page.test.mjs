@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -43,10 +43,11 @@ function tempDir (label) {
 }
 
 /** Starts `concord serve` on `port` (0: any) over `dataDir`; resolves once it listens. */
-async function startServer (dataDir, port = 0) {
-  const proc = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+async function startServer (dataDir, port = 0, bin = BIN, cwd = undefined) {
+  const proc = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
     env: { ...process.env, CONCORD_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit']
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd
   })
   const lines = createInterface({ input: proc.stdout })
   const addr = await new Promise((resolve, reject) => {
@@ -1279,4 +1280,15 @@ test('axe finds no serious or critical violation in the facilitator\'s, a delega
       await page.locator('[data-redline="a1"]').screenshot({ path: join(ARTIFACTS, 'redline.png') })
     }
   }
+})
+
+test('a binary copied out of the source tree serves the page it embeds, and a delegation works in it', async () => {
+  const elsewhere = tempDir('installed')
+  const bin = join(elsewhere, 'concord')
+  copyFileSync(BIN, bin)
+  const server = await startServer(join(elsewhere, 'data'), 0, bin, elsewhere)
+  const chair = token(server, 'Chair', 'UN', 'facilitator')
+  await command(server, chair, { type: 'import-text', text: '[1] Served from the binary itself.' })
+  const page = await open(server, token(server, 'Ana', 'MEX', 'delegation'))
+  assert.match(await page.locator('#document').textContent(), /Served from the binary itself\./)
 })

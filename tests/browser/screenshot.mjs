@@ -13,6 +13,7 @@ const data = mkdtempSync(join(tmpdir(), 'concord-demo-'))
 const server = spawn(join(ROOT, 'target/debug/concord'),
   ['serve', '--demo', '--listen', '127.0.0.1:0', '--data-dir', data],
   { env: { ...process.env, CONCORD_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] })
+process.on('exit', () => server.kill('SIGTERM'))
 const links = {}
 let addr
 await new Promise((resolve) => {
@@ -61,7 +62,10 @@ await phl.keyboard.press('Control+End')
 await phl.keyboard.type(' while protecting the right to privacy')
 await mar.waitForFunction((id) => document.querySelector(`[data-target="amendment-text:${id}"]`).value.includes('privacy'), created.id)
 await phl.waitForSelector('#saved[data-state="saved"]')
-await phl.locator(`[data-paragraph="${p17}"]`).evaluate((n) => window.scrollTo(0, n.offsetTop - 70))
+// The calm status says so after a pause, and the redline shows the words being added.
+await phl.waitForFunction(() => document.querySelector('#saved').textContent === 'All changes saved')
+await phl.waitForFunction((id) => !!document.querySelector(`[data-redline="${id}"] ins`), created.id)
+await phl.locator(`#document > [data-paragraph="${p17}"]`).evaluate((n) => window.scrollTo(0, n.offsetTop - 70))
 await phl.screenshot({ path: join(ROOT, 'docs/screenshot.png') })
 await browser.close()
 server.kill('SIGTERM')
