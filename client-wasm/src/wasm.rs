@@ -120,6 +120,15 @@ impl Client {
         self.core.set_focus(target);
     }
 
+    /// As `setFocus`, with the caret's UTF-16 offset in that text (negative: not said).
+    #[wasm_bindgen(js_name = setFocusAt)]
+    pub fn set_focus_at(&mut self, target: &str, caret: i32) {
+        let target = serde_json::from_str::<Option<Target>>(target)
+            .ok()
+            .flatten();
+        self.core.set_focus_at(target, u32::try_from(caret).ok());
+    }
+
     #[wasm_bindgen(js_name = dismissRecoverable)]
     pub fn dismiss_recoverable(&mut self, index: usize) {
         self.core.dismiss_recoverable(index);

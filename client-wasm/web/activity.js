@@ -8,25 +8,11 @@ const FLASH_MS = 2500
 
 let ctx = null
 let editingFor = ''
-let published = null
 
 /** `context`: `{conn, model(), session()}`. */
 export function initActivity (context) {
+  // Which text the person is in, and where the caret is, is published by `carets.js`.
   ctx = context
-  const focus = (target) => {
-    if (target === published) return
-    published = target
-    const client = ctx.conn.client
-    if (!client || typeof client.setFocus !== 'function') return
-    client.setFocus(target || 'null')
-    ctx.conn.pump()
-  }
-  document.addEventListener('focusin', (event) => {
-    const node = event.target
-    if (node.tagName === 'TEXTAREA' && node.dataset.target) focus(JSON.stringify(targetOfKey(node.dataset.target)))
-    else focus(null)
-  })
-  document.addEventListener('focusout', (event) => { if (!event.relatedTarget) focus(null) })
 }
 
 function targetOfKey (k) {

@@ -27,6 +27,7 @@ import { initFilters, updateFilters, apply as applyFilters, clearFilter } from '
 import * as feedback from './feedback.js'
 import { initPropose, proposeControl, openPropose } from './propose.js'
 import { initActivity, remoteTexts, updateActivity } from './activity.js'
+import { initCarets, updateCarets } from './carets.js'
 
 const $ = (id) => document.getElementById(id)
 
@@ -110,6 +111,7 @@ async function main () {
   feedback.initFeedback({ conn, say, model: () => lastModel, propose: (paragraph, text) => openPropose(paragraph, text) })
   initPropose({ conn, say, model: () => lastModel, note: feedback.note })
   initActivity({ conn, model: () => lastModel })
+  initCarets({ conn, redraw: () => queueRender() })
   for (const b of document.querySelectorAll('[data-view]')) b.addEventListener('click', () => showView(b.dataset.view))
   $('doc-heading').hidden = false
   conn.start()
@@ -254,6 +256,7 @@ function render () {
   pending.texts.clear()
   feedback.updateFeedback(status)
   updateActivity(status)
+  updateCarets(status)
   afterRender()
   refreshRedlines()
 }

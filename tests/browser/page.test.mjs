@@ -1292,3 +1292,32 @@ test('a binary copied out of the source tree serves the page it embeds, and a de
   const page = await open(server, token(server, 'Ana', 'MEX', 'delegation'))
   assert.match(await page.locator('#document').textContent(), /Served from the binary itself\./)
 })
+
+test('another delegate\'s caret is drawn where they are in the text, and follows them', async () => {
+  const { server, t } = await negotiation('carets')
+  const ana = await open(server, t.mex)
+  const ben = await open(server, t.che)
+  const area = ana.locator('textarea[data-target="amendment-text:a1"]')
+  await area.focus()
+  await area.evaluate((n) => n.setSelectionRange(0, 0))
+  const caretAt = () => {
+    const mark = document.querySelector('[data-caret="MEX"][data-caret-target="amendment-text:a1"]')
+    return mark ? [Math.round(parseFloat(mark.style.left)), Math.round(parseFloat(mark.style.top))] : null
+  }
+  await until(ben, "Ana's caret", caretAt)
+  const first = await ben.evaluate(caretAt)
+  const box = await ben.locator('textarea[data-target="amendment-text:a1"]').boundingBox()
+  const scroll = await ben.evaluate(() => [window.scrollX, window.scrollY])
+  assert.ok(first[0] >= box.x + scroll[0] && first[0] <= box.x + scroll[0] + 30, `at the start of the text: ${first} in ${JSON.stringify(box)}`)
+  assert.match(await ben.locator('[data-caret="MEX"]').textContent(), /MEX/)
+  // Ana moves to the end: the caret follows.
+  await ana.keyboard.press('Control+End')
+  await until(ben, 'the caret moved', (before) => {
+    const mark = document.querySelector('[data-caret="MEX"]')
+    return mark && Math.round(parseFloat(mark.style.left)) !== before[0]
+  }, first)
+  await ben.locator('[data-amendment="a1"]').screenshot({ path: join(ARTIFACTS, 'remote-caret.png') })
+  // Ana leaves the text: her caret goes.
+  await ana.locator('#export-button').focus()
+  await until(ben, 'the caret gone', () => !document.querySelector('[data-caret="MEX"]'))
+})

@@ -69,6 +69,8 @@ pub struct ClientCore {
     presence_clock: u32,
     /// The text this person is in (published with their presence), if any.
     focus: Option<Target>,
+    /// Where in `focus` the caret is (UTF-16 offset), published so others see it.
+    caret: Option<u32>,
 }
 
 impl Default for ClientCore {
@@ -99,6 +101,7 @@ impl ClientCore {
             presence: BTreeMap::new(),
             presence_clock: 0,
             focus: None,
+            caret: None,
         }
     }
 

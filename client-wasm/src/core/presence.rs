@@ -20,6 +20,7 @@ impl ClientCore {
             "mission": session.mission,
             "role": session.role,
             "focus": self.focus,
+            "caret": self.caret,
         })
         .to_string();
         let update = encode_awareness([AwarenessEntry {
@@ -33,10 +34,18 @@ impl ClientCore {
 
     /// The person moved into `focus` (or out of every text): published if it changed.
     pub fn set_focus(&mut self, focus: Option<Target>) {
-        if self.focus == focus {
+        self.set_focus_at(focus, None);
+    }
+
+    /// As [`ClientCore::set_focus`], with where the caret is in that text (UTF-16 offset), so
+    /// others can show it: published if either changed.
+    pub fn set_focus_at(&mut self, focus: Option<Target>, caret: Option<u32>) {
+        let caret = if focus.is_some() { caret } else { None };
+        if self.focus == focus && self.caret == caret {
             return;
         }
         self.focus = focus;
+        self.caret = caret;
         self.publish_presence();
     }
 

@@ -653,4 +653,11 @@ fn presence_names_the_text_the_person_is_in_once_per_move() {
     assert!(focus(&mut mex.client).is_empty(), "unchanged: nothing sent");
     mex.client.set_focus(None);
     assert_eq!(focus(&mut mex.client), vec![Value::Null]);
+    // The caret goes with the focus, and moving it alone is published.
+    mex.client
+        .set_focus_at(Some(Target::Body("p1".into())), Some(4));
+    assert_eq!(focus(&mut mex.client).len(), 1);
+    mex.client
+        .set_focus_at(Some(Target::Body("p1".into())), Some(9));
+    assert_eq!(focus(&mut mex.client).len(), 1, "the caret moved");
 }
