@@ -113,7 +113,7 @@ pub(super) fn read(
     ctx: &Context<'_>,
     id: &str,
 ) -> Result<Outcome, CommandError> {
-    let mut notice: Notice = schema::process_value(txn, keys::NOTICES, id)
+    let notice: Notice = crate::process::notice(txn, id)
         .ok_or_else(|| refuse(ErrorCode::UnknownNotice, format!("no notice {id}")))?;
     let mission = ctx.actor.mission;
     if !notice.is_for(mission) {
@@ -123,8 +123,10 @@ pub(super) fn read(
         ));
     }
     if !notice.read_by.contains_key(mission) {
-        notice.read_by.insert(mission.to_string(), ctx.now_ms);
-        store(txn, keys::NOTICES, id, &notice)?;
+        // A mark of its own, not the letter rewritten: the document keeps every value.
+        let key = format!("{id}/{mission}");
+        schema::set_process_mark(txn, keys::NOTICE_READS, &key, Some(&ctx.now_ms))
+            .map_err(|e| refuse(ErrorCode::InvalidArgument, e.to_string()))?;
     }
     Ok(Outcome::Done)
 }

@@ -32,13 +32,19 @@ pub(super) fn store<T: serde::Serialize>(
 }
 
 pub(super) fn round(txn: &impl ReadTxn, id: &str) -> Result<Round, CommandError> {
-    schema::process_value(txn, keys::ROUNDS, id)
+    crate::process::round(txn, id)
         .ok_or_else(|| refuse(ErrorCode::UnknownRound, format!("no round {id}")))
 }
 
 fn reading(txn: &impl ReadTxn, id: &str) -> Result<Reading, CommandError> {
-    schema::process_value(txn, keys::READINGS, id)
+    crate::process::reading(txn, id)
         .ok_or_else(|| refuse(ErrorCode::UnknownReading, format!("no reading {id}")))
+}
+
+/// A small entry beside a process value (see `keys::ROUND_CURRENT`); serialising one of ours
+/// does not fail, but if it did the command is refused.
+fn failed(e: serde_json::Error) -> CommandError {
+    refuse(ErrorCode::InvalidArgument, e.to_string())
 }
 
 fn open_reading(txn: &impl ReadTxn, id: &str) -> Result<Reading, CommandError> {
@@ -167,13 +173,14 @@ pub(super) fn set_programme(
     );
     r.programme = checked_programme(txn, dates, programme)?;
     // The item under way stays marked only if the new programme still has it.
-    if let Some((day, item)) = r.current {
+    if let Some((day, item)) = r.current.take() {
         if r.programme
             .get(day)
             .and_then(|d| d.items.get(item))
             .is_none()
         {
-            r.current = None;
+            schema::set_process_mark::<(usize, usize)>(txn, keys::ROUND_CURRENT, id, None)
+                .map_err(failed)?;
         }
     }
     store(txn, keys::ROUNDS, id, &r)?;
@@ -188,7 +195,7 @@ pub(super) fn set_current_item(
     item: Option<usize>,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
-    let mut r = round(txn, id)?;
+    let r = round(txn, id)?;
     let current = match (day, item) {
         (None, None) => None,
         (Some(day), Some(item)) => {
@@ -212,8 +219,8 @@ pub(super) fn set_current_item(
         }
     };
     if r.current != current {
-        r.current = current;
-        store(txn, keys::ROUNDS, id, &r)?;
+        // A mark of its own, not the round rewritten: the document keeps every value.
+        schema::set_process_mark(txn, keys::ROUND_CURRENT, id, current.as_ref()).map_err(failed)?;
     }
     Ok(Outcome::Done)
 }
@@ -280,7 +287,7 @@ pub(super) fn move_pointer(
     to: &str,
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
-    let mut r = open_reading(txn, id)?;
+    let r = open_reading(txn, id)?;
     let p = paragraph(txn, to)?;
     if !covers(txn, &r, to) {
         return Err(refuse(
@@ -297,12 +304,12 @@ pub(super) fn move_pointer(
             format!("a reading records at most {MAX_READING_VISITS} moves; start another"),
         ));
     }
-    r.pointer = Some(to.to_string());
-    r.visits.push(Visit {
+    // An entry of its own, not the reading rewritten: the document keeps every value.
+    let visit = Visit {
         paragraph: to.to_string(),
         at_ms: ctx.now_ms,
-    });
-    store(txn, keys::READINGS, id, &r)?;
+    };
+    schema::append_process_entry(txn, keys::READING_VISITS, id, &visit).map_err(failed)?;
     Ok(Outcome::Done)
 }
 
@@ -315,6 +322,8 @@ pub(super) fn end_reading(
     let mut r = open_reading(txn, id)?;
     r.ended_at_ms = Some(ctx.now_ms);
     r.pointer = None;
+    // The visits stay where they are (`keys::READING_VISITS`).
+    r.visits.clear();
     store(txn, keys::READINGS, id, &r)?;
     Ok(Outcome::Done)
 }

@@ -23,7 +23,7 @@ use crate::schema::{self, keys, Lock, ParagraphKind, ParagraphStatus};
 use crate::session::Role;
 
 fn silence(txn: &impl ReadTxn, id: &str) -> Result<Silence, CommandError> {
-    schema::process_value(txn, keys::SILENCES, id).ok_or_else(|| {
+    crate::process::silence(txn, id).ok_or_else(|| {
         refuse(
             ErrorCode::UnknownSilence,
             format!("no silence procedure {id}"),
@@ -270,7 +270,7 @@ pub(super) fn break_silence(
             "delegations break silence; facilitators run the procedure",
         ));
     }
-    let mut s = running(txn, id, ctx.now_ms)?;
+    let s = running(txn, id, ctx.now_ms)?;
     let mission = ctx.actor.mission;
     if s.breaks.iter().any(|b| b.mission == mission) {
         return Err(refuse(
@@ -285,13 +285,15 @@ pub(super) fn break_silence(
             "breaking silence takes a statement (it is circulated)",
         ));
     }
-    s.breaks.push(SilenceBreak {
+    let broken = SilenceBreak {
         mission: mission.to_string(),
         person: ctx.person.to_string(),
         at_ms: ctx.now_ms,
         statement: statement.to_string(),
-    });
-    store(txn, keys::SILENCES, id, &s)?;
+    };
+    // An entry of its own, not the procedure rewritten: the document keeps every value.
+    schema::append_process_entry(txn, keys::SILENCE_BREAKS, id, &broken)
+        .map_err(|e| refuse(ErrorCode::InvalidArgument, e.to_string()))?;
     Ok(Outcome::Done)
 }
 
@@ -353,7 +355,10 @@ pub(super) fn conclude(
     };
     s.outcome = Some(outcome);
     s.concluded_at_ms = Some(ctx.now_ms);
+    // The breaks stay where they are (`keys::SILENCE_BREAKS`).
+    let breaks = std::mem::take(&mut s.breaks);
     store(txn, keys::SILENCES, id, &s)?;
+    s.breaks = breaks;
     let what = match &s.revision {
         Some(r) => schema::revisions(txn)
             .into_iter()

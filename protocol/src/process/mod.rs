@@ -19,7 +19,7 @@ mod dates;
 mod state;
 
 pub use dates::{parse_date, utc_minute, CalendarDate};
-pub use state::{covers, read_paragraphs, under, ProcessState};
+pub use state::{covers, notice, read_paragraphs, reading, round, silence, under, ProcessState};
 
 /// A round of negotiations: "Third round, 3-6 April 2018, Conference Room 2", with its
 /// programme day by day.

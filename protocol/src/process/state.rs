@@ -18,11 +18,18 @@ pub struct ProcessState {
 
 impl ProcessState {
     pub fn read(txn: &impl ReadTxn) -> Self {
+        let rounds: Vec<Round> = schema::process_values(txn, keys::ROUNDS, keys::ROUND_ID_PREFIX);
+        let readings: Vec<Reading> =
+            schema::process_values(txn, keys::READINGS, keys::READING_ID_PREFIX);
+        let silences: Vec<Silence> =
+            schema::process_values(txn, keys::SILENCES, keys::SILENCE_ID_PREFIX);
+        let notices: Vec<Notice> =
+            schema::process_values(txn, keys::NOTICES, keys::NOTICE_ID_PREFIX);
         ProcessState {
-            rounds: schema::process_values(txn, keys::ROUNDS, keys::ROUND_ID_PREFIX),
-            readings: schema::process_values(txn, keys::READINGS, keys::READING_ID_PREFIX),
-            silences: schema::process_values(txn, keys::SILENCES, keys::SILENCE_ID_PREFIX),
-            notices: schema::process_values(txn, keys::NOTICES, keys::NOTICE_ID_PREFIX),
+            rounds: rounds.into_iter().map(|r| with_current(txn, r)).collect(),
+            readings: readings.into_iter().map(|r| with_visits(txn, r)).collect(),
+            silences: silences.into_iter().map(|s| with_breaks(txn, s)).collect(),
+            notices: notices.into_iter().map(|n| with_reads(txn, n)).collect(),
         }
     }
 
@@ -42,6 +49,56 @@ impl ProcessState {
         }
         self
     }
+}
+
+// What changes often is kept beside each value (`keys::ROUND_CURRENT` and the rest): a value
+// is read with it laid over.
+
+fn with_current(txn: &impl ReadTxn, mut round: Round) -> Round {
+    round.current = schema::process_marks::<(usize, usize)>(txn, keys::ROUND_CURRENT, &round.id)
+        .into_iter()
+        .find(|(rest, _)| rest.is_empty())
+        .map(|(_, at)| at);
+    round
+}
+
+fn with_visits(txn: &impl ReadTxn, mut reading: Reading) -> Reading {
+    reading.visits = schema::process_entries_of(txn, keys::READING_VISITS, &reading.id);
+    reading.pointer = if reading.is_open() {
+        reading.visits.last().map(|v| v.paragraph.clone())
+    } else {
+        None
+    };
+    reading
+}
+
+fn with_breaks(txn: &impl ReadTxn, mut silence: Silence) -> Silence {
+    silence.breaks = schema::process_entries_of(txn, keys::SILENCE_BREAKS, &silence.id);
+    silence
+}
+
+fn with_reads(txn: &impl ReadTxn, mut notice: Notice) -> Notice {
+    notice.read_by =
+        schema::process_marks::<u64>(txn, keys::NOTICE_READS, &format!("{}/", notice.id))
+            .into_iter()
+            .collect();
+    notice
+}
+
+pub fn round(txn: &impl ReadTxn, id: &str) -> Option<Round> {
+    schema::process_value(txn, keys::ROUNDS, id).map(|r| with_current(txn, r))
+}
+
+pub fn reading(txn: &impl ReadTxn, id: &str) -> Option<Reading> {
+    schema::process_value(txn, keys::READINGS, id).map(|r| with_visits(txn, r))
+}
+
+pub fn silence(txn: &impl ReadTxn, id: &str) -> Option<Silence> {
+    schema::process_value(txn, keys::SILENCES, id).map(|s| with_breaks(txn, s))
+}
+
+pub fn notice(txn: &impl ReadTxn, id: &str) -> Option<Notice> {
+    schema::process_value(txn, keys::NOTICES, id).map(|n| with_reads(txn, n))
 }
 
 /// A paragraph and what sits under it: a heading's section (its children), an objective's

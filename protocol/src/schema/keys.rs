@@ -153,3 +153,18 @@ pub const COMMENT_RESOLUTIONS: &str = "comment_resolutions";
 pub const MISSIONS: &str = "missions";
 /// Comment ids are this prefix and the comment's place in its thread, from 1.
 pub const COMMENT_ID_PREFIX: &str = "c";
+
+// ---- what changes often in the process, kept beside its values ------------------------------
+// The document keeps every value a map ever held (no garbage collection: attribution needs the
+// history), so what changes often is not rewritten inside a process value: each change is a
+// small entry of its own.
+
+/// Map: round id → `[day, item]`, the item under way (absent: none).
+pub const ROUND_CURRENT: &str = "round_current";
+/// Map: reading id → array of `{paragraph, at_ms}`, where the pointer went (the last is where
+/// it is while the reading runs).
+pub const READING_VISITS: &str = "reading_visits";
+/// Map: silence id → array of [`crate::process::SilenceBreak`] values.
+pub const SILENCE_BREAKS: &str = "silence_breaks";
+/// Map: `{notice}/{mission}` → Unix ms the mission read the notice.
+pub const NOTICE_READS: &str = "notice_reads";

@@ -15,7 +15,10 @@
 //!   map, paragraph id → the facilitators' note for the next revision.
 //! - `themes`: map, theme id → { `name`, `paragraphs` }. `settings`: map { `observers` }.
 //! - `rounds`, `readings`, `silences`, `notices`: map, id → one JSON string each (the
-//!   [`crate::process`] values); `progress_trend`: map, day → the progress counts.
+//!   [`crate::process`] values), with what changes often beside them, a small entry per
+//!   change (`round_current`, `reading_visits`, `silence_breaks`, `notice_reads`: the document
+//!   keeps every value a map held, so a value is not rewritten for a pointer move);
+//!   `progress_trend`: map, day → the progress counts.
 //!
 //! Clients only ever write characters into the three kinds of Y.Text ([`Editable`]); every
 //! other value is written by the server, applying commands under its own client id.
@@ -47,7 +50,10 @@ pub use drafting::{
 };
 pub use editable::{editable_branches, Editable};
 pub use keys::{AMENDMENTS, COMMENTS, ORDER, PARAGRAPHS};
-pub use process::{process_entries, process_value, process_values, store_process_value};
+pub use process::{
+    append_process_entry, process_entries, process_entries_of, process_marks, process_value,
+    process_values, set_process_mark, store_process_value,
+};
 pub use read::{
     amendment, amendment_list, amendment_rationale, amendment_text, amendments, body_text,
     comments, missions, paragraph, paragraphs, position,

@@ -63,3 +63,79 @@ pub fn process_entries(txn: &impl ReadTxn, root: &str) -> Vec<(String, String)> 
         })
         .collect()
 }
+
+/// Appends a plain value to the array under `id` in `root` (made on first use).
+pub fn append_process_entry<T: Serialize>(
+    txn: &mut TransactionMut,
+    root: &str,
+    id: &str,
+    value: &T,
+) -> serde_json::Result<()> {
+    let json = serde_json::to_string(value)?;
+    let any = Any::from_json(&json).map_err(serde::ser::Error::custom)?;
+    let map = txn.get_or_insert_map(root);
+    let list: yrs::ArrayRef = match map.get(txn, id) {
+        Some(Out::YArray(list)) => list,
+        _ => map.insert(txn, id, yrs::ArrayPrelim::default()),
+    };
+    yrs::Array::push_back(&list, txn, any);
+    Ok(())
+}
+
+/// The plain values of the array under `id` in `root`, in order.
+pub fn process_entries_of<T: DeserializeOwned>(txn: &impl ReadTxn, root: &str, id: &str) -> Vec<T> {
+    let Some(Out::YArray(list)) = txn.get_map(root).and_then(|m| m.get(txn, id)) else {
+        return Vec::new();
+    };
+    yrs::Array::iter(&list, txn)
+        .filter_map(|value| match value {
+            Out::Any(any) => {
+                let mut json = String::new();
+                any.to_json(&mut json);
+                serde_json::from_str(&json).ok()
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A small plain value under `key` in `root` (`None` removes it).
+pub fn set_process_mark<T: Serialize>(
+    txn: &mut TransactionMut,
+    root: &str,
+    key: &str,
+    value: Option<&T>,
+) -> serde_json::Result<()> {
+    let map = txn.get_or_insert_map(root);
+    match value {
+        Some(value) => {
+            let json = serde_json::to_string(value)?;
+            let any = Any::from_json(&json).map_err(serde::ser::Error::custom)?;
+            map.insert(txn, key, any);
+        }
+        None => {
+            map.remove(txn, key);
+        }
+    }
+    Ok(())
+}
+
+/// Every small value of `root` whose key starts with `prefix`, with the rest of its key.
+pub fn process_marks<T: DeserializeOwned>(
+    txn: &impl ReadTxn,
+    root: &str,
+    prefix: &str,
+) -> Vec<(String, T)> {
+    let Some(map) = txn.get_map(root) else {
+        return Vec::new();
+    };
+    map.iter(txn)
+        .filter_map(|(key, value)| {
+            let rest = key.strip_prefix(prefix)?;
+            let Out::Any(any) = value else { return None };
+            let mut json = String::new();
+            any.to_json(&mut json);
+            Some((rest.to_string(), serde_json::from_str(&json).ok()?))
+        })
+        .collect()
+}

@@ -688,6 +688,10 @@ async fn a_client_cannot_write_the_process_itself() -> anyhow::Result<()> {
         "rounds",
         "readings",
         "progress_trend",
+        "round_current",
+        "reading_visits",
+        "silence_breaks",
+        "notice_reads",
     ] {
         let mut client = Client::connect(&room.server.ws_url_with(DOC, &room.mex)).await?;
         let update = client.with_doc(|doc| {

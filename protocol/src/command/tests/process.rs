@@ -561,3 +561,99 @@ fn an_objective_brings_its_lettered_actions_and_a_heading_its_section() {
     assert!(crate::process::covers(&txn, r, "p6"));
     assert!(!crate::process::covers(&txn, r, "p7"));
 }
+
+/// What one command writes, as the update it makes.
+fn written(doc: &Doc, actor: Actor<'_>, command: Command) -> usize {
+    let mut txn = doc.transact_mut();
+    let ctx = Context {
+        actor,
+        person: "someone",
+        now_ms: 42,
+    };
+    execute(&mut txn, ctx, &command).expect("accepted");
+    txn.encode_update_v1().len()
+}
+
+/// The document keeps every value a map ever held: what changes often must not rewrite a large
+/// value. A pointer move, a read mark, the item under way and a break of silence each write a
+/// small entry, however long the reading, the letter, the programme or the procedure.
+#[test]
+fn frequent_process_changes_write_small_entries_not_whole_values() {
+    let doc = with_section();
+    let reading = created(run(
+        &doc,
+        CHAIR,
+        Command::StartReading {
+            name: "First reading".into(),
+            round: None,
+            from: None,
+            to: None,
+        },
+    ));
+    let point = |to: &str| Command::MovePointer {
+        reading: reading.clone(),
+        paragraph: to.into(),
+    };
+    for i in 0..300 {
+        run(&doc, CHAIR, point(if i % 2 == 0 { "p1" } else { "p2" })).expect("moved");
+    }
+    assert!(
+        written(&doc, CHAIR, point("p4")) < 200,
+        "a move after 300 others"
+    );
+    assert_eq!(process(&doc).readings[0].visits.len(), 301);
+    assert_eq!(process(&doc).readings[0].pointer.as_deref(), Some("p4"));
+
+    let long = "Dear colleagues, ".repeat(3_000);
+    let notice = created(run(
+        &doc,
+        CHAIR,
+        Command::PublishNotice {
+            subject: "A long letter".into(),
+            body: long,
+            to: Vec::new(),
+            attachments: Vec::new(),
+            round: None,
+            revision: None,
+        },
+    ));
+    assert!(
+        written(
+            &doc,
+            MEX,
+            Command::ReadNotice {
+                notice: notice.clone()
+            }
+        ) < 200
+    );
+    assert_eq!(process(&doc).notices[0].read_by.get(MEX.mission), Some(&42));
+
+    let days: Vec<ProgrammeDay> = (3..=6)
+        .map(|d| {
+            day(
+                &format!("2018-04-0{d}"),
+                &["A long item title of the programme"; 100],
+            )
+        })
+        .collect();
+    let round_id = created(run(&doc, CHAIR, round(days)));
+    let mark = Command::SetCurrentItem {
+        round: round_id,
+        day: Some(2),
+        item: Some(50),
+    };
+    assert!(written(&doc, CHAIR, mark) < 200, "the item under way");
+    assert_eq!(process(&doc).rounds[0].current, Some((2, 50)));
+
+    run(&doc, CHAIR, Command::EndReading { reading }).expect("ended");
+    let ended = &process(&doc).readings[0];
+    assert_eq!((ended.visits.len(), ended.pointer.as_deref()), (301, None));
+
+    let silence = silence_on(&doc, &["p1", "p2", "p4"], 60);
+    let statement = Command::BreakSilence {
+        silence,
+        statement: "No.".into(),
+    };
+    assert!(written(&doc, MEX, statement) < 200);
+    assert_eq!(process(&doc).silences[0].breaks.len(), 1);
+}
