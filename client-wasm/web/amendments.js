@@ -146,32 +146,27 @@ export function decisionControls (a, label, run) {
     accept(a, false, ask)
   }, { 'data-control': `accept:${a.id}` })
   // Rejecting says why: the reason is recorded with the decision and shown to everyone.
-  const reason = el('input', { 'aria-label': `Why amendment ${a.id} is rejected`, placeholder: 'Reason for rejecting', 'data-control': `reject-reason:${a.id}` })
-  const reject = button('Reject', () => {
-    const why = reason.value.trim()
-    if (!why) {
-      ctx.say(`Say why amendment ${a.id} is rejected: the reason is recorded.`)
-      reason.focus()
-      return
-    }
-    run({ type: 'reject', amendment: a.id, reason: why })
-  }, { 'data-control': `reject:${a.id}` })
-  return [acceptButton, reason, reject, confirm]
+  return [acceptButton, ...decidedWithReason(a, 'reject', 'Reject', 'rejected', run), confirm]
 }
 
 /** A rejected amendment reopened by a facilitator, for a reason. */
 export function reopenControls (a, run) {
-  const reason = el('input', { 'aria-label': `Why amendment ${a.id} is reopened`, placeholder: 'Reason for reopening', 'data-control': `reopen-reason:${a.id}` })
-  const reopen = button('Reopen', () => {
+  return decidedWithReason(a, 'reopen', 'Reopen', 'reopened', run)
+}
+
+/** A reason field and the button that sends command `type` with it (never without one). */
+function decidedWithReason (a, type, label, done, run) {
+  const reason = el('input', { 'aria-label': `Why amendment ${a.id} is ${done}`, placeholder: `Reason (${label.toLowerCase()})`, 'data-control': `${type}-reason:${a.id}` })
+  const send = button(label, () => {
     const why = reason.value.trim()
     if (!why) {
-      ctx.say(`Say why amendment ${a.id} is reopened: the reason is recorded.`)
+      ctx.say(`Say why amendment ${a.id} is ${done}: the reason is recorded.`)
       reason.focus()
       return
     }
-    run({ type: 'reopen', amendment: a.id, reason: why })
-  }, { 'data-control': `reopen:${a.id}` })
-  return [reason, reopen]
+    run({ type, amendment: a.id, reason: why })
+  }, { 'data-control': `${type}:${a.id}` })
+  return [reason, send]
 }
 
 async function accept (a, overLaterEdits, ask) {
