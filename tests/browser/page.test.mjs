@@ -118,10 +118,9 @@ async function negotiation (label) {
   return { server, t }
 }
 
-/** A page signed in with `tok`, in its own browser profile; waits until it is synced. */
-async function open (server, tok, { hash = '', clock = false } = {}) {
-  const profile = tempDir('profile')
-  const context = await chromium.launchPersistentContext(profile, {
+/** A page in a browser profile of its own. */
+async function newPage () {
+  const context = await chromium.launchPersistentContext(tempDir('profile'), {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_FLAGS,
@@ -130,6 +129,12 @@ async function open (server, tok, { hash = '', clock = false } = {}) {
   browsers.push(context)
   const page = context.pages()[0] || await context.newPage()
   page.on('pageerror', (error) => console.error('page error:', error))
+  return page
+}
+
+/** A page signed in with `tok`, in its own browser profile; waits until it is synced. */
+async function open (server, tok, { hash = '', clock = false } = {}) {
+  const page = await newPage()
   if (clock) await page.clock.install()
   await page.goto(`http://${server.addr}/#doc=gcm&token=${tok}${hash}`)
   await page.waitForSelector('#saved[data-state="saved"]', { timeout: WAIT })
@@ -957,12 +962,7 @@ test('an invitation to co-sponsor is answered in the page, a co-sponsor withdraw
 
 /** A page opened on `tok` that is not expected to sync (a refused link). */
 async function openRefused (server, tok, doc = 'gcm') {
-  const profile = tempDir('profile')
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1100, height: 900 }
-  })
-  browsers.push(context)
-  const page = context.pages()[0] || await context.newPage()
+  const page = await newPage()
   const logged = []
   page.on('console', (m) => logged.push(m.text()))
   page.on('request', (r) => logged.push(r.url()))
