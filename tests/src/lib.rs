@@ -67,3 +67,31 @@ pub fn concord_request(
     );
     Ok(request)
 }
+
+/// The counts `GET .../progress` must report, computed from the model (`GET /api/docs/{doc}`)
+/// alone: paragraphs (headings left out) by status, and how many are bracketed (standing, with
+/// an open amendment). Tests compare the server's counts with these.
+pub fn progress_from_model(
+    model: &serde_json::Value,
+) -> (std::collections::BTreeMap<String, u64>, u64) {
+    let open: Vec<&str> = model["amendments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["status"] == "open")
+        .filter_map(|a| a["paragraph"].as_str())
+        .collect();
+    let mut by_status = std::collections::BTreeMap::new();
+    let mut bracketed = 0;
+    for p in model["paragraphs"].as_array().into_iter().flatten() {
+        if p["kind"] == "heading" {
+            continue;
+        }
+        let status = p["status"].as_str().unwrap_or_default().to_string();
+        if status != "deleted" && p["id"].as_str().is_some_and(|id| open.contains(&id)) {
+            bracketed += 1;
+        }
+        *by_status.entry(status).or_insert(0) += 1;
+    }
+    (by_status, bracketed)
+}

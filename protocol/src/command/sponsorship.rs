@@ -75,7 +75,7 @@ pub(super) fn invite_sponsor(
             format!("{mission} is invited to co-sponsor {id} already"),
         ));
     }
-    if !schema::missions(txn).iter().any(|m| m == mission) {
+    if !schema::has_mission(txn, mission) {
         return Err(refuse(
             ErrorCode::UnknownMission,
             format!("{mission} has not joined this negotiation as a delegation"),

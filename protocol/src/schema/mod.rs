@@ -56,7 +56,7 @@ pub use process::{
 };
 pub use read::{
     amendment, amendment_list, amendment_rationale, amendment_text, amendments, body_text,
-    comments, missions, paragraph, paragraphs, position,
+    comments, has_mission, missions, paragraph, paragraphs, position,
 };
 pub use replica::{new_replica, replica_options};
 pub use write::{

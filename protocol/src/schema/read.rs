@@ -215,6 +215,13 @@ fn plain<T: serde::de::DeserializeOwned>(value: Option<Out>) -> Option<T> {
     }
 }
 
+/// Whether `mission` joined the document as a delegation (one lookup: asked on every
+/// delegation's command).
+pub fn has_mission(txn: &impl ReadTxn, mission: &str) -> bool {
+    txn.get_map(keys::MISSIONS)
+        .is_some_and(|root| root.get(txn, mission).is_some())
+}
+
 /// The missions that joined the document as delegations, by name.
 pub fn missions(txn: &impl ReadTxn) -> Vec<String> {
     let Some(root) = txn.get_map(keys::MISSIONS) else {

@@ -50,8 +50,7 @@ impl Room {
         if who.role != Role::Delegation {
             return;
         }
-        let known = schema::missions(&self.core.doc().transact()).contains(&who.mission);
-        if known {
+        if schema::has_mission(&self.core.doc().transact(), &who.mission) {
             return;
         }
         let command = Command::RecordMission {

@@ -120,35 +120,10 @@ fn ids(model: &Value) -> BTreeMap<String, String> {
     ids
 }
 
-/// The counts progress must report, computed here from the model alone: paragraphs (not
-/// headings) by status, and bracketed ones (standing, with an open amendment).
-fn expected_counts(model: &Value) -> (BTreeMap<String, u64>, u64) {
-    let open: Vec<&str> = model["amendments"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["status"] == "open")
-        .filter_map(|a| a["paragraph"].as_str())
-        .collect();
-    let mut by_status = BTreeMap::new();
-    let mut bracketed = 0;
-    for p in model["paragraphs"].as_array().into_iter().flatten() {
-        if p["kind"] == "heading" {
-            continue;
-        }
-        let status = p["status"].as_str().unwrap_or_default().to_string();
-        if status != "deleted" && p["id"].as_str().is_some_and(|id| open.contains(&id)) {
-            bracketed += 1;
-        }
-        *by_status.entry(status).or_insert(0) += 1;
-    }
-    (by_status, bracketed)
-}
-
 async fn progress_matches_the_model(room: &Room, step: &str) -> anyhow::Result<Value> {
     let model = room.get(&room.chair, "").await?;
     let progress = room.get(&room.chair, "/progress").await?;
-    let (by_status, bracketed) = expected_counts(&model);
+    let (by_status, bracketed) = concord_tests::progress_from_model(&model);
     let reported: BTreeMap<String, u64> =
         serde_json::from_value(progress["overall"]["by_status"].clone())?;
     assert_eq!(reported, by_status, "{step}: by status");

@@ -657,3 +657,103 @@ fn frequent_process_changes_write_small_entries_not_whole_values() {
     assert!(written(&doc, MEX, statement) < 200);
     assert_eq!(process(&doc).silences[0].breaks.len(), 1);
 }
+
+/// Every new field has its limit: an oversized one is refused before anything is looked up.
+#[test]
+fn oversized_process_fields_are_refused_too_long() {
+    use crate::command::limits::{MAX_ATTACHMENTS, MAX_PROGRAMME_ITEMS};
+    let doc = negotiation();
+    let big = |n: usize| "x".repeat(n);
+    let many_days =
+        vec![day("2018-04-03", &["t"; 1]); crate::command::limits::MAX_PROGRAMME_DAYS + 1];
+    let many_items = vec![ProgrammeDay {
+        date: "2018-04-03".into(),
+        items: vec![
+            ProgrammeItem {
+                kind: ItemKind::Other,
+                title: "t".into(),
+                theme: None,
+                paragraphs: Vec::new(),
+                time: String::new(),
+            };
+            MAX_PROGRAMME_ITEMS + 1
+        ],
+    }];
+    let notice = |subject: String, body: String, attachments: usize| Command::PublishNotice {
+        subject,
+        body,
+        to: Vec::new(),
+        attachments: vec![
+            Attachment::Revision {
+                revision: "r1".into()
+            };
+            attachments
+        ],
+        round: None,
+        revision: None,
+    };
+    for (what, command) in [
+        (
+            "round name",
+            Command::CreateRound {
+                name: big(200),
+                starts_on: "2018-04-03".into(),
+                ends_on: "2018-04-06".into(),
+                place: String::new(),
+                programme: Vec::new(),
+            },
+        ),
+        ("programme days", round(many_days)),
+        ("programme items", round(many_items)),
+        ("item title", round(vec![day("2018-04-03", &[&big(2_000)])])),
+        (
+            "reading id",
+            Command::MovePointer {
+                reading: big(100),
+                paragraph: "p1".into(),
+            },
+        ),
+        (
+            "statement",
+            Command::BreakSilence {
+                silence: "silence1".into(),
+                statement: big(20_000),
+            },
+        ),
+        (
+            "silence paragraphs",
+            Command::StartSilence {
+                revision: None,
+                paragraphs: vec!["p1".into(); 5_001],
+                seconds: None,
+            },
+        ),
+        ("subject", notice(big(2_000), "b".into(), 0)),
+        ("body", notice("s".into(), big(200_000), 0)),
+        (
+            "attachments",
+            notice("s".into(), "b".into(), MAX_ATTACHMENTS + 1),
+        ),
+        (
+            "comment reply",
+            Command::Comment {
+                paragraph: "p1".into(),
+                text: "t".into(),
+                reply_to: Some(big(100)),
+            },
+        ),
+        (
+            "reopen reason",
+            Command::Reopen {
+                amendment: "a1".into(),
+                reason: big(2_000),
+            },
+        ),
+    ] {
+        assert_eq!(
+            code(run(&doc, CHAIR, command)),
+            ErrorCode::TooLong,
+            "{what}"
+        );
+    }
+}
