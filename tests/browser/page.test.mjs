@@ -129,6 +129,17 @@ async function newPage () {
   browsers.push(context)
   const page = context.pages()[0] || await context.newPage()
   page.on('pageerror', (error) => console.error('page error:', error))
+  // The first bytes of every frame each way: printed when a wait times out, since a race
+  // between the page and the server shows only in the order of the frames.
+  page.frames = []
+  page.on('websocket', (ws) => {
+    const socket = page.frames.filter((line) => line.startsWith('open')).length
+    const head = (payload) => `${Buffer.from(payload).subarray(0, 8).toString('hex')} (${payload.length} bytes)`
+    page.frames.push(`open ${socket}`)
+    ws.on('framesent', (f) => page.frames.push(`${socket} > ${head(f.payload)}`))
+    ws.on('framereceived', (f) => page.frames.push(`${socket} < ${head(f.payload)}`))
+    ws.on('close', () => page.frames.push(`${socket} closed`))
+  })
   return page
 }
 
@@ -156,6 +167,8 @@ async function until (page, what, fn, arg) {
   try {
     await page.waitForFunction(fn, arg, { timeout: WAIT })
   } catch (error) {
+    const status = await page.evaluate(() => window.concord && window.concord.client.status()).catch(String)
+    console.error(`client status: ${status}\nframes:\n${(page.frames || []).join('\n')}`)
     throw new Error(`timed out waiting for ${what}: ${error.message}`)
   }
 }

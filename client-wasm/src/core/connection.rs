@@ -107,6 +107,12 @@ impl ClientCore {
         let diff = self.doc.transact().encode_state_as_update_v1(state_vector);
         self.send(Message::SyncStep2(&diff).encode());
         self.answered = true;
+        // A fresh replica holds none of the remembered edits: they go in again once the
+        // server's state has arrived, and their own update is what must be acknowledged. (A
+        // server may acknowledge this answer before its sync step 2 arrives.)
+        if self.reapply_pending {
+            return;
+        }
         let seq = self.sent;
         // Everything the server lacks is in that answer, unsent edits included.
         for unsaved in &mut self.unsaved {

@@ -110,7 +110,10 @@ impl ClientCore {
         self.policy.absorb_own(&update, &deleted, &txn);
         drop(txn);
 
-        let seq = if self.link == Link::Synced && self.answered {
+        // Once the server's sync step 1 is answered, an update follows that answer on the same
+        // socket: it can leave at once, before the server's own state has arrived.
+        let live = matches!(self.link, Link::Syncing | Link::Synced);
+        let seq = if live && self.answered && !self.reapply_pending {
             self.send(Message::Update(&update).encode());
             Some(self.sent)
         } else {

@@ -661,3 +661,94 @@ fn presence_names_the_text_the_person_is_in_once_per_move() {
         .set_focus_at(Some(Target::Body("p1".into())), Some(9));
     assert_eq!(focus(&mut mex.client).len(), 1, "the caret moved");
 }
+
+/// After a refusal, the fresh replica's answer to the server's sync step 1 is empty: the
+/// remembered edits are not in it. A server may acknowledge that answer before its own sync
+/// step 2 arrives (it did, under load); the acknowledgement must not count as saving them.
+#[test]
+fn an_early_ack_on_a_fresh_replica_does_not_mark_the_remembered_edits_saved() {
+    let mut server = Server::new("[1] First.");
+    amendment(&mut server, MEX, "p1");
+    let mut mex = Connection::new(MEX);
+    mex.connect(&mut server);
+    let a1 = Target::AmendmentText("a1".into());
+    mex.drop_connection(1006);
+    mex.client
+        .edit(&a1, "First, offline words.")
+        .expect("offline edit");
+    let lock = Command::Lock {
+        paragraph: "p1".into(),
+        reason: "agreed ad ref".into(),
+        status: None,
+    };
+    server.command(CHAIR, lock).expect("lock");
+    mex.connect(&mut server);
+    assert!(!mex.open, "the offline edit was refused");
+    assert!(mex.client.recoverable().is_empty());
+
+    // The fresh replica: its sync step 1 and its (empty) answer leave together, and the
+    // server's acknowledgement of the answer overtakes the server's sync step 2.
+    mex.open = true;
+    mex.seq = 0;
+    mex.client.connected();
+    mex.client.receive(&server.session(MEX));
+    mex.client
+        .receive(&Message::SyncStep1(server.doc.transact().state_vector()).encode());
+    let frames: Vec<Vec<u8>> = std::iter::from_fn(|| mex.client.take_outgoing()).collect();
+    let is_step1 = |f: &Vec<u8>| {
+        matches!(
+            Message::decode_frame(f).as_deref(),
+            Ok([Message::SyncStep1(_)])
+        )
+    };
+    let (step1, answers): (Vec<_>, Vec<_>) = frames.into_iter().partition(is_step1);
+    let mut replies = Vec::new();
+    for frame in answers.into_iter().chain(step1) {
+        match server.handle(MEX, &frame, &mut mex.seq) {
+            Outcome::Replied(r) => replies.extend(r),
+            Outcome::Refused(_) => panic!("an empty answer is not refused"),
+        }
+    }
+    assert!(
+        matches!(
+            Message::decode_frame(&replies[0]).as_deref(),
+            Ok([Message::Ack(1)])
+        ),
+        "the acknowledgement comes first: {:?}",
+        Message::decode_frame(&replies[0])
+    );
+    for reply in &replies {
+        mex.client.receive(reply);
+    }
+    mex.pump(&mut server);
+    let recoverable = mex.client.recoverable();
+    assert_eq!(recoverable.len(), 1, "the refused words are kept to copy");
+    assert_eq!(recoverable[0].text, "First, offline words.");
+    assert_eq!(server.text(&a1), "First.");
+}
+
+/// Typing between the client's answer to the server's sync step 1 and the server's own state
+/// leaves at once, and is saved without waiting for another connection.
+#[test]
+fn typing_during_the_sync_is_sent_and_saved_on_the_same_connection() {
+    let mut server = Server::new("[1] Commit.");
+    let mut chair = Connection::new(CHAIR);
+    chair.connect(&mut server);
+    chair.drop_connection(1006);
+    let body = Target::Body("p1".into());
+    chair.open = true;
+    chair.seq = 0;
+    chair.client.connected();
+    chair.client.receive(&server.session(CHAIR));
+    chair
+        .client
+        .receive(&Message::SyncStep1(server.doc.transact().state_vector()).encode());
+    assert_eq!(chair.client.status()["connection"], "connecting");
+    chair
+        .client
+        .edit(&body, "Commit, while syncing.")
+        .expect("edits while syncing");
+    chair.pump(&mut server);
+    assert_eq!(server.text(&body), "Commit, while syncing.");
+    assert!(chair.client.is_saved(), "saved on this connection");
+}
