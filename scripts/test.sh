@@ -19,6 +19,7 @@ command -v openssl >/dev/null || missing+=(openssl)   # key pairs for the JWT te
 command -v xmllint >/dev/null || missing+=(libxml2-utils)   # validates the Akoma Ntoso exports
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+command -v redis-server >/dev/null || missing+=(redis-server)   # several nodes (each test starts its own)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${missing[@]}"
 fi

@@ -166,6 +166,24 @@ impl SealedRecord {
         sealed
     }
 
+    /// The record as read back (its stored lists parsed).
+    pub fn record(&self) -> Result<AuditRecord, String> {
+        let unreadable =
+            |what: &str, json: &str| format!("record {} has unreadable {what}: {json}", self.n);
+        Ok(AuditRecord {
+            at_ms: self.at_ms,
+            person: self.person.clone(),
+            mission: self.mission.clone(),
+            action: self.action.clone(),
+            paragraphs: serde_json::from_str(&self.paragraphs)
+                .map_err(|_| unreadable("paragraphs", &self.paragraphs))?,
+            deleted: serde_json::from_str(&self.deleted)
+                .map_err(|_| unreadable("deletions", &self.deleted))?,
+            claims: parse_claims(&self.claims, &self.mission)
+                .map_err(|_| unreadable("claims", &self.claims))?,
+        })
+    }
+
     /// The hash the record's fields give.
     pub fn recompute(&self, doc: &str) -> Hash {
         chain_hash(

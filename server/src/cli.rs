@@ -15,6 +15,7 @@ use crate::config::{parse_duration, Config};
 use crate::limits::LimitConfig;
 use crate::revocations::{self, Revocation};
 use crate::server::Server;
+use crate::storage::redis::RedisLog;
 use crate::storage::DocumentLog;
 
 #[derive(Debug, Parser)]
@@ -74,6 +75,9 @@ enum AuditCommand {
         doc: Option<String>,
         #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
         data_dir: PathBuf,
+        /// Verify the chains stored in this Redis instead.
+        #[arg(long, env = "CONCORD_REDIS_URL")]
+        redis: Option<String>,
     },
 }
 
@@ -157,6 +161,9 @@ struct TokenArgs {
     data_dir: PathBuf,
     #[arg(long, env = "CONCORD_JWT_AUDIENCE", default_value = auth::DEFAULT_AUDIENCE)]
     audience: String,
+    /// Sign with the secret the nodes on this Redis share.
+    #[arg(long, env = "CONCORD_REDIS_URL")]
+    redis: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,6 +177,9 @@ struct RevokeArgs {
     mission: Option<String>,
     #[arg(long, env = "CONCORD_DATA_DIR", default_value = "./concord-data")]
     data_dir: PathBuf,
+    /// Revoke on every node sharing this Redis.
+    #[arg(long, env = "CONCORD_REDIS_URL")]
+    redis: Option<String>,
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -228,6 +238,10 @@ struct ServeArgs {
     /// the binary serves the copy embedded when it was built.
     #[arg(long, env = "CONCORD_WEB_DIR")]
     web_dir: Option<PathBuf>,
+    /// Share documents with other nodes through this Redis (`redis://HOST:PORT`); without it,
+    /// one node keeps them in SQLite in the data directory.
+    #[arg(long, env = "CONCORD_REDIS_URL")]
+    redis: Option<String>,
     /// Create a demo negotiation shaped like the Global Compact for Migration (document `gcm`,
     /// if it does not exist yet) and print sign-in links for its participants.
     #[arg(long)]
@@ -257,6 +271,7 @@ impl ServeArgs {
                 burst: self.mission_burst,
             },
             web_dir: self.web_dir,
+            redis: self.redis,
             ..Config::default()
         }
     }
@@ -299,7 +314,15 @@ pub fn main_with(
                 ttl_seconds: args.ttl.as_secs().max(1),
                 audience: args.audience,
             };
-            let token = auth::issue_local_token(&args.data_dir, &request, auth::now_seconds())?;
+            let now = auth::now_seconds();
+            let token = match &args.redis {
+                Some(url) => runtime.block_on(async {
+                    let mut conn = RedisLog::connect_to(url).await?;
+                    let secret = crate::storage::redis::shared::secret(&mut conn).await?;
+                    anyhow::Ok(auth::issue_token(&secret, &request, now)?)
+                })?,
+                None => auth::issue_local_token(&args.data_dir, &request, now)?,
+            };
             println!("{token}");
             Ok(())
         }
@@ -308,9 +331,20 @@ pub fn main_with(
         Command::Compare(args) => runtime.block_on(compare(args)),
         Command::Export(args) => runtime.block_on(export(args)),
         Command::Audit {
-            command: AuditCommand::Verify { doc, data_dir },
+            command:
+                AuditCommand::Verify {
+                    doc,
+                    data_dir,
+                    redis,
+                },
         } => {
-            let report = crate::storage::sqlite::verify_audit(&data_dir, doc.as_deref())?;
+            let report = match redis {
+                Some(url) => runtime.block_on(async {
+                    let log = RedisLog::open(&url).await?;
+                    anyhow::Ok(log.verify_audit(doc.as_deref()).await?)
+                })?,
+                None => crate::storage::sqlite::verify_audit(&data_dir, doc.as_deref())?,
+            };
             for problem in &report.problems {
                 eprintln!("{problem}");
             }
@@ -334,7 +368,15 @@ pub fn main_with(
                 (None, Some(mission)) => Revocation::Mission(mission),
                 (None, None) => anyhow::bail!("give --jti or --mission"),
             };
-            revocations::revoke(&args.data_dir, &what, auth::now_seconds())?;
+            match &args.redis {
+                Some(url) => runtime.block_on(async {
+                    let mut conn = RedisLog::connect_to(url).await?;
+                    let (kind, value) = what.kind_and_value();
+                    let now = auth::now_seconds();
+                    crate::storage::redis::shared::revoke(&mut conn, kind, value, now).await
+                })?,
+                None => revocations::revoke(&args.data_dir, &what, auth::now_seconds())?,
+            }
             println!("revoked {what:?}; live sessions close within a second");
             Ok(())
         }
@@ -485,9 +527,7 @@ async fn serve(
         );
     }
     let data_dir = config.data_dir.clone();
-    let log: Arc<dyn DocumentLog> =
-        Arc::new(crate::storage::sqlite::SqliteLog::open(&config.data_dir)?);
-    let server = Server::start_with_log(config, wrap(log)).await?;
+    let server = Server::start_wrapped(config, wrap).await?;
     // The address line is machine-read by tests and scripts (e.g. with --listen 127.0.0.1:0).
     println!("listening on {}", server.addr());
     if demo {

@@ -41,6 +41,9 @@ pub struct Config {
     /// Where the web page's files (`index.html`, scripts, the wasm build in `pkg/`) are read
     /// from; `None`: the copy embedded in the binary when it was built.
     pub web_dir: Option<PathBuf>,
+    /// Several nodes share their documents through this Redis (`redis://HOST:PORT`); `None`:
+    /// one node, SQLite in the data directory.
+    pub redis: Option<String>,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             limits: LimitConfig::default(),
             revocation_poll: Duration::from_millis(200),
             web_dir: None,
+            redis: None,
         }
     }
 }

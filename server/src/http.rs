@@ -75,7 +75,13 @@ pub fn api_routes() -> OpenApiRouter<Arc<AppState>> {
 
 pub fn router(state: Arc<AppState>) -> Router {
     let (routes, _) = api_routes().split_for_parts();
-    routes.fallback(get(crate::web::web_file)).with_state(state)
+    routes
+        .fallback(get(crate::web::web_file))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::forward::requests,
+        ))
+        .with_state(state)
 }
 
 /// The OpenAPI description of every route (no token needed to read it).
@@ -662,6 +668,8 @@ async fn document_command(
 async fn upgrade(
     State(state): State<Arc<AppState>>,
     DocumentAccess { identity, doc }: DocumentAccess,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     if state.ctx.shutdown.is_cancelled() {
@@ -679,6 +687,14 @@ async fn upgrade(
         )
     })?;
     let limit = state.ctx.config.max_frame_bytes;
+    // With several nodes, a document another node owns is served there, through this one.
+    let upstream = match &state.ctx.cluster {
+        Some(cluster) => {
+            let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+            crate::forward::open_upstream(cluster, &doc, path, &headers, limit).await?
+        }
+        None => None,
+    };
     let document: Arc<str> = doc.into();
     let upgraded = Arc::clone(&state);
     // Concord's clients ask for its protocol; the answer names it, and only then does the
@@ -694,6 +710,14 @@ async fn upgrade(
         // observers send almost nothing, so start small (the buffer grows for large frames).
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| async move {
+            if let Some(upstream) = upstream {
+                drop(permit);
+                upgraded
+                    .tasks
+                    .track_future(crate::forward::pipe(socket, upstream))
+                    .await;
+                return;
+            }
             let id = upgraded.next_connection.fetch_add(1, Ordering::Relaxed);
             upgraded.open_connections.fetch_add(1, Ordering::Relaxed);
             let task = connection::serve(

@@ -44,6 +44,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod document;
 pub mod export;
+pub mod forward;
 pub mod http;
 pub mod latency;
 pub mod limits;

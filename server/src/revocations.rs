@@ -23,8 +23,15 @@ struct Revoked {
 }
 
 pub struct Revocations {
-    conn: Mutex<Connection>,
+    source: Source,
     revoked: RwLock<Revoked>,
+}
+
+/// Where revocations are recorded: the database beside the documents, or the Redis every
+/// node shares (a revoke on any node reaches every node).
+enum Source {
+    Sqlite(Mutex<Connection>),
+    Redis(std::sync::Arc<crate::storage::redis::RedisLog>),
 }
 
 impl std::fmt::Debug for Revocations {
@@ -46,13 +53,20 @@ pub enum Revocation {
     Mission(String),
 }
 
+impl Revocation {
+    /// How it is recorded: `("token", jti)` or `("mission", id)`.
+    pub fn kind_and_value(&self) -> (&'static str, &str) {
+        match self {
+            Revocation::Token(jti) => ("token", jti),
+            Revocation::Mission(mission) => ("mission", mission),
+        }
+    }
+}
+
 /// Records a revocation (used by `concord revoke`, from outside the server).
 pub fn revoke(data_dir: &Path, what: &Revocation, now: u64) -> Result<(), StorageError> {
     let conn = open(data_dir)?;
-    let (kind, value) = match what {
-        Revocation::Token(jti) => ("token", jti),
-        Revocation::Mission(mission) => ("mission", mission),
-    };
+    let (kind, value) = what.kind_and_value();
     conn.execute(
         "INSERT INTO revocations (kind, value, revoked_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (kind, value) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at)",
@@ -65,17 +79,72 @@ pub fn revoke(data_dir: &Path, what: &Revocation, now: u64) -> Result<(), Storag
 impl Revocations {
     pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
         let revocations = Revocations {
-            conn: Mutex::new(open(data_dir)?),
+            source: Source::Sqlite(Mutex::new(open(data_dir)?)),
             revoked: RwLock::default(),
         };
         revocations.reload()?;
         Ok(revocations)
     }
 
+    /// Revocations shared by every node, in Redis.
+    pub async fn shared(
+        log: std::sync::Arc<crate::storage::redis::RedisLog>,
+    ) -> Result<Self, StorageError> {
+        let revocations = Revocations {
+            source: Source::Redis(log),
+            revoked: RwLock::default(),
+        };
+        revocations.refresh_shared().await?;
+        Ok(revocations)
+    }
+
+    /// Re-reads the revocations; returns whether anything changed.
+    pub async fn refresh(self: &std::sync::Arc<Self>) -> Result<bool, StorageError> {
+        match &self.source {
+            Source::Sqlite(_) => {
+                let this = std::sync::Arc::clone(self);
+                tokio::task::spawn_blocking(move || this.reload())
+                    .await
+                    .map_err(backend)?
+            }
+            Source::Redis(_) => self.refresh_shared().await,
+        }
+    }
+
+    async fn refresh_shared(&self) -> Result<bool, StorageError> {
+        let Source::Redis(log) = &self.source else {
+            return Ok(false);
+        };
+        let mut conn = log.shared().await?;
+        let read = crate::storage::redis::shared::revocations(&mut conn).await;
+        log.done_with(&read).await;
+        let mut fresh = Revoked::default();
+        for (kind, value, at) in read? {
+            if kind == "token" {
+                fresh.tokens.insert(value);
+            } else {
+                fresh.missions.insert(value, at);
+            }
+        }
+        self.replace(fresh)
+    }
+
+    fn replace(&self, fresh: Revoked) -> Result<bool, StorageError> {
+        let mut revoked = self.revoked.write().map_err(|_| backend("lock poisoned"))?;
+        if *revoked == fresh {
+            return Ok(false);
+        }
+        *revoked = fresh;
+        Ok(true)
+    }
+
     /// Re-reads the table; returns whether anything changed.
     pub fn reload(&self) -> Result<bool, StorageError> {
+        let Source::Sqlite(conn) = &self.source else {
+            return Ok(false);
+        };
         let fresh = {
-            let conn = self.conn.lock().map_err(|_| backend("lock poisoned"))?;
+            let conn = conn.lock().map_err(|_| backend("lock poisoned"))?;
             let mut statement = conn
                 .prepare_cached("SELECT kind, value, revoked_at FROM revocations")
                 .map_err(backend)?;
@@ -99,12 +168,7 @@ impl Revocations {
             }
             fresh
         };
-        let mut revoked = self.revoked.write().map_err(|_| backend("lock poisoned"))?;
-        if *revoked == fresh {
-            return Ok(false);
-        }
-        *revoked = fresh;
-        Ok(true)
+        self.replace(fresh)
     }
 
     pub fn is_revoked(&self, identity: &Identity) -> bool {

@@ -22,6 +22,7 @@ use crate::revocations::Revocations;
 use crate::room::registry::Rooms;
 use crate::room::RoomConfig;
 use crate::sessions::Sessions;
+use crate::storage::redis::{shared, RedisLog};
 use crate::storage::sqlite::SqliteLog;
 use crate::storage::{DocumentLog, StorageError};
 
@@ -48,19 +49,60 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens storage, binds the listener and starts serving in the background.
+    /// Opens storage (SQLite, or the Redis of `config.redis`), binds the listener and starts
+    /// serving in the background.
     pub async fn start(config: Config) -> Result<Server, ServerError> {
-        let log: Arc<dyn DocumentLog> = Arc::new(SqliteLog::open(&config.data_dir)?);
-        Self::start_with_log(config, log).await
+        Self::start_wrapped(config, |log| log).await
     }
 
-    /// As [`Server::start`], on the storage it is given.
+    /// As [`Server::start`], with `wrap` around the storage (fault injection in tests).
+    pub async fn start_wrapped(
+        config: Config,
+        wrap: impl FnOnce(Arc<dyn DocumentLog>) -> Arc<dyn DocumentLog>,
+    ) -> Result<Server, ServerError> {
+        match config.redis.clone() {
+            Some(url) => {
+                let redis = Arc::new(RedisLog::open(&url).await?);
+                let log = wrap(Arc::clone(&redis) as Arc<dyn DocumentLog>);
+                Self::start_inner(config, log, Some(redis)).await
+            }
+            None => {
+                let log: Arc<dyn DocumentLog> = Arc::new(SqliteLog::open(&config.data_dir)?);
+                Self::start_inner(config, wrap(log), None).await
+            }
+        }
+    }
+
+    /// As [`Server::start`], on the storage it is given (one node).
     pub async fn start_with_log(
         config: Config,
         log: Arc<dyn DocumentLog>,
     ) -> Result<Server, ServerError> {
-        let auth = Arc::new(Authenticator::new(&config.auth, &config.data_dir)?);
-        let revocations = Arc::new(Revocations::open(&config.data_dir)?);
+        Self::start_inner(config, log, None).await
+    }
+
+    async fn start_inner(
+        config: Config,
+        log: Arc<dyn DocumentLog>,
+        cluster: Option<Arc<RedisLog>>,
+    ) -> Result<Server, ServerError> {
+        let (auth, revocations) = match &cluster {
+            // Every node verifies the same tokens and sees the same revocations.
+            Some(redis) => {
+                let auth = if config.auth.public_keys.is_empty() {
+                    let secret = shared::secret(&mut redis.shared().await?).await?;
+                    Authenticator::with_secret(&config.auth, &secret)
+                } else {
+                    Authenticator::new(&config.auth, &config.data_dir)?
+                };
+                (auth, Revocations::shared(Arc::clone(redis)).await?)
+            }
+            None => (
+                Authenticator::new(&config.auth, &config.data_dir)?,
+                Revocations::open(&config.data_dir)?,
+            ),
+        };
+        let (auth, revocations) = (Arc::new(auth), Arc::new(revocations));
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -72,6 +114,10 @@ impl Server {
             addr: config.listen,
             source,
         })?;
+        if let Some(redis) = &cluster {
+            redis.advertise(addr.to_string());
+            tracing::info!(node = redis.node(), %addr, "serving documents shared through redis");
+        }
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let silences = Arc::new(crate::silence::SilenceWatch::default());
@@ -103,6 +149,19 @@ impl Server {
             config.revocation_poll,
             shutdown.clone(),
         ));
+        if let Some(mut lost) = cluster.as_ref().and_then(|redis| redis.take_lost_leases()) {
+            let (rooms, stop) = (Arc::clone(&rooms), shutdown.clone());
+            tasks.spawn(async move {
+                loop {
+                    let doc = tokio::select! {
+                        doc = lost.recv() => doc,
+                        () = stop.cancelled() => None,
+                    };
+                    let Some(doc) = doc else { return };
+                    rooms.relinquish(&doc).await;
+                }
+            });
+        }
         let limits = MissionLimits::new(config.limits);
         let state = Arc::new(AppState {
             ctx: ConnectionContext {
@@ -114,6 +173,7 @@ impl Server {
                 sessions,
                 limits,
                 metrics,
+                cluster,
             },
             open_connections: AtomicUsize::new(0),
             next_connection: AtomicU64::new(1),
@@ -184,18 +244,13 @@ async fn watch_revocations(
             _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
         }
-        let reloaded = {
-            let revocations = Arc::clone(&revocations);
-            tokio::task::spawn_blocking(move || revocations.reload()).await
-        };
-        match reloaded {
-            Ok(Ok(true)) => {
+        match revocations.refresh().await {
+            Ok(true) => {
                 let closed = sessions.close_revoked(&revocations);
                 tracing::info!(closed, "revocations changed");
             }
-            Ok(Ok(false)) => {}
-            Ok(Err(err)) => tracing::warn!(error = %err, "cannot read revocations"),
-            Err(err) => tracing::warn!(error = %err, "revocation check failed"),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "cannot read revocations"),
         }
     }
 }

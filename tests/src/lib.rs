@@ -3,6 +3,7 @@
 //! - [`TestServer`]: a server in this process, with its own data directory.
 //! - [`ProcessServer`]: the `concord` binary as a child process, for kill -9 tests.
 //! - [`Client`]: a native y-websocket client on yrs, as a delegate's browser would be.
+//! - [`cluster::Cluster`]: a real `redis-server` and nodes sharing it (`--redis`).
 //! - [`RawSocket`]: a bare WebSocket for crafted, hostile frames.
 //! - [`Negotiation`]: a drafted negotiation with tokens for a facilitator and two delegations,
 //!   and the checks every policy test makes (refused as named, or accepted).
@@ -12,6 +13,7 @@
 //! Nothing here sleeps to synchronise: every wait is on an event, bounded by a timeout.
 
 pub mod client;
+pub mod cluster;
 pub mod faults;
 pub mod negotiation;
 pub mod raw;

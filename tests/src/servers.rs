@@ -301,6 +301,16 @@ impl ProcessServer {
         Ok(tokio::time::timeout(crate::WAIT, self.child.wait()).await??)
     }
 
+    /// Sends a signal (`STOP`, `CONT`, `KILL`) to the process.
+    pub fn signal(&self, name: &str) -> anyhow::Result<()> {
+        let pid = self.child.id().ok_or_else(|| anyhow!("already exited"))?;
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()?;
+        anyhow::ensure!(sent.success(), "kill -{name} failed");
+        Ok(())
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub async fn kill(mut self) {
         let _ = self.child.start_kill();

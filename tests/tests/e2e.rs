@@ -8,6 +8,8 @@ mod auth;
 mod bad_input;
 #[path = "e2e/clock.rs"]
 mod clock;
+#[path = "e2e/cluster.rs"]
+mod cluster;
 #[path = "e2e/commands.rs"]
 mod commands;
 #[path = "e2e/crash_windows.rs"]

@@ -25,7 +25,11 @@ pub fn issue_local_token(
     request: &TokenRequest,
     now: u64,
 ) -> Result<String, KeyError> {
-    let secret = local_secret(data_dir)?;
+    issue_token(&local_secret(data_dir)?, request, now)
+}
+
+/// Signs a token with `secret` (with Redis: the secret every node shares).
+pub fn issue_token(secret: &[u8], request: &TokenRequest, now: u64) -> Result<String, KeyError> {
     let claims = Claims {
         sub: request.person.clone(),
         mission: request.mission.clone(),
@@ -41,7 +45,7 @@ pub fn issue_local_token(
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(&secret),
+        &EncodingKey::from_secret(secret),
     )
     .map_err(|e| KeyError::Signing(e.to_string()))
 }

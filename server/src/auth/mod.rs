@@ -285,9 +285,10 @@ pub enum KeyError {
 
 impl Authenticator {
     pub fn new(config: &AuthConfig, data_dir: &Path) -> Result<Self, KeyError> {
-        let keys = if config.public_keys.is_empty() {
-            Keys::Local(DecodingKey::from_secret(&local_secret(data_dir)?))
-        } else {
+        if config.public_keys.is_empty() {
+            return Ok(Self::with_secret(config, &local_secret(data_dir)?));
+        }
+        let keys = {
             let mut keys = HashMap::new();
             for spec in &config.public_keys {
                 let key_error = |reason: String| KeyError::PublicKey {
@@ -311,6 +312,15 @@ impl Authenticator {
             audience: config.audience.clone(),
             issuer: config.issuer.clone(),
         })
+    }
+
+    /// Verifies local tokens signed with `secret` (the one every node shares, with Redis).
+    pub fn with_secret(config: &AuthConfig, secret: &[u8]) -> Self {
+        Authenticator {
+            keys: Keys::Local(DecodingKey::from_secret(secret)),
+            audience: config.audience.clone(),
+            issuer: config.issuer.clone(),
+        }
     }
 
     /// Verifies a token at time `now` (seconds since the Unix epoch).
@@ -390,5 +400,7 @@ mod reserved;
 #[cfg(test)]
 mod tests;
 
-pub use local::{issue_local_token, local_secret, now_seconds, random_id, TokenRequest};
+pub use local::{
+    issue_local_token, issue_token, local_secret, now_seconds, random_id, TokenRequest,
+};
 pub use reserved::is_reserved_mission;

@@ -52,6 +52,8 @@ pub struct ConnectionContext {
     pub sessions: Arc<Sessions>,
     pub limits: Arc<MissionLimits>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// With several nodes: the shared Redis, which says which node serves each document.
+    pub cluster: Option<Arc<crate::storage::redis::RedisLog>>,
 }
 
 /// Serves one upgraded socket until it closes. The identity was verified before the upgrade;

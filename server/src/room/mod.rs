@@ -114,6 +114,9 @@ pub enum RoomRequest {
         command: Box<Command>,
         reply: CommandReplyTo,
     },
+    /// Another node took the document: this room stops, and its connections reconnect (to be
+    /// forwarded to the new owner).
+    Relinquish,
     /// The whole document, with the owner of every client id, for a REST read by `who`
     /// (an observer who reads published revisions only gets the published view).
     Read {
@@ -386,6 +389,7 @@ impl Room {
                 let _ = reply.send(Ok(()));
             }
             RoomRequest::Leave { peer } => self.leave(peer),
+            RoomRequest::Relinquish => self.fail("the document moved to another node; reconnect"),
             RoomRequest::SyncStep1 { peer, state_vector } if self.peers.is_reader(peer) => {
                 self.sync_reader(peer, &state_vector);
             }

@@ -104,6 +104,19 @@ impl Rooms {
         handle
     }
 
+    /// Another node owns `doc` now: its room here stops (new requests find no room, and are
+    /// forwarded).
+    pub async fn relinquish(&self, doc: &str) {
+        let handle = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(doc);
+        if let Some(handle) = handle {
+            let _ = handle.send(RoomRequest::Relinquish).await;
+        }
+    }
+
     /// Called by a room as it retires: forget it, unless a successor has already replaced it.
     pub(crate) fn retire(&self, doc: &str, generation: u64) {
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());

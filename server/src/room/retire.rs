@@ -44,6 +44,7 @@ impl Room {
         if let Some(rooms) = self.rooms.upgrade() {
             rooms.retire(&self.name, self.generation);
         }
+        self.log.release(&self.name);
         requests.close();
         if let Some(request) = self.stalled.take() {
             self.turn_away(request, load_error.as_ref());

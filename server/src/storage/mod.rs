@@ -6,9 +6,10 @@
 //! waits for a disk: it broadcasts at once, and the writer's `Ack` goes out from the callback
 //! once the entry is durable.
 //!
-//! The trait is shaped for a second backend over Redis Streams (XADD for `append`, a key for the
-//! snapshot, XRANGE after it for `load`): nothing in it assumes a local file.
+//! Two backends: SQLite in the data directory (one node, the default) and Redis Streams shared
+//! by several nodes (`redis/`). Nothing in the trait assumes a local file.
 
+pub mod redis;
 pub mod sqlite;
 
 use std::future::Future;
@@ -111,6 +112,10 @@ pub trait DocumentLog: Send + Sync + 'static {
     /// Replaces everything issued for `doc` before this call with `state`, an update that
     /// contains all of it. Loading stays fast however long a document lives.
     fn snapshot(&self, doc: &str, state: Vec<u8>, done: Completion);
+
+    /// A room of `doc` retired on this node (a backend shared by several nodes gives the
+    /// document up, so that another node may serve it).
+    fn release(&self, _doc: &str) {}
 
     /// Makes everything durable and stops accepting work.
     fn close(&self) -> BoxFuture<'_, Result<(), StorageError>>;

@@ -1,0 +1,382 @@
+//! Several nodes over one real Redis (`concord serve --redis`): convergence across nodes, the
+//! update policy decided once for all of them, and what survives a node or Redis dying.
+
+use std::time::Instant;
+
+use concord_protocol::Role;
+use concord_tests::client::amendment_text;
+use concord_tests::cluster::Cluster;
+use concord_tests::{http_get_with, http_post_json, Client};
+
+const BIN: &str = env!("CARGO_BIN_EXE_concord-under-test");
+const DOC: &str = "gcm";
+
+async fn command(
+    cluster: &Cluster,
+    node: usize,
+    token: &str,
+    body: &str,
+) -> anyhow::Result<String> {
+    let path = format!("/api/docs/{DOC}/commands");
+    let (status, answer) = http_post_json(cluster.node(node).addr, &path, token, body).await?;
+    anyhow::ensure!(
+        status == 200,
+        "{body} answered {status} {answer} on node {node}"
+    );
+    Ok(answer)
+}
+
+/// Paragraph 1's body as node `node` serves it.
+async fn body_on(cluster: &Cluster, node: usize, token: &str) -> anyhow::Result<String> {
+    let auth = format!("Authorization: Bearer {token}");
+    let path = format!("/api/docs/{DOC}/paragraphs/p1");
+    let (status, answer) = http_get_with(cluster.node(node).addr, &path, &[&auth]).await?;
+    anyhow::ensure!(status == 200, "paragraph read answered {status} {answer}");
+    let read: serde_json::Value = serde_json::from_str(&answer)?;
+    Ok(read["paragraph"]["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// A chunk of typing that occurs once in any text (`<w1c12>` is no part of `<w1c1>`).
+fn chunk(writer: usize, n: usize) -> String {
+    format!("<w{writer}c{n}>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_converge_and_a_lock_made_on_one_refuses_the_next_edit_on_another(
+) -> anyhow::Result<()> {
+    let cluster = Cluster::start(BIN, 3).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    let mex = cluster.token("ana", "MEX", Role::Delegation).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Text.\n[2] Other."}"#,
+    )
+    .await?;
+    // Commands through another node go to the owner too.
+    command(
+        &cluster,
+        1,
+        &mex,
+        r#"{"type":"create-amendment","paragraph":"p2"}"#,
+    )
+    .await?;
+
+    let mut writers = Vec::new();
+    for node in 0..3 {
+        writers.push(Client::connect(&cluster.ws_url(node, DOC, &chair)).await?);
+    }
+    let mut last = [0u64; 3];
+    for n in 0..20 {
+        for (w, writer) in writers.iter_mut().enumerate() {
+            last[w] = writer.append(&chunk(w, n))?;
+        }
+    }
+    for (w, writer) in writers.iter().enumerate() {
+        writer.wait_acked(last[w]).await?;
+    }
+    let everything: Vec<String> = (0..3)
+        .flat_map(|w| (0..20).map(move |n| chunk(w, n)))
+        .collect();
+    for writer in &writers {
+        writer
+            .wait_text(|text| everything.iter().all(|c| text.contains(c.as_str())))
+            .await?;
+    }
+    let text = writers[0].text();
+    for writer in &writers[1..] {
+        assert_eq!(
+            writer.text(),
+            text,
+            "every node's clients hold the same text"
+        );
+    }
+    for node in 0..3 {
+        assert_eq!(
+            body_on(&cluster, node, &chair).await?,
+            text,
+            "node {node} serves it"
+        );
+    }
+
+    // A lock made through node A; the delegation's next edit arrives at node C.
+    let mut ana = Client::connect(&cluster.ws_url(2, DOC, &mex)).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"lock","paragraph":"p2","reason":"agreed ad ref"}"#,
+    )
+    .await?;
+    ana.append_to(&amendment_text("a1"), " late words")?;
+    let close = ana.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(4403));
+    let seen = ana.seen();
+    assert_eq!(seen.rejections.len(), 1, "one Rejected");
+    assert_eq!(seen.rejections[0].rule, "paragraph-locked");
+    assert_eq!(seen.rejections[0].paragraph.as_deref(), Some("p2"));
+    Ok(())
+}
+
+/// Types `count` chunks as writer `w`; returns each chunk with the update that carried it.
+fn type_chunks(client: &mut Client, w: usize, from: usize, count: usize) -> Vec<(String, u64)> {
+    (from..from + count)
+        .filter_map(|n| {
+            let text = chunk(w, n);
+            client.append(&text).ok().map(|seq| (text, seq))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_killed_mid_typing_another_node_takes_over_and_nothing_acknowledged_is_lost(
+) -> anyhow::Result<()> {
+    let mut cluster = Cluster::start(BIN, 3).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    // Node 0 takes the document.
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Start."}"#,
+    )
+    .await?;
+    let mut writers = Vec::new();
+    for node in 0..3 {
+        writers.push(Client::connect(&cluster.ws_url(node, DOC, &chair)).await?);
+    }
+    let mut typed: Vec<Vec<(String, u64)>> = vec![Vec::new(); 3];
+    for (w, writer) in writers.iter_mut().enumerate() {
+        typed[w].extend(type_chunks(writer, w, 0, 10));
+    }
+    for (w, writer) in writers.iter().enumerate() {
+        writer
+            .wait_acked(typed[w].last().map_or(0, |c| c.1))
+            .await?;
+    }
+    // More typing, and the owner dies in the middle of it.
+    for (w, writer) in writers.iter_mut().enumerate() {
+        typed[w].extend(type_chunks(writer, w, 10, 10));
+    }
+    let owner = cluster.take_node(0);
+    let killed = Instant::now();
+    owner.kill().await;
+    for writer in &writers {
+        writer
+            .wait_until("the connection ended", |seen, _| {
+                seen.close.is_some() || seen.ended
+            })
+            .await?;
+    }
+    let acknowledged: Vec<String> = writers
+        .iter()
+        .zip(&typed)
+        .flat_map(|(writer, chunks)| {
+            let acked = writer.seen().acked;
+            chunks
+                .iter()
+                .filter(move |(_, seq)| *seq <= acked)
+                .map(|(text, _)| text.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+
+    // Clients reconnect to the nodes still up; one of them takes the document over.
+    let mut again = Client::connect(&cluster.ws_url(1, DOC, &chair)).await?;
+    let seq = again.append("<after>")?;
+    again.wait_acked(seq).await?;
+    let failover = killed.elapsed();
+    let other = Client::connect(&cluster.ws_url(2, DOC, &chair)).await?;
+    other.wait_text(|text| text.contains("<after>")).await?;
+    let text = again.text();
+    for chunk in &acknowledged {
+        assert_eq!(
+            text.matches(chunk.as_str()).count(),
+            1,
+            "{chunk} acknowledged, kept once"
+        );
+    }
+    for chunk in typed.iter().flatten().map(|(text, _)| text) {
+        assert!(
+            text.matches(chunk.as_str()).count() <= 1,
+            "{chunk} applied twice"
+        );
+    }
+    assert_eq!(other.text(), text, "the nodes still up agree");
+    println!(
+        "failover: {} ms from SIGKILL to the first accepted edit ({} acknowledged chunks kept)",
+        failover.as_millis(),
+        acknowledged.len()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_paused_past_its_lease_cannot_append_when_it_resumes() -> anyhow::Result<()> {
+    let cluster = Cluster::start(BIN, 3).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Start."}"#,
+    )
+    .await?;
+    let mut typist = Client::connect(&cluster.ws_url(1, DOC, &chair)).await?;
+    let seq = typist.append("<before>")?;
+    typist.wait_acked(seq).await?;
+
+    cluster.node(0).signal("STOP")?;
+    // Forwarded to the paused owner, which cannot answer.
+    let late = typist.append("<while-paused>")?;
+    // Another node takes the document once the lease ran out, and accepts edits.
+    let mut successor = Client::connect(&cluster.ws_url(2, DOC, &chair)).await?;
+    let seq = successor.append("<new-owner>")?;
+    successor.wait_acked(seq).await?;
+
+    // The old owner resumes: what it took while paused can no longer be appended.
+    cluster.node(0).signal("CONT")?;
+    typist
+        .wait_until("the paused owner's connection ended", |seen, _| {
+            seen.close.is_some() || seen.ended
+        })
+        .await?;
+    assert!(
+        typist.seen().acked < late,
+        "nothing the paused owner took was acknowledged"
+    );
+    // Every node serves the same text, and the late edit is in none.
+    let expected = body_on(&cluster, 2, &chair).await?;
+    assert!(expected.contains("<before>") && expected.contains("<new-owner>"));
+    assert!(!expected.contains("<while-paused>"));
+    // A node that was paused asks Redis before serving anything from its old lease.
+    for node in 0..3 {
+        assert_eq!(
+            body_on(&cluster, node, &chair).await?,
+            expected,
+            "node {node} agrees"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_from_its_append_only_file_loses_nothing_acknowledged(
+) -> anyhow::Result<()> {
+    let mut cluster = Cluster::start(BIN, 2).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Start."}"#,
+    )
+    .await?;
+    let mut writers = Vec::new();
+    for node in 0..2 {
+        writers.push(Client::connect(&cluster.ws_url(node, DOC, &chair)).await?);
+    }
+    let mut acknowledged = Vec::new();
+    for (w, writer) in writers.iter_mut().enumerate() {
+        let chunks = type_chunks(writer, w, 0, 15);
+        writer.wait_acked(chunks.last().map_or(0, |c| c.1)).await?;
+        acknowledged.extend(chunks.into_iter().map(|(text, _)| text));
+    }
+    cluster.redis.kill().await;
+    cluster.redis.restart().await?;
+    // The nodes recover by themselves: a new client on either is served again.
+    let mut back = connect_when_served(&cluster, 1, &chair).await?;
+    let seq = back.append("<after-restart>")?;
+    back.wait_acked(seq).await?;
+    let text = back.text();
+    for chunk in &acknowledged {
+        assert_eq!(
+            text.matches(chunk.as_str()).count(),
+            1,
+            "{chunk} acknowledged, kept once"
+        );
+    }
+    let other = connect_when_served(&cluster, 0, &chair).await?;
+    other.wait_text(|t| t.contains("<after-restart>")).await?;
+    assert_eq!(other.text(), text);
+    Ok(())
+}
+
+/// A synced client on node `node`, once the node serves the document again (a node answers 503
+/// while Redis is away; each try is itself bounded).
+async fn connect_when_served(
+    cluster: &Cluster,
+    node: usize,
+    token: &str,
+) -> anyhow::Result<Client> {
+    let deadline = Instant::now() + concord_tests::WAIT;
+    loop {
+        match Client::connect(&cluster.ws_url(node, DOC, token)).await {
+            Ok(client) => return Ok(client),
+            // As a client would: try again shortly.
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_serves_everything_and_a_revoke_closes_sessions_on_every_node(
+) -> anyhow::Result<()> {
+    let mut cluster = Cluster::start(BIN, 2).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Start."}"#,
+    )
+    .await?;
+    cluster.take_node(1).kill().await;
+    let mut writer = Client::connect(&cluster.ws_url(0, DOC, &chair)).await?;
+    let seq = writer.append("<while-node-1-was-away>")?;
+    writer.wait_acked(seq).await?;
+    cluster.restart_node(1).await?;
+    let reader = Client::connect(&cluster.ws_url(1, DOC, &chair)).await?;
+    reader
+        .wait_text(|t| t.contains("<while-node-1-was-away>"))
+        .await?;
+
+    let mex = cluster.token("ana", "MEX", Role::Delegation).await?;
+    let on_a = Client::connect(&cluster.ws_url(0, DOC, &mex)).await?;
+    let on_b = Client::connect(&cluster.ws_url(1, DOC, &mex)).await?;
+    let revoked = std::process::Command::new(BIN)
+        .args([
+            "revoke",
+            "--mission",
+            "MEX",
+            "--redis",
+            &cluster.redis.url(),
+        ])
+        .output()?;
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    for client in [&on_a, &on_b] {
+        let close = client.wait_closed().await?;
+        assert_eq!(close.map(|c| c.0), Some(4401), "revoked on every node");
+    }
+    // The chains verify from Redis.
+    let verified = std::process::Command::new(BIN)
+        .args(["audit", "verify", "--redis", &cluster.redis.url()])
+        .output()?;
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    Ok(())
+}
