@@ -19,10 +19,17 @@ pub struct Redis {
     child: Option<Child>,
     pub port: u16,
     dir: TempDir,
+    /// Settings after the test's own (a later `--appendfsync` wins).
+    extra: Vec<String>,
 }
 
 impl Redis {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// As [`Redis::start`], with settings of the test's own (`--appendfsync everysec`).
+    pub async fn start_with(extra: &[&str]) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -30,6 +37,7 @@ impl Redis {
             child: None,
             port,
             dir: TempDir::new("redis"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         redis.spawn().await?;
         Ok(redis)
@@ -48,6 +56,7 @@ impl Redis {
                 "--save",
                 "",
             ])
+            .args(&self.extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

@@ -380,3 +380,128 @@ async fn a_restarted_node_serves_everything_and_a_revoke_closes_sessions_on_ever
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_a_redis_that_acknowledges_before_it_fsyncs() -> anyhow::Result<()> {
+    let redis = concord_tests::cluster::Redis::start_with(&["--appendfsync", "everysec"]).await?;
+    let dir = concord_tests::TempDir::new("node");
+    let started =
+        concord_tests::ProcessServer::start(BIN, dir.path(), &["--redis", &redis.url()]).await;
+    assert!(
+        started.is_err(),
+        "a node must not start on appendfsync everysec"
+    );
+    Ok(())
+}
+
+/// Hostile updates sent to a node that forwards them are judged by the owner exactly as on
+/// one node: the same rule, the same paragraph, nothing stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_updates_through_a_forwarding_node_are_refused_by_the_same_rules(
+) -> anyhow::Result<()> {
+    let cluster = Cluster::start(BIN, 2).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    let mex = cluster.token("ana", "MEX", Role::Delegation).await?;
+    let che = cluster.token("ben", "CHE", Role::Delegation).await?;
+    let observer = cluster.token("olga", "IOM", Role::Observer).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Body.\n[2] Other."}"#,
+    )
+    .await?;
+    command(
+        &cluster,
+        0,
+        &che,
+        r#"{"type":"create-amendment","paragraph":"p2"}"#,
+    )
+    .await?;
+    command(
+        &cluster,
+        0,
+        &mex,
+        r#"{"type":"create-amendment","paragraph":"p1"}"#,
+    )
+    .await?;
+    let state = || async {
+        let auth = format!("Authorization: Bearer {chair}");
+        let path = format!("/api/docs/{DOC}/state");
+        concord_tests::http_get_raw(cluster.node(0).addr, &path, &[&auth]).await
+    };
+    let before = state().await?;
+
+    // Through node 1 (node 0 owns the document).
+    let refused = |token: &str| cluster.ws_url(1, DOC, token);
+    let cases: Vec<(
+        String,
+        &str,
+        Option<&str>,
+        Box<dyn Fn(&mut Client) -> anyhow::Result<u64>>,
+    )> = vec![
+        (
+            refused(&mex),
+            "body-facilitators-only",
+            Some("p1"),
+            Box::new(|c: &mut Client| c.append(" MEX")),
+        ),
+        (
+            refused(&mex),
+            "not-a-sponsor",
+            Some("p2"),
+            Box::new(|c: &mut Client| c.append_to(&amendment_text("a1"), " MEX")),
+        ),
+        (
+            refused(&observer),
+            "observer-read-only",
+            None,
+            Box::new(|c: &mut Client| c.append(" IOM")),
+        ),
+    ];
+    for (url, rule, paragraph, edit) in cases {
+        let mut client = Client::connect(&url).await?;
+        edit(&mut client)?;
+        let close = client.wait_closed().await?;
+        assert_eq!(
+            close.map(|c| c.0),
+            Some(4403),
+            "{rule}: close code through the forwarding node"
+        );
+        let seen = client.seen();
+        assert_eq!(seen.rejections.len(), 1, "{rule}");
+        assert_eq!(seen.rejections[0].rule, rule);
+        assert_eq!(seen.rejections[0].paragraph.as_deref(), paragraph, "{rule}");
+    }
+    assert_eq!(state().await?, before, "nothing refused was stored");
+
+    // Another mission's client id, through the forwarding node: CHE's writer types on node 0,
+    // MEX re-uses its id on node 1.
+    let mut ben = Client::connect(&cluster.ws_url(0, DOC, &che)).await?;
+    let seq = ben.append_to(&amendment_text("a1"), " CHE")?;
+    ben.wait_acked(seq).await?;
+    let stolen = ben.with_doc(|doc| doc.client_id());
+    let forged = {
+        use yrs::updates::decoder::Decode;
+        use yrs::Transact;
+        let doc = yrs::Doc::with_client_id(stolen.get());
+        let theirs = ben.with_doc(concord_tests::client::full_state);
+        doc.transact_mut()
+            .apply_update(yrs::Update::decode_v1(&theirs)?)?;
+        let mut txn = doc.transact_mut();
+        // MEX's own amendment, written under CHE's client id.
+        let text = concord_protocol::schema::amendment_text(&txn, "a2")
+            .ok_or_else(|| anyhow::anyhow!("no a2"))?;
+        yrs::Text::push(&text, &mut txn, " forged");
+        txn.encode_update_v1()
+    };
+    let mut ana = Client::connect(&cluster.ws_url(1, DOC, &mex)).await?;
+    ana.send_update(&forged)?;
+    let close = ana.wait_closed().await?;
+    assert_eq!(close.map(|c| c.0), Some(4403));
+    assert_eq!(
+        ana.seen().rejections[0].rule,
+        "client-id-of-another-mission"
+    );
+    Ok(())
+}

@@ -72,6 +72,36 @@ async fn connect(client: &redis::Client) -> Result<MultiplexedConnection, Storag
         .map_err(unreachable)
 }
 
+/// Refuses a Redis that would acknowledge writes before they are on disk: Concord acks an
+/// update once Redis answered its append, so Redis must fsync before answering.
+async fn require_fsync_always(conn: &mut MultiplexedConnection) -> Result<(), StorageError> {
+    let conn = conn.clone();
+    let setting = |name: &'static str| {
+        let mut conn = conn.clone();
+        async move {
+            let pair: Result<Vec<String>, _> = redis::cmd("CONFIG")
+                .arg("GET")
+                .arg(name)
+                .query_async(&mut conn)
+                .await;
+            pair.map(|pair| pair.get(1).cloned().unwrap_or_default())
+        }
+    };
+    match (setting("appendonly").await, setting("appendfsync").await) {
+        (Ok(only), Ok(fsync)) if only == "yes" && fsync == "always" => Ok(()),
+        (Ok(only), Ok(fsync)) => Err(StorageError::Backend(format!(
+            "redis runs with appendonly {only}, appendfsync {fsync}: Concord needs appendonly yes \
+             and appendfsync always, or an acknowledged update could be lost when Redis dies"
+        ))),
+        // A managed Redis may hide CONFIG: its operator vouches for the setting.
+        (Err(err), _) | (_, Err(err)) => {
+            tracing::warn!(error = %err, "cannot read redis's durability settings; they must be \
+                appendonly yes and appendfsync always");
+            Ok(())
+        }
+    }
+}
+
 impl RedisLog {
     /// Connects to the Redis at `url` (checked at once: a node that cannot reach it does not
     /// start) and starts the writer and the lease keeper.
@@ -81,7 +111,8 @@ impl RedisLog {
 
     pub async fn open_with_lease(url: &str, lease: Duration) -> Result<Self, StorageError> {
         let client = redis::Client::open(url).map_err(unreachable)?;
-        let conn = connect(&client).await?;
+        let mut conn = connect(&client).await?;
+        require_fsync_always(&mut conn).await?;
         let node = crate::auth::random_id().map_err(|e| StorageError::Backend(e.to_string()))?;
         let (lost_tx, lost_rx) = mpsc::unbounded_channel();
         let leases = Arc::new(Leases::new(node, lease, lost_tx));
