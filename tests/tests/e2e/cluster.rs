@@ -394,6 +394,9 @@ async fn a_node_refuses_a_redis_that_acknowledges_before_it_fsyncs() -> anyhow::
     Ok(())
 }
 
+/// An edit a test client makes; returns the update's number.
+type Edit = Box<dyn Fn(&mut Client) -> anyhow::Result<u64>>;
+
 /// Hostile updates sent to a node that forwards them are judged by the owner exactly as on
 /// one node: the same rule, the same paragraph, nothing stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -434,12 +437,7 @@ async fn hostile_updates_through_a_forwarding_node_are_refused_by_the_same_rules
 
     // Through node 1 (node 0 owns the document).
     let refused = |token: &str| cluster.ws_url(1, DOC, token);
-    let cases: Vec<(
-        String,
-        &str,
-        Option<&str>,
-        Box<dyn Fn(&mut Client) -> anyhow::Result<u64>>,
-    )> = vec![
+    let cases: Vec<(String, &str, Option<&str>, Edit)> = vec![
         (
             refused(&mex),
             "body-facilitators-only",
