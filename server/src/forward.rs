@@ -250,7 +250,10 @@ pub async fn requests(
             Err(err) => return err.into_response(),
         };
         match send(&owner, &parts, body.clone()).await {
-            Ok(response) => return response,
+            Ok(response) => {
+                state.ctx.metrics.forwarded("request");
+                return response;
+            }
             Err(Unsent::Sent(err)) => {
                 return ApiError::new(
                     StatusCode::GATEWAY_TIMEOUT,

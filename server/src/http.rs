@@ -712,6 +712,7 @@ async fn upgrade(
         .on_upgrade(move |socket| async move {
             if let Some(upstream) = upstream {
                 drop(permit);
+                upgraded.ctx.metrics.forwarded("socket");
                 upgraded
                     .tasks
                     .track_future(crate::forward::pipe(socket, upstream))

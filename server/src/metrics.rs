@@ -9,7 +9,9 @@
 //! - `concord_commit_wait_seconds`: how long a broadcast waited for its commit (the price of
 //!   relaying only what is durable);
 //! - `concord_broadcast_recipients`: connections each broadcast of updates went to;
-//! - `concord_resyncs_total`: lagging connections sent the whole document again.
+//! - `concord_resyncs_total`: lagging connections sent the whole document again;
+//! - with Redis: `concord_redis_round_trip_seconds`, `concord_leases_{taken,lost,given_back}_total`
+//!   and `concord_forwarded_total{kind}` (`socket`, `request`).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -32,6 +34,11 @@ struct CommandLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ForwardLabels {
+    kind: &'static str,
+}
+
 #[derive(Debug)]
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -44,6 +51,7 @@ pub struct Metrics {
     commit_wait: Histogram,
     recipients: Histogram,
     resyncs: Counter,
+    forwarded: Family<ForwardLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -105,6 +113,7 @@ impl Metrics {
             commit_wait,
             recipients,
             resyncs,
+            forwarded: Family::default(),
         }
     }
 
@@ -137,6 +146,40 @@ impl Metrics {
     }
 
     /// The text a scrape reads, with the gauges as they are now.
+    /// With several nodes: Redis round trips and lease changes, and forwarding.
+    pub fn register_redis(&self, stats: &crate::storage::redis::RedisStats) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.register(
+            "redis_round_trip_seconds",
+            "One pipeline of log writes, sent to answered (fsynced) by Redis",
+            stats.round_trip.clone(),
+        );
+        registry.register(
+            "leases_taken",
+            "Documents this node took the lease of",
+            stats.leases_taken.clone(),
+        );
+        registry.register(
+            "leases_lost",
+            "Leases another node took from this one",
+            stats.leases_lost.clone(),
+        );
+        registry.register(
+            "leases_given_back",
+            "Leases given back after their document left this node",
+            stats.leases_given_back.clone(),
+        );
+        registry.register(
+            "forwarded",
+            "Connections and requests sent on to the node that owns their document",
+            self.forwarded.clone(),
+        );
+    }
+
+    pub fn forwarded(&self, kind: &'static str) {
+        self.forwarded.get_or_create(&ForwardLabels { kind }).inc();
+    }
+
     pub fn encode(&self, connections: usize, documents: usize) -> String {
         self.connections.set(connections as i64);
         self.documents.set(documents as i64);

@@ -122,6 +122,9 @@ impl Server {
         let tasks = TaskTracker::new();
         let silences = Arc::new(crate::silence::SilenceWatch::default());
         let metrics = Arc::new(crate::metrics::Metrics::new());
+        if let Some(redis) = &cluster {
+            metrics.register_redis(redis.stats());
+        }
         let rooms = Rooms::new(
             Arc::clone(&log),
             RoomConfig {

@@ -102,6 +102,18 @@ async fn three_nodes_converge_and_a_lock_made_on_one_refuses_the_next_edit_on_an
             "node {node} serves it"
         );
     }
+    // Operators see it: the owner's lease and round trips, the others' forwarding.
+    let (_, owner) = concord_tests::http_get(cluster.node(0).addr, "/metrics").await?;
+    assert!(owner.contains("concord_leases_taken_total 1"), "{owner}");
+    assert!(
+        !owner.contains("concord_redis_round_trip_seconds_count 0"),
+        "{owner}"
+    );
+    let (_, other) = concord_tests::http_get(cluster.node(2).addr, "/metrics").await?;
+    assert!(
+        other.contains(r#"concord_forwarded_total{kind="socket"} 1"#),
+        "{other}"
+    );
 
     // A lock made through node A; the delegation's next edit arrives at node C.
     let mut ana = Client::connect(&cluster.ws_url(2, DOC, &mex)).await?;
@@ -287,6 +299,11 @@ async fn redis_killed_and_restarted_from_its_append_only_file_loses_nothing_ackn
         acknowledged.extend(chunks.into_iter().map(|(text, _)| text));
     }
     cluster.redis.kill().await;
+    // Not ready while Redis is away (alive all the same).
+    let (ready, _) = concord_tests::http_get(cluster.node(0).addr, "/readyz").await?;
+    assert_eq!(ready, 503, "/readyz while Redis is down");
+    let (healthy, _) = concord_tests::http_get(cluster.node(0).addr, "/healthz").await?;
+    assert_eq!(healthy, 200, "/healthz while Redis is down");
     cluster.redis.restart().await?;
     // The nodes recover by themselves: a new client on either is served again.
     let mut back = connect_when_served(&cluster, 1, &chair).await?;

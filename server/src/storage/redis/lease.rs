@@ -49,19 +49,26 @@ pub(super) struct Leases {
     pub(super) ttl: Duration,
     held: Mutex<HashMap<String, Held>>,
     lost: mpsc::UnboundedSender<String>,
+    stats: super::RedisStats,
     acquire: Script,
     renew: Script,
     release: Script,
 }
 
 impl Leases {
-    pub(super) fn new(node: String, ttl: Duration, lost: mpsc::UnboundedSender<String>) -> Self {
+    pub(super) fn new(
+        node: String,
+        ttl: Duration,
+        lost: mpsc::UnboundedSender<String>,
+        stats: super::RedisStats,
+    ) -> Self {
         Leases {
             node,
             address: OnceLock::new(),
             ttl,
             held: Mutex::default(),
             lost,
+            stats,
             acquire: Script::new(scripts::ACQUIRE),
             renew: Script::new(scripts::RENEW),
             release: Script::new(scripts::RELEASE),
@@ -134,6 +141,7 @@ impl Leases {
             entry.value = value;
             entry.confirmed = Instant::now();
         }
+        self.stats.leases_taken.inc();
         tracing::info!(doc, fence, node = %self.node, "took the document's lease");
         Ok(Route::Here)
     }
@@ -240,6 +248,7 @@ impl Leases {
         }
         held.remove(doc);
         drop(held);
+        self.stats.leases_lost.inc();
         tracing::warn!(doc, fence, "lost the document's lease");
         let _ = self.lost.send(doc.to_string());
         Ok(false)
@@ -261,6 +270,7 @@ impl Leases {
             .arg(value)
             .invoke_async(conn)
             .await;
+        self.stats.leases_given_back.inc();
         if let Err(err) = released {
             tracing::warn!(doc, error = %err, "cannot give the lease back; it will expire");
         }

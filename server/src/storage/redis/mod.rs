@@ -18,6 +18,7 @@ mod lease;
 mod read;
 mod scripts;
 pub mod shared;
+mod stats;
 mod writer;
 
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use lease::Leases;
 pub use lease::Route;
+pub use stats::RedisStats;
 use writer::{Job, Writer};
 
 use super::{
@@ -49,6 +51,7 @@ pub struct RedisLog {
     leases: Arc<Leases>,
     lost: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
     url: String,
+    stats: RedisStats,
 }
 
 impl std::fmt::Debug for RedisLog {
@@ -115,9 +118,11 @@ impl RedisLog {
         require_fsync_always(&mut conn).await?;
         let node = crate::auth::random_id().map_err(|e| StorageError::Backend(e.to_string()))?;
         let (lost_tx, lost_rx) = mpsc::unbounded_channel();
-        let leases = Arc::new(Leases::new(node, lease, lost_tx));
+        let stats = RedisStats::default();
+        let leases = Arc::new(Leases::new(node, lease, lost_tx, stats.clone()));
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(Writer::new(client.clone(), Arc::clone(&leases)).run(queue));
+        let writer = Writer::new(client.clone(), Arc::clone(&leases), stats.clone());
+        tokio::spawn(writer.run(queue));
         {
             let leases = Arc::clone(&leases);
             let client = client.clone();
@@ -130,12 +135,18 @@ impl RedisLog {
             leases,
             lost: Mutex::new(Some(lost_rx)),
             url: url.to_string(),
+            stats,
         })
     }
 
     /// This node's address, as other nodes will forward to it.
     pub fn advertise(&self, address: String) {
         self.leases.advertise(address);
+    }
+
+    /// Round trips and lease changes, for `/metrics`.
+    pub fn stats(&self) -> &RedisStats {
+        &self.stats
     }
 
     /// This node's id in leases and logs.

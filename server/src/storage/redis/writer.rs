@@ -68,6 +68,7 @@ pub(super) struct Writer {
     pub(super) leases: Arc<Leases>,
     pub(super) append: Script,
     pub(super) snapshot: Script,
+    stats: super::RedisStats,
 }
 
 impl Writer {
@@ -158,8 +159,13 @@ impl Writer {
                     }
                 }
             }
+            let sent = std::time::Instant::now();
             let answers: Result<Vec<redis::RedisResult<Value>>, _> = match conn.as_mut() {
-                Some(c) => pipe.query_async(c).await,
+                Some(c) => {
+                    let answers = pipe.query_async(c).await;
+                    self.stats.round_trip.observe(sent.elapsed().as_secs_f64());
+                    answers
+                }
                 None => Err(redis::RedisError::from(std::io::Error::from(
                     std::io::ErrorKind::NotConnected,
                 ))),
@@ -368,10 +374,15 @@ impl Writer {
         Some(conn)
     }
 
-    pub(super) fn new(client: redis::Client, leases: Arc<Leases>) -> Self {
+    pub(super) fn new(
+        client: redis::Client,
+        leases: Arc<Leases>,
+        stats: super::RedisStats,
+    ) -> Self {
         Writer {
             client,
             leases,
+            stats,
             append: Script::new(scripts::APPEND),
             snapshot: Script::new(scripts::SNAPSHOT),
         }
