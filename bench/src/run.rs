@@ -16,7 +16,7 @@ use crate::client::{connect_and_sync, send, Writer};
 use crate::document::{prepare_document, texts, writer_replica};
 use crate::report::print_report;
 use crate::stats::{Histogram, ProcStats};
-use crate::target::{doc_name, endpoint, Schema, Target};
+use crate::target::{doc_name, endpoint_of, Schema, Target};
 use crate::ws;
 
 /// Longest a scenario may run, whatever it is asked.
@@ -277,7 +277,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         let writer_index = (slot_in_doc < writers)
             .then(|| (slot_in_doc * docs + doc_index) as u64)
             .filter(|w| *w < writers_total);
-        let (addr, path) = endpoint(&target, &doc_name(&target, doc_index))?;
+        let (addr, path) = endpoint_of(&target, &doc_name(&target, doc_index), i)?;
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let permit = Arc::clone(&gate).acquire_owned().await?;
         let shared = Arc::clone(&shared);
@@ -309,7 +309,8 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
     let ramp = ramp_started.elapsed();
     let connected = shared.synced.load(Ordering::Relaxed);
 
-    let server_before = target.server_pid.and_then(ProcStats::read);
+    let server_before: Vec<Option<ProcStats>> =
+        target.server_pid.iter().map(|&pid| ProcStats::read(pid)).collect();
     let self_before = ProcStats::read_self();
     let started = Instant::now();
     let until = started + Duration::from_secs(duration);
@@ -343,7 +344,8 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    let server_after = target.server_pid.and_then(ProcStats::read);
+    let server_after: Vec<Option<ProcStats>> =
+        target.server_pid.iter().map(|&pid| ProcStats::read(pid)).collect();
     let self_after = ProcStats::read_self();
     shared.stop.store(true, Ordering::Relaxed);
 
@@ -353,10 +355,21 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         .iter()
         .map(|s| s.load(Ordering::Relaxed))
         .sum();
-    let server_cpu = match (&server_before, &server_after) {
-        (Some(a), Some(b)) => Some(b.cpu_seconds - a.cpu_seconds),
-        _ => None,
+    // Per node (one entry for a single server), then added up.
+    let cpu_per_node: Vec<Option<f64>> = server_before
+        .iter()
+        .zip(&server_after)
+        .map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) => Some(b.cpu_seconds - a.cpu_seconds),
+            _ => None,
+        })
+        .collect();
+    let server_cpu = if cpu_per_node.is_empty() {
+        None
+    } else {
+        cpu_per_node.iter().copied().sum::<Option<f64>>()
     };
+    let server_after = server_after.into_iter().next().flatten();
     let report = json!({
         "label": target.label,
         "scenario": "run",
@@ -379,6 +392,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
             "max": shared.latency.max() as f64 / 1000.0,
         },
         "server_cpu_seconds": server_cpu,
+        "server_cpu_seconds_per_node": cpu_per_node,
         "server_cpu_us_per_delivery": server_cpu.map(|c| if delivered > 0 { c * 1e6 / delivered as f64 } else { 0.0 }),
         "server_rss_mib": server_after.as_ref().map(|s| s.rss_kib as f64 / 1024.0),
         "server_peak_rss_mib": server_after.as_ref().map(|s| s.peak_rss_kib as f64 / 1024.0),

@@ -9,15 +9,18 @@ use anyhow::Context;
 #[derive(Debug, clap::Args, Clone)]
 pub struct Target {
     /// URL template; `{doc}` becomes the document name, e.g.
-    /// `ws://127.0.0.1:8080/ws/{doc}?token=...` or `ws://127.0.0.1:1234/{doc}`.
+    /// `ws://127.0.0.1:8080/ws/{doc}?token=...` or `ws://127.0.0.1:1234/{doc}`. Several,
+    /// comma-separated, spread the clients of a run over several nodes (client i uses the
+    /// i-th, round robin); everything else uses the first.
     #[arg(long)]
     pub url: String,
     /// A token appended as `token=` (when the URL does not carry one).
     #[arg(long)]
     pub token: Option<String>,
-    /// The server's process id, for CPU time and memory from /proc.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's process id, for CPU time and memory from /proc (several, comma-separated:
+    /// the nodes of a cluster, whose CPU is added up and reported per node).
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// A label for the report (scenario and server).
     #[arg(long, default_value = "")]
     pub label: String,
@@ -41,7 +44,17 @@ pub enum Schema {
 
 /// Where to connect for a document: (address, path and query).
 pub fn endpoint(target: &Target, doc: &str) -> anyhow::Result<(SocketAddr, String)> {
-    let url = target.url.replace("{doc}", doc);
+    endpoint_of(target, doc, 0)
+}
+
+/// As [`endpoint`], for the `client`-th client of a run (round robin over the URLs).
+pub fn endpoint_of(
+    target: &Target,
+    doc: &str,
+    client: usize,
+) -> anyhow::Result<(SocketAddr, String)> {
+    let urls: Vec<&str> = target.url.split(',').collect();
+    let url = urls[client % urls.len()].replace("{doc}", doc);
     let rest = url
         .strip_prefix("ws://")
         .context("only ws:// URLs are supported")?;
@@ -73,7 +86,7 @@ mod tests {
         let target = Target {
             url: "ws://127.0.0.1:9/ws/{doc}".into(),
             token: Some("t".into()),
-            server_pid: None,
+            server_pid: Vec::new(),
             label: String::new(),
             json: None,
             doc_prefix: "b".into(),
