@@ -19,7 +19,10 @@ use crate::ws;
 
 /// S4: `docs` documents of `bytes` bytes each, held open; server memory per document.
 pub async fn memory(target: Target, docs: usize, bytes: usize) -> anyhow::Result<()> {
-    let pid = *target.server_pid.first().context("memory needs --server-pid")?;
+    let pid = *target
+        .server_pid
+        .first()
+        .context("memory needs --server-pid")?;
     let before = ProcStats::read(pid).context("cannot read the server's /proc")?;
     let mut held = Vec::with_capacity(docs);
     let started = Instant::now();

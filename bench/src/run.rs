@@ -309,8 +309,11 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
     let ramp = ramp_started.elapsed();
     let connected = shared.synced.load(Ordering::Relaxed);
 
-    let server_before: Vec<Option<ProcStats>> =
-        target.server_pid.iter().map(|&pid| ProcStats::read(pid)).collect();
+    let server_before: Vec<Option<ProcStats>> = target
+        .server_pid
+        .iter()
+        .map(|&pid| ProcStats::read(pid))
+        .collect();
     let self_before = ProcStats::read_self();
     let started = Instant::now();
     let until = started + Duration::from_secs(duration);
@@ -344,8 +347,11 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed();
-    let server_after: Vec<Option<ProcStats>> =
-        target.server_pid.iter().map(|&pid| ProcStats::read(pid)).collect();
+    let server_after: Vec<Option<ProcStats>> = target
+        .server_pid
+        .iter()
+        .map(|&pid| ProcStats::read(pid))
+        .collect();
     let self_after = ProcStats::read_self();
     shared.stop.store(true, Ordering::Relaxed);
 

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::ws::{self, WebSocket};
+use axum::extract::FromRequestParts;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
@@ -38,6 +39,13 @@ const HANDSHAKE: Duration = Duration::from_secs(1);
 /// How long a forwarded HTTP request may wait for its answer. It is never sent twice: once
 /// sent, the owner may have acted on it, so a timeout is answered 504 (outcome unknown).
 const ANSWER: Duration = Duration::from_secs(30);
+
+/// How long a forwarded read may wait for its answer before it is asked again elsewhere.
+const READ_ANSWER: Duration = Duration::from_secs(2);
+
+/// On an answer from an owner: the request was not done (the document moved on), so the
+/// forwarding node may send it again where the document is now.
+const NOT_DONE: &str = "x-concord-not-done";
 
 /// How long a request waits for a document whose owner cannot be reached to get a new one.
 fn patience() -> Duration {
@@ -79,7 +87,6 @@ pub async fn open_upstream(
     doc: &str,
     path_and_query: &str,
     headers: &HeaderMap,
-    max_frame_bytes: usize,
 ) -> Result<Option<Upstream>, ApiError> {
     let started = Instant::now();
     loop {
@@ -87,9 +94,10 @@ pub async fn open_upstream(
             return Ok(None);
         };
         let request = upstream_request(&owner, path_and_query, headers)?;
+        // The owner's frames are the owner's to bound (a whole large document is one frame).
         let config = tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(max_frame_bytes))
-            .max_frame_size(Some(max_frame_bytes));
+            .max_message_size(None)
+            .max_frame_size(None);
         // A paused owner still accepts connections (the kernel does) but never answers: the
         // handshake is bounded, and retried (an upgrade changes nothing at the owner).
         let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
@@ -141,45 +149,92 @@ fn upstream_request(
     Ok(request)
 }
 
-/// Pipes a client's socket to its owner's until either side closes. An owner that goes away
-/// without a close (it died) closes the client with 1012: it reconnects, to any node.
-pub async fn pipe(client: WebSocket, upstream: Upstream) {
+/// How a pipe keeps both of its sockets honest (the node's own connection settings).
+#[derive(Debug, Clone)]
+pub struct PipeSettings {
+    pub ping_interval: Duration,
+    pub liveness_timeout: Duration,
+    pub write_timeout: Duration,
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+/// Pipes a client's socket to its owner's until either side closes. Each side is pinged and
+/// dropped when silent past the liveness timeout, as this node's own connections are; an
+/// owner that goes away without a close (it died, or its host vanished) closes the client
+/// with 1012, so it reconnects (to any node) and re-sends what was not acknowledged.
+pub async fn pipe(client: WebSocket, upstream: Upstream, settings: PipeSettings) {
     let (mut to_client, mut from_client) = client.split();
     let (mut to_owner, mut from_owner) = upstream.split();
-    let downstream = async {
-        while let Some(message) = from_owner.next().await {
-            let Ok(message) = message else { break };
-            let Some(message) = to_axum(message) else {
-                continue;
-            };
-            let closing = matches!(message, ws::Message::Close(_));
-            if to_client.send(message).await.is_err() || closing {
-                return;
+    let mut ping = tokio::time::interval(settings.ping_interval);
+    ping.tick().await;
+    let (mut heard_client, mut heard_owner) = (Instant::now(), Instant::now());
+    let write = settings.write_timeout;
+    let end: Option<(u16, String)> = loop {
+        tokio::select! {
+            message = from_owner.next() => match message {
+                Some(Ok(message)) => {
+                    heard_owner = Instant::now();
+                    let Some(message) = to_axum(message) else { continue };
+                    let closing = matches!(message, ws::Message::Close(_));
+                    let sent = tokio::time::timeout(write, to_client.send(message)).await;
+                    if closing || !matches!(sent, Ok(Ok(()))) {
+                        let _ = to_owner.close().await;
+                        break None;
+                    }
+                }
+                _ => break Some((1012, "the node serving this document went away; reconnect".into())),
+            },
+            message = from_client.next() => match message {
+                Some(Ok(message)) => {
+                    heard_client = Instant::now();
+                    let Some(message) = to_tungstenite(message) else { continue };
+                    let closing = matches!(message, tungstenite::Message::Close(_));
+                    let sent = tokio::time::timeout(write, to_owner.send(message)).await;
+                    if closing {
+                        break None;
+                    }
+                    if !matches!(sent, Ok(Ok(()))) {
+                        break Some((1012, "the node serving this document went away; reconnect".into()));
+                    }
+                }
+                // A frame past the size limit, bad UTF-8...: closed as this node closes its own.
+                Some(Err(err)) => {
+                    let _ = to_owner.close().await;
+                    break crate::connection::read_error(err)
+                        .map(|(code, reason)| (code as u16, reason));
+                }
+                None => {
+                    let _ = to_owner.close().await;
+                    break None;
+                }
+            },
+            _ = ping.tick() => {
+                if heard_owner.elapsed() > settings.liveness_timeout {
+                    break Some((1012, "the node serving this document stopped answering; reconnect".into()));
+                }
+                if heard_client.elapsed() > settings.liveness_timeout {
+                    let _ = to_owner.close().await;
+                    break None;
+                }
+                let pinged = tokio::time::timeout(write, to_owner.send(tungstenite::Message::Ping(Default::default()))).await;
+                let pinged_client = tokio::time::timeout(write, to_client.send(ws::Message::Ping(Default::default()))).await;
+                if !matches!(pinged, Ok(Ok(()))) || !matches!(pinged_client, Ok(Ok(()))) {
+                    let _ = to_owner.close().await;
+                    break Some((1012, "the connection to the document's node failed; reconnect".into()));
+                }
+            }
+            () = settings.shutdown.cancelled() => {
+                let _ = to_owner.close().await;
+                break Some((1001, "the server is shutting down".into()));
             }
         }
-        let _ = to_client
-            .send(ws::Message::Close(Some(ws::CloseFrame {
-                code: 1012,
-                reason: "the node serving this document went away; reconnect".into(),
-            })))
-            .await;
     };
-    let upstream = async {
-        while let Some(Ok(message)) = from_client.next().await {
-            let Some(message) = to_tungstenite(message) else {
-                continue;
-            };
-            let closing = matches!(message, tungstenite::Message::Close(_));
-            if to_owner.send(message).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = to_owner.close().await;
-    };
-    // Whichever side ends first ends the pipe.
-    tokio::select! {
-        () = downstream => {}
-        () = upstream => {}
+    if let Some((code, reason)) = end {
+        let close = ws::Message::Close(Some(ws::CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        let _ = tokio::time::timeout(write, to_client.send(close)).await;
     }
 }
 
@@ -210,11 +265,23 @@ fn to_tungstenite(message: ws::Message) -> Option<tungstenite::Message> {
     })
 }
 
-/// The document an API path names (`/api/docs/{doc}/...`).
-fn document_of(path: &str) -> Option<&str> {
+/// The document an API path names (`/api/docs/{doc}/...`), percent-decoded as the route's
+/// own extractor decodes it (`gc%6D` is `gcm`).
+fn document_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/api/docs/")?;
-    let doc = rest.split('/').next()?;
-    (!doc.is_empty()).then_some(doc)
+    let raw = rest.split('/').next().filter(|doc| !doc.is_empty())?;
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut input = raw.bytes();
+    while let Some(b) = input.next() {
+        if b == b'%' {
+            let hex = [input.next()?, input.next()?];
+            let hex = std::str::from_utf8(&hex).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// Middleware: a document's HTTP request goes to the node that owns the document.
@@ -226,11 +293,23 @@ pub async fn requests(
     let Some(cluster) = state.ctx.cluster.as_ref() else {
         return next.run(request).await;
     };
-    let Some(doc) = document_of(request.uri().path()).map(str::to_string) else {
+    let Some(doc) = document_of(request.uri().path()) else {
         return next.run(request).await;
     };
+    let (mut parts, body) = request.into_parts();
+    // Only a caller who may open the document moves it between nodes (takes its lease); any
+    // other request is answered here, by the route itself (a 401, 403 or 400).
+    let may_open = match crate::http::Authenticated::from_request_parts(&mut parts, &state).await {
+        Ok(crate::http::Authenticated(identity)) => {
+            crate::http::validate_document_id(&doc).is_ok() && identity.may_open(&doc).is_ok()
+        }
+        Err(_) => false,
+    };
+    if !may_open {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let idempotent = matches!(parts.method, Method::GET | Method::HEAD);
     let started = Instant::now();
-    let (parts, body) = request.into_parts();
     // The body is read once: a forwarded request may have to be sent again.
     let Ok(body) = axum::body::to_bytes(body, state.ctx.config.max_frame_bytes).await else {
         return ApiError::new(
@@ -247,13 +326,26 @@ pub async fn requests(
                 return next.run(request).await;
             }
             Ok(Some(owner)) => owner,
-            Err(err) => return err.into_response(),
+            Err(err) => {
+                // Nothing was done: the forwarding node may ask again elsewhere.
+                let mut refused = err.into_response();
+                refused
+                    .headers_mut()
+                    .insert(NOT_DONE, HeaderValue::from_static("1"));
+                return refused;
+            }
         };
-        match send(&owner, &parts, body.clone()).await {
+        let answer = if idempotent { READ_ANSWER } else { ANSWER };
+        match send(&owner, &parts, body.clone(), answer).await {
+            // The owner moved on meanwhile and did nothing: ask again where it is now.
+            Ok(response)
+                if response.headers().contains_key(NOT_DONE) && started.elapsed() < patience() => {}
             Ok(response) => {
                 state.ctx.metrics.forwarded("request");
                 return response;
             }
+            // A read may be asked again (a paused owner holds it until its lease moves on).
+            Err(Unsent::Sent(_)) if idempotent && started.elapsed() < patience() + ANSWER => {}
             Err(Unsent::Sent(err)) => {
                 return ApiError::new(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -287,6 +379,7 @@ async fn send(
     owner: &str,
     parts: &axum::http::request::Parts,
     body: bytes::Bytes,
+    answer: Duration,
 ) -> Result<Response, Unsent> {
     let not_sent = |e: String| Unsent::NotSent(e);
     let stream = tokio::time::timeout(HANDSHAKE, TcpStream::connect(owner))
@@ -319,7 +412,7 @@ async fn send(
         .header(FORWARDED, "1")
         .body(Body::from(body))
         .map_err(|e| not_sent(e.to_string()))?;
-    let response = tokio::time::timeout(ANSWER, sender.send_request(request))
+    let response = tokio::time::timeout(answer, sender.send_request(request))
         .await
         .map_err(|_| Unsent::Sent("no answer in time".into()))?
         .map_err(|e| Unsent::Sent(e.to_string()))?;

@@ -691,7 +691,7 @@ async fn upgrade(
     let upstream = match &state.ctx.cluster {
         Some(cluster) => {
             let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-            crate::forward::open_upstream(cluster, &doc, path, &headers, limit).await?
+            crate::forward::open_upstream(cluster, &doc, path, &headers).await?
         }
         None => None,
     };
@@ -713,9 +713,16 @@ async fn upgrade(
             if let Some(upstream) = upstream {
                 drop(permit);
                 upgraded.ctx.metrics.forwarded("socket");
+                let config = &upgraded.ctx.config;
+                let settings = crate::forward::PipeSettings {
+                    ping_interval: config.ping_interval,
+                    liveness_timeout: config.liveness_timeout,
+                    write_timeout: config.write_timeout,
+                    shutdown: upgraded.ctx.shutdown.clone(),
+                };
                 upgraded
                     .tasks
-                    .track_future(crate::forward::pipe(socket, upstream))
+                    .track_future(crate::forward::pipe(socket, upstream, settings))
                     .await;
                 return;
             }

@@ -161,7 +161,7 @@ impl Server {
                         () = stop.cancelled() => None,
                     };
                     let Some(doc) = doc else { return };
-                    rooms.relinquish(&doc).await;
+                    rooms.relinquish(&doc);
                 }
             });
         }

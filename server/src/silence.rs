@@ -35,6 +35,9 @@ const RECHECK: Duration = Duration::from_millis(500);
 /// After a failed attempt (the document could not be loaded), it tries again after this.
 const RETRY_MS: u64 = 1_000;
 
+/// How often a deadline of a document another node serves is looked at again.
+const ELSEWHERE_MS: u64 = 5_000;
+
 impl SilenceWatch {
     pub fn watch(&self, doc: &str, silence: &str, deadline_ms: u64) {
         let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
@@ -76,6 +79,13 @@ impl SilenceWatch {
         loop {
             let now = clock.now_ms();
             for (deadline, doc, silence) in self.take_due(now) {
+                // With several nodes, the owner concludes; this node looks again later, and
+                // takes the document over if its owner is gone.
+                if !rooms.log().serves_here(&doc).await {
+                    let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+                    due.insert((now + ELSEWHERE_MS, doc, silence));
+                    continue;
+                }
                 match conclude(&rooms, &server, &doc, &silence).await {
                     Ok(()) => tracing::info!(doc, silence, "silence procedure concluded"),
                     Err(Retry) => {
@@ -112,6 +122,10 @@ pub async fn discover(rooms: Arc<Rooms>) {
     };
     let server = Arc::new(Identity::server("silence procedure"));
     for doc in docs {
+        // With several nodes, the first node up serves them; the others forward.
+        if !rooms.log().serves_here(&doc).await {
+            continue;
+        }
         let (reply, answer) = oneshot::channel();
         let request = RoomRequest::Read {
             who: Arc::clone(&server),

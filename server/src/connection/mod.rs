@@ -382,7 +382,8 @@ fn too_large(limit: usize) -> String {
     format!("frame exceeds the {limit}-byte limit")
 }
 
-fn read_error(err: axum::Error) -> Option<CloseReason> {
+/// The close a socket's read error calls for (the forwarding pipe closes alike).
+pub fn read_error(err: axum::Error) -> Option<CloseReason> {
     use tokio_tungstenite::tungstenite::Error as WsError;
     let inner = err.into_inner();
     match inner.downcast_ref::<WsError>() {

@@ -106,14 +106,17 @@ impl Rooms {
 
     /// Another node owns `doc` now: its room here stops (new requests find no room, and are
     /// forwarded).
-    pub async fn relinquish(&self, doc: &str) {
+    pub fn relinquish(&self, doc: &str) {
         let handle = self
             .live
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(doc);
         if let Some(handle) = handle {
-            let _ = handle.send(RoomRequest::Relinquish).await;
+            // The room may be busy (its queue full): this waits for it, not the caller.
+            tokio::spawn(async move {
+                let _ = handle.send(RoomRequest::Relinquish).await;
+            });
         }
     }
 

@@ -113,6 +113,12 @@ pub trait DocumentLog: Send + Sync + 'static {
     /// contains all of it. Loading stays fast however long a document lives.
     fn snapshot(&self, doc: &str, state: Vec<u8>, done: Completion);
 
+    /// Whether this node serves `doc` (with several nodes, it may be another's; asking may
+    /// take it, if nobody serves it).
+    fn serves_here<'a>(&'a self, _doc: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async { true })
+    }
+
     /// A room of `doc` retired on this node (a backend shared by several nodes gives the
     /// document up, so that another node may serve it).
     fn release(&self, _doc: &str) {}

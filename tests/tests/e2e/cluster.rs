@@ -520,3 +520,88 @@ async fn hostile_updates_through_a_forwarding_node_are_refused_by_the_same_rules
     );
     Ok(())
 }
+
+/// What forwarding must not get wrong: a document larger than the nodes' frame limit syncs
+/// through a forwarding node (the limit bounds what clients send, not what the owner sends);
+/// a percent-encoded document id reaches the same document's owner; a request without a valid
+/// token takes no lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_requests(
+) -> anyhow::Result<()> {
+    use redis::AsyncCommands;
+    let redis = concord_tests::cluster::Redis::start().await?;
+    let mut nodes = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..2 {
+        let dir = concord_tests::TempDir::new("node");
+        let limit = ["--redis", &redis.url(), "--max-frame-bytes", "16384"];
+        nodes.push(concord_tests::ProcessServer::start(BIN, dir.path(), &limit).await?);
+        dirs.push(dir);
+    }
+    let cluster_token = {
+        let mut conn = concord_server::storage::redis::RedisLog::connect_to(&redis.url()).await?;
+        let secret = concord_server::storage::redis::shared::secret(&mut conn).await?;
+        let request = concord_server::auth::TokenRequest {
+            person: "chair".into(),
+            mission: "UN".into(),
+            role: Role::Facilitator,
+            docs: concord_server::auth::DocAccess::parse("*"),
+            ttl_seconds: 3600,
+            audience: concord_server::auth::DEFAULT_AUDIENCE.into(),
+        };
+        concord_server::auth::issue_token(&secret, &request, concord_server::auth::now_seconds())
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    let chair = &cluster_token;
+    let path = format!("/api/docs/{DOC}/commands");
+    let (status, body) = http_post_json(
+        nodes[0].addr,
+        &path,
+        chair,
+        r#"{"type":"import-text","text":"[1] Start."}"#,
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    // About 48 KB of text, typed in 1 KB frames on the owner.
+    let url =
+        |node: &concord_tests::ProcessServer| format!("ws://{}/ws/{DOC}?token={chair}", node.addr);
+    let mut typist = Client::connect(&url(&nodes[0])).await?;
+    let mut last = 0;
+    for n in 0..48 {
+        last = typist.append(&format!("<{n}>{}", "x".repeat(1000)))?;
+    }
+    typist.wait_acked(last).await?;
+    let reader = Client::connect(&url(&nodes[1])).await?;
+    assert_eq!(
+        reader.text(),
+        typist.text(),
+        "the whole document through node 1"
+    );
+
+    // `gc%6D` is `gcm`: forwarded to its owner, not served (or refused) here.
+    let encoded = "/api/docs/gc%6D/commands";
+    let (status, body) = http_post_json(
+        nodes[1].addr,
+        encoded,
+        chair,
+        r#"{"type":"lock","paragraph":"p1","reason":"agreed ad ref"}"#,
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+
+    // No token, a bad one: answered, and no lease taken for the document named.
+    for auth in [None, Some("Authorization: Bearer not-a-token")] {
+        let headers: Vec<&str> = auth.into_iter().collect();
+        let (status, _) =
+            http_get_with(nodes[1].addr, "/api/docs/unclaimed/paragraphs/p1", &headers).await?;
+        assert_eq!(status, 401);
+    }
+    let mut conn = concord_server::storage::redis::RedisLog::connect_to(&redis.url()).await?;
+    let leased: bool = conn.exists("concord:{unclaimed}:lease").await?;
+    let fenced: bool = conn.exists("concord:{unclaimed}:fence").await?;
+    assert!(
+        !leased && !fenced,
+        "an unauthenticated request took a lease"
+    );
+    Ok(())
+}

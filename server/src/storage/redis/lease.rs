@@ -48,6 +48,10 @@ pub(super) struct Leases {
     address: OnceLock<String>,
     pub(super) ttl: Duration,
     held: Mutex<HashMap<String, Held>>,
+    /// Documents whose lease was lost while rooms of them were still loaded here: how many.
+    /// Until they have retired, the document is not taken again here (a stale room would
+    /// still be found by requests, and its release would count against the new one).
+    retiring: Mutex<HashMap<String, usize>>,
     lost: mpsc::UnboundedSender<String>,
     stats: super::RedisStats,
     acquire: Script,
@@ -67,6 +71,7 @@ impl Leases {
             address: OnceLock::new(),
             ttl,
             held: Mutex::default(),
+            retiring: Mutex::default(),
             lost,
             stats,
             acquire: Script::new(scripts::ACQUIRE),
@@ -106,6 +111,11 @@ impl Leases {
             if fresh || self.renew_one(conn, doc, &value, fence).await? {
                 return Ok(Route::Here);
             }
+        }
+        if self.retiring().get(doc).is_some_and(|&rooms| rooms > 0) {
+            return Err(StorageError::Backend(format!(
+                "{doc} is moving to another node; try again"
+            )));
         }
         let Some(address) = self.address.get() else {
             return Err(StorageError::Backend(
@@ -171,12 +181,27 @@ impl Leases {
 
     /// A room of `doc` retired here.
     pub(super) fn release(&self, doc: &str) {
+        // A room of a lease that was lost: it counts against the lost lease, not a new one.
+        {
+            let mut retiring = self.retiring();
+            if let Some(rooms) = retiring.get_mut(doc) {
+                *rooms = rooms.saturating_sub(1);
+                if *rooms == 0 {
+                    retiring.remove(doc);
+                }
+                return;
+            }
+        }
         if let Some(entry) = self.held().get_mut(doc) {
             entry.holders = entry.holders.saturating_sub(1);
             if entry.holders == 0 {
                 entry.idle_since = Some(Instant::now());
             }
         }
+    }
+
+    fn retiring(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.retiring.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Renews every lease a few times per lease, gives back those no room held for a lease's
@@ -246,8 +271,11 @@ impl Leases {
             entry.confirmed = asked;
             return Ok(true);
         }
-        held.remove(doc);
+        let rooms = held.remove(doc).map_or(0, |h| h.holders);
         drop(held);
+        if rooms > 0 {
+            *self.retiring().entry(doc.to_string()).or_insert(0) += rooms;
+        }
         self.stats.leases_lost.inc();
         tracing::warn!(doc, fence, "lost the document's lease");
         let _ = self.lost.send(doc.to_string());

@@ -338,6 +338,10 @@ impl DocumentLog for RedisLog {
         });
     }
 
+    fn serves_here<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move { matches!(self.route(doc).await, Ok(Route::Here)) })
+    }
+
     fn release(&self, doc: &str) {
         self.leases.release(doc);
     }

@@ -35,6 +35,14 @@ end
 return 0
 ";
 
+/// After a connection broke mid-pipeline: the stored head's record number, if the fence is
+/// still the caller's (nobody else can have appended), else -1.
+/// KEYS: fence, audit head. ARGV: fence.
+pub const LANDED: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return tonumber(redis.call('HGET', KEYS[2], 'n') or '0')
+";
+
 /// Gives a lease up, if it is still this node's. KEYS: lease. ARGV: value.
 pub const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
@@ -57,6 +65,12 @@ local head = tonumber(redis.call('HGET', KEYS[7], 'n') or '0')
 if head + 1 ~= tonumber(ARGV[4]) then
   return redis.error_reply('CHAIN the audit record does not follow the stored head')
 end
+for i = 15, #ARGV, 2 do
+  local owner = redis.call('HGET', KEYS[3], ARGV[i])
+  if owner and owner ~= ARGV[i + 1] then
+    return redis.error_reply('CLAIM client id ' .. ARGV[i] .. ' belongs to ' .. owner)
+  end
+end
 local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[3])
 redis.call('XADD', KEYS[2], '*', 'n', ARGV[4], 'at', ARGV[5], 'person', ARGV[6],
   'mission', ARGV[7], 'action', ARGV[8], 'paragraphs', ARGV[9], 'deleted', ARGV[10],
@@ -69,11 +83,17 @@ return id
 ";
 
 /// Stores a snapshot covering every entry of the log so far, then trims the log behind it:
-/// entries go only once a snapshot that contains them is stored.
-/// KEYS: log, snapshot, fence. ARGV: fence, state. Returns the last entry id it covers.
+/// entries go only once a snapshot that contains them is stored. The state must contain
+/// exactly the records up to the stored head (ARGV[3]): a state holding an update whose append
+/// was refused, or missing one appended since, is refused.
+/// KEYS: log, snapshot, fence, audit head. ARGV: fence, state, the record number it covers.
+/// Returns the last entry id it covers.
 pub const SNAPSHOT: &str = r"
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return redis.error_reply('FENCED this node no longer owns the document')
+end
+if tonumber(redis.call('HGET', KEYS[4], 'n') or '0') ~= tonumber(ARGV[3]) then
+  return redis.error_reply('CHAIN the snapshot does not cover exactly the stored records')
 end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 local upto = redis.call('HGET', KEYS[2], 'upto') or '0-0'

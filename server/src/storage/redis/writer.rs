@@ -63,17 +63,24 @@ impl Job {
     }
 }
 
+/// The writer's connection, with its id in Redis (to cut it off: see `commit`).
+pub(super) struct Connection {
+    conn: MultiplexedConnection,
+    id: i64,
+}
+
 pub(super) struct Writer {
     pub(super) client: redis::Client,
     pub(super) leases: Arc<Leases>,
     pub(super) append: Script,
     pub(super) snapshot: Script,
+    landed: Script,
     stats: super::RedisStats,
 }
 
 impl Writer {
     pub(super) async fn run(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
-        let mut conn: Option<MultiplexedConnection> = None;
+        let mut conn: Option<Connection> = None;
         let mut heads: HashMap<Box<str>, Head> = HashMap::new();
         // Documents whose write failed: later writes were issued on top of what may be lost,
         // so they are refused until the document is loaded afresh (the log never holds an
@@ -93,7 +100,11 @@ impl Writer {
             // checked first, so that the writes are not failed for it.
             if idle_since.elapsed() > IDLE_CHECK {
                 if let Some(c) = conn.as_mut() {
-                    if redis::cmd("PING").query_async::<()>(c).await.is_err() {
+                    if redis::cmd("PING")
+                        .query_async::<()>(&mut c.conn)
+                        .await
+                        .is_err()
+                    {
                         conn = None;
                     }
                 }
@@ -109,7 +120,7 @@ impl Writer {
 
     async fn commit(
         &self,
-        conn: &mut Option<MultiplexedConnection>,
+        conn: &mut Option<Connection>,
         heads: &mut HashMap<Box<str>, Head>,
         failed: &mut HashSet<Box<str>>,
         batch: &mut Vec<Job>,
@@ -162,7 +173,7 @@ impl Writer {
             let sent = std::time::Instant::now();
             let answers: Result<Vec<redis::RedisResult<Value>>, _> = match conn.as_mut() {
                 Some(c) => {
-                    let answers = pipe.query_async(c).await;
+                    let answers = pipe.query_async(&mut c.conn).await;
                     self.stats.round_trip.observe(sent.elapsed().as_secs_f64());
                     answers
                 }
@@ -178,15 +189,26 @@ impl Writer {
                     return;
                 }
                 _ => {
+                    let broken = conn.take().map(|c| c.id);
                     *conn = self.connect().await;
                     if attempt == 0 {
-                        let docs: HashSet<String> = ready
+                        let docs: HashMap<String, u64> = ready
                             .iter()
                             .filter(|p| p.record.is_some())
-                            .filter_map(|p| p.job.doc().map(str::to_string))
+                            .filter_map(|p| Some((p.job.doc()?.to_string(), p.fence?)))
                             .collect();
                         if let Some(c) = conn.as_mut() {
-                            if let Ok(landed) = stored_heads(c, docs).await {
+                            // The old connection is cut off first: what it still had queued
+                            // in Redis can no longer run after the check.
+                            if let Some(id) = broken {
+                                let _: Result<Value, _> = redis::cmd("CLIENT")
+                                    .arg("KILL")
+                                    .arg("ID")
+                                    .arg(id)
+                                    .query_async(&mut c.conn)
+                                    .await;
+                            }
+                            if let Ok(landed) = self.stored_heads(&mut c.conn, docs).await {
                                 ready = finish_landed(ready, &landed);
                                 continue;
                             }
@@ -209,12 +231,36 @@ impl Writer {
         }
     }
 
+    /// For each document (and the fence its appends were sent under): the stored head's
+    /// record number, or `None` if the fence moved on (another node may have appended: what
+    /// landed cannot be told, so nothing is counted as landed).
+    async fn stored_heads(
+        &self,
+        conn: &mut MultiplexedConnection,
+        docs: HashMap<String, u64>,
+    ) -> Result<HashMap<String, u64>, redis::RedisError> {
+        let mut heads = HashMap::new();
+        for (doc, fence) in docs {
+            let n: i64 = self
+                .landed
+                .key(keys::fence(&doc))
+                .key(keys::head(&doc))
+                .arg(fence)
+                .invoke_async(conn)
+                .await?;
+            if let Ok(n) = u64::try_from(n) {
+                heads.insert(doc, n);
+            }
+        }
+        Ok(heads)
+    }
+
     /// Completes a job with Redis's answer to it.
     fn settle(
         &self,
         job: Job,
         answer: redis::RedisResult<Value>,
-        conn: &mut Option<MultiplexedConnection>,
+        conn: &mut Option<Connection>,
         heads: &mut HashMap<Box<str>, Head>,
         failed: &mut HashSet<Box<str>>,
     ) {
@@ -244,7 +290,7 @@ impl Writer {
         let not_owner = |doc: &str| {
             StorageError::Backend(format!("this node does not own {doc} (its lease was lost)"))
         };
-        let (command, record) = match &job {
+        let (command, record, fence) = match &job {
             Job::Append { doc, entry, .. } => {
                 let Some(fence) = self.leases.fence(doc) else {
                     let err = not_owner(doc);
@@ -282,11 +328,16 @@ impl Writer {
                     invocation.arg(claim.client).arg(&claim.mission);
                 }
                 heads.insert(doc.clone(), sealed.head());
-                (Some(invocation), Some(sealed.n))
+                (Some(invocation), Some(sealed.n), Some(fence))
             }
             Job::Snapshot { doc, state, .. } => {
                 let Some(fence) = self.leases.fence(doc) else {
                     let err = not_owner(doc);
+                    return Err((job, err));
+                };
+                // The state holds exactly the records issued before it.
+                let Some(covered) = heads.get(doc).map(|head| head.0) else {
+                    let err = StorageError::Backend(format!("{doc} was not loaded here"));
                     return Err((job, err));
                 };
                 let mut invocation = self.snapshot.prepare_invoke();
@@ -294,16 +345,19 @@ impl Writer {
                     .key(keys::log(doc))
                     .key(keys::snapshot(doc))
                     .key(keys::fence(doc))
+                    .key(keys::head(doc))
                     .arg(fence)
-                    .arg(state.as_slice());
-                (Some(invocation), None)
+                    .arg(state.as_slice())
+                    .arg(covered);
+                (Some(invocation), None, Some(fence))
             }
-            Job::Barrier { .. } | Job::Reset { .. } => (None, None),
+            Job::Barrier { .. } | Job::Reset { .. } => (None, None, None),
         };
         Ok(Prepared {
             job,
             command,
             record,
+            fence,
         })
     }
 }
@@ -314,23 +368,8 @@ struct Prepared<'a> {
     command: Option<redis::ScriptInvocation<'a>>,
     /// An append's record number in its chain.
     record: Option<u64>,
-}
-
-/// The stored chain head number of each of `docs`.
-async fn stored_heads(
-    conn: &mut MultiplexedConnection,
-    docs: HashSet<String>,
-) -> Result<HashMap<String, u64>, redis::RedisError> {
-    let mut heads = HashMap::new();
-    for doc in docs {
-        let n: Option<u64> = redis::cmd("HGET")
-            .arg(keys::head(&doc))
-            .arg("n")
-            .query_async(conn)
-            .await?;
-        heads.insert(doc, n.unwrap_or(0));
-    }
-    Ok(heads)
+    /// The fencing number it was sent under.
+    fence: Option<u64>,
 }
 
 /// Completes the appends that landed; returns what is left to send.
@@ -363,7 +402,7 @@ impl Writer {
     /// A connection with the scripts loaded (a pipeline sends them by hash only). Redis
     /// forgets scripts when it restarts; a restart also breaks the connection, and the next
     /// one loads them again.
-    async fn connect(&self) -> Option<MultiplexedConnection> {
+    async fn connect(&self) -> Option<Connection> {
         let mut conn = super::connect(&self.client).await.ok()?;
         for script in [&self.append, &self.snapshot] {
             if let Err(err) = script.prepare_invoke().load_async(&mut conn).await {
@@ -371,7 +410,12 @@ impl Writer {
                 return None;
             }
         }
-        Some(conn)
+        let id: i64 = redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        Some(Connection { conn, id })
     }
 
     pub(super) fn new(
@@ -385,6 +429,7 @@ impl Writer {
             stats,
             append: Script::new(scripts::APPEND),
             snapshot: Script::new(scripts::SNAPSHOT),
+            landed: Script::new(scripts::LANDED),
         }
     }
 }
