@@ -679,21 +679,44 @@ async fn upgrade(
             "the server is shutting down",
         ));
     }
-    let permit = state.ctx.limits.connect(&identity.mission).ok_or_else(|| {
+    let all_taken = || {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-connections",
             format!("mission {} holds all of its connections", identity.mission),
         )
-    })?;
+    };
+    let permit = state
+        .ctx
+        .limits
+        .connect(&identity.mission)
+        .ok_or_else(all_taken)?;
     let limit = state.ctx.config.max_frame_bytes;
-    // With several nodes, a document another node owns is served there, through this one.
-    let upstream = match &state.ctx.cluster {
+    // With several nodes, a document another node owns is served there, through this one;
+    // the node that serves a connection counts it against its mission, across every node.
+    let (upstream, slot) = match &state.ctx.cluster {
         Some(cluster) => {
             let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
-            crate::forward::open_upstream(cluster, &doc, path, &headers).await?
+            match crate::forward::open_upstream(cluster, &doc, path, &headers).await? {
+                Some(upstream) => (Some(upstream), None),
+                None => {
+                    let most = state.ctx.config.limits.connections_per_mission;
+                    let slot = cluster
+                        .connection_slot(&identity.mission, most)
+                        .await
+                        .map_err(|e| {
+                            ApiError::new(
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "storage-unavailable",
+                                format!("cannot count the mission's connections: {e}"),
+                            )
+                        })?
+                        .ok_or_else(all_taken)?;
+                    (None, Some(slot))
+                }
+            }
         }
-        None => None,
+        None => (None, None),
     };
     let document: Arc<str> = doc.into();
     let upgraded = Arc::clone(&state);
@@ -726,6 +749,8 @@ async fn upgrade(
                     .await;
                 return;
             }
+            // Held for as long as the connection is served here.
+            let _slot = slot;
             let id = upgraded.next_connection.fetch_add(1, Ordering::Relaxed);
             upgraded.open_connections.fetch_add(1, Ordering::Relaxed);
             let task = connection::serve(

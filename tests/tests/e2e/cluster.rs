@@ -605,3 +605,77 @@ async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_r
     );
     Ok(())
 }
+
+/// A mission's connections are counted across nodes: its limit holds however its delegates
+/// spread over documents served by different nodes, and a closed connection gives its slot back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missions_connection_limit_is_counted_across_nodes() -> anyhow::Result<()> {
+    let redis = concord_tests::cluster::Redis::start().await?;
+    let mut nodes = Vec::new();
+    let mut dirs = Vec::new();
+    for _ in 0..2 {
+        let dir = concord_tests::TempDir::new("node");
+        let args = ["--redis", &redis.url(), "--mission-connections", "2"];
+        nodes.push(concord_tests::ProcessServer::start(BIN, dir.path(), &args).await?);
+        dirs.push(dir);
+    }
+    let token = |person: &str, mission: &str, role: Role| {
+        let url = redis.url();
+        let (person, mission) = (person.to_string(), mission.to_string());
+        async move {
+            let mut conn = concord_server::storage::redis::RedisLog::connect_to(&url).await?;
+            let secret = concord_server::storage::redis::shared::secret(&mut conn).await?;
+            let request = concord_server::auth::TokenRequest {
+                person,
+                mission,
+                role,
+                docs: concord_server::auth::DocAccess::parse("*"),
+                ttl_seconds: 3600,
+                audience: concord_server::auth::DEFAULT_AUDIENCE.into(),
+            };
+            concord_server::auth::issue_token(
+                &secret,
+                &request,
+                concord_server::auth::now_seconds(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    };
+    let chair = token("chair", "UN", Role::Facilitator).await?;
+    let mex = token("ana", "MEX", Role::Delegation).await?;
+    // Document `a` is node 0's, `b` node 1's.
+    for (node, doc) in [(0, "a"), (1, "b")] {
+        let (status, body) = http_post_json(
+            nodes[node].addr,
+            &format!("/api/docs/{doc}/commands"),
+            &chair,
+            r#"{"type":"import-text","text":"[1] Start."}"#,
+        )
+        .await?;
+        assert_eq!(status, 200, "{body}");
+    }
+    let url = |node: usize, doc: &str| format!("ws://{}/ws/{doc}?token={mex}", nodes[node].addr);
+    let first = Client::connect(&url(0, "a")).await?;
+    let _second = Client::connect(&url(1, "b")).await?;
+    // Served by node 1 (forwarded by node 0): the mission holds two across both nodes.
+    let third = Client::connect(&url(0, "b")).await;
+    let refused = third.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        refused.contains("429"),
+        "a third connection is refused: {refused}"
+    );
+    // A closed connection's slot comes back.
+    first.close();
+    first.wait_closed().await?;
+    let deadline = Instant::now() + concord_tests::WAIT;
+    loop {
+        match Client::connect(&url(1, "b")).await {
+            Ok(_) => break,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}

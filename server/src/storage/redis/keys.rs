@@ -42,5 +42,15 @@ pub fn action(action: &str) -> String {
 /// Revoked tokens and missions: field `token:{jti}` or `mission:{id}`, value the time.
 pub const REVOCATIONS: &str = "concord:revocations";
 
+/// A mission's live connections, by node (field: node id, value: its count).
+pub fn connections(mission: &str) -> String {
+    format!("concord:connections:{mission}")
+}
+
+/// Present while the node with this id is alive (renewed with its leases).
+pub fn node(node: &str) -> String {
+    format!("concord:node:{node}")
+}
+
 /// The secret local tokens are signed with, shared by every node.
 pub const SECRET: &str = "concord:secret";

@@ -216,6 +216,18 @@ impl Leases {
                 conn = super::connect(&client).await.ok();
             }
             let Some(c) = conn.as_mut() else { continue };
+            // This node is alive (its connection counts stand) for three renewals more.
+            let alive: Result<(), _> = redis::cmd("SET")
+                .arg(keys::node(&self.node))
+                .arg(1)
+                .arg("PX")
+                .arg(self.ttl.as_millis() as u64)
+                .query_async(c)
+                .await;
+            if alive.is_err() {
+                conn = None;
+                continue;
+            }
             let leases: Vec<(String, String, u64, bool)> = self
                 .held()
                 .iter()

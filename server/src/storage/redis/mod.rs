@@ -144,6 +144,35 @@ impl RedisLog {
         self.leases.advertise(address);
     }
 
+    /// One of `mission`'s connections, counted across every node; `None` when it holds
+    /// `limit` already. The slot is given back when dropped.
+    pub async fn connection_slot(
+        self: &Arc<Self>,
+        mission: &str,
+        limit: usize,
+    ) -> Result<Option<ConnectionSlot>, StorageError> {
+        let mut conn = self.connection().await?;
+        // The node's liveness key may not be written yet (at start): write it now.
+        let alive: Result<(), _> = redis::cmd("SET")
+            .arg(keys::node(self.node()))
+            .arg(1)
+            .arg("PX")
+            .arg(self.leases.ttl.as_millis() as u64)
+            .arg("NX")
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = alive {
+            *self.conn.lock().await = None;
+            return Err(unreachable(err));
+        }
+        let taken = shared::claim_connection(&mut conn, mission, self.node(), limit).await;
+        self.keep_unless_broken(&taken).await;
+        Ok(taken?.then(|| ConnectionSlot {
+            log: Arc::clone(self),
+            mission: mission.to_string(),
+        }))
+    }
+
     /// Round trips and lease changes, for `/metrics`.
     pub fn stats(&self) -> &RedisStats {
         &self.stats
@@ -227,6 +256,30 @@ impl RedisLog {
     /// A client for `concord` commands run beside the nodes (`token`, `revoke`).
     pub async fn connect_to(url: &str) -> Result<MultiplexedConnection, StorageError> {
         connect(&redis::Client::open(url).map_err(unreachable)?).await
+    }
+}
+
+/// A connection counted against its mission across every node (see
+/// [`RedisLog::connection_slot`]).
+pub struct ConnectionSlot {
+    log: Arc<RedisLog>,
+    mission: String,
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let (log, mission) = (Arc::clone(&self.log), std::mem::take(&mut self.mission));
+        // A node that dies without giving it back has its counts dropped once its liveness
+        // key expires.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let Ok(mut conn) = log.connection().await else {
+                    return;
+                };
+                let released = shared::release_connection(&mut conn, &mission, log.node()).await;
+                log.keep_unless_broken(&released).await;
+            });
+        }
     }
 }
 

@@ -48,6 +48,60 @@ pub async fn revoke(
     Ok(())
 }
 
+/// Takes one of `mission`'s connections for `node`, unless the mission holds `limit` across
+/// every live node (the counts of nodes that died without giving theirs back are dropped).
+pub async fn claim_connection(
+    conn: &mut MultiplexedConnection,
+    mission: &str,
+    node: &str,
+    limit: usize,
+) -> Result<bool, StorageError> {
+    let claim = Script::new(
+        r"local total = 0
+          local counts = redis.call('HGETALL', KEYS[1])
+          for i = 1, #counts, 2 do
+            if redis.call('EXISTS', ARGV[3] .. counts[i]) == 1 then
+              total = total + tonumber(counts[i + 1])
+            else
+              redis.call('HDEL', KEYS[1], counts[i])
+            end
+          end
+          if total >= tonumber(ARGV[2]) then return 0 end
+          redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+          return 1",
+    );
+    let taken: u64 = claim
+        .key(keys::connections(mission))
+        .arg(node)
+        .arg(limit)
+        .arg(keys::node(""))
+        .invoke_async(conn)
+        .await
+        .map_err(unreachable)?;
+    Ok(taken == 1)
+}
+
+/// Gives back a connection [`claim_connection`] took.
+pub async fn release_connection(
+    conn: &mut MultiplexedConnection,
+    mission: &str,
+    node: &str,
+) -> Result<(), StorageError> {
+    let release = Script::new(
+        r"if tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') > 0 then
+            redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+          end
+          return 1",
+    );
+    let _: u64 = release
+        .key(keys::connections(mission))
+        .arg(node)
+        .invoke_async(conn)
+        .await
+        .map_err(unreachable)?;
+    Ok(())
+}
+
 /// Every revocation: (kind, value, time).
 pub async fn revocations(
     conn: &mut MultiplexedConnection,
