@@ -110,17 +110,24 @@ pub struct Cluster {
     pub nodes: Vec<Option<ProcessServer>>,
     dirs: Vec<TempDir>,
     binary: String,
+    extra: Vec<String>,
 }
 
 impl Cluster {
     /// Redis and `count` nodes of `binary` (pass `env!("CARGO_BIN_EXE_concord-under-test")`).
     pub async fn start(binary: &str, count: usize) -> anyhow::Result<Self> {
+        Self::start_with(binary, count, &[]).await
+    }
+
+    /// As [`Cluster::start`], every node given `extra` arguments (`--mission-connections 2`).
+    pub async fn start_with(binary: &str, count: usize, extra: &[&str]) -> anyhow::Result<Self> {
         let redis = Redis::start().await?;
         let mut cluster = Cluster {
             redis,
             nodes: Vec::new(),
             dirs: Vec::new(),
             binary: binary.to_string(),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
         };
         for _ in 0..count {
             let node = cluster.spawn_node().await?;
@@ -132,7 +139,9 @@ impl Cluster {
     async fn spawn_node(&mut self) -> anyhow::Result<ProcessServer> {
         let dir = TempDir::new("node");
         let url = self.redis.url();
-        let node = ProcessServer::start(&self.binary, dir.path(), &["--redis", &url]).await?;
+        let mut args = vec!["--redis", url.as_str()];
+        args.extend(self.extra.iter().map(String::as_str));
+        let node = ProcessServer::start(&self.binary, dir.path(), &args).await?;
         self.dirs.push(dir);
         Ok(node)
     }

@@ -529,33 +529,12 @@ async fn hostile_updates_through_a_forwarding_node_are_refused_by_the_same_rules
 async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_requests(
 ) -> anyhow::Result<()> {
     use redis::AsyncCommands;
-    let redis = concord_tests::cluster::Redis::start().await?;
-    let mut nodes = Vec::new();
-    let mut dirs = Vec::new();
-    for _ in 0..2 {
-        let dir = concord_tests::TempDir::new("node");
-        let limit = ["--redis", &redis.url(), "--max-frame-bytes", "16384"];
-        nodes.push(concord_tests::ProcessServer::start(BIN, dir.path(), &limit).await?);
-        dirs.push(dir);
-    }
-    let cluster_token = {
-        let mut conn = concord_server::storage::redis::RedisLog::connect_to(&redis.url()).await?;
-        let secret = concord_server::storage::redis::shared::secret(&mut conn).await?;
-        let request = concord_server::auth::TokenRequest {
-            person: "chair".into(),
-            mission: "UN".into(),
-            role: Role::Facilitator,
-            docs: concord_server::auth::DocAccess::parse("*"),
-            ttl_seconds: 3600,
-            audience: concord_server::auth::DEFAULT_AUDIENCE.into(),
-        };
-        concord_server::auth::issue_token(&secret, &request, concord_server::auth::now_seconds())
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-    };
+    let cluster = Cluster::start_with(BIN, 2, &["--max-frame-bytes", "16384"]).await?;
+    let cluster_token = cluster.token("chair", "UN", Role::Facilitator).await?;
     let chair = &cluster_token;
     let path = format!("/api/docs/{DOC}/commands");
     let (status, body) = http_post_json(
-        nodes[0].addr,
+        cluster.node(0).addr,
         &path,
         chair,
         r#"{"type":"import-text","text":"[1] Start."}"#,
@@ -563,15 +542,13 @@ async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_r
     .await?;
     assert_eq!(status, 200, "{body}");
     // About 48 KB of text, typed in 1 KB frames on the owner.
-    let url =
-        |node: &concord_tests::ProcessServer| format!("ws://{}/ws/{DOC}?token={chair}", node.addr);
-    let mut typist = Client::connect(&url(&nodes[0])).await?;
+    let mut typist = Client::connect(&cluster.ws_url(0, DOC, chair)).await?;
     let mut last = 0;
     for n in 0..48 {
         last = typist.append(&format!("<{n}>{}", "x".repeat(1000)))?;
     }
     typist.wait_acked(last).await?;
-    let reader = Client::connect(&url(&nodes[1])).await?;
+    let reader = Client::connect(&cluster.ws_url(1, DOC, chair)).await?;
     assert_eq!(
         reader.text(),
         typist.text(),
@@ -581,7 +558,7 @@ async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_r
     // `gc%6D` is `gcm`: forwarded to its owner, not served (or refused) here.
     let encoded = "/api/docs/gc%6D/commands";
     let (status, body) = http_post_json(
-        nodes[1].addr,
+        cluster.node(1).addr,
         encoded,
         chair,
         r#"{"type":"lock","paragraph":"p1","reason":"agreed ad ref"}"#,
@@ -592,11 +569,16 @@ async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_r
     // No token, a bad one: answered, and no lease taken for the document named.
     for auth in [None, Some("Authorization: Bearer not-a-token")] {
         let headers: Vec<&str> = auth.into_iter().collect();
-        let (status, _) =
-            http_get_with(nodes[1].addr, "/api/docs/unclaimed/paragraphs/p1", &headers).await?;
+        let (status, _) = http_get_with(
+            cluster.node(1).addr,
+            "/api/docs/unclaimed/paragraphs/p1",
+            &headers,
+        )
+        .await?;
         assert_eq!(status, 401);
     }
-    let mut conn = concord_server::storage::redis::RedisLog::connect_to(&redis.url()).await?;
+    let mut conn =
+        concord_server::storage::redis::RedisLog::connect_to(&cluster.redis.url()).await?;
     let leased: bool = conn.exists("concord:{unclaimed}:lease").await?;
     let fenced: bool = conn.exists("concord:{unclaimed}:fence").await?;
     assert!(
@@ -610,43 +592,15 @@ async fn forwarding_carries_large_documents_decoded_ids_and_only_authenticated_r
 /// spread over documents served by different nodes, and a closed connection gives its slot back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missions_connection_limit_is_counted_across_nodes() -> anyhow::Result<()> {
-    let redis = concord_tests::cluster::Redis::start().await?;
-    let mut nodes = Vec::new();
-    let mut dirs = Vec::new();
-    for _ in 0..2 {
-        let dir = concord_tests::TempDir::new("node");
-        let args = ["--redis", &redis.url(), "--mission-connections", "2"];
-        nodes.push(concord_tests::ProcessServer::start(BIN, dir.path(), &args).await?);
-        dirs.push(dir);
-    }
-    let token = |person: &str, mission: &str, role: Role| {
-        let url = redis.url();
-        let (person, mission) = (person.to_string(), mission.to_string());
-        async move {
-            let mut conn = concord_server::storage::redis::RedisLog::connect_to(&url).await?;
-            let secret = concord_server::storage::redis::shared::secret(&mut conn).await?;
-            let request = concord_server::auth::TokenRequest {
-                person,
-                mission,
-                role,
-                docs: concord_server::auth::DocAccess::parse("*"),
-                ttl_seconds: 3600,
-                audience: concord_server::auth::DEFAULT_AUDIENCE.into(),
-            };
-            concord_server::auth::issue_token(
-                &secret,
-                &request,
-                concord_server::auth::now_seconds(),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))
-        }
-    };
+    let cluster = Cluster::start_with(BIN, 2, &["--mission-connections", "2"]).await?;
+    let token =
+        |person: &'static str, mission: &'static str, role| cluster.token(person, mission, role);
     let chair = token("chair", "UN", Role::Facilitator).await?;
     let mex = token("ana", "MEX", Role::Delegation).await?;
     // Document `a` is node 0's, `b` node 1's.
     for (node, doc) in [(0, "a"), (1, "b")] {
         let (status, body) = http_post_json(
-            nodes[node].addr,
+            cluster.node(node).addr,
             &format!("/api/docs/{doc}/commands"),
             &chair,
             r#"{"type":"import-text","text":"[1] Start."}"#,
@@ -654,7 +608,7 @@ async fn a_missions_connection_limit_is_counted_across_nodes() -> anyhow::Result
         .await?;
         assert_eq!(status, 200, "{body}");
     }
-    let url = |node: usize, doc: &str| format!("ws://{}/ws/{doc}?token={mex}", nodes[node].addr);
+    let url = |node: usize, doc: &str| cluster.ws_url(node, doc, &mex);
     let first = Client::connect(&url(0, "a")).await?;
     let _second = Client::connect(&url(1, "b")).await?;
     // Served by node 1 (forwarded by node 0): the mission holds two across both nodes.
