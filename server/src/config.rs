@@ -44,6 +44,10 @@ pub struct Config {
     /// Several nodes share their documents through this Redis (`redis://HOST:PORT`); `None`:
     /// one node, SQLite in the data directory.
     pub redis: Option<String>,
+    /// Rooms with at least this many connections hold their broadcasts briefly and send them
+    /// merged (`room/coalesce.rs`), for at least `coalesce_floor`; tests change both.
+    pub coalesce_from: usize,
+    pub coalesce_floor: Duration,
 }
 
 impl Default for Config {
@@ -66,6 +70,8 @@ impl Default for Config {
             revocation_poll: Duration::from_millis(200),
             web_dir: None,
             redis: None,
+            coalesce_from: crate::room::COALESCE_FROM,
+            coalesce_floor: crate::room::COALESCE_FLOOR,
         }
     }
 }

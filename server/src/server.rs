@@ -134,6 +134,8 @@ impl Server {
                 clock: config.clock.clone(),
                 silences: Arc::clone(&silences),
                 metrics: Arc::clone(&metrics),
+                coalesce_from: config.coalesce_from,
+                coalesce_floor: config.coalesce_floor,
             },
             shutdown.clone(),
             tasks.clone(),

@@ -44,6 +44,8 @@ use fanout::Peers;
 use presence::{PresenceTable, Publisher};
 use registry::Rooms;
 
+mod coalesce;
+pub use coalesce::{COALESCE_FLOOR, COALESCE_FROM};
 mod durable;
 mod fanout;
 mod load;
@@ -70,6 +72,9 @@ pub struct RoomConfig {
     pub silences: Arc<crate::silence::SilenceWatch>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// From how many connections a room coalesces its broadcasts, and for how long at least.
+    pub coalesce_from: usize,
+    pub coalesce_floor: Duration,
 }
 
 /// How many log writes may wait for their commit at once, across every room.
@@ -174,6 +179,8 @@ pub(crate) struct Room {
     unsnapshotted: u64,
     /// Durable updates released in the current batch, not yet broadcast: (sender, update).
     unsent: Vec<(ConnId, Bytes)>,
+    /// A large room holds its broadcasts until then (`coalesce.rs`).
+    hold_until: Option<Instant>,
     /// Log operations issued by this room, and how many of them are durable.
     issued: u64,
     durable: u64,
@@ -234,6 +241,7 @@ impl Room {
             rooms,
             unsnapshotted: 0,
             unsent: Vec::new(),
+            hold_until: None,
             issued: 0,
             durable: 0,
             waiting: VecDeque::new(),
@@ -280,10 +288,14 @@ impl Room {
                     while let Ok(commit) = committed.try_recv() {
                         self.on_commit(commit);
                     }
-                    self.flush_broadcasts();
+                    self.flush_or_hold();
                     if self.failed {
                         break;
                     }
+                }
+                // Held broadcasts of a large room leave when their interval is over.
+                () = sleep_until_or_forever(self.hold_until) => {
+                    self.flush_broadcasts();
                 }
                 // A request that may write waits here for a storage credit (the room takes
                 // nothing else meanwhile: order is kept, and connections stop being read).
@@ -365,7 +377,7 @@ impl Room {
     /// After a batch: its broadcasts go out, and a credit it did not use goes back, so that a
     /// quiet room holds none.
     fn end_batch(&mut self) {
-        self.flush_broadcasts();
+        self.flush_or_hold();
         self.credit = None;
     }
 
@@ -474,6 +486,7 @@ impl Room {
 
     /// Sends the updates released since the last flush.
     fn flush_broadcasts(&mut self) {
+        self.hold_until = None;
         let unsent = std::mem::take(&mut self.unsent);
         if !unsent.is_empty() {
             self.config.metrics.broadcast(self.peers.recipients());

@@ -137,3 +137,40 @@ fn our_tcp_sockets() -> Vec<SocketInfo> {
     }
     sockets
 }
+
+/// A large room holds its broadcasts briefly and sends them merged (the threshold is lowered
+/// here to three connections, the hold raised to 200 ms): updates a writer sends one at a time,
+/// each acknowledged before the next, reach the others in fewer frames than updates; all of
+/// them, and nobody gets its own back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_room_sends_its_updates_merged_and_loses_none() -> anyhow::Result<()> {
+    let server = TestServer::start_with(|c| {
+        c.coalesce_from = 3;
+        c.coalesce_floor = std::time::Duration::from_millis(200);
+    })
+    .await;
+    let url = server.draft("big").await?;
+    let mut writer = Client::connect(&url).await?;
+    let other = Client::connect(&url).await?;
+    let reader = Client::connect(&url).await?;
+    for n in 0..10 {
+        let seq = writer.append(&format!("<w{n}>"))?;
+        // Acknowledged once durable, while its broadcast is held.
+        writer.wait_acked(seq).await?;
+    }
+    let everything = |text: &str| (0..10).all(|n| text.contains(&format!("<w{n}>")));
+    for client in [&other, &reader] {
+        client.wait_text(everything).await?;
+        assert_eq!(client.text(), writer.text());
+    }
+    let frames = reader.seen().updates.len();
+    assert!(
+        frames < 10,
+        "10 updates came in {frames} frames: none merged"
+    );
+    assert!(
+        writer.seen().updates.is_empty(),
+        "the writer's own updates were echoed"
+    );
+    Ok(())
+}
