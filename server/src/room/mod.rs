@@ -382,8 +382,15 @@ impl Room {
     }
 
     fn handle(&mut self, request: RoomRequest) {
-        if !matches!(request, RoomRequest::Update { .. }) {
-            // Everything else keeps its order relative to the updates before it.
+        if !matches!(
+            request,
+            RoomRequest::Update { .. }
+                | RoomRequest::Awareness { .. }
+                | RoomRequest::QueryAwareness { .. }
+        ) {
+            // Everything else keeps its order relative to the updates before it. Presence
+            // need not (a caret names its place in the text, wherever that text is yet), so
+            // it does not cut a large room's held broadcasts short.
             self.flush_broadcasts();
         }
         match request {

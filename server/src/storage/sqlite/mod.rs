@@ -55,7 +55,7 @@ impl SqliteLog {
         std::fs::create_dir_all(data_dir).map_err(backend)?;
         let path = data_dir.join(DB_FILE);
         refuse_emptied_store(&path)?;
-        let writer_conn = Connection::open(&path).map_err(backend)?;
+        let writer_conn = schema::open_file(&path)?;
         // Other processes (`concord revoke`) write to the same file now and then: wait for
         // their short transactions instead of failing with SQLITE_BUSY.
         writer_conn

@@ -22,11 +22,25 @@ pub(crate) fn open_connection(data_dir: &Path) -> Result<Connection, StorageErro
     std::fs::create_dir_all(data_dir).map_err(backend)?;
     let path = data_dir.join(DB_FILE);
     refuse_emptied_store(&path)?;
-    let conn = Connection::open(&path).map_err(backend)?;
+    let conn = open_file(&path)?;
     conn.busy_timeout(Duration::from_secs(5)).map_err(backend)?;
     conn.execute_batch("PRAGMA journal_mode=WAL;")
         .map_err(backend)?;
     migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Opens the database file, setting up a new one: pages freed when a snapshot replaces a
+/// document's log go back to the file system (`writer.rs`, after a snapshot) instead of
+/// keeping the file at its largest. Only a file with nothing in it yet takes this setting, so
+/// it comes before anything else (the write-ahead log included).
+pub(super) fn open_file(path: &Path) -> Result<Connection, StorageError> {
+    let new = !path.exists();
+    let conn = Connection::open(path).map_err(backend)?;
+    if new {
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+            .map_err(backend)?;
+    }
     Ok(conn)
 }
 
@@ -96,7 +110,9 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
     }
     if version < 2 {
         // The audit chain (one per document, `n` counting from 1), its heads, and client-id
-        // ownership. Never compacted: snapshots replace updates, not their records.
+        // ownership. Never compacted: snapshots replace updates, not their records. The chain
+        // is stored in its key's order (no rowid, so no second copy of the key in an index);
+        // databases made before this keep their rowid table, which reads the same.
         conn.execute_batch(
             "BEGIN;
              CREATE TABLE IF NOT EXISTS audit (
@@ -113,7 +129,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
                  prev        BLOB NOT NULL,
                  hash        BLOB NOT NULL,
                  PRIMARY KEY (doc, n)
-             );
+             ) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS audit_by_time ON audit (doc, at_ms);
              CREATE TABLE IF NOT EXISTS audit_heads (
                  doc  TEXT PRIMARY KEY,

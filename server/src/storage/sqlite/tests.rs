@@ -83,3 +83,40 @@ async fn appends_snapshots_and_loads_in_order() {
     ));
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A snapshot gives the pages of the log it replaced back to the file system: the file does
+/// not stay at its largest.
+#[tokio::test]
+async fn a_snapshot_gives_the_log_it_replaced_back() {
+    let dir = temp_dir("vacuum");
+    let log = SqliteLog::open(&dir).expect("open");
+    for i in 0..400u32 {
+        let update = Bytes::from(vec![(i % 251) as u8; 2000]);
+        wait(|d| log.append("a", entry(update), d))
+            .await
+            .expect("append");
+    }
+    let before = std::fs::metadata(dir.join("concord.db")).map_or(0, |m| m.len());
+    wait(|d| log.snapshot("a", b"state".to_vec(), d))
+        .await
+        .expect("snapshot");
+    log.close().await.expect("close");
+    let conn = Connection::open(dir.join("concord.db")).expect("open");
+    let free: i64 = conn
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .expect("freelist");
+    let vacuum: i64 = conn
+        .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+        .expect("auto_vacuum");
+    let after = std::fs::metadata(dir.join("concord.db")).map_or(0, |m| m.len());
+    assert_eq!(
+        vacuum, 2,
+        "a new database gives freed pages back incrementally"
+    );
+    assert_eq!(free, 0, "no free page is kept");
+    assert!(
+        after < before / 2,
+        "{before} bytes before the snapshot, {after} after"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
