@@ -73,12 +73,14 @@ pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification,
     Ok(report)
 }
 
-/// A document's audit records as stored, in order.
+/// A document's audit records as stored, in order. A record's `prev` is not stored: it is the
+/// hash of the record stored before it (zeros for the first), so a record removed, inserted or
+/// moved breaks the hash of the one after it.
 fn stored_records(conn: &Connection, doc: &str) -> Result<Vec<SealedRecord>, StorageError> {
     let mut statement = conn
         .prepare(
             "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
-                    update_hash, prev, hash
+                    update_hash, hash
              FROM audit WHERE doc = ?1 ORDER BY n",
         )
         .map_err(backend)?;
@@ -94,12 +96,17 @@ fn stored_records(conn: &Connection, doc: &str) -> Result<Vec<SealedRecord>, Sto
                 deleted: row.get(6)?,
                 claims: row.get(7)?,
                 update_hash: row.get(8)?,
-                prev: row.get(9)?,
-                hash: row.get(10)?,
+                prev: Vec::new(),
+                hash: row.get(9)?,
             })
         })
         .map_err(backend)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(backend)
+    let mut records = rows.collect::<Result<Vec<_>, _>>().map_err(backend)?;
+    let mut prev = vec![0; 32];
+    for record in &mut records {
+        record.prev = std::mem::replace(&mut prev, record.hash.clone());
+    }
+    Ok(records)
 }
 
 pub(super) fn load_document(conn: &Connection, doc: &str) -> Result<StoredDocument, StorageError> {

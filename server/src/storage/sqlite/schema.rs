@@ -10,7 +10,7 @@ use super::backend;
 use crate::storage::StorageError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// The database in `data_dir`.
 pub(crate) const DB_FILE: &str = "concord.db";
@@ -177,6 +177,17 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
                  PRIMARY KEY (kind, value)
              );
              PRAGMA user_version = 4;
+             COMMIT;",
+        )
+        .map_err(backend)?;
+    }
+    if version < 5 {
+        // A record's `prev` is the hash of the record before it: stored once, there (32 bytes
+        // a record). Verification reads it from the record before (`read.rs`).
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE audit DROP COLUMN prev;
+             PRAGMA user_version = 5;
              COMMIT;",
         )
         .map_err(backend)?;

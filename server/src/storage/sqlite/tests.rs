@@ -120,3 +120,51 @@ async fn a_snapshot_gives_the_log_it_replaced_back() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A database of schema 4 (each record storing its `prev` hash) is brought to schema 5 without
+/// that column, and its chain still verifies, before and after.
+#[tokio::test]
+async fn the_stored_prev_hash_goes_and_the_chain_still_verifies() {
+    let dir = temp_dir("prev");
+    let log = SqliteLog::open(&dir).expect("open");
+    for i in 0..5u8 {
+        wait(|d| log.append("a", entry(Bytes::from(vec![i])), d))
+            .await
+            .expect("append");
+    }
+    log.close().await.expect("close");
+    // As schema 4 had it.
+    let conn = Connection::open(dir.join("concord.db")).expect("open");
+    conn.execute_batch(
+        "ALTER TABLE audit ADD COLUMN prev BLOB NOT NULL DEFAULT x'';
+         PRAGMA user_version = 4;",
+    )
+    .expect("back to schema 4");
+    drop(conn);
+    assert!(verify_audit(&dir, None).expect("verify").is_intact());
+    let log = SqliteLog::open(&dir).expect("migrates");
+    log.close().await.expect("close");
+    let conn = Connection::open(dir.join("concord.db")).expect("open");
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('audit')")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("columns");
+    assert!(!columns.iter().any(|c| c == "prev"), "{columns:?}");
+    let report = verify_audit(&dir, None).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.records, 5);
+    // A record removed in the middle is still found.
+    conn.execute("DELETE FROM audit WHERE n = 3", [])
+        .expect("delete");
+    drop(conn);
+    let report = verify_audit(&dir, None).expect("verify");
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.contains("record 3 is missing")));
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.contains("record 4 was altered")));
+    std::fs::remove_dir_all(dir).ok();
+}

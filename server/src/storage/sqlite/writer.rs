@@ -102,8 +102,8 @@ fn write_record(
     let sealed = SealedRecord::seal(doc, head(txn, heads, doc)?, &entry.record, &entry.update);
     txn.prepare_cached(
         "INSERT INTO audit (doc, n, at_ms, person, mission, action, paragraphs, deleted, claims,
-                            update_hash, prev, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                            update_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -116,8 +116,8 @@ fn write_record(
             sealed.paragraphs,
             sealed.deleted,
             sealed.claims,
+            // `prev` is the record before's `hash`: read back from there (`read.rs`).
             sealed.update_hash,
-            sealed.prev,
             sealed.hash
         ])
     })
