@@ -10,7 +10,8 @@ use crate::client::{read_until, send, synced_client};
 use crate::target::{Schema, Target};
 use crate::ws;
 
-/// The texts writers type into: every paragraph body (Concord) or the root text.
+/// The texts writers type into: every paragraph body (Concord) or the root text. For the root
+/// schema this takes a write transaction: call it with no transaction of `doc` held.
 pub fn texts(doc: &Doc, schema: Schema) -> Vec<yrs::TextRef> {
     match schema {
         Schema::Root => vec![doc.get_or_insert_text("text")],
@@ -67,6 +68,9 @@ pub fn writer_replica(initial: &[u8]) -> anyhow::Result<Doc> {
 
 /// Characters in all the texts writers type into.
 pub fn text_len(doc: &Doc, schema: Schema) -> u32 {
+    // The texts first: for the root schema, finding one writes, which a read transaction held
+    // meanwhile would block forever.
+    let texts = texts(doc, schema);
     let txn = doc.transact();
-    texts(doc, schema).iter().map(|t| t.len(&txn)).sum()
+    texts.iter().map(|t| t.len(&txn)).sum()
 }
