@@ -18,6 +18,10 @@ use super::Room;
 /// Rooms with fewer recipients send every batch at once.
 pub const COALESCE_FROM: usize = 1000;
 
+/// A hold ends early past this many distinct senders, or bytes.
+const MAX_HELD_SENDERS: usize = 8;
+const MAX_HELD_BYTES: usize = 256 * 1024;
+
 /// The shortest hold.
 pub const COALESCE_FLOOR: Duration = Duration::from_millis(6);
 
@@ -43,9 +47,22 @@ impl Room {
         };
         let now = Instant::now();
         let until = *self.hold_until.get_or_insert(now + interval);
-        if now >= until {
+        if now >= until || self.hold_is_full() {
             self.flush_broadcasts();
         }
+    }
+
+    /// Each sender of held updates gets a merge of everyone else's, made on the room's task:
+    /// with many senders, or many bytes, the hold ends early so that this stays small.
+    fn hold_is_full(&self) -> bool {
+        let bytes: usize = self.unsent.iter().map(|(_, update)| update.len()).sum();
+        if bytes > MAX_HELD_BYTES {
+            return true;
+        }
+        let mut senders: Vec<_> = self.unsent.iter().map(|(from, _)| *from).collect();
+        senders.sort_unstable();
+        senders.dedup();
+        senders.len() > MAX_HELD_SENDERS
     }
 }
 

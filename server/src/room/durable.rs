@@ -150,7 +150,7 @@ impl Room {
                         | Gated::RenewReaders { .. } => {}
                     }
                 }
-                self.unsent.clear();
+                // What was released before the failure is durable: `fail` still sends it.
                 self.fail("the document could not be stored; reconnect to reload it");
             }
         }

@@ -186,7 +186,8 @@ impl Peers {
                     return;
                 };
                 self.broadcast_except(&frame, &senders);
-                for sender in senders {
+                // The server (commands) is no connection: nothing to make for it.
+                for sender in senders.into_iter().filter(|s| *s != super::SERVER) {
                     let others: Vec<&[u8]> = many
                         .iter()
                         .filter(|(from, _)| *from != sender)

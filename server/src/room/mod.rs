@@ -542,6 +542,8 @@ impl Room {
     /// Stops serving: every connection is closed with 1011 and reconnects to a fresh load.
     fn fail(&mut self, reason: &str) {
         tracing::error!(doc = %self.name, reason, "room failed; closing its connections");
+        // What is held is durable: it goes out before the close.
+        self.flush_broadcasts();
         self.peers.close_all(CloseCode::InternalError, reason);
         self.unsnapshotted = 0;
         self.failed = true;

@@ -14,6 +14,9 @@ impl Room {
         mut requests: mpsc::Receiver<RoomRequest>,
         load_error: Option<JoinError>,
     ) {
+        // Held broadcasts are durable: they leave now, while the connections are still open
+        // (at shutdown they close as soon as their queue is sent).
+        self.flush_broadcasts();
         if self.unsnapshotted > 0 && load_error.is_none() && !self.failed {
             self.snapshot();
         }

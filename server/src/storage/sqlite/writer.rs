@@ -140,6 +140,8 @@ pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     // (the next keystrokes of the same client), so they are refused too, until the document is
     // loaded afresh: the log never holds an update without those before it.
     let mut failed: std::collections::HashSet<Box<str>> = std::collections::HashSet::new();
+    // Pages freed by snapshots are still to be given back.
+    let mut freed = false;
     while let Ok(first) = jobs.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -156,18 +158,23 @@ pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
                 _ => None,
             })
             .collect();
-        let snapshotted = batch.iter().any(|job| matches!(job, Job::Snapshot { .. }));
+        freed |= batch.iter().any(|job| matches!(job, Job::Snapshot { .. }));
         match commit_batch(&mut conn, &mut heads, &batch) {
             Ok(seqs) => {
-                // What the snapshot replaced is given back before anyone is told it is done
-                // (a no-op on a database made before auto_vacuum was set).
-                if snapshotted {
-                    if let Err(err) = give_back_free_pages(&conn) {
-                        tracing::warn!(error = %err, "cannot give freed pages back");
-                    }
-                }
                 for (job, seq) in batch.drain(..).zip(seqs) {
                     job.complete(Ok(seq));
+                }
+                // What snapshots replaced goes back to the file system after the batch is
+                // answered, a bounded step at a time (each step is a write of its own), while
+                // pages are left (a no-op on a database made before auto_vacuum was set).
+                if freed {
+                    freed = match give_back_free_pages(&conn) {
+                        Ok(left) => left,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "cannot give freed pages back");
+                            false
+                        }
+                    };
                 }
             }
             Err(err) => {
@@ -187,13 +194,19 @@ pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     }
 }
 
-/// Returns the pages the last snapshot freed to the file system. The pragma frees one page
-/// per step, so it is stepped to the end.
-fn give_back_free_pages(conn: &Connection) -> rusqlite::Result<()> {
-    let mut vacuum = conn.prepare_cached("PRAGMA incremental_vacuum")?;
+/// Free pages given back to the file system at most in one step (1 MiB of 4 KiB pages).
+const FREE_PAGES_PER_STEP: u32 = 256;
+
+/// Returns up to [`FREE_PAGES_PER_STEP`] free pages to the file system; says whether any are
+/// left. The pragma frees one page per step of its statement, so it is stepped to the end.
+fn give_back_free_pages(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut vacuum =
+        conn.prepare_cached(&format!("PRAGMA incremental_vacuum({FREE_PAGES_PER_STEP})"))?;
     let mut steps = vacuum.raw_query();
     while steps.next()?.is_some() {}
-    Ok(())
+    drop(steps);
+    let left: i64 = conn.query_row("PRAGMA freelist_count", [], |row| row.get(0))?;
+    Ok(left > 0)
 }
 
 /// Settles the jobs that need no transaction; keeps the rest. A write for a document whose
