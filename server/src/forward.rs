@@ -67,16 +67,30 @@ async fn owner(
     doc: &str,
     headers: &HeaderMap,
 ) -> Result<Option<String>, ApiError> {
-    let route = cluster
-        .route(doc)
-        .await
-        .map_err(|e| unavailable(format!("cannot tell which node serves {doc}: {e}")))?;
-    match route {
-        Route::Here => Ok(None),
-        Route::Node(_) if headers.contains_key(FORWARDED) => Err(unavailable(format!(
-            "{doc} moved to another node meanwhile; try again"
-        ))),
-        Route::Node(owner) => Ok(Some(owner)),
+    let forwarded = headers.contains_key(FORWARDED);
+    let started = Instant::now();
+    loop {
+        match cluster.route(doc).await {
+            Ok(Route::Here) => return Ok(None),
+            Ok(Route::Node(_)) if forwarded => {
+                return Err(unavailable(format!(
+                    "{doc} moved to another node meanwhile; try again"
+                )))
+            }
+            Ok(Route::Node(owner)) => return Ok(Some(owner)),
+            // The document is leaving this node (its room is closing after the lease moved)
+            // or Redis is briefly away: a client's own request waits to see where it goes. A
+            // forwarded one is answered at once; the node that forwarded it waits.
+            Err(err) if !forwarded && started.elapsed() < patience() => {
+                tracing::debug!(doc, error = %err, "cannot route yet; waiting");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => {
+                return Err(unavailable(format!(
+                    "cannot tell which node serves {doc}: {err}"
+                )))
+            }
+        }
     }
 }
 

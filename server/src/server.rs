@@ -146,6 +146,13 @@ impl Server {
             shutdown.clone(),
         ));
         tasks.spawn(crate::silence::discover(Arc::clone(&rooms)));
+        if cluster.is_some() {
+            tasks.spawn(crate::silence::patrol(
+                Arc::clone(&silences),
+                Arc::clone(&rooms),
+                shutdown.clone(),
+            ));
+        }
         let grace = config.shutdown_grace;
         let sessions = Arc::new(Sessions::default());
         tasks.spawn(watch_revocations(

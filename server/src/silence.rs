@@ -5,6 +5,11 @@
 //! the documents whose audit shows a procedure ever started, so a deadline that passed while
 //! the server was down is concluded as soon as it is back.
 //!
+//! With several nodes, each node also patrols the documents Redis counts open procedures for
+//! (the count moves in the same script as the start's and the conclusion's append): one that
+//! no node serves, because its owner died with nobody connected, is taken over and loaded, so
+//! its deadline is still acted on.
+//!
 //! Acting twice is harmless by construction: the command refuses a procedure concluded
 //! already (`silence-closed`), and the room runs commands one at a time, so the text is
 //! adopted once however often, and by however many tasks, the deadline is acted on.
@@ -38,7 +43,16 @@ const RETRY_MS: u64 = 1_000;
 /// How often a deadline of a document another node serves is looked at again.
 const ELSEWHERE_MS: u64 = 5_000;
 
+/// How often each node looks for documents with open procedures that no node serves.
+const PATROL: Duration = Duration::from_secs(5);
+
 impl SilenceWatch {
+    /// Whether a deadline of `doc` is watched here.
+    fn watches(&self, doc: &str) -> bool {
+        let due = self.due.lock().unwrap_or_else(|p| p.into_inner());
+        due.iter().any(|(_, d, _)| d == doc)
+    }
+
     pub fn watch(&self, doc: &str, silence: &str, deadline_ms: u64) {
         let mut due = self.due.lock().unwrap_or_else(|p| p.into_inner());
         let known = due.iter().any(|(_, d, s)| d == doc && s == silence);
@@ -120,20 +134,48 @@ pub async fn discover(rooms: Arc<Rooms>) {
             return;
         }
     };
-    let server = Arc::new(Identity::server("silence procedure"));
     for doc in docs {
         // With several nodes, the first node up serves them; the others forward.
-        if !rooms.log().serves_here(&doc).await {
-            continue;
+        if rooms.log().serves_here(&doc).await {
+            load(&rooms, &doc).await;
         }
-        let (reply, answer) = oneshot::channel();
-        let request = RoomRequest::Read {
-            who: Arc::clone(&server),
-            reply,
+    }
+}
+
+/// With several nodes: every [`PATROL`], the documents with an open procedure that this node
+/// does not watch and that no live node serves (asking takes them) are loaded here.
+pub async fn patrol(watch: Arc<SilenceWatch>, rooms: Arc<Rooms>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(PATROL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        let docs = match rooms.log().documents_with_open_silences().await {
+            Ok(docs) => docs,
+            Err(err) => {
+                tracing::debug!(error = %err, "cannot list documents with open silence procedures");
+                continue;
+            }
         };
-        if rooms.get(&doc).send(request).await.is_err() || answer.await.is_err() {
-            tracing::warn!(doc, "cannot load a document with silence procedures");
+        for doc in docs {
+            if !watch.watches(&doc) && rooms.log().serves_here(&doc).await {
+                load(&rooms, &doc).await;
+            }
         }
+    }
+}
+
+/// Loads `doc` here: its room hands its open procedures to the watch as it loads.
+async fn load(rooms: &Arc<Rooms>, doc: &str) {
+    let (reply, answer) = oneshot::channel();
+    let request = RoomRequest::Read {
+        who: Arc::new(Identity::server("silence procedure")),
+        reply,
+    };
+    if rooms.get(doc).send(request).await.is_err() || answer.await.is_err() {
+        tracing::warn!(doc, "cannot load a document with silence procedures");
     }
 }
 

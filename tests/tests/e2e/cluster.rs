@@ -633,3 +633,83 @@ async fn a_missions_connection_limit_is_counted_across_nodes() -> anyhow::Result
     }
     Ok(())
 }
+
+/// A silence procedure's deadline is acted on by exactly one node: its owner is paused past
+/// its lease and the deadline with nobody connected, another node finds the open procedure in
+/// Redis by itself, takes the document and adopts the text; the old owner, resumed, does not
+/// conclude it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_deadline_is_acted_on_once_when_its_owner_is_paused_with_nobody_connected(
+) -> anyhow::Result<()> {
+    use redis::AsyncCommands;
+    let cluster = Cluster::start(BIN, 2).await?;
+    let chair = cluster.token("chair", "UN", Role::Facilitator).await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"import-text","text":"[1] Agreed wording.\n[2] Other."}"#,
+    )
+    .await?;
+    command(
+        &cluster,
+        0,
+        &chair,
+        r#"{"type":"start-silence","paragraphs":["p1"],"seconds":4}"#,
+    )
+    .await?;
+    let store = redis::Client::open(cluster.redis.url())?;
+    let mut conn = store.get_multiplexed_async_connection().await?;
+    let open: Vec<String> = conn.hkeys("concord:silences:open").await?;
+    assert_eq!(open, [DOC], "the open procedure is counted in Redis");
+
+    cluster.node(0).signal("STOP")?;
+    // Nobody asks for the document: node 1 must find it by itself. Waiting reads Redis only
+    // (a request to a node would load the document there).
+    let deadline = Instant::now() + concord_tests::WAIT;
+    loop {
+        let open: Vec<String> = conn.hkeys("concord:silences:open").await?;
+        if open.is_empty() {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the procedure was not concluded while its owner was paused"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    cluster.node(0).signal("CONT")?;
+
+    let audit_path = format!("/api/docs/{DOC}/audit?limit=1000");
+    let auth = format!("Authorization: Bearer {chair}");
+    // The resumed node's watch still holds the deadline, passed now: it must find that it no
+    // longer owns the document rather than conclude again. Every node reports one conclusion.
+    // A paragraph read through the resumed node waits for it to see it no longer owns the
+    // document (it asks Redis before serving anything from its old lease).
+    assert!(body_on(&cluster, 0, &chair)
+        .await?
+        .contains("Agreed wording."));
+    for node in 0..2 {
+        let (status, body) = http_get_with(cluster.node(node).addr, &audit_path, &[&auth]).await?;
+        assert_eq!(status, 200, "audit read on node {node}: {body}");
+        let audit: serde_json::Value = serde_json::from_str(&body)?;
+        let records = audit["records"].as_array().cloned().unwrap_or_default();
+        let conclusions: Vec<_> = records
+            .iter()
+            .filter(|r| r["action"] == "conclude-silence")
+            .collect();
+        assert_eq!(conclusions.len(), 1, "node {node}: concluded once");
+        assert_eq!(conclusions[0]["mission"], "concord:server");
+    }
+    let (status, body) = http_get_with(
+        cluster.node(1).addr,
+        &format!("/api/docs/{DOC}/paragraphs/p1"),
+        &[&auth],
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let p1: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(p1["paragraph"]["status"], "agreed", "{p1}");
+    assert!(!p1["paragraph"]["lock"].is_null(), "adopted text is locked");
+    Ok(())
+}

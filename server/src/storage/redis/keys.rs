@@ -39,6 +39,9 @@ pub fn action(action: &str) -> String {
     format!("concord:action:{action}")
 }
 
+/// The documents with open silence procedures: field the document, value how many are open.
+pub const OPEN_SILENCES: &str = "concord:silences:open";
+
 /// Revoked tokens and missions: field `token:{jti}` or `mission:{id}`, value the time.
 pub const REVOCATIONS: &str = "concord:revocations";
 

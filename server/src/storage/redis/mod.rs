@@ -362,6 +362,17 @@ impl DocumentLog for RedisLog {
         })
     }
 
+    fn documents_with_open_silences(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
+        Box::pin(async move {
+            let mut conn = self.connection().await?;
+            let docs = conn.hkeys(keys::OPEN_SILENCES).await.map_err(unreachable);
+            self.keep_unless_broken(&docs).await;
+            let mut docs: Vec<String> = docs?;
+            docs.sort();
+            Ok(docs)
+        })
+    }
+
     fn documents_with_action<'a>(
         &'a self,
         action: &'a str,

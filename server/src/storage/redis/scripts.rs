@@ -53,7 +53,9 @@ return 0
 /// the caller's (a paused ex-owner's late append is refused here) and the record extends the
 /// chain's stored head (never a gap or a fork). Client-id claims and the document's indexes
 /// are written in the same step.
-/// KEYS: log, audit, owners, fence, documents, action index, audit head.
+/// The count of the document's open silence procedures moves with each start and conclusion,
+/// in the same step, so every node can tell which documents have a deadline to act on.
+/// KEYS: log, audit, owners, fence, documents, action index, audit head, open silences.
 /// ARGV: fence, document, update, n, at_ms, person, mission, action, paragraphs, deleted,
 ///       claims, update hash, previous hash, hash, then (client, mission) pairs.
 /// Returns the log entry's id.
@@ -79,6 +81,11 @@ redis.call('HSET', KEYS[7], 'n', ARGV[4], 'hash', ARGV[14])
 for i = 15, #ARGV, 2 do redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1]) end
 redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('SADD', KEYS[6], ARGV[2])
+if ARGV[8] == 'start-silence' then
+  redis.call('HINCRBY', KEYS[8], ARGV[2], 1)
+elseif ARGV[8] == 'conclude-silence' then
+  if redis.call('HINCRBY', KEYS[8], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[8], ARGV[2]) end
+end
 return id
 ";
 

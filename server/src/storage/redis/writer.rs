@@ -310,6 +310,7 @@ impl Writer {
                     .key(keys::DOCUMENTS)
                     .key(keys::action(&sealed.action))
                     .key(keys::head(doc))
+                    .key(keys::OPEN_SILENCES)
                     .arg(fence)
                     .arg(&**doc)
                     .arg(entry.update.as_ref())
