@@ -1,7 +1,7 @@
-// Which paragraphs the text shows: all, open ones, bracketed ones (with open amendments),
-// locked ones, those with this mission's amendments, or those changed since a revision (the
-// server's comparison of that revision with the live text). Headings stay, to keep the
-// sections readable; the count says how many paragraphs are shown.
+// Which paragraphs the text shows: all, open ones, bracketed ones (open amendments or wording
+// in square brackets), locked ones, those with this mission's amendments, or those changed
+// since a revision (the server's comparison of that revision with the live text). Headings
+// stay, to keep the sections readable; the count says how many paragraphs are shown.
 import { el } from './dom.js'
 import { get } from './api.js'
 
@@ -78,7 +78,8 @@ export function updateFilters (model) {
 function keep (p, filter, mission) {
   switch (filter) {
     case 'open': return p.status === 'open'
-    case 'bracketed': return p.status !== 'deleted' && p.amendments.some((a) => a.status === 'open')
+    // As the progress counts them: an open amendment, or wording still in square brackets.
+    case 'bracketed': return p.status !== 'deleted' && (p.amendments.some((a) => a.status === 'open') || (p.body || '').includes('['))
     case 'locked': return !!p.lock
     case 'mine': return p.amendments.some((a) => a.sponsors.includes(mission))
     case 'changed': return !changed || changed.has(p.id)

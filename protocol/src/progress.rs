@@ -1,6 +1,6 @@
 //! How far a negotiation has come, as facilitators report it ("70 of about 420 paragraphs
 //! agreed ad ref, 259 bracketed"): paragraphs by status overall, per section and per theme,
-//! bracketed ones (with open amendments), and amendments by status; and the trend over time,
+//! bracketed ones (with open amendments or wording in square brackets), and amendments by status; and the trend over time,
 //! one point per day kept in the document by the commands that move the counts. Pure over a
 //! transaction: the server answers `GET .../progress` with it, the page draws the trend.
 
@@ -64,6 +64,13 @@ pub struct Progress {
     pub trend: Vec<TrendPoint>,
 }
 
+/// Whether a paragraph is bracketed: it stands (not deleted) and has an open amendment, or
+/// open wording (text still in square brackets, as negotiators mark what is not agreed).
+pub fn is_bracketed(p: &schema::Paragraph, open_amendments_on: &HashSet<&str>) -> bool {
+    p.status != ParagraphStatus::Deleted
+        && (open_amendments_on.contains(p.id.as_str()) || p.body.contains('['))
+}
+
 pub fn of(txn: &impl ReadTxn) -> Progress {
     let paragraphs = schema::paragraphs(txn);
     let amendments = schema::amendments(txn);
@@ -92,8 +99,7 @@ pub fn of(txn: &impl ReadTxn) -> Progress {
             });
             continue;
         }
-        let is_bracketed =
-            p.status != ParagraphStatus::Deleted && bracketed.contains(p.id.as_str());
+        let is_bracketed = is_bracketed(p, &bracketed);
         overall.add(p.status, is_bracketed);
         if let Some(section) = p
             .parent
@@ -172,10 +178,7 @@ impl TrendPoint {
             .iter()
             .filter(|p| p.kind != ParagraphKind::Heading)
         {
-            counts.add(
-                p.status,
-                p.status != ParagraphStatus::Deleted && bracketed.contains(p.id.as_str()),
-            );
+            counts.add(p.status, is_bracketed(p, &bracketed));
         }
         TrendPoint {
             day,

@@ -653,7 +653,7 @@ async function api (server, tok, path) {
 }
 
 /** The progress counts computed here from the model: paragraphs (headings left out) by status,
- *  and bracketed ones (standing, with an open amendment). */
+ *  and bracketed ones (standing, with an open amendment or wording in square brackets). */
 async function countedProgress (server, tok) {
   const model = await api(server, tok, '')
   const open = new Set(model.amendments.filter((a) => a.status === 'open').map((a) => a.paragraph))
@@ -661,7 +661,7 @@ async function countedProgress (server, tok) {
   for (const p of model.paragraphs) {
     if (p.kind === 'heading') continue
     counts[p.status] = (counts[p.status] || 0) + 1
-    if (p.status !== 'deleted' && open.has(p.id)) counts.bracketed++
+    if (p.status !== 'deleted' && (open.has(p.id) || p.body.includes('['))) counts.bracketed++
   }
   return counts
 }

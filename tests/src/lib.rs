@@ -72,7 +72,8 @@ pub fn concord_request(
 
 /// The counts `GET .../progress` must report, computed from the model (`GET /api/docs/{doc}`)
 /// alone: paragraphs (headings left out) by status, and how many are bracketed (standing, with
-/// an open amendment). Tests compare the server's counts with these.
+/// an open amendment or wording in square brackets). Tests compare the server's counts with
+/// these.
 pub fn progress_from_model(
     model: &serde_json::Value,
 ) -> (std::collections::BTreeMap<String, u64>, u64) {
@@ -90,7 +91,9 @@ pub fn progress_from_model(
             continue;
         }
         let status = p["status"].as_str().unwrap_or_default().to_string();
-        if status != "deleted" && p["id"].as_str().is_some_and(|id| open.contains(&id)) {
+        let open_wording = p["body"].as_str().is_some_and(|b| b.contains('['));
+        let amended = p["id"].as_str().is_some_and(|id| open.contains(&id));
+        if status != "deleted" && (amended || open_wording) {
             bracketed += 1;
         }
         *by_status.entry(status).or_insert(0) += 1;

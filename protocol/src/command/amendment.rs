@@ -128,7 +128,7 @@ pub(super) fn withdraw(
 }
 
 /// Gives the amendment its new status and records who decided, when, and why.
-fn decide(
+pub(super) fn decide(
     txn: &mut TransactionMut,
     ctx: &Context<'_>,
     id: &str,

@@ -65,7 +65,8 @@ pub(super) fn unlocked_paragraph(
 }
 
 /// A paragraph whose text may change: it exists, is not deleted, and is not locked.
-pub(super) fn open_paragraph(
+/// A paragraph of the text as it stands: it exists and is not deleted (it may be locked).
+pub(super) fn standing_paragraph(
     txn: &impl ReadTxn,
     id: &str,
 ) -> Result<schema::Paragraph, CommandError> {
@@ -73,6 +74,14 @@ pub(super) fn open_paragraph(
     if p.status == ParagraphStatus::Deleted {
         return Err(deleted(&p));
     }
+    Ok(p)
+}
+
+pub(super) fn open_paragraph(
+    txn: &impl ReadTxn,
+    id: &str,
+) -> Result<schema::Paragraph, CommandError> {
+    standing_paragraph(txn, id)?;
     unlocked_paragraph(txn, id)
 }
 

@@ -60,6 +60,14 @@ pub(super) fn write(
     let mut to: Vec<String> = Vec::with_capacity(letter.to.len());
     for mission in letter.to {
         let mission = readable_name(mission, "a mission")?;
+        // A letter to a mission the document does not know would reach nobody: refused,
+        // so that a typo is seen rather than a letter silently lost.
+        if !schema::has_mission(txn, mission) {
+            return Err(refuse(
+                ErrorCode::UnknownMission,
+                format!("{mission} has not joined this negotiation as a delegation"),
+            ));
+        }
         if !to.iter().any(|m| m == mission) {
             to.push(mission.to_string());
         }

@@ -4,7 +4,7 @@
 use yrs::{ReadTxn, TransactionMut};
 
 use super::error::{refuse, CommandError, ErrorCode};
-use super::guards::{facilitators_only, paragraph, readable_name};
+use super::guards::{facilitators_only, paragraph, readable_name, standing_paragraph};
 use super::limits::MAX_READING_VISITS;
 use super::{next_id, Context, Outcome};
 use crate::process::{covers, parse_date, ItemKind, ProgrammeDay, Reading, Round, Visit};
@@ -171,18 +171,29 @@ pub(super) fn set_programme(
         date(&r.starts_on, "starts_on")?,
         date(&r.ends_on, "ends_on")?,
     );
-    r.programme = checked_programme(txn, dates, programme)?;
-    // The item under way stays marked only if the new programme still has it.
-    if let Some((day, item)) = r.current.take() {
-        if r.programme
-            .get(day)
-            .and_then(|d| d.items.get(item))
-            .is_none()
-        {
-            schema::set_process_mark::<(usize, usize)>(txn, keys::ROUND_CURRENT, id, None)
+    let programme = checked_programme(txn, dates, programme)?;
+    // The item under way stays marked where the new programme has it (the same day and
+    // title, wherever items were inserted or removed around it), or not at all.
+    if let Some(current) = r.current.take() {
+        let under_way = r
+            .programme
+            .get(current.0)
+            .and_then(|d| d.items.get(current.1).map(|item| (&d.date, &item.title)));
+        let moved = under_way.and_then(|(date, title)| {
+            programme.iter().enumerate().find_map(|(day, d)| {
+                let item = d.items.iter().position(|i| &i.title == title);
+                (&d.date == date)
+                    .then_some(item)
+                    .flatten()
+                    .map(|item| (day, item))
+            })
+        });
+        if moved != Some(current) {
+            schema::set_process_mark(txn, keys::ROUND_CURRENT, id, moved.as_ref())
                 .map_err(failed)?;
         }
     }
+    r.programme = programme;
     store(txn, keys::ROUNDS, id, &r)?;
     Ok(Outcome::Done)
 }
@@ -250,7 +261,7 @@ pub(super) fn start_reading(
         match id {
             None => Ok(None),
             Some(id) => {
-                paragraph(txn, id)?;
+                standing_paragraph(txn, id)?;
                 Ok(schema::position(txn, id))
             }
         }
@@ -288,7 +299,7 @@ pub(super) fn move_pointer(
 ) -> Result<Outcome, CommandError> {
     facilitators_only(ctx)?;
     let r = open_reading(txn, id)?;
-    let p = paragraph(txn, to)?;
+    let p = standing_paragraph(txn, to)?;
     if !covers(txn, &r, to) {
         return Err(refuse(
             ErrorCode::InvalidArgument,

@@ -3,11 +3,15 @@
 //! is what was circulated; every mission is notified; a delegation may break silence with a
 //! statement; at the deadline the server alone concludes it: adopted (statuses agreed,
 //! paragraphs locked) if nobody broke it, else nothing adopted and the procedure's own locks
-//! lifted. The server runs the deadline (`server/src/silence.rs`); concluding twice is refused,
+//! lifted; proposals still open on adopted text lapse (rejected by the server, with the
+//! reason). The server runs the deadline (`server/src/silence.rs`); concluding twice is refused,
 //! so however many times it is asked, the text is adopted once.
+
+use std::collections::BTreeSet;
 
 use yrs::{ReadTxn, TransactionMut};
 
+use super::amendment;
 use super::error::{refuse, schema_error, CommandError, ErrorCode};
 use super::guards::facilitators_only;
 use super::guards::paragraph;
@@ -19,7 +23,7 @@ use crate::process::{
     utc_minute, Attachment, Silence, SilenceBreak, SilenceOutcome, DEFAULT_SILENCE_SECONDS,
     MAX_SILENCE_SECONDS,
 };
-use crate::schema::{self, keys, Lock, ParagraphKind, ParagraphStatus};
+use crate::schema::{self, keys, AmendmentStatus, Lock, ParagraphKind, ParagraphStatus};
 use crate::session::Role;
 
 fn silence(txn: &impl ReadTxn, id: &str) -> Result<Silence, CommandError> {
@@ -332,12 +336,24 @@ pub(super) fn conclude(
             at_ms: ctx.now_ms,
             reason: format!("adopted by silence procedure ({id})"),
         };
+        let mut adopted_paragraphs = BTreeSet::new();
         for p in &s.paragraphs {
             // A paragraph deleted meanwhile (only after its lock was lifted) stays deleted.
             if schema::paragraph(txn, p).is_some_and(|p| p.status != ParagraphStatus::Deleted) {
                 schema::set_status_pending(txn, p, ParagraphStatus::Agreed, &[])
                     .map_err(schema_error)?;
                 schema::set_lock(txn, p, Some(&adopted)).map_err(schema_error)?;
+                adopted_paragraphs.insert(p.as_str());
+            }
+        }
+        // The adopted text is final: a proposal still open on it lapses, recorded as the
+        // server's decision (otherwise an agreed, locked paragraph would stay bracketed).
+        let lapsed = format!("the text was adopted by silence procedure ({id})");
+        for a in schema::amendments(txn) {
+            if a.status == AmendmentStatus::Open
+                && adopted_paragraphs.contains(a.paragraph.as_str())
+            {
+                amendment::decide(txn, ctx, &a.id, AmendmentStatus::Rejected, &lapsed)?;
             }
         }
         SilenceOutcome::Adopted

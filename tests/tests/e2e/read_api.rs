@@ -249,10 +249,10 @@ async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
         &server,
         "gcm",
         &chair,
-        r##"{"type":"import-text","text":"# Preamble\n[PP1] Recalling.\n[PP2] Noting.\n# Objectives\n[1] One.\n[2] Two.\n[3] Three."}"##,
+        r##"{"type":"import-text","text":"# Preamble\n[PP1] Recalling.\n[PP2] Noting.\n# Objectives\n[1] One.\n[2] Two.\n[3] Three [at least].\n[4] Four[, as appropriate]."}"##,
     )
     .await?;
-    // p1 heading, p2 PP1, p3 PP2, p4 heading, p5 1, p6 2, p7 3.
+    // p1 heading, p2 PP1, p3 PP2, p4 heading, p5 1, p6 2, p7 3, p8 4.
     for (token, body) in [
         (
             &chair,
@@ -291,20 +291,24 @@ async fn progress_counts_what_the_model_says() -> anyhow::Result<()> {
         Some(by_status.values().sum::<u64>())
     );
     assert_eq!(progress["overall"]["bracketed"].as_u64(), Some(bracketed));
-    assert_eq!(bracketed, 1, "p6; a2 on p3 was withdrawn");
+    assert_eq!(
+        bracketed, 2,
+        "p6 (an open amendment) and p8 (wording in brackets); a2 on p3 was withdrawn, p7 is deleted"
+    );
     let objectives = &progress["sections"][1];
     assert_eq!(objectives["title"], "Objectives");
-    assert_eq!(objectives["paragraphs"], 3);
+    assert_eq!(objectives["paragraphs"], 4);
+    assert_eq!(objectives["bracketed"], 2);
     assert_eq!(progress["themes"][0]["name"], "review");
     assert_eq!(
-        progress["themes"][0]["paragraphs"], 3,
+        progress["themes"][0]["paragraphs"], 4,
         "a heading stands for its section"
     );
     assert_eq!(progress["amendments"]["open"], 1);
     assert_eq!(progress["amendments"]["withdrawn"], 1);
     assert_eq!(
         progress["summary"],
-        "1 of 4 paragraphs agreed ad ref, 1 agreed, 1 bracketed"
+        "1 of 5 paragraphs agreed ad ref, 1 agreed, 2 bracketed"
     );
     assert_eq!(progress["overall"]["by_status"]["agreed-pending"], 1);
     assert_eq!(progress["pending_on"]["EU"], serde_json::json!(["PP2"]));

@@ -455,6 +455,18 @@ fn notices_reach_the_missions_they_are_addressed_to_and_record_who_read_them() {
         code(run(&doc, CHAIR, notice(&["\u{202e}MEX"], Vec::new()))),
         ErrorCode::InvalidArgument
     );
+    // A mission that never joined (a typo, another case) is refused, not silently left out.
+    for unknown in ["MXE", "mex"] {
+        assert_eq!(
+            code(run(
+                &doc,
+                CHAIR,
+                notice(&[MEX.mission, unknown], Vec::new())
+            )),
+            ErrorCode::UnknownMission,
+            "{unknown}"
+        );
+    }
     let to_mex = created(run(
         &doc,
         CHAIR,
@@ -756,4 +768,109 @@ fn oversized_process_fields_are_refused_too_long() {
             "{what}"
         );
     }
+}
+
+#[test]
+fn adopted_text_lets_the_proposals_still_open_on_it_lapse_and_no_others() {
+    let doc = with_section();
+    let amend = |paragraph: &str| {
+        created(run(
+            &doc,
+            MEX,
+            Command::CreateAmendment {
+                paragraph: paragraph.into(),
+                new_after: false,
+                on_behalf_of: None,
+                rationale: "Clarity.".into(),
+            },
+        ))
+    };
+    let on_adopted = amend("p4");
+    let elsewhere = amend("p2");
+    let id = silence_on(&doc, &["p3"], 60);
+    run_at(
+        &doc,
+        SERVER,
+        70_000,
+        Command::ConcludeSilence {
+            silence: id.clone(),
+        },
+    )
+    .expect("concluded");
+    let txn = doc.transact();
+    let lapsed = schema::amendment(&txn, &on_adopted).expect("amendment");
+    assert_eq!(lapsed.status, AmendmentStatus::Rejected);
+    let decision = lapsed.decision.expect("a decision");
+    assert_eq!(decision.mission, SERVER_OWNER);
+    assert!(decision.reason.contains(&id), "{}", decision.reason);
+    let open = schema::amendment(&txn, &elsewhere).expect("amendment");
+    assert_eq!(open.status, AmendmentStatus::Open);
+}
+
+#[test]
+fn the_item_under_way_stays_marked_where_a_redefined_programme_moved_it() {
+    let doc = with_section();
+    let id = created(run(
+        &doc,
+        CHAIR,
+        round(vec![day("2018-04-03", &["Objective 1"])]),
+    ));
+    let mark = Command::SetCurrentItem {
+        round: id.clone(),
+        day: Some(0),
+        item: Some(0),
+    };
+    run(&doc, CHAIR, mark).expect("marked");
+    let redefine = |titles: &[&str]| Command::SetProgramme {
+        round: id.clone(),
+        programme: vec![day("2018-04-03", titles)],
+    };
+    assert_eq!(
+        code(run(
+            &doc,
+            MEX,
+            redefine(&["General comments", "Objective 1"])
+        )),
+        ErrorCode::ForbiddenRole
+    );
+    // An item inserted before it: "now" is still "Objective 1", at its new place.
+    run(&doc, CHAIR, redefine(&["General comments", "Objective 1"])).expect("redefined");
+    assert_eq!(process(&doc).rounds[0].current, Some((0, 1)));
+    // Gone from the programme: nothing is marked (never another item in its place).
+    run(&doc, CHAIR, redefine(&["General comments", "Objective 2"])).expect("redefined");
+    assert_eq!(process(&doc).rounds[0].current, None);
+}
+
+#[test]
+fn a_reading_neither_starts_nor_points_at_a_deleted_paragraph_and_only_facilitators_end_it() {
+    let doc = with_section();
+    run(
+        &doc,
+        CHAIR,
+        Command::DeleteParagraph {
+            paragraph: "p2".into(),
+        },
+    )
+    .expect("deleted");
+    let start = |from: &str| Command::StartReading {
+        name: "First reading".into(),
+        round: None,
+        from: Some(from.into()),
+        to: None,
+    };
+    assert_eq!(
+        code(run(&doc, CHAIR, start("p2"))),
+        ErrorCode::ParagraphDeleted
+    );
+    let reading = created(run(&doc, CHAIR, start("p1")));
+    let point = Command::MovePointer {
+        reading: reading.clone(),
+        paragraph: "p2".into(),
+    };
+    assert_eq!(code(run(&doc, CHAIR, point)), ErrorCode::ParagraphDeleted);
+    let end = || Command::EndReading {
+        reading: reading.clone(),
+    };
+    assert_eq!(code(run(&doc, MEX, end())), ErrorCode::ForbiddenRole);
+    run(&doc, CHAIR, end()).expect("ended");
 }
