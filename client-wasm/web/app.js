@@ -16,6 +16,7 @@ import { decisionLine, sponsorshipControls } from './sponsorship.js'
 import { commentThread } from './comments.js'
 import { initExports } from './exports.js'
 import { initProcess, updateProcess, pollProcess, readingShape, discussControl } from './process.js'
+import { initRounds } from './rounds.js'
 import { initNotices } from './notices.js'
 import { initSilence } from './silence.js'
 import { initProgress, progressChanged } from './progress.js'
@@ -93,6 +94,7 @@ async function main () {
   initAmendments(context)
   initExports(context)
   initProcess(context)
+  initRounds(context)
   initNotices(context)
   initSilence(context)
   initProgress(context)
@@ -340,32 +342,57 @@ function renderHeader (status) {
 }
 
 // The save status, calmly: "Saving…" only once a change has waited a moment (not at every
-// keystroke), and "saved" announced once after a pause; problems are shown and said at once.
-const calm = { shown: null, timer: null, announced: null }
+// keystroke); "All changes saved" said once, when the typing has paused for a while after the
+// last save (not after each acknowledged keystroke); problems are shown and said at once.
+const calm = { shown: null, timer: null, sayTimer: null, typed: false, problem: false, announced: null }
+const SAVING_AFTER_MS = 1000
+const SAY_SAVED_AFTER_MS = 1500
+function announce (say) {
+  if (say === calm.announced) return
+  calm.announced = say
+  if (say) $('saved-announce').textContent = say
+}
 function calmSaved (saved, text, state, tone) {
   saved.dataset.state = state
-  const show = () => {
-    calm.timer = null
-    saved.textContent = text
-    saved.className = `saved ${tone}`
-    const observer = session && session.role === 'observer'
-    const say = state === 'saved' ? (observer ? '' : 'All changes saved') : (state === 'unsaved' ? '' : text)
-    if (say !== calm.announced) {
-      calm.announced = say
-      if (say) $('saved-announce').textContent = say
-    }
-  }
   const key = `${state}:${text}`
   if (calm.shown === key) return
-  // "Saving…" was on screen: say "saved" only once the typing paused.
-  const typed = saved.dataset.shownState === 'unsaved'
   calm.shown = key
-  // The next "saved" is said again, once the typing paused.
-  if (state === 'unsaved' && calm.announced === 'All changes saved') calm.announced = ''
+  const observer = session && session.role === 'observer'
+  const show = () => {
+    calm.timer = null
+    saved.dataset.shownState = state
+    saved.textContent = text
+    saved.className = `saved ${tone}`
+  }
   clearTimeout(calm.timer)
-  const shown = () => { saved.dataset.shownState = state; show() }
-  if (state === 'unsaved' || (state === 'saved' && typed)) calm.timer = setTimeout(shown, 1000)
-  else shown()
+  clearTimeout(calm.sayTimer)
+  if (state === 'unsaved') {
+    // Something was typed: "saved" is worth saying again, once the typing pauses.
+    calm.typed = !observer
+    calm.timer = setTimeout(show, SAVING_AFTER_MS)
+    return
+  }
+  if (state === 'saved') {
+    // "Saving…" on screen stays a moment, so the indicator does not flicker.
+    if (saved.dataset.shownState === 'unsaved') calm.timer = setTimeout(show, SAVING_AFTER_MS)
+    else show()
+    // Back from a problem that was said: that it is over is said at once.
+    if (calm.problem) {
+      calm.problem = false
+      announce(text)
+    } else if (calm.typed) {
+      calm.sayTimer = setTimeout(() => {
+        calm.typed = false
+        calm.announced = null
+        announce('All changes saved')
+      }, SAY_SAVED_AFTER_MS)
+    }
+    return
+  }
+  show()
+  // Before the first sync ("Connecting…") nothing was wrong yet.
+  calm.problem = calm.problem || calm.announced !== null || state !== 'connecting'
+  announce(text)
 }
 
 function renderRecoverable (items) {
@@ -490,14 +517,14 @@ function paragraphView (p, role, labels) {
   }
   if (p.amendments.length) {
     const list = el('div', { class: 'amendments', role: 'list', 'aria-label': `Amendments to paragraph ${p.label}` })
-    for (const a of p.amendments) list.append(amendmentView(a, role, labels))
+    for (const a of p.amendments) list.append(amendmentView(a, role, labels, !!p.lock))
     article.append(list)
   }
   article.append(...commentThread(p, role, session && session.mission, run))
   return article
 }
 
-function amendmentView (a, role, labels) {
+function amendmentView (a, role, labels, locked) {
   const box = el('div', { class: `amendment${a.stale ? ' stale' : ''}`, role: 'listitem', 'data-amendment': a.id })
   const author = a.sponsors[0] || '?'
   const cosponsors = a.sponsors.slice(1)
@@ -508,6 +535,7 @@ function amendmentView (a, role, labels) {
   if (a.supporters.length) meta.push(`supported by ${a.supporters.join(', ')}`)
   if (a.opposers.length) meta.push(`opposed by ${a.opposers.join(', ')}`)
   box.append(el('div', { class: 'meta' }, meta.join(' · ')))
+  const label = labels.get(a.paragraph) || a.paragraph
   const text = textView({ kind: 'amendment-text', id: a.id }, a.text_editable, `Proposed text of amendment ${a.id}`)
   if (publishedReader(lastModel.revisions) || a.status !== 'open') {
     box.append(el('span', { class: 'field-label' }, 'Proposed text'), text)
@@ -528,7 +556,7 @@ function amendmentView (a, role, labels) {
   const controls = el('div', { class: 'controls' })
   if (a.status === 'open' && role && role !== 'observer') {
     if (role === 'facilitator') {
-      controls.append(...decisionControls(a, labels.get(a.paragraph) || a.paragraph, run))
+      controls.append(...decisionControls(a, label, run, locked))
     }
     if (role === 'delegation' && !a.sponsors.includes(mission) && !(a.invited || []).includes(mission)) {
       controls.append(

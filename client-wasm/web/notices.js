@@ -29,6 +29,8 @@ export function initNotices (context) {
   })
 }
 
+const roundName = (id) => { const r = state.process.rounds && state.process.rounds.find((x) => x.id === id); return r ? r.name : id }
+
 const mission = () => { const s = ctx.conn.status().session; return s && s.mission }
 /** Unread: a delegation's notice its mission has not read (facilitators and observers keep no
  *  read marks of their own). */
@@ -45,10 +47,10 @@ export function renderNotices (process, model) {
   $('letters-button').hidden = count === 0
   $('letters-button').textContent = `Letters: ${count} unread`
   $('notice-form').hidden = !facilitator
-  if (facilitator) renderAttachChoice(model)
+  if (facilitator) renderAttachChoice(model, process)
   $('notices').hidden = notices.length === 0 && !facilitator
   const named = notices.flatMap((n) => n.attachments.map((a) => a.revision && revisionName(a.revision, model.revisions.latest)))
-  const key = JSON.stringify([notices, [...state.opened], role, mission(), named])
+  const key = JSON.stringify([notices, [...state.opened], role, mission(), named, (process.rounds || []).map((r) => r.name)])
   if (key === state.key) return
   state.key = key
   const focused = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.control
@@ -75,7 +77,8 @@ function noticeView (n, facilitator, latest) {
   const li = el('li', { class: isUnread ? 'notice unread' : 'notice', 'data-notice': n.id, 'data-unread': String(isUnread) }, toggle)
   if (!open) return li
   const body = el('div', { class: 'notice-body cover-letter', id: `notice-body-${n.id}` }, renderMarkdown(n.body))
-  const to = n.to.length ? `To ${n.to.join(', ')}` : 'To all missions'
+  const part = n.round ? roundName(n.round) : n.revision ? revisionName(n.revision, latest) : null
+  const to = `${n.to.length ? `To ${n.to.join(', ')}` : 'To all missions'}${part ? `, about ${part}` : ''}`
   const readBy = Object.keys(n.read_by)
   body.prepend(el('p', { class: 'meta' }, facilitator
     ? `${to}. ${readBy.length ? `Read by ${readBy.join(', ')}.` : 'Not read yet.'}`
@@ -126,11 +129,19 @@ function attachmentView (n, a, i, latest) {
 
 // ----- the facilitators' new notice -----
 
-function renderAttachChoice (model) {
+function renderAttachChoice (model, process) {
   const latest = model.revisions.latest
-  const key = JSON.stringify(latest && latest.id)
+  const key = JSON.stringify([latest && latest.id, process.rounds.map((r) => [r.id, r.name])])
   if (key === state.attachKey) return
   state.attachKey = key
+  // What the letter is part of: a round (its programme, its invitations) or a revision (its
+  // cover letter), shown with the letter.
+  const about = $('notice-about')
+  const keptAbout = about.value
+  about.replaceChildren(el('option', { value: '' }, 'nothing in particular'),
+    ...process.rounds.map((r) => el('option', { value: `round:${r.id}` }, r.name)),
+    ...(latest ? [el('option', { value: `revision:${latest.id}` }, latest.name)] : []))
+  if ([...about.options].some((o) => o.value === keptAbout)) about.value = keptAbout
   const select = $('notice-attach')
   const kept = select.value
   const options = [el('option', { value: '' }, 'nothing')]
@@ -162,6 +173,9 @@ async function publish () {
     const [, format, revision] = attach.split(':')
     command.attachments.push(revision ? { kind: 'export', format, revision } : { kind: 'export', format })
   }
+  const [aboutKind, aboutId] = $('notice-about').value.split(':')
+  if (aboutKind === 'round') command.round = aboutId
+  if (aboutKind === 'revision') command.revision = aboutId
   tell('working', 'Sending…')
   if (await ctx.run(command)) {
     tell('sent', `Sent "${subject}" to ${command.to.length ? command.to.join(', ') : 'all missions'}.`)

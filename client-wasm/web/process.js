@@ -2,13 +2,14 @@
 // under way marked, facilitators mark it), the reading under way ("Now under discussion:
 // paragraph 12 — Second reading", the pointer's paragraph highlighted, "Follow the room"
 // scrolling it into view until the person scrolls away), and the facilitators' reading tools
-// (start, "Discuss here", next, end). It also decides which process the page shows: the
+// (start, "Discuss here", next, end); the forms for rounds and items are rounds.js's. It also decides which process the page shows: the
 // replica's (the model's), or for observers of published revisions only, whose replica has
 // none, the read API's; notices and silence procedures are drawn from it by their modules.
 import { el, button, debounce } from './dom.js'
 import { get } from './api.js'
 import { renderNotices } from './notices.js'
 import { renderSilences } from './silence.js'
+import { newRoundForm, addItemForm, removeItemControl } from './rounds.js'
 
 const $ = (id) => document.getElementById(id)
 const KINDS = { theme: 'theme discussion', reading: 'reading', 'general-comments': 'general comments', other: '' }
@@ -97,7 +98,7 @@ function show (model) {
   }
   $('process').hidden = !role
   renderNow(model, process)
-  renderProgramme(process, role === 'facilitator')
+  renderProgramme(process, model, role === 'facilitator')
   renderTools(model, process, role === 'facilitator')
   highlight(model, process)
   renderNotices(process, model)
@@ -178,12 +179,15 @@ function calendar (date, weekday = true) {
   })
 }
 
-function renderProgramme (process, facilitator) {
-  const key = JSON.stringify([process.rounds, facilitator])
+function renderProgramme (process, model, facilitator) {
+  // Facilitators' forms offer the text's paragraphs and themes: those change them too.
+  const offered = facilitator && [model.themes.map((t) => [t.id, t.name]),
+    model.paragraphs.map((p) => [p.id, p.label, p.status === 'deleted', p.kind === 'heading' && p.body])]
+  const key = JSON.stringify([process.rounds, facilitator, offered])
   if (key === state.keys.programme) return
   state.keys.programme = key
   const box = $('programme')
-  box.hidden = process.rounds.length === 0
+  box.hidden = process.rounds.length === 0 && !facilitator
   box.replaceChildren(el('h2', {}, 'Programme of work'), ...process.rounds.map((round) => {
     const days = round.programme.map((d, di) => el('li', { 'data-day': `${round.id}:${di}` },
       el('h4', {}, calendar(d.date)),
@@ -192,8 +196,9 @@ function renderProgramme (process, facilitator) {
       el('h3', {}, round.name),
       el('p', { class: 'round-line' },
         `${calendar(round.starts_on, false)} – ${calendar(round.ends_on, false)}${round.place ? ` · ${round.place}` : ''}`),
-      days.length ? el('ol', { class: 'days' }, days) : el('p', { class: 'pending' }, 'No programme yet.'))
-  }))
+      days.length ? el('ol', { class: 'days' }, days) : el('p', { class: 'pending' }, 'No programme yet.'),
+      facilitator ? addItemForm(round, model) : null)
+  }), facilitator ? newRoundForm() : null)
 }
 
 function itemView (round, di, ii, item, facilitator) {
@@ -213,7 +218,8 @@ function itemView (round, di, ii, item, facilitator) {
       ? button('Clear', () => ctx.run({ type: 'set-current-item', round: round.id }),
         { 'data-control': `current-clear:${round.id}`, 'aria-label': `No item of ${round.name} under way` })
       : button('Mark current', () => ctx.run({ type: 'set-current-item', round: round.id, day: di, item: ii }),
-        { 'data-control': `current:${round.id}:${di}:${ii}`, 'aria-label': `Mark ${item.title} as under way` }))
+        { 'data-control': `current:${round.id}:${di}:${ii}`, 'aria-label': `Mark ${item.title} as under way` }),
+    removeItemControl(round, di, ii, item))
   }
   return li
 }

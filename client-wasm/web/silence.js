@@ -1,7 +1,8 @@
 // Silence procedures: an open one with its deadline and what it covers, delegations breaking
 // it with a statement (required: it is circulated); a concluded one adopted, or broken with who
-// broke it and their statements. Facilitators put the latest revision under silence for some
-// hours (72 by default).
+// broke it and their statements. Facilitators put the latest revision, or paragraphs named by
+// their labels (a heading's section comes with it), under silence for some hours (72 by
+// default).
 import { el } from './dom.js'
 import { revisionName } from './revisions.js'
 
@@ -12,12 +13,32 @@ const state = { key: null }
 /** `context`: `{conn, run, role(), model()}`. */
 export function initSilence (context) {
   ctx = context
+  const scope = $('silence-scope')
+  scope.addEventListener('change', () => {
+    scope.dataset.chosen = 'true'
+    $('silence-paragraphs').hidden = scope.value !== 'paragraphs'
+    if (scope.value === 'paragraphs') $('silence-paragraphs').focus()
+  })
   $('silence-form').addEventListener('submit', async (event) => {
     event.preventDefault()
-    const latest = ctx.model() && ctx.model().revisions.latest
+    const model = ctx.model()
     const hours = Number($('silence-hours').value)
-    if (!latest || !(hours > 0)) return
-    await ctx.run({ type: 'start-silence', revision: latest.id, seconds: Math.round(hours * 3600) })
+    if (!model || !(hours > 0)) return ctx.say('Say for how many hours the silence procedure runs.')
+    const command = { type: 'start-silence', seconds: Math.round(hours * 3600) }
+    if (scope.value === 'revision') {
+      if (!model.revisions.latest) return ctx.say('No revision is published yet: name the paragraphs instead.')
+      command.revision = model.revisions.latest.id
+    } else {
+      const wanted = $('silence-paragraphs').value.split(',').map((l) => l.trim()).filter(Boolean)
+      const byLabel = new Map(model.paragraphs.filter((p) => p.status !== 'deleted').map((p) => [p.label, p.id]))
+      const unknown = wanted.filter((l) => !byLabel.has(l))
+      if (!wanted.length || unknown.length) {
+        $('silence-paragraphs').focus()
+        return ctx.say(wanted.length ? `No paragraph ${unknown.join(', ')} in the text.` : 'Name the paragraphs by their labels, e.g. 17, 18.')
+      }
+      command.paragraphs = wanted.map((l) => byLabel.get(l))
+    }
+    if (await ctx.run(command)) $('silence-paragraphs').value = ''
   })
 }
 
@@ -36,8 +57,15 @@ export function renderSilences (process, model) {
   const open = silences.find((s) => !s.outcome)
   const latest = model.revisions.latest
   const facilitator = role === 'facilitator' && !ctx.published()
-  $('silence-form').hidden = !facilitator || !latest || !!open
-  if (latest) $('silence-what').textContent = `Put ${latest.name} under silence for`
+  $('silence-form').hidden = !facilitator || !!open
+  $('silence-revision-option').textContent = latest ? `${latest.name}, the latest revision` : 'the latest revision (none yet)'
+  $('silence-revision-option').disabled = !latest
+  // Until the facilitator chooses: the latest revision when there is one, else paragraphs.
+  const scope = $('silence-scope')
+  if (!scope.dataset.chosen) {
+    scope.value = latest ? 'revision' : 'paragraphs'
+    $('silence-paragraphs').hidden = scope.value !== 'paragraphs'
+  }
   $('silences').hidden = silences.length === 0 && $('silence-form').hidden
   const key = JSON.stringify([silences, role, mission, model.paragraphs.map((p) => [p.id, p.label]),
     silences.map((s) => s.revision && revisionName(s.revision, model.revisions.latest))])

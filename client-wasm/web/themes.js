@@ -1,6 +1,6 @@
 // The theme filter: a select of the document's themes that shows only the paragraphs tagged
-// with the chosen one (a tagged heading brings its section), as `GET /api/docs/{doc}?theme=`
-// filters the model.
+// with the chosen one (a tagged heading brings its section), in the text and in the outline,
+// as `GET /api/docs/{doc}?theme=` filters the model.
 import { el } from './dom.js'
 
 const $ = (id) => document.getElementById(id)
@@ -34,4 +34,13 @@ function apply (model) {
     node.hidden = !shown.has(node.dataset.paragraph || node.dataset.heading)
   }
   $('document').dataset.theme = theme ? theme.id : ''
+  // The outline shows the same: a paragraph's chip, and a section while it or any of its
+  // paragraphs is shown.
+  for (const link of document.querySelectorAll('#outline-list .chip[data-outline]')) {
+    link.closest('li').hidden = !shown.has(link.dataset.outline)
+  }
+  for (const link of document.querySelectorAll('#outline-list .outline-section[data-outline]')) {
+    const item = link.closest('li')
+    item.hidden = !shown.has(link.dataset.outline) && !item.querySelector('.outline-paragraphs > li:not([hidden])')
+  }
 }
