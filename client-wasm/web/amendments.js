@@ -6,6 +6,7 @@
 import { el, button, debounce } from './dom.js'
 import { get } from './api.js'
 import { redline, changes } from './redline.js'
+import { note } from './feedback.js'
 
 let ctx = null
 // Amendment id -> { key (the body and text the answer is for), answer, tries, asking }.
@@ -39,10 +40,14 @@ export function redlineSlot (a) {
 }
 
 function fill (slot, answer) {
+  // No wording for an existing paragraph proposes to delete it (accepted, it is deleted).
+  const deletes = !answer.amendment.new_after && !answer.amendment.text.trim()
+  slot.dataset.proposes = answer.amendment.new_after ? 'insert' : deletes ? 'delete' : 'rewording'
   const nodes = [
     el('span', { class: 'field-label' }, answer.amendment.new_after
       ? 'Proposed new paragraph'
-      : 'Proposed change to the paragraph as it reads now'),
+      : deletes ? 'Proposed: delete the paragraph'
+        : 'Proposed change to the paragraph as it reads now'),
     el('div', { class: 'text redline', 'aria-label': `Amendment ${answer.amendment.id} as a change to the paragraph` },
       redline(answer.redline, 'both'))
   ]
@@ -119,8 +124,14 @@ function movedOn (a) {
 }
 
 /** The facilitators' Accept and Reject, with the confirmation Accept asks for when the
- *  paragraph moved on. `run` sends a command and reports a refusal. */
-export function decisionControls (a, label, run) {
+ *  paragraph moved on. `run` sends a command and reports a refusal. A locked paragraph takes
+ *  no amendment: Accept is not offered there (Reject is: a proposal may be turned down). */
+export function decisionControls (a, label, run, locked) {
+  const rejectControls = decidedWithReason(a, 'reject', 'Reject', 'rejected', run)
+  if (locked) {
+    return [el('span', { class: 'hint', 'data-hint': `accept-locked:${a.id}` },
+      `Paragraph ${label} is locked: unlock it to accept this amendment.`), ...rejectControls]
+  }
   const confirm = el('div', {
     class: 'confirm', role: 'group', 'data-confirm': a.id,
     'aria-label': `Confirm accepting amendment ${a.id} over later edits`
@@ -146,7 +157,7 @@ export function decisionControls (a, label, run) {
     accept(a, false, ask)
   }, { 'data-control': `accept:${a.id}` })
   // Rejecting says why: the reason is recorded with the decision and shown to everyone.
-  return [acceptButton, ...decidedWithReason(a, 'reject', 'Reject', 'rejected', run), confirm]
+  return [acceptButton, ...rejectControls, confirm]
 }
 
 /** A rejected amendment reopened by a facilitator, for a reason. */
@@ -184,5 +195,8 @@ async function accept (a, overLaterEdits, ask) {
     redlines.delete(a.id)
     return ask()
   }
-  ctx.say(`Not done: ${error.message || error.code}`)
+  // Said at the paragraph, like every refusal (offline included: a decision taken on what
+  // the page showed is not queued for later, when the text may have moved on).
+  const why = error.code === 'offline' ? 'the connection is lost; accept again once it is back' : (error.message || error.code)
+  note(a.paragraph, `Not done (accept ${a.id}): ${why}`, { kind: 'refused', amendment: a.id })
 }

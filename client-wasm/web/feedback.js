@@ -84,6 +84,10 @@ function fill (slot, paragraph) {
     box.append(' ', button('Dismiss', () => dismiss(paragraph, n.id), { 'data-control': `dismiss-note:${n.id}`, 'aria-label': `Dismiss: ${n.text}` }))
     nodes.push(box)
   }
+  const model = ctx.model()
+  const p = model && model.paragraphs.find((q) => q.id === paragraph)
+  // A locked (or deleted) paragraph takes no amendment: the text waits here until it does.
+  const proposable = !!p && !p.lock && p.status !== 'deleted'
   recoverable.forEach((item, index) => {
     if (paragraphOf(item.target) !== paragraph) return
     const label = `Your text for ${describe(item.target)}, not taken`
@@ -91,7 +95,10 @@ function fill (slot, paragraph) {
       el('p', {}, `The server could not take your text for ${describe(item.target)}: ${item.why}. It is kept here.`),
       el('textarea', { readonly: '', rows: '3', 'aria-label': label }, item.text),
       button('Copy', () => navigator.clipboard && navigator.clipboard.writeText(item.text), { 'data-control': `copy-recovered:${index}` }),
-      button('Propose as an amendment', () => ctx.propose(paragraph, item.text), { 'data-control': `propose-recovered:${index}` }),
+      proposable
+        ? button('Propose as an amendment', () => ctx.propose(paragraph, item.text), { 'data-control': `propose-recovered:${index}` })
+        : el('span', { class: 'hint', 'data-hint': `propose-recovered:${index}` },
+          `Paragraph ${labelOf(paragraph)} takes no amendments while it is ${p && p.lock ? 'locked' : 'deleted'}: it can be proposed from here once it does.`),
       button('Dismiss', () => ctx.conn.dismissRecoverable(index), { 'data-control': `dismiss-recovered:${index}` })))
   })
   slot.replaceChildren(...nodes)
@@ -183,17 +190,27 @@ export function rejected (event) {
   note(event.paragraph, `Your last change was not accepted: ${event.message}. Anything that could not be applied is kept here for you to copy.`, { kind: 'rejected' })
 }
 
-/** This page locked or unlocked `paragraph`: the notice is an Undo, for a short while. */
-export function lockedHere (paragraph, locked, reason) {
+/** This page locked or unlocked `paragraph`: the notice is an Undo, for a short while. A lock
+ *  that set a status (`before`: the status it replaced) is undone with that status put back. */
+export function lockedHere (paragraph, locked, reason, before = null) {
   own.add(paragraph)
   const label = labelOf(paragraph)
   const undo = locked
-    ? { type: 'unlock', paragraph, reason: 'undo' }
-    : { type: 'lock', paragraph, reason: reason || 'relocked' }
+    ? [{ type: 'unlock', paragraph, reason: 'undo' }]
+    : [{ type: 'lock', paragraph, reason: reason || 'relocked' }]
+  if (locked && before) {
+    const restore = { type: 'set-status', paragraph, status: before.status }
+    if (before.status === 'agreed-pending') restore.pending = before.pending
+    undo.push(restore)
+  }
   let id = null
   id = note(paragraph, locked ? `You locked ${label}: ${reason}.` : `You unlocked ${label}.`, {
     tone: 'ok', kind: 'undo', until: 15000,
-    actions: [['Undo', async () => { dismiss(paragraph, id); own.add(paragraph); await run(undo) }, `undo:${paragraph}`]]
+    actions: [['Undo', async () => {
+      dismiss(paragraph, id)
+      own.add(paragraph)
+      for (const command of undo) if (!await run(command)) return
+    }, `undo:${paragraph}`]]
   })
 }
 

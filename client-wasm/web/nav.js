@@ -59,6 +59,18 @@ export function initNav (context) {
     const article = currentArticle() || document.querySelector('#document > article:not([hidden]):not([data-filtered-out])')
     if (article) article.focus()
   })
+  // The outline, with a link per paragraph, comes first in the page: these jump past it.
+  $('skip-to-find').addEventListener('click', (event) => {
+    event.preventDefault()
+    $('goto-input').focus()
+  })
+  $('skip-to-outline').addEventListener('click', (event) => {
+    event.preventDefault()
+    const first = $('outline-list').querySelector('a')
+    // On a narrow screen the outline is a drawer: opening it focuses its first link.
+    if (first && first.getClientRects().length === 0) drawer(true)
+    else if (first) first.focus()
+  })
   const documentNode = $('document')
   documentNode.addEventListener('keydown', onKey)
   documentNode.addEventListener('focusin', (event) => {
@@ -155,6 +167,15 @@ function onKey (event) {
 export function afterRebuild (model, redrawn = null) {
   byLabel = new Map()
   for (const p of model.paragraphs) if (p.kind !== 'heading') byLabel.set(p.label.toLowerCase(), p.id)
+  // Sections by what they are called ("objective 12", from "Objective 12: ..."), and by their
+  // label, where no paragraph has it.
+  for (const p of model.paragraphs) {
+    if (p.kind !== 'heading') continue
+    const named = /^\s*(objective|section|chapter|part)\s+([0-9]+[a-z]?)\b/i.exec(p.body || '')
+    for (const key of [named && `${named[1]} ${named[2]}`, p.label]) {
+      if (key && !byLabel.has(key.toLowerCase())) byLabel.set(key.toLowerCase(), p.id)
+    }
+  }
   // After a redraw of some paragraphs, only their (new) articles need their Tab order set.
   const articles = redrawn
     ? redrawn.map((id) => document.querySelector(`#document > article[data-paragraph="${CSS.escape(id)}"]`)).filter(Boolean)

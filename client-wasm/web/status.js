@@ -14,7 +14,7 @@ const askingPending = new Map()
 // Statuses chosen but not yet Set (kept when the document's elements are rebuilt meanwhile).
 const choosing = new Map()
 
-/** `context`: `{run, say, redraw(), lockedHere(paragraph, locked, reason)}` (`redraw`: rebuild
+/** `context`: `{run, say, redraw(), lockedHere(paragraph, locked, reason, before)}` (`redraw`: rebuild
  *  the document's elements; `lockedHere`: offer an Undo). */
 export function initStatus (context) {
   ctx = context
@@ -100,7 +100,9 @@ function lockControls (p) {
     }
     const command = { type: verb, paragraph: p.id, reason: why }
     if (withStatus && withStatus.value) command.status = withStatus.value
-    if (await ctx.run(command)) ctx.lockedHere(p.id, !p.lock, why)
+    // Undo puts back the status the lock replaced, too.
+    const before = command.status ? { status: p.status, pending: p.pending || [] } : null
+    if (await ctx.run(command)) ctx.lockedHere(p.id, !p.lock, why, before)
   }, { 'data-control': `${verb}:${p.id}` })
   reason.addEventListener('keydown', (e) => { if (e.key === 'Enter') act.click() })
   parts.push(act, error)

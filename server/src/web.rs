@@ -59,10 +59,11 @@ pub async fn web_file(
     headers: axum::http::HeaderMap,
 ) -> Response {
     let path = uri.path();
-    let relative = if path == "/" {
-        "index.html"
-    } else {
-        path.trim_start_matches('/')
+    let relative = match path {
+        "/" => "index.html",
+        // Browsers and tools ask for it unprompted: the page's icon, not a 404.
+        "/favicon.ico" => "favicon.svg",
+        _ => path.trim_start_matches('/'),
     };
     let not_found = || {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such page or route").into_response()

@@ -806,6 +806,8 @@ test('a round: the programme, the reading the room follows, proposals during it,
     to: ['MEX'],
     attachments: [{ kind: 'export', format: 'md' }]
   })
+  // Switzerland takes part (a letter goes only to missions that joined), then is written to.
+  await command(server, token(server, 'Ben', 'CHE', 'delegation'), { type: 'comment', paragraph: 'p3', text: 'We will speak to this.' })
   await command(server, t.chair, { type: 'publish-notice', subject: 'For Switzerland', body: 'Dear colleagues,', to: ['CHE'] })
   await until(ana, 'the unread letter', () =>
     document.querySelector('[data-notice="notice1"]')?.dataset.unread === 'true' &&
@@ -842,8 +844,72 @@ test('a round: the programme, the reading the room follows, proposals during it,
     .evaluateAll((ns) => ns.map((n) => n.dataset.paragraph || n.dataset.heading))
   assert.deepEqual(shown, (await api(server, t.mex, '?theme=t1')).paragraphs.map((p) => p.id))
   assert.equal(shown.length, 22)
+  // The outline shows the same paragraphs.
+  const outlined = await ana.locator('#outline-list .chip[data-outline]:visible')
+    .evaluateAll((ns) => ns.map((n) => n.dataset.outline))
+  assert.deepEqual(outlined, shown.filter((id) => id !== 'p22'))
   await ana.locator('#theme-filter').selectOption('')
   assert.equal(await ana.locator('#document > [data-paragraph]:visible').count(), 40)
+  assert.equal(await ana.locator('#outline-list .chip[data-outline]:visible').count(), 40)
+})
+
+test('a facilitator creates a round and its programme in the page, marks an item, and removes one', async () => {
+  const { server, t } = await negotiation('rounds')
+  const chair = await open(server, t.chair)
+  await chair.locator('[data-control="round-name"]').fill('Third round')
+  await chair.locator('[data-control="round-starts"]').fill('2018-04-03')
+  await chair.locator('[data-control="round-ends"]').fill('2018-04-06')
+  await chair.locator('[data-control="round-place"]').fill('Conference Room 2')
+  await chair.locator('[data-control="create-round"]').click()
+  await until(chair, 'the round', () => !!document.querySelector('[data-round="round1"]'))
+  // Two items on the first day, one on the third: a reading of objective 17's section.
+  const add = async (day, time, title, kind, on) => {
+    await chair.locator('[data-control="item-day:round1"]').selectOption(day)
+    await chair.locator('[data-control="item-time:round1"]').fill(time)
+    await chair.locator('[data-control="item-title:round1"]').fill(title)
+    await chair.locator('[data-control="item-kind:round1"]').selectOption(kind)
+    if (on) await chair.locator('[data-control="item-on:round1"]').selectOption(on)
+    await chair.locator('[data-control="add-item:round1"]').click()
+  }
+  await add('2018-04-05', '15:00-18:00', 'Informal consultations', 'other')
+  await until(chair, 'the first item', () => !!document.querySelector('[data-item="round1:0:0"]'))
+  await add('2018-04-03', '10:00-13:00', 'Objectives', 'reading', 'paragraph:p1')
+  await until(chair, 'the items in order of their days', () => /Objectives/.test(document.querySelector('[data-item="round1:0:0"]')?.textContent || ''))
+  await add('2018-04-03', '15:00-18:00', 'General comments', 'general-comments')
+  await until(chair, 'the third item', () => !!document.querySelector('[data-item="round1:0:1"]'))
+  const round = (await api(server, t.chair, '/process')).rounds[0]
+  assert.deepEqual([round.name, round.starts_on, round.ends_on, round.place], ['Third round', '2018-04-03', '2018-04-06', 'Conference Room 2'])
+  assert.deepEqual(round.programme.map((d) => [d.date, d.items.map((i) => [i.time, i.title, i.kind, i.paragraphs || []])]), [
+    ['2018-04-03', [['10:00-13:00', 'Objectives', 'reading', ['p1']], ['15:00-18:00', 'General comments', 'general-comments', []]]],
+    ['2018-04-05', [['15:00-18:00', 'Informal consultations', 'other', []]]]
+  ])
+  // "Now": the reading of the objectives; a delegation sees it marked.
+  await chair.locator('[data-control="current:round1:0:0"]').click()
+  const ana = await open(server, t.mex)
+  await until(ana, 'the item under way', () => document.querySelector('[data-item="round1:0:0"]')?.getAttribute('aria-current') === 'true')
+  assert.equal(await ana.locator('[data-control="add-item:round1"]').count(), 0, 'delegations see no programme tools')
+  // Removing the general comments keeps "now" on the reading.
+  await chair.locator('[data-control="remove-item:round1:0:1"]').click()
+  await until(ana, 'the item removed', () => !document.querySelector('[data-item="round1:0:1"]') &&
+    document.querySelector('[data-item="round1:0:0"]')?.getAttribute('aria-current') === 'true')
+  // A letter about the round, and the paragraphs of a section under silence from the page.
+  await chair.locator('#notice-subject').fill('Programme of the third round')
+  await chair.locator('#notice-body').fill('Dear colleagues, please find the programme.')
+  await chair.locator('#notice-about').selectOption('round:round1')
+  await chair.locator('[data-control="send-notice"]').click()
+  await until(chair, 'the letter sent', () => document.querySelector('#notice-result').dataset.outcome === 'sent')
+  assert.equal((await api(server, t.chair, '/process')).notices[0].round, 'round1')
+  await ana.locator('[data-control="notice:notice1"]').click()
+  await until(ana, 'the letter names its round', () => /about Third round/.test(document.querySelector('[data-notice="notice1"]')?.textContent || ''))
+  await chair.locator('[data-control="silence-scope"]').selectOption('paragraphs')
+  await chair.locator('[data-control="silence-paragraphs"]').fill('17, 99')
+  await chair.locator('[data-control="start-silence"]').click()
+  assert.equal((await api(server, t.chair, '/process')).silences.length, 0, 'an unknown label starts nothing')
+  await chair.locator('[data-control="silence-paragraphs"]').fill('17')
+  await chair.locator('#silence-hours').fill('1')
+  await chair.locator('[data-control="start-silence"]').click()
+  await until(ana, 'the procedure on 17', () => /paragraph 17/.test(document.querySelector('[data-silence="silence1"] h3')?.textContent || ''))
+  assert.deepEqual((await api(server, t.chair, '/process')).silences[0].paragraphs, ['p2'])
 })
 
 test('a facilitator writes a letter in the page; a delegation breaks silence with a statement', async () => {
@@ -864,7 +930,7 @@ test('a facilitator writes a letter in the page; a delegation breaks silence wit
 
   // Rev 1 under silence for 72 hours, from the page.
   await until(chair, 'the silence form', () => !document.querySelector('#silence-form').hidden)
-  assert.equal(await chair.locator('#silence-what').textContent(), 'Put Rev 1 under silence for')
+  assert.equal(await chair.locator('#silence-revision-option').textContent(), 'Rev 1, the latest revision')
   await chair.locator('#silence-hours').fill('72')
   await chair.locator('[data-control="start-silence"]').click()
   await until(chair, 'the procedure', () => document.querySelector('[data-silence="silence1"]')?.dataset.state === 'open')
@@ -1059,6 +1125,7 @@ async function longNegotiation (label) {
 
 test('a link to paragraph 41 opens there; going to 18 by its label; the outline goes where it says', async () => {
   const { server, t } = await longNegotiation('goto')
+  await command(server, t.chair, { type: 'add-paragraph', after: 'p40', label: 'O12', kind: 'heading', parent: null, body: 'Objective 12: Strengthen certainty and predictability' })
   const ana = await open(server, t.mex, { hash: '&p=41' })
   await until(ana, 'paragraph 41 reached from the link', arrivedAt, 'p43')
   assert.equal(await ana.locator('#doc-title').textContent(), 'Objectives')
@@ -1071,6 +1138,16 @@ test('a link to paragraph 41 opens there; going to 18 by its label; the outline 
   await ana.locator('#goto-input').fill('99')
   await ana.locator('#goto-input').press('Enter')
   assert.equal(await ana.locator('#goto-error').textContent(), 'There is no paragraph 99.')
+  // An objective by what it is called.
+  const objective = (await api(server, t.mex, '')).paragraphs.find((p) => p.body.startsWith('Objective 12')).id
+  await ana.locator('#goto-input').fill('objective 12')
+  await ana.locator('#goto-input').press('Enter')
+  await until(ana, 'objective 12', (id) => {
+    const n = document.querySelector(`#document > [data-heading="${id}"]`)
+    const r = n.getBoundingClientRect()
+    return document.activeElement === n && r.top >= 0 && r.top < window.innerHeight
+  }, objective)
+  assert.equal(await ana.locator('#goto-error').textContent(), '')
   // The outline: paragraphs by status, and a click goes there.
   assert.equal(await ana.locator('#outline [data-outline="p10"]').getAttribute('data-status'), 'agreed-ad-ref')
   assert.equal(await ana.locator('#outline [data-outline="p6"]').getAttribute('data-status'), 'agreed')
@@ -1191,8 +1268,21 @@ test('recovered text is shown at its paragraph and proposed as an amendment from
   await ana.evaluate(() => window.concord.resume())
   await until(ana, 'recovered at 18', () =>
     [...document.querySelectorAll('[data-feedback="p3"] [data-recovered-here] textarea')].some((a) => a.value.includes('Offline words.')))
-  assert.equal(await ana.locator('[data-feedback="p3"] [data-control="propose-recovered:0"]').count(), 1)
+  // Locked: nothing may be proposed on 18 yet, and the page says so.
+  assert.equal(await ana.locator('[data-feedback="p3"] [data-control="propose-recovered:0"]').count(), 0)
+  assert.match(await ana.locator('[data-feedback="p3"] [data-hint="propose-recovered:0"]').textContent(), /locked/)
   await ana.screenshot({ path: join(ARTIFACTS, 'recovered-here.png'), fullPage: true })
+  // Unlocked again: the kept words become a proposal from where they are.
+  await command(server, t.chair, { type: 'unlock', paragraph: 'p3', reason: 'a last look' })
+  await until(ana, 'proposable', () => !!document.querySelector('[data-feedback="p3"] [data-control="propose-recovered:0"]'))
+  await ana.locator('[data-feedback="p3"] [data-control="propose-recovered:0"]').click()
+  assert.match(await ana.locator('[data-control="propose-text:p3"]').inputValue(), /Offline words\./)
+  await ana.locator('[data-control="propose-rationale:p3"]').fill('As typed offline.')
+  await ana.locator('[data-control="propose-submit:p3"]').click()
+  await until(ana, 'proposed', () => !!document.querySelector('[data-feedback="p3"] [data-note="proposed"]') &&
+    document.querySelector('#saved').dataset.state === 'saved')
+  const made = (await api(server, t.mex, '/amendments')).amendments.find((a) => a.rationale === 'As typed offline.')
+  assert.match(made.text, /Offline words\./)
 })
 
 test('the propose form needs a rationale and makes one amendment with its text, kind and group', async () => {
@@ -1228,6 +1318,19 @@ test('the propose form needs a rationale and makes one amendment with its text, 
     document.querySelector('#saved').dataset.state === 'saved')
   const inserted = (await api(server, t.mex, '/amendments')).amendments.find((a) => a.new_after)
   assert.deepEqual([inserted.paragraph, inserted.text], ['p2', 'Promote fair recruitment.'])
+  // Deleting paragraph 18: the redline says so, and accepted, 18 is deleted (not emptied).
+  await ana.locator('[data-control="propose:p3"]').click()
+  await ana.locator('[data-control="propose-kind-delete:p3"]').check()
+  await ana.locator('[data-control="propose-rationale:p3"]').fill('Covered by paragraph 17.')
+  await ana.locator('[data-control="propose-submit:p3"]').click()
+  const deletion = async () => (await api(server, t.mex, '/amendments')).amendments.find((a) => a.rationale === 'Covered by paragraph 17.')
+  await until(ana, 'the deletion proposed', () => document.querySelector('#saved').dataset.state === 'saved' &&
+    [...document.querySelectorAll('[data-paragraph="p3"] [data-proposes="delete"]')].length === 1)
+  const proposed = await deletion()
+  assert.equal(proposed.text, '')
+  await command(server, t.chair, { type: 'accept', amendment: proposed.id })
+  const p3 = (await api(server, t.chair, '/paragraphs/p3')).paragraph
+  assert.deepEqual([p3.status, p3.body], ['deleted', 'Invest in skills development.'])
 })
 
 test('the status is set only by Set; Lock needs a reason, sets a status with it, and can be undone', async () => {
@@ -1252,9 +1355,53 @@ test('the status is set only by Set; Lock needs a reason, sets a status with it,
     document.querySelector('[data-paragraph="p2"] [data-status]').dataset.status === 'agreed-ad-ref')
   const p2 = (await api(server, t.chair, '/paragraphs/p2')).paragraph
   assert.deepEqual([p2.status, p2.lock.reason], ['agreed-ad-ref', 'agreed ad ref'])
+  // A locked paragraph takes no amendment: Accept is not offered on it, and says why.
+  await until(chair, 'no accept on the locked paragraph', () => !document.querySelector('[data-control="accept:a1"]') &&
+    !!document.querySelector('[data-hint="accept-locked:a1"]') && !!document.querySelector('[data-control="reject:a1"]'))
   await chair.locator('[data-control="undo:p2"]').click()
-  await until(chair, 'unlocked by undo', () => !document.querySelector('[data-locked="p2"]'))
-  assert.ok(!(await api(server, t.chair, '/paragraphs/p2')).paragraph.lock)
+  await until(chair, 'unlocked by undo, and the status it replaced put back', () => !document.querySelector('[data-locked="p2"]') &&
+    document.querySelector('[data-paragraph="p2"] [data-status]').dataset.status === 'open')
+  const undone = (await api(server, t.chair, '/paragraphs/p2')).paragraph
+  assert.deepEqual([undone.lock, undone.status], [null, 'open'])
+  await until(chair, 'Accept offered again', () => !!document.querySelector('[data-control="accept:a1"]'))
+})
+
+test('the keyboard skips past the outline; "saved" is said once when typing pauses; no text is under 14 px', async () => {
+  const { server, t } = await negotiation('calm')
+  const ana = await open(server, t.mex)
+  // From the top: the skip links come first, and lead past the outline's links.
+  await ana.keyboard.press('Tab')
+  assert.ok(await focusedIs(ana, '#skip-link'))
+  await ana.keyboard.press('Tab')
+  assert.ok(await focusedIs(ana, '#skip-to-find'))
+  await ana.keyboard.press('Enter')
+  assert.ok(await focusedIs(ana, '#goto-input'), 'Enter on the skip link goes to "Go to paragraph"')
+  await ana.locator('#skip-link').focus()
+  await ana.keyboard.press('Tab')
+  await ana.keyboard.press('Tab')
+  assert.ok(await focusedIs(ana, '#skip-to-outline'))
+  await ana.keyboard.press('Enter')
+  assert.ok(await ana.evaluate(() => document.activeElement.closest('#outline-list') !== null), 'into the outline')
+
+  // Every write to the live region is counted while the delegate types a sentence, each
+  // keystroke acknowledged as it goes.
+  await ana.evaluate(() => {
+    window.announced = []
+    const region = document.getElementById('saved-announce')
+    new MutationObserver(() => window.announced.push(region.textContent)).observe(region, { childList: true, characterData: true, subtree: true })
+  })
+  const area = ana.locator('textarea[data-target="amendment-text:a1"]')
+  await area.focus()
+  await ana.keyboard.press('Control+End')
+  await ana.keyboard.type(' and in particular for women and children', { delay: 40 })
+  await until(ana, '"saved" said after the pause', () => window.announced.length > 0)
+  assert.deepEqual(await ana.evaluate(() => window.announced), ['All changes saved'], 'said once, not per keystroke')
+
+  const small = await ana.evaluate(() => [...document.querySelectorAll('body *')].filter((n) =>
+    n.getClientRects().length && !n.closest('.sr-only') &&
+    [...n.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim()) &&
+    parseFloat(getComputedStyle(n).fontSize) < 14).map((n) => `${n.tagName}.${n.className}: ${getComputedStyle(n).fontSize}`))
+  assert.deepEqual(small, [], 'text under 14 px')
 })
 
 test('others at work: a remote edit flashes in the mission colour and "MEX is editing" shows', async () => {

@@ -188,6 +188,13 @@ pub(super) fn accept(
         // The new body is written run by run of the amendment's writers, as a rewording is.
         by = replace_body(txn, &new_id, id, &a.text)?;
         Some(new_id)
+    } else if a.text.trim().is_empty() {
+        // An amendment proposing no wording for its paragraph proposes to delete it: accepted,
+        // the paragraph is deleted (its body kept, as `delete-paragraph` keeps it), not left
+        // standing with an empty body.
+        schema::set_status(txn, &p.id, schema::ParagraphStatus::Deleted).map_err(schema_error)?;
+        by = Vec::new();
+        None
     } else {
         by = replace_body(txn, &p.id, id, &a.text)?;
         // Every other open amendment of this paragraph was drafted on the old body.

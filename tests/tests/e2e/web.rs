@@ -12,6 +12,13 @@ async fn the_page_is_served_and_nothing_else_is() -> anyhow::Result<()> {
     let (status, head) = http_request(server.addr, "GET", "/app.js", &[], &[]).await?;
     assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&head).contains("import"));
+    // The icon browsers ask for unprompted is there (no 404 in every page's console).
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let (status, icon) = http_request(server.addr, "GET", path, &[], &[]).await?;
+        assert_eq!(status, 200, "{path}");
+        let icon = String::from_utf8_lossy(&icon);
+        assert!(icon.starts_with("<svg"), "{path}: {icon}");
+    }
     for path in [
         "/../Cargo.toml",
         "/%2e%2e/Cargo.toml",

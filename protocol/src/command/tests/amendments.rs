@@ -61,3 +61,38 @@ fn accepting_an_amendment_rewrites_the_body_and_marks_the_others_stale() {
     assert_eq!(a1.supporters, vec!["CHE".to_string()]);
     assert!(schema::amendment(&txn, "a2").expect("a2").stale);
 }
+
+#[test]
+fn an_amendment_proposing_no_wording_deletes_its_paragraph_when_accepted() {
+    let doc = negotiation();
+    let proposal = Command::CreateAmendment {
+        paragraph: "p2".into(),
+        new_after: false,
+        on_behalf_of: None,
+        rationale: "Redundant with paragraph 1.".into(),
+    };
+    let id = created(run(&doc, CHE, proposal));
+    {
+        // The sponsor clears the proposed text: the amendment proposes deleting the paragraph.
+        let text = schema::amendment_text(&doc.transact(), &id).expect("text");
+        let mut txn = doc.transact_mut();
+        let len = yrs::Text::len(&text, &txn);
+        yrs::Text::remove_range(&text, &mut txn, 0, len);
+    }
+    let accept = Command::Accept {
+        amendment: id.clone(),
+        over_later_edits: false,
+    };
+    run(&doc, CHAIR, accept).expect("accepted");
+    let txn = doc.transact();
+    let p2 = schema::paragraph(&txn, "p2").expect("p2");
+    assert_eq!(p2.status, ParagraphStatus::Deleted);
+    assert_eq!(
+        p2.body, "Second one.",
+        "the body is kept, as a deletion keeps it"
+    );
+    assert_eq!(
+        schema::amendment(&txn, &id).map(|a| a.status),
+        Some(AmendmentStatus::Accepted)
+    );
+}
