@@ -1,6 +1,7 @@
 // How far the negotiation has come: the progress line ("31 agreed ad ref · 14 open · 9
-// bracketed", from GET /progress, read again once changes pause) and the trend day by day as
-// a small chart (inline SVG built node by node).
+// bracketed", from GET /progress, read again once changes pause), the trend day by day as a
+// small chart (inline SVG built node by node), and, folded away, the counts per section and
+// per theme and the amendments by status.
 import { el, debounce } from './dom.js'
 import { get } from './api.js'
 
@@ -41,6 +42,7 @@ async function refresh () {
   $('progress').hidden = false
   renderLine(progress)
   renderTrend(progress.trend)
+  renderDetail(progress)
   $('progress').dataset.ready = String(asked)
 }
 
@@ -90,4 +92,24 @@ function renderTrend (trend) {
   const legend = el('ul', { class: 'legend' }, LINES.map(([id, name, value]) =>
     el('li', { class: `series ${id}` }, `${name}: ${value(last)}`)))
   box.replaceChildren(chart, legend)
+}
+
+function renderDetail (progress) {
+  const columns = ORDER.filter(([status]) => status !== 'deleted')
+  const row = (kind, id, name, counts) => el('tr', { [`data-${kind}`]: id },
+    el('th', { scope: 'row' }, name),
+    el('td', {}, String(counts.paragraphs)),
+    ...columns.map(([status]) => el('td', { 'data-count': status }, String(counts.by_status[status] || 0))),
+    el('td', { 'data-count': 'bracketed' }, String(counts.bracketed)))
+  const head = el('tr', {}, el('th', { scope: 'col' }, 'Part of the text'), el('th', { scope: 'col' }, 'paragraphs'),
+    ...columns.map(([, name]) => el('th', { scope: 'col' }, name)), el('th', { scope: 'col' }, 'bracketed'))
+  const rows = [
+    ...progress.sections.map((s) => row('section', s.heading, s.title || 'Section', s)),
+    ...progress.themes.map((t) => row('theme', t.theme, `Theme: ${t.name}`, t))
+  ]
+  const amendments = Object.entries(progress.amendments).filter(([, n]) => n)
+    .map(([status, n]) => `${n} ${status}`).join(', ')
+  $('progress-detail-body').replaceChildren(
+    rows.length ? el('table', { class: 'progress-table' }, el('thead', {}, head), el('tbody', {}, rows)) : null,
+    el('p', { 'data-amendments': '' }, `Amendments: ${amendments || 'none yet'}.`))
 }

@@ -44,6 +44,9 @@ export async function checkSession (doc, token) {
   let body = {}
   try { body = await response.json() } catch {}
   if (response.ok) return { ok: true, session: body }
+  // Too many requests is passing trouble, like the network's: the page tries again rather
+  // than signing the person out.
+  if (response.status === 429) return { ok: false, network: true, reason: REASONS['rate-limited'] }
   if (response.status >= 500) {
     return { ok: false, network: true, reason: 'The server is not answering properly just now; the page will try again.' }
   }

@@ -656,9 +656,14 @@ async function api (server, tok, path) {
  *  and bracketed ones (standing, with an open amendment or wording in square brackets). */
 async function countedProgress (server, tok) {
   const model = await api(server, tok, '')
+  return countsOf(model, model.paragraphs)
+}
+
+/** Those counts for some of the model's paragraphs. */
+function countsOf (model, paragraphs) {
   const open = new Set(model.amendments.filter((a) => a.status === 'open').map((a) => a.paragraph))
   const counts = { bracketed: 0 }
-  for (const p of model.paragraphs) {
+  for (const p of paragraphs) {
     if (p.kind === 'heading') continue
     counts[p.status] = (counts[p.status] || 0) + 1
     if (p.status !== 'deleted' && (open.has(p.id) || p.body.includes('['))) counts.bracketed++
@@ -844,6 +849,18 @@ test('a round: the programme, the reading the room follows, proposals during it,
     .evaluateAll((ns) => ns.map((n) => n.dataset.paragraph || n.dataset.heading))
   assert.deepEqual(shown, (await api(server, t.mex, '?theme=t1')).paragraphs.map((p) => p.id))
   assert.equal(shown.length, 22)
+  // The counts per section and per theme, in the page, as the model gives them.
+  await ana.locator('#progress-detail summary').click()
+  await until(ana, 'the theme\'s row', () => !!document.querySelector('#progress-detail [data-theme="t1"]'))
+  const model = await api(server, t.mex, '')
+  const rowOf = (selector) => ana.locator(selector).evaluate((tr) =>
+    Object.fromEntries([...tr.querySelectorAll('[data-count]')].map((td) => [td.dataset.count, Number(td.textContent)])))
+  const nonZero = (counts) => Object.fromEntries(Object.entries(counts).filter(([k, n]) => n || k === 'bracketed'))
+  const commitments = model.paragraphs.filter((p) => p.parent === 'p22')
+  assert.deepEqual(nonZero(await rowOf('#progress-detail [data-section="p22"]')), countsOf(model, commitments))
+  assert.deepEqual(nonZero(await rowOf('#progress-detail [data-theme="t1"]')),
+    countsOf(model, model.paragraphs.filter((p) => p.id === 'p5' || p.parent === 'p22')))
+  assert.match(await ana.locator('#progress-detail [data-amendments]').textContent(), /Amendments: 1 open/)
   // The outline shows the same paragraphs.
   const outlined = await ana.locator('#outline-list .chip[data-outline]:visible')
     .evaluateAll((ns) => ns.map((n) => n.dataset.outline))
