@@ -543,14 +543,19 @@ async fn each_process_command_refuses_the_wrong_role_and_mission_and_observers_s
         .await?,
         (409, "reading-in-progress".into())
     );
-    assert_eq!(
-        room.refused(
-            &room.mex,
-            json!({"type": "move-pointer", "reading": reading, "paragraph": p["17"]})
-        )
-        .await?,
-        (403, "forbidden-role".into())
-    );
+    for command in [
+        json!({"type": "move-pointer", "reading": reading, "paragraph": p["17"]}),
+        json!({"type": "end-reading", "reading": reading}),
+        json!({"type": "set-programme", "round": "round1", "programme": []}),
+    ] {
+        for token in [&room.mex, &room.ngo] {
+            assert_eq!(
+                room.refused(token, command.clone()).await?,
+                (403, "forbidden-role".into()),
+                "{command}"
+            );
+        }
+    }
     let to_mex = room
         .created(&room.chair, json!({"type": "publish-notice", "subject": "To Mexico", "body": "Dear colleagues", "to": ["MEX"]}))
         .await?;
@@ -623,6 +628,10 @@ async fn each_process_command_refuses_the_wrong_role_and_mission_and_observers_s
         (
             json!({"type": "start-silence", "revision": "r9"}),
             "unknown-revision",
+        ),
+        (
+            json!({"type": "publish-notice", "subject": "x", "body": "y", "to": ["XYZ"]}),
+            "unknown-mission",
         ),
     ] {
         assert_eq!(
