@@ -84,10 +84,30 @@ async function refreshDraft () {
     ? `Against ${draft.against.name}: ${draft.changed} paragraph${draft.changed === 1 ? '' : 's'} changed so far.`
     : 'This will be the first revision: every paragraph is new.'
   renderNotes(draft.change_notes)
+  const editable = ctx.conn.mayEdit({ kind: 'cover-note' })
   $('draft-themes').replaceChildren(...(draft.themes.length
-    ? draft.themes.map((t) => el('li', { 'data-theme': t.theme.id }, el('strong', {}, t.theme.name), ': ', t.sentence))
+    ? draft.themes.map((t) => el('li', { 'data-theme': t.theme.id }, el('strong', {}, t.theme.name), ': ', t.sentence,
+      editable ? [' ', button('Add to the letter', () => addToLetter(t.sentence), {
+        'data-control': `add-theme-sentence:${t.theme.id}`, 'aria-label': `Add the sentence on ${t.theme.name} to the cover letter`
+      })] : []))
     : [el('li', { class: 'pending' }, 'No themes yet.')]))
   $('prepare').dataset.ready = String(asked)
+}
+
+/** The sentence on a theme's changes goes at the end of the cover letter, as its own
+ *  paragraph, for the facilitators to edit like the rest. */
+function addToLetter (sentence) {
+  const target = { kind: 'cover-note' }
+  const text = ctx.conn.text(target) ?? ''
+  const next = text.trim() ? `${text.replace(/\s+$/, '')}\n\n${sentence}` : sentence
+  try {
+    ctx.conn.edit(target, next)
+  } catch (error) {
+    ctx.say(`The sentence could not be added: ${error.message || error}`)
+    return
+  }
+  ctx.syncText('cover-note:', next)
+  afterRender()
 }
 
 function renderNotes (notes) {

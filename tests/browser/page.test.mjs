@@ -394,11 +394,18 @@ test('accepting an amendment over later edits of the paragraph asks first', asyn
 
 test('facilitators write the cover letter, note a paragraph and publish from the page', async () => {
   const { server, t } = await negotiation('prepare')
+  await command(server, t.chair, { type: 'set-theme', name: 'Skills', paragraphs: ['p3'] })
   const chair = await open(server, t.chair)
   await chair.locator('[data-view="prepare"]').click()
   await chair.waitForSelector('textarea[data-target="cover-note:"]', { timeout: WAIT })
   await chair.locator('textarea[data-target="cover-note:"]').fill('Dear colleagues,\n\n- **first** point\n- *second* point')
   await until(chair, 'the preview', () => document.querySelectorAll('#cover-preview li').length === 2)
+  // The sentence on where the theme's changes are, computed by the server, goes into the letter.
+  await until(chair, 'the theme\'s sentence', () => !!document.querySelector('[data-control="add-theme-sentence:t1"]'))
+  const sentence = (await api(server, t.chair, '/draft')).themes[0].sentence
+  assert.match(sentence, /Skills|paragraph 18/)
+  await chair.locator('[data-control="add-theme-sentence:t1"]').click()
+  await until(chair, 'the letter with the sentence', (s) => document.querySelector('textarea[data-target="cover-note:"]').value.endsWith(`\n\n${s}`), sentence)
   await until(chair, 'the draft notes', () => !!document.querySelector('[data-draft-note="p3"]'))
   await chair.locator('[data-control="note:p3"]').fill('No changes: a proposal is being prepared.')
   await chair.locator('[data-control="save-note:p3"]').click()
@@ -416,7 +423,7 @@ test('facilitators write the cover letter, note a paragraph and publish from the
     headers: { authorization: `Bearer ${t.chair}` }
   })).json()
   assert.equal(revision.name, 'Zero draft')
-  assert.equal(revision.cover_note, 'Dear colleagues,\n\n- **first** point\n- *second* point')
+  assert.equal(revision.cover_note, `Dear colleagues,\n\n- **first** point\n- *second* point\n\n${sentence}`)
   assert.equal(revision.change_notes.find((n) => n.paragraph === 'p3').note, 'No changes: a proposal is being prepared.')
   // A delegation reads the letter, rendered.
   const ana = await open(server, t.mex)
