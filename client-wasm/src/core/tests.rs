@@ -571,6 +571,16 @@ fn the_model_carries_the_process_with_the_notices_addressed_to_this_mission() {
             revision: None,
         },
     ];
+    // The delegations have joined (a letter goes only to missions the document knows).
+    for mission in ["MEX", "CHE"] {
+        let record = Command::RecordMission {
+            mission: mission.into(),
+        };
+        let server_itself = (Role::Facilitator, concord_protocol::policy::SERVER_OWNER);
+        let update = server.command(server_itself, record).expect("recorded");
+        mex.client.receive(&update);
+        ngo.client.receive(&update);
+    }
     for command in commands {
         let update = server.command(CHAIR, command).expect("facilitators may");
         mex.client.receive(&update);
