@@ -1462,6 +1462,27 @@ test('axe finds no serious or critical violation in the facilitator\'s, a delega
     }
     if (role === 'delegation') {
       await page.locator('[data-redline="a1"]').screenshot({ path: join(ARTIFACTS, 'redline.png') })
+      // The other views and an open form, too.
+      await page.locator('[data-control="propose:p2"]').click()
+      await page.waitForSelector('[data-control="propose-rationale:p2"]', { timeout: WAIT })
+      await axe(page, 'delegation, with the propose form open')
+      await page.locator('[data-view="compare"]').click()
+      await until(page, 'the comparison', () => {
+        const compare = document.querySelector('#compare')
+        return compare.dataset.from === 'r1' && compare.dataset.to === 'live' && !!compare.dataset.ready
+      })
+      await axe(page, 'delegation, comparing')
+      await page.locator('[data-view="text"]').click()
+      await page.setViewportSize({ width: 600, height: 900 })
+      await page.locator('#outline-open').click()
+      await until(page, 'the drawer', () => document.querySelector('#outline').getBoundingClientRect().width > 0)
+      await axe(page, 'delegation, the outline drawer open')
+    }
+    if (role === 'facilitator') {
+      await page.locator('[data-view="prepare"]').click()
+      await page.waitForSelector('textarea[data-target="cover-note:"]', { timeout: WAIT })
+      await axe(page, 'facilitator, preparing a revision')
+      await page.locator('[data-view="text"]').click()
     }
   }
 })
