@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id)
 let ctx = null
 // The paragraphs changed since the revision chosen (ids), once the server answered.
 let changed = null
+// Whether the last pass hid anything (a filter was chosen).
+let filtered = false
 let changedFor = null
 let asked = 0
 let sinceFor = null
@@ -95,6 +97,16 @@ export function apply () {
   const mission = ctx.mission()
   let shown = 0
   let total = 0
+  // No filter now or before: every paragraph is shown already (new elements start shown).
+  if (!filter && !filtered) {
+    for (const p of model.paragraphs) if (p.kind !== 'heading') total++
+    const count = $('filter-count')
+    count.dataset.shown = String(total)
+    count.textContent = ''
+    document.body.dataset.filter = ''
+    return
+  }
+  filtered = !!filter
   // One pass over the page's paragraphs, not one lookup each (hundreds on a large text).
   const nodes = new Map()
   for (const node of document.querySelectorAll('#document > [data-paragraph]')) nodes.set(node.dataset.paragraph, node)

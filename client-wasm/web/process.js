@@ -22,7 +22,9 @@ const state = {
   // The read API's answer, for observers of published revisions only.
   fetched: null,
   follow: { on: false, decided: false, seen: null },
-  keys: { programme: null, tools: null }
+  keys: { programme: null, tools: null },
+  // Whether a reading was shown the last time (its marks may need clearing).
+  highlighted: false
 }
 
 /** `context`: `{conn, say, run, role(), published(), model()}`. */
@@ -151,6 +153,13 @@ function currentItem (process) {
 function highlight (model, process) {
   const reading = openReading(process)
   const pointer = reading && reading.pointer
+  // Nothing under discussion, now or before: nothing to clear or mark (this runs after every
+  // change, and the queries below scan the whole page).
+  if (!reading && !state.highlighted) {
+    state.follow.seen = null
+    return
+  }
+  state.highlighted = !!reading
   for (const node of document.querySelectorAll('#document > .under-discussion')) {
     node.classList.remove('under-discussion')
     node.removeAttribute('data-under-discussion')

@@ -4,7 +4,7 @@
 import { el } from './dom.js'
 
 const $ = (id) => document.getElementById(id)
-const state = { key: null, model: null }
+const state = { key: null, model: null, applied: null }
 
 export function initThemes () {
   $('theme-filter').addEventListener('change', () => { if (state.model) apply(state.model) })
@@ -28,6 +28,10 @@ export function updateThemes (model) {
 
 function apply (model) {
   const theme = model.themes.find((t) => t.id === $('theme-filter').value) || null
+  // No theme chosen, and none before: nothing is hidden (new elements start shown), and on a
+  // large text this runs after every change.
+  if (!theme && !state.applied) return
+  state.applied = theme ? theme.id : null
   const tagged = (p) => !theme || theme.paragraphs.some((t) => t === p.id || t === p.parent)
   const shown = new Set(model.paragraphs.filter(tagged).map((p) => p.id))
   for (const node of document.querySelectorAll('#document > [data-paragraph], #document > [data-heading]')) {
