@@ -50,8 +50,11 @@ main()
 
 async function main () {
   const params = new URLSearchParams(location.hash.slice(1))
-  const token = params.get('token')
   const doc = params.get('doc') || 'gcm'
+  // The sign-in link's token moves out of the address at once (into this tab's session
+  // storage, which a reload keeps): an address copied to share a paragraph carries no token,
+  // and none stays in the browser's history.
+  const token = takeToken(doc)
   if (!token) return showSignIn({ doc })
   // Before any socket: is this link good for this document?
   const checked = await checkSession(doc, token)
@@ -68,8 +71,8 @@ async function main () {
   // typed.
   window.addEventListener('hashchange', () => {
     const next = new URLSearchParams(location.hash.slice(1))
-    const newToken = next.get('token')
     if ((next.get('doc') || 'gcm') !== doc) return location.reload()
+    const newToken = next.get('token') ? takeToken(doc) : null
     if (newToken && newToken !== conn.token) signInAgain(doc, newToken)
   })
   // For scripts and tests: the page's client.
@@ -121,6 +124,21 @@ async function main () {
   // The expiry warning depends on the clock alone; observers of published revisions only ask
   // for the process.
   setInterval(() => { queueRender(); pollProcess() }, 30000)
+}
+
+/** The token for `doc`: the address's (taken out of it and kept for this tab), else the one
+ *  this tab kept. */
+function takeToken (doc) {
+  const params = new URLSearchParams(location.hash.slice(1))
+  const key = `concord.token.${doc}`
+  const given = params.get('token')
+  if (given) {
+    try { sessionStorage.setItem(key, given) } catch {}
+    params.delete('token')
+    history.replaceState(null, '', `#${params.toString()}`)
+    return given
+  }
+  try { return sessionStorage.getItem(key) } catch { return null }
 }
 
 /** A new token for this document: checked, then used in place, or the form again. */

@@ -66,10 +66,10 @@ export function initNav (context) {
   })
   $('skip-to-outline').addEventListener('click', (event) => {
     event.preventDefault()
-    const first = $('outline-list').querySelector('a')
-    // On a narrow screen the outline is a drawer: opening it focuses its first link.
-    if (first && first.getClientRects().length === 0) drawer(true)
-    else if (first) first.focus()
+    // On a narrow screen the outline is a drawer, closed: opening it focuses its first link.
+    if ($('outline').getClientRects().length === 0) return drawer(true)
+    const first = [...$('outline-list').querySelectorAll('a')].find((a) => a.getClientRects().length)
+    if (first) first.focus()
   })
   const documentNode = $('document')
   documentNode.addEventListener('keydown', onKey)
@@ -86,7 +86,7 @@ export function initNav (context) {
 function drawer (open) {
   document.body.classList.toggle('outline-open', open)
   $('outline-open').setAttribute('aria-expanded', String(open))
-  if (open) $('outline-list').querySelector('a')?.focus()
+  if (open) [...$('outline-list').querySelectorAll('a')].find((a) => !a.closest('li[hidden]'))?.focus()
 }
 
 const articleOf = (id) => document.querySelector(`#document > [data-paragraph="${CSS.escape(id)}"], #document > [data-heading="${CSS.escape(id)}"]`)
@@ -171,7 +171,7 @@ export function afterRebuild (model, redrawn = null) {
   // label, where no paragraph has it.
   for (const p of model.paragraphs) {
     if (p.kind !== 'heading') continue
-    const named = /^\s*(objective|section|chapter|part)\s+([0-9]+[a-z]?)\b/i.exec(p.body || '')
+    const named = /^\s*(objective|section|chapter|part)\s+([0-9]+[a-z]*)\b/i.exec(p.body || '')
     for (const key of [named && `${named[1]} ${named[2]}`, p.label]) {
       if (key && !byLabel.has(key.toLowerCase())) byLabel.set(key.toLowerCase(), p.id)
     }

@@ -131,7 +131,8 @@ function attachmentView (n, a, i, latest) {
 
 function renderAttachChoice (model, process) {
   const latest = model.revisions.latest
-  const key = JSON.stringify([latest && latest.id, process.rounds.map((r) => [r.id, r.name])])
+  const rounds = process.rounds || []
+  const key = JSON.stringify([latest && latest.id, rounds.map((r) => [r.id, r.name])])
   if (key === state.attachKey) return
   state.attachKey = key
   // What the letter is part of: a round (its programme, its invitations) or a revision (its
@@ -139,7 +140,7 @@ function renderAttachChoice (model, process) {
   const about = $('notice-about')
   const keptAbout = about.value
   about.replaceChildren(el('option', { value: '' }, 'nothing in particular'),
-    ...process.rounds.map((r) => el('option', { value: `round:${r.id}` }, r.name)),
+    ...rounds.map((r) => el('option', { value: `round:${r.id}` }, r.name)),
     ...(latest ? [el('option', { value: `revision:${latest.id}` }, latest.name)] : []))
   if ([...about.options].some((o) => o.value === keptAbout)) about.value = keptAbout
   const select = $('notice-attach')

@@ -197,6 +197,11 @@ function renderProgramme (process, model, facilitator) {
   state.keys.programme = key
   const box = $('programme')
   box.hidden = process.rounds.length === 0 && !facilitator
+  // What a facilitator is typing into the forms, and where, survives the redraw (another
+  // facilitator's change redraws the programme).
+  const typed = new Map([...box.querySelectorAll('input[data-control], select[data-control]')]
+    .map((n) => [n.dataset.control, n.value]))
+  const focused = box.contains(document.activeElement) ? document.activeElement.dataset.control : null
   box.replaceChildren(el('h2', {}, 'Programme of work'), ...process.rounds.map((round) => {
     const days = round.programme.map((d, di) => el('li', { 'data-day': `${round.id}:${di}` },
       el('h4', {}, calendar(d.date)),
@@ -208,6 +213,13 @@ function renderProgramme (process, model, facilitator) {
       days.length ? el('ol', { class: 'days' }, days) : el('p', { class: 'pending' }, 'No programme yet.'),
       facilitator ? addItemForm(round, model) : null)
   }), facilitator ? newRoundForm() : null)
+  for (const n of box.querySelectorAll('input[data-control], select[data-control]')) {
+    const value = typed.get(n.dataset.control)
+    if (value === undefined || (n.tagName === 'SELECT' && ![...n.options].some((o) => o.value === value))) continue
+    n.value = value
+    if (n.tagName === 'SELECT') n.dispatchEvent(new Event('change'))
+  }
+  if (focused) box.querySelector(`[data-control="${CSS.escape(focused)}"]`)?.focus()
 }
 
 function itemView (round, di, ii, item, facilitator) {

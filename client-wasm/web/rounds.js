@@ -33,6 +33,14 @@ function programmeWith (round, change) {
   return days.filter((d) => d.items.length).sort((a, b) => (a.date < b.date ? -1 : 1))
 }
 
+/** Empties the page's fields with these controls. */
+function clear (controls) {
+  for (const control of controls) {
+    const input = document.querySelector(`[data-control="${CSS.escape(control)}"]`)
+    if (input) input.value = ''
+  }
+}
+
 function field (id, label, input) {
   input.id = id
   return [el('label', { for: id }, label), input]
@@ -40,10 +48,10 @@ function field (id, label, input) {
 
 /** "New round": name, first and last day, place. */
 export function newRoundForm () {
-  const name = el('input', { required: true, size: '18', placeholder: 'e.g. Third round', 'data-control': 'round-name' })
-  const starts = el('input', { type: 'date', required: true, 'data-control': 'round-starts' })
-  const ends = el('input', { type: 'date', required: true, 'data-control': 'round-ends' })
-  const place = el('input', { size: '18', placeholder: 'e.g. Conference Room 2', 'data-control': 'round-place' })
+  const name = el('input', { required: true, size: '18', placeholder: 'e.g. Third round', 'aria-label': 'Name of the new round', 'data-control': 'round-name' })
+  const starts = el('input', { type: 'date', required: true, 'aria-label': 'First day of the round', 'data-control': 'round-starts' })
+  const ends = el('input', { type: 'date', required: true, 'aria-label': 'Last day of the round', 'data-control': 'round-ends' })
+  const place = el('input', { size: '18', placeholder: 'e.g. Conference Room 2', 'aria-label': 'Where the round meets', 'data-control': 'round-place' })
   const form = el('form', { class: 'controls round-form', 'aria-label': 'Create a round' },
     ...field('round-name', 'New round', name), ...field('round-starts', 'from', starts),
     ...field('round-ends', 'to', ends), ...field('round-place', 'at', place),
@@ -55,7 +63,9 @@ export function newRoundForm () {
       return
     }
     const created = await ctx.run({ type: 'create-round', name: name.value.trim(), starts_on: starts.value, ends_on: ends.value, place: place.value.trim() })
-    if (created) form.reset()
+    // The programme may have been redrawn meanwhile (with what was typed): the form on the
+    // page now is the one to clear.
+    if (created) clear(['round-name', 'round-starts', 'round-ends', 'round-place'])
   })
   return form
 }
@@ -63,12 +73,12 @@ export function newRoundForm () {
 /** "Add to the programme" for `round`: the day, time, title, kind, and what the item is on. */
 export function addItemForm (round, model) {
   const id = (what) => `item-${what}-${round.id}`
-  const day = el('select', { 'data-control': `item-day:${round.id}` },
+  const day = el('select', { 'aria-label': `Day of ${round.name} the item is on`, 'data-control': `item-day:${round.id}` },
     daysOf(round).map((d) => el('option', { value: d }, d)))
-  const time = el('input', { size: '11', placeholder: '10:00-13:00', 'data-control': `item-time:${round.id}` })
-  const title = el('input', { size: '22', placeholder: 'e.g. Objectives 1 to 7', 'data-control': `item-title:${round.id}` })
-  const kind = el('select', { 'data-control': `item-kind:${round.id}` }, KIND_NAMES.map(([v, n]) => el('option', { value: v }, n)))
-  const on = el('select', { 'data-control': `item-on:${round.id}` })
+  const time = el('input', { size: '11', placeholder: '10:00-13:00', 'aria-label': 'Time of the item', 'data-control': `item-time:${round.id}` })
+  const title = el('input', { size: '22', placeholder: 'e.g. Objectives 1 to 7', 'aria-label': 'Title of the item', 'data-control': `item-title:${round.id}` })
+  const kind = el('select', { 'aria-label': 'Kind of item', 'data-control': `item-kind:${round.id}` }, KIND_NAMES.map(([v, n]) => el('option', { value: v }, n)))
+  const on = el('select', { 'aria-label': 'What the item is on', 'data-control': `item-on:${round.id}` })
   const fillOn = () => {
     // A theme discussion is on a theme; a reading on a part of the text; the rest on nothing.
     const options = kind.value === 'theme'
@@ -105,8 +115,7 @@ export function addItemForm (round, model) {
       d.items.push(item)
     })
     if (await ctx.run({ type: 'set-programme', round: round.id, programme })) {
-      title.value = ''
-      time.value = ''
+      clear([`item-title:${round.id}`, `item-time:${round.id}`])
     }
   })
   return form

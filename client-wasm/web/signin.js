@@ -65,14 +65,15 @@ export function showSignIn ({ doc, reason, onToken }) {
     event.preventDefault()
     const newDoc = document.getElementById('signin-doc').value.trim()
     const token = document.getElementById('signin-token').value.trim()
-    const hash = new URLSearchParams({ doc: newDoc, token })
+    // The token is kept for this tab, never put in the address.
+    try { sessionStorage.setItem(`concord.token.${newDoc}`, token) } catch {}
+    const hash = new URLSearchParams({ doc: newDoc })
     // Another document, or no page yet: start over. The same document: carry on in place.
     if (!onToken || newDoc !== doc) {
-      location.hash = hash.toString()
+      history.replaceState(null, '', `#${hash}`)
       location.reload()
       return
     }
-    history.replaceState(null, '', `#${hash}`)
     form.hidden = true
     onToken(token)
   }

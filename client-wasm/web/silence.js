@@ -30,13 +30,20 @@ export function initSilence (context) {
       command.revision = model.revisions.latest.id
     } else {
       const wanted = $('silence-paragraphs').value.split(',').map((l) => l.trim()).filter(Boolean)
-      const byLabel = new Map(model.paragraphs.filter((p) => p.status !== 'deleted').map((p) => [p.label, p.id]))
-      const unknown = wanted.filter((l) => !byLabel.has(l))
-      if (!wanted.length || unknown.length) {
-        $('silence-paragraphs').focus()
-        return ctx.say(wanted.length ? `No paragraph ${unknown.join(', ')} in the text.` : 'Name the paragraphs by their labels, e.g. 17, 18.')
+      const byLabel = new Map()
+      for (const p of model.paragraphs.filter((q) => q.status !== 'deleted' && q.label)) {
+        byLabel.set(p.label, [...(byLabel.get(p.label) || []), p.id])
       }
-      command.paragraphs = wanted.map((l) => byLabel.get(l))
+      const unknown = wanted.filter((l) => !byLabel.has(l))
+      // A label two paragraphs share names neither for sure.
+      const shared = wanted.filter((l) => (byLabel.get(l) || []).length > 1)
+      if (!wanted.length || unknown.length || shared.length) {
+        $('silence-paragraphs').focus()
+        return ctx.say(!wanted.length ? 'Name the paragraphs by their labels, e.g. 17, 18.'
+          : unknown.length ? `No paragraph ${unknown.join(', ')} in the text.`
+            : `More than one paragraph is labelled ${shared.join(', ')}: relabel them first.`)
+      }
+      command.paragraphs = wanted.map((l) => byLabel.get(l)[0])
     }
     if (await ctx.run(command)) $('silence-paragraphs').value = ''
   })

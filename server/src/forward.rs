@@ -26,6 +26,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::http::{ApiError, AppState};
 use crate::storage::redis::{RedisLog, Route, LEASE};
+use crate::storage::StorageError;
 
 /// The header a forwarding node adds.
 pub const FORWARDED: &str = "x-concord-forwarded";
@@ -70,7 +71,12 @@ async fn owner(
     let forwarded = headers.contains_key(FORWARDED);
     let started = Instant::now();
     loop {
-        match cluster.route(doc).await {
+        // Each question to Redis is bounded too: the wait as a whole stays within patience.
+        let left = patience().saturating_sub(started.elapsed());
+        let route = tokio::time::timeout(left.max(Duration::from_millis(1)), cluster.route(doc))
+            .await
+            .unwrap_or_else(|_| Err(StorageError::Backend("redis did not answer in time".into())));
+        match route {
             Ok(Route::Here) => return Ok(None),
             Ok(Route::Node(_)) if forwarded => {
                 return Err(unavailable(format!(
@@ -78,10 +84,11 @@ async fn owner(
                 )))
             }
             Ok(Route::Node(owner)) => return Ok(Some(owner)),
-            // The document is leaving this node (its room is closing after the lease moved)
-            // or Redis is briefly away: a client's own request waits to see where it goes. A
-            // forwarded one is answered at once; the node that forwarded it waits.
-            Err(err) if !forwarded && started.elapsed() < patience() => {
+            // The document is leaving this node (its room is closing after the lease moved):
+            // a client's own request waits to see where it goes. A forwarded one is answered
+            // at once; the node that forwarded it waits. Redis unreachable is answered at once
+            // (503): waiting would only hold every request.
+            Err(StorageError::Moving(err)) if !forwarded && started.elapsed() < patience() => {
                 tracing::debug!(doc, error = %err, "cannot route yet; waiting");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -353,7 +360,10 @@ pub async fn requests(
         match send(&owner, &parts, body.clone(), answer).await {
             // The owner moved on meanwhile and did nothing: ask again where it is now.
             Ok(response)
-                if response.headers().contains_key(NOT_DONE) && started.elapsed() < patience() => {}
+                if response.headers().contains_key(NOT_DONE) && started.elapsed() < patience() =>
+            {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             Ok(response) => {
                 state.ctx.metrics.forwarded("request");
                 return response;

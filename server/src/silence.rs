@@ -160,7 +160,11 @@ pub async fn patrol(watch: Arc<SilenceWatch>, rooms: Arc<Rooms>, shutdown: Cance
             }
         };
         for doc in docs {
-            if !watch.watches(&doc) && rooms.log().serves_here(&doc).await {
+            // A room live here handed its procedures over as it loaded (and set the count).
+            if watch.watches(&doc) || rooms.is_live(&doc) {
+                continue;
+            }
+            if rooms.log().serves_here(&doc).await {
                 load(&rooms, &doc).await;
             }
         }

@@ -928,6 +928,7 @@ test('a facilitator creates a round and its programme in the page, marks an item
   await chair.locator('[data-control="silence-scope"]').selectOption('paragraphs')
   await chair.locator('[data-control="silence-paragraphs"]').fill('17, 99')
   await chair.locator('[data-control="start-silence"]').click()
+  await until(chair, 'the unknown label said', () => /No paragraph 99 in the text/.test(document.querySelector('#banner').textContent))
   assert.equal((await api(server, t.chair, '/process')).silences.length, 0, 'an unknown label starts nothing')
   await chair.locator('[data-control="silence-paragraphs"]').fill('17')
   await chair.locator('#silence-hours').fill('1')
@@ -1158,7 +1159,12 @@ test('a link to paragraph 41 opens there; going to 18 by its label; the outline 
   await ana.locator('#goto-input').press('Enter')
   await until(ana, 'paragraph 18', arrivedAt, 'p19')
   const hash = new URLSearchParams((await ana.evaluate(() => location.hash)).slice(1))
-  assert.deepEqual([hash.get('doc'), hash.get('p'), !!hash.get('token')], ['gcm', '18', true], 'the sign-in stays in the address')
+  assert.deepEqual([hash.get('doc'), hash.get('p'), hash.get('token')], ['gcm', '18', null], 'the token left the address')
+  assert.ok(!(await ana.evaluate(() => location.href)).includes(t.mex), 'no token anywhere in the address')
+  // The tab keeps the sign-in: a reload opens the same paragraph, signed in.
+  await ana.reload()
+  await ana.waitForSelector('#saved[data-state="saved"]', { timeout: WAIT })
+  await until(ana, 'paragraph 18 after the reload', arrivedAt, 'p19')
   await ana.locator('#goto-input').fill('99')
   await ana.locator('#goto-input').press('Enter')
   assert.equal(await ana.locator('#goto-error').textContent(), 'There is no paragraph 99.')
@@ -1392,7 +1398,7 @@ test('the status is set only by Set; Lock needs a reason, sets a status with it,
 
 test('the keyboard skips past the outline; "saved" is said once when typing pauses; no text is under 14 px', async () => {
   const { server, t } = await negotiation('calm')
-  const ana = await open(server, t.mex)
+  const ana = await open(server, t.mex, { clock: true })
   // From the top: the skip links come first, and lead past the outline's links.
   await ana.keyboard.press('Tab')
   assert.ok(await focusedIs(ana, '#skip-link'))
@@ -1419,6 +1425,8 @@ test('the keyboard skips past the outline; "saved" is said once when typing paus
   await ana.keyboard.press('Control+End')
   await ana.keyboard.type(' and in particular for women and children', { delay: 40 })
   await until(ana, '"saved" said after the pause', () => window.announced.length > 0)
+  // Whatever else was due to be said has been by now.
+  await ana.clock.fastForward('00:05')
   assert.deepEqual(await ana.evaluate(() => window.announced), ['All changes saved'], 'said once, not per keystroke')
 
   const small = await ana.evaluate(() => [...document.querySelectorAll('body *')].filter((n) =>

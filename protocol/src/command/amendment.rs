@@ -174,6 +174,13 @@ pub(super) fn accept(
     let by;
     // Sponsors type the amendment's text freely; accepted, it is a paragraph's body.
     within("the amendment's text", &a.text, MAX_BODY_BYTES)?;
+    let deletes = !a.new_after && a.text.trim().is_empty();
+    if a.new_after && a.text.trim().is_empty() {
+        return Err(refuse(
+            ErrorCode::InvalidArgument,
+            format!("amendment {id} proposes a new paragraph with no text yet"),
+        ));
+    }
     let created = if a.new_after {
         let position = schema::position(txn, &p.id).map(|x| x + 1).unwrap_or(0);
         let new_id = next_paragraph_id(txn);
@@ -188,11 +195,18 @@ pub(super) fn accept(
         // The new body is written run by run of the amendment's writers, as a rewording is.
         by = replace_body(txn, &new_id, id, &a.text)?;
         Some(new_id)
-    } else if a.text.trim().is_empty() {
+    } else if deletes {
         // An amendment proposing no wording for its paragraph proposes to delete it: accepted,
         // the paragraph is deleted (its body kept, as `delete-paragraph` keeps it), not left
-        // standing with an empty body.
+        // standing with an empty body. The others proposed on it were drafted on a paragraph
+        // that no longer stands.
         schema::set_status(txn, &p.id, schema::ParagraphStatus::Deleted).map_err(schema_error)?;
+        for other in schema::amendments(txn) {
+            if other.id != a.id && other.paragraph == p.id && other.status == AmendmentStatus::Open
+            {
+                schema::set_stale(txn, &other.id).map_err(schema_error)?;
+            }
+        }
         by = Vec::new();
         None
     } else {
@@ -220,7 +234,8 @@ pub(super) fn accept(
         .filter(|(_, _, len)| *len > 0)
         .collect();
     decide(txn, ctx, id, AmendmentStatus::Accepted, "")?;
-    if to > from || !deleting.is_empty() {
+    // A deletion writes no words: nothing of the body is credited to it.
+    if !deletes && (to > from || !deleting.is_empty()) {
         schema::set_applied_as(txn, id, (server.get(), from, to), &by, &deleting);
     }
     Ok(created.map_or(Outcome::Done, |id| Outcome::Created { id }))

@@ -144,6 +144,14 @@ pub(super) fn readable_name<'a>(name: &'a str, what: &str) -> Result<&'a str, Co
     Ok(name)
 }
 
+/// `text` without control, bidi and zero-width characters: for names the server writes
+/// itself from what others typed (paragraph labels in a notice's subject).
+pub(super) fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !c.is_control() && !is_hidden(c))
+        .collect()
+}
+
 /// Bidi controls and characters that render as nothing.
 fn is_hidden(c: char) -> bool {
     matches!(

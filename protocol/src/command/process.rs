@@ -179,14 +179,18 @@ pub(super) fn set_programme(
             .programme
             .get(current.0)
             .and_then(|d| d.items.get(current.1).map(|item| (&d.date, &item.title)));
+        // Of the items of that day with that title, the nearest to where it was (two
+        // "Informal consultations" on one day stay apart).
         let moved = under_way.and_then(|(date, title)| {
-            programme.iter().enumerate().find_map(|(day, d)| {
-                let item = d.items.iter().position(|i| &i.title == title);
-                (&d.date == date)
-                    .then_some(item)
-                    .flatten()
-                    .map(|item| (day, item))
-            })
+            let day = programme.iter().position(|d| &d.date == date)?;
+            let item = programme[day]
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| &i.title == title)
+                .min_by_key(|(at, _)| at.abs_diff(current.1))
+                .map(|(at, _)| at)?;
+            Some((day, item))
         });
         if moved != Some(current) {
             schema::set_process_mark(txn, keys::ROUND_CURRENT, id, moved.as_ref())

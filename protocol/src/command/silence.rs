@@ -14,7 +14,7 @@ use yrs::{ReadTxn, TransactionMut};
 use super::amendment;
 use super::error::{refuse, schema_error, CommandError, ErrorCode};
 use super::guards::facilitators_only;
-use super::guards::paragraph;
+use super::guards::{paragraph, printable};
 use super::notice::{self, revision_exists, Letter};
 use super::process::{publisher, store};
 use super::{next_id, Context, Outcome};
@@ -191,6 +191,15 @@ pub(super) fn start(
         at_ms: ctx.now_ms,
         reason: lock_reason(&id, deadline_ms),
     };
+    // What the notice says, worked out before anything is written: a command refused writes
+    // nothing. Labels are typed by facilitators and may hold characters no name may.
+    let what = printable(&match revision {
+        Some(r) => schema::revisions(txn)
+            .into_iter()
+            .find(|rev| rev.id == r)
+            .map_or_else(|| r.to_string(), |rev| rev.name),
+        None => labels(txn, &ids),
+    });
     let mut locked = Vec::new();
     for p in &ids {
         if !paragraph(txn, p)?.is_locked() {
@@ -198,13 +207,6 @@ pub(super) fn start(
             locked.push(p.clone());
         }
     }
-    let what = match revision {
-        Some(r) => schema::revisions(txn)
-            .into_iter()
-            .find(|rev| rev.id == r)
-            .map_or_else(|| r.to_string(), |rev| rev.name),
-        None => labels(txn, &ids),
-    };
     let record = Silence {
         id: id.clone(),
         revision: revision.map(String::from),

@@ -82,7 +82,10 @@ impl Room {
         if self.unsnapshotted >= self.config.snapshot_every {
             self.snapshot();
         }
-        self.watch_silences();
+        // The count a shared backend keeps of open procedures is set from the document
+        // itself (it may predate the count, or have been moved by a write that was refused).
+        let open = self.watch_silences();
+        self.log.open_silences(&self.name, open);
         for peer in joined_early {
             self.greet(peer);
             // Recorded without a storage credit: at most once per mission that joined while

@@ -25,19 +25,22 @@ impl Room {
 
     /// Every open silence procedure's deadline goes to the watch (after a load: the server
     /// may have stopped while one ran).
-    pub(super) fn watch_silences(&self) {
+    pub(super) fn watch_silences(&self) -> usize {
         let process = ProcessState::read(&self.core.doc().transact());
+        let mut open = 0;
         for silence in process.silences.iter().filter(|s| s.is_open()) {
+            open += 1;
             self.config
                 .silences
                 .watch(&self.name, &silence.id, silence.deadline_ms);
         }
+        open
     }
 
     /// After a command: a silence procedure it started is watched.
     pub(super) fn after_command(&self, command: &Command, outcome: &Outcome) {
         if let (Command::StartSilence { .. }, Outcome::Created { .. }) = (command, outcome) {
-            self.watch_silences();
+            let _ = self.watch_silences();
         }
     }
 }

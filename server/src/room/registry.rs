@@ -134,6 +134,14 @@ impl Rooms {
         &self.log
     }
 
+    /// Whether a room of `doc` is live here.
+    pub fn is_live(&self, doc: &str) -> bool {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(doc)
+    }
+
     pub fn loaded(&self) -> usize {
         self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

@@ -69,6 +69,10 @@ pub enum StorageError {
     Backend(String),
     #[error("storage is shut down")]
     Closed,
+    /// Passing: the document is leaving this node (or the node is not listening yet); asking
+    /// again shortly finds where it is served.
+    #[error("{0}")]
+    Moving(String),
 }
 
 /// The log every document lives in.
@@ -111,6 +115,11 @@ pub trait DocumentLog: Send + Sync + 'static {
     fn documents_with_open_silences(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
+
+    /// The room of `doc` loaded with `open` silence procedures still open: a backend shared
+    /// by several nodes sets its count to that (it is moved by each start and conclusion, and
+    /// set here from the document itself, so it cannot drift for good).
+    fn open_silences(&self, _doc: &str, _open: usize) {}
 
     /// `done` fires once everything issued before it is durable.
     fn barrier(&self, done: Completion);

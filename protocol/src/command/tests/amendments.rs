@@ -72,6 +72,16 @@ fn an_amendment_proposing_no_wording_deletes_its_paragraph_when_accepted() {
         rationale: "Redundant with paragraph 1.".into(),
     };
     let id = created(run(&doc, CHE, proposal));
+    let rewording = created(run(
+        &doc,
+        MEX,
+        Command::CreateAmendment {
+            paragraph: "p2".into(),
+            new_after: false,
+            on_behalf_of: None,
+            rationale: "Sharper.".into(),
+        },
+    ));
     {
         // The sponsor clears the proposed text: the amendment proposes deleting the paragraph.
         let text = schema::amendment_text(&doc.transact(), &id).expect("text");
@@ -91,8 +101,29 @@ fn an_amendment_proposing_no_wording_deletes_its_paragraph_when_accepted() {
         p2.body, "Second one.",
         "the body is kept, as a deletion keeps it"
     );
-    assert_eq!(
-        schema::amendment(&txn, &id).map(|a| a.status),
-        Some(AmendmentStatus::Accepted)
-    );
+    let accepted = schema::amendment(&txn, &id).expect("accepted");
+    assert_eq!(accepted.status, AmendmentStatus::Accepted);
+    assert!(accepted.applied_as.is_none(), "a deletion credits no words");
+    let other = schema::amendment(&txn, &rewording).expect("the other");
+    assert!(other.stale && other.status == AmendmentStatus::Open);
+}
+
+#[test]
+fn a_new_paragraph_with_no_text_is_not_accepted() {
+    let doc = negotiation();
+    let id = created(run(
+        &doc,
+        CHE,
+        Command::CreateAmendment {
+            paragraph: "p2".into(),
+            new_after: true,
+            on_behalf_of: None,
+            rationale: "A gap.".into(),
+        },
+    ));
+    let accept = Command::Accept {
+        amendment: id,
+        over_later_edits: false,
+    };
+    assert_eq!(code(run(&doc, CHAIR, accept)), "invalid-argument");
 }

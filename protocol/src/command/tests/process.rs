@@ -836,6 +836,18 @@ fn the_item_under_way_stays_marked_where_a_redefined_programme_moved_it() {
     // An item inserted before it: "now" is still "Objective 1", at its new place.
     run(&doc, CHAIR, redefine(&["General comments", "Objective 1"])).expect("redefined");
     assert_eq!(process(&doc).rounds[0].current, Some((0, 1)));
+    // Two items of one title on that day: "now" stays on the one it was on.
+    let twice = ["Objective 1", "A", "B", "C", "Objective 1"];
+    run(&doc, CHAIR, redefine(&twice)).expect("redefined");
+    let mark = |item| Command::SetCurrentItem {
+        round: id.clone(),
+        day: Some(0),
+        item: Some(item),
+    };
+    run(&doc, CHAIR, mark(4)).expect("marked");
+    let opened = ["Opening", "Objective 1", "A", "B", "C", "Objective 1"];
+    run(&doc, CHAIR, redefine(&opened)).expect("redefined");
+    assert_eq!(process(&doc).rounds[0].current, Some((0, 5)));
     // Gone from the programme: nothing is marked (never another item in its place).
     run(&doc, CHAIR, redefine(&["General comments", "Objective 2"])).expect("redefined");
     assert_eq!(process(&doc).rounds[0].current, None);
@@ -873,4 +885,30 @@ fn a_reading_neither_starts_nor_points_at_a_deleted_paragraph_and_only_facilitat
     };
     assert_eq!(code(run(&doc, MEX, end())), ErrorCode::ForbiddenRole);
     run(&doc, CHAIR, end()).expect("ended");
+}
+
+#[test]
+fn a_silence_on_a_paragraph_whose_label_holds_hidden_characters_starts_and_says_it_plainly() {
+    let doc = negotiation();
+    run(
+        &doc,
+        CHAIR,
+        Command::RelabelParagraph {
+            paragraph: "p2".into(),
+            label: "2\u{202e}bis".into(),
+        },
+    )
+    .expect("relabelled");
+    let id = silence_on(&doc, &["p2"], 60);
+    let state = process(&doc);
+    let notice = state.notices.last().expect("a notice");
+    assert_eq!(notice.silence.as_deref(), Some(id.as_str()));
+    assert!(
+        notice.subject.contains("paragraph 2bis"),
+        "{}",
+        notice.subject
+    );
+    assert!(schema::paragraph(&doc.transact(), "p2")
+        .expect("p2")
+        .is_locked());
 }

@@ -113,14 +113,12 @@ impl Leases {
             }
         }
         if self.retiring().get(doc).is_some_and(|&rooms| rooms > 0) {
-            return Err(StorageError::Backend(format!(
+            return Err(StorageError::Moving(format!(
                 "{doc} is moving to another node; try again"
             )));
         }
         let Some(address) = self.address.get() else {
-            return Err(StorageError::Backend(
-                "the node is not listening yet".into(),
-            ));
+            return Err(StorageError::Moving("the node is not listening yet".into()));
         };
         let (fence, value): (u64, String) = self
             .acquire

@@ -402,6 +402,18 @@ impl DocumentLog for RedisLog {
         });
     }
 
+    fn open_silences(&self, doc: &str, open: usize) {
+        self.submit(Job::OpenSilences {
+            doc: doc.into(),
+            open,
+            done: Box::new(move |result| {
+                if let Err(err) = result {
+                    tracing::warn!(error = %err, "cannot set the count of open silence procedures");
+                }
+            }),
+        });
+    }
+
     fn serves_here<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, bool> {
         Box::pin(async move { matches!(self.route(doc).await, Ok(Route::Here)) })
     }

@@ -110,3 +110,19 @@ local ms, seq = string.match(upto, '^(%d+)-(%d+)$')
 redis.call('XTRIM', KEYS[1], 'MINID', ms .. '-' .. (tonumber(seq) + 1))
 return upto
 ";
+
+/// Sets a document's count of open silence procedures, as its owner found it on loading the
+/// document, if the fence is still the caller's. Sent through the writer's pipeline, so it is
+/// ordered with the owner's appends.
+/// KEYS: fence, open silences. ARGV: fence, document, count.
+pub const OPEN_SILENCES: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return redis.error_reply('FENCED this node no longer owns the document')
+end
+if tonumber(ARGV[3]) > 0 then
+  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+else
+  redis.call('HDEL', KEYS[2], ARGV[2])
+end
+return 0
+";

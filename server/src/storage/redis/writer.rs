@@ -37,6 +37,12 @@ pub(super) enum Job {
     Barrier {
         done: Completion,
     },
+    /// The count of the document's open silence procedures, as its room found it on loading.
+    OpenSilences {
+        doc: Box<str>,
+        open: usize,
+        done: Completion,
+    },
     /// The document was loaded afresh with this chain head: writes for it are accepted again.
     Reset {
         doc: Box<str>,
@@ -50,6 +56,7 @@ impl Job {
         match self {
             Job::Append { done, .. }
             | Job::Snapshot { done, .. }
+            | Job::OpenSilences { done, .. }
             | Job::Barrier { done }
             | Job::Reset { done, .. } => done(result),
         }
@@ -57,7 +64,9 @@ impl Job {
 
     fn doc(&self) -> Option<&str> {
         match self {
-            Job::Append { doc, .. } | Job::Snapshot { doc, .. } => Some(doc),
+            Job::Append { doc, .. } | Job::Snapshot { doc, .. } | Job::OpenSilences { doc, .. } => {
+                Some(doc)
+            }
             _ => None,
         }
     }
@@ -74,6 +83,7 @@ pub(super) struct Writer {
     pub(super) leases: Arc<Leases>,
     pub(super) append: Script,
     pub(super) snapshot: Script,
+    open_silences: Script,
     landed: Script,
     stats: super::RedisStats,
 }
@@ -352,6 +362,20 @@ impl Writer {
                     .arg(covered);
                 (Some(invocation), None, Some(fence))
             }
+            Job::OpenSilences { doc, open, .. } => {
+                let Some(fence) = self.leases.fence(doc) else {
+                    let err = not_owner(doc);
+                    return Err((job, err));
+                };
+                let mut invocation = self.open_silences.prepare_invoke();
+                invocation
+                    .key(keys::fence(doc))
+                    .key(keys::OPEN_SILENCES)
+                    .arg(fence)
+                    .arg(&**doc)
+                    .arg(*open);
+                (Some(invocation), None, Some(fence))
+            }
             Job::Barrier { .. } | Job::Reset { .. } => (None, None, None),
         };
         Ok(Prepared {
@@ -405,7 +429,7 @@ impl Writer {
     /// one loads them again.
     async fn connect(&self) -> Option<Connection> {
         let mut conn = super::connect(&self.client).await.ok()?;
-        for script in [&self.append, &self.snapshot] {
+        for script in [&self.append, &self.snapshot, &self.open_silences] {
             if let Err(err) = script.prepare_invoke().load_async(&mut conn).await {
                 tracing::warn!(error = %err, "cannot load a script into redis");
                 return None;
@@ -430,6 +454,7 @@ impl Writer {
             stats,
             append: Script::new(scripts::APPEND),
             snapshot: Script::new(scripts::SNAPSHOT),
+            open_silences: Script::new(scripts::OPEN_SILENCES),
             landed: Script::new(scripts::LANDED),
         }
     }
