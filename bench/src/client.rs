@@ -13,15 +13,34 @@ use tokio::sync::Mutex;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, StateVector, Transact, Update};
 
+use crate::framing::Address;
 use crate::target::{endpoint, Target};
 use crate::ws;
 
-pub type Writer = Arc<Mutex<OwnedWriteHalf>>;
+/// A client's sending half, with the framing its server wants.
+pub struct Socket {
+    half: Mutex<OwnedWriteHalf>,
+    pub address: Address,
+}
+
+impl Socket {
+    /// Writes frames encoded already.
+    pub async fn write_all(&self, frames: &[u8]) -> std::io::Result<()> {
+        self.half.lock().await.write_all(frames).await
+    }
+}
+
+pub type Writer = Arc<Socket>;
 
 pub async fn send(writer: &Writer, opcode: u8, payload: &[u8]) -> anyhow::Result<()> {
+    let payload = if opcode == ws::OP_BINARY {
+        writer.address.wrap(payload)
+    } else {
+        std::borrow::Cow::Borrowed(payload)
+    };
     let mut frame = Vec::with_capacity(payload.len() + 14);
-    ws::encode_frame(&mut frame, opcode, payload);
-    writer.lock().await.write_all(&frame).await?;
+    ws::encode_frame(&mut frame, opcode, &payload);
+    writer.write_all(&frame).await?;
     Ok(())
 }
 
@@ -31,16 +50,27 @@ pub async fn synced_client(
     doc: &str,
 ) -> anyhow::Result<(Writer, tokio::net::tcp::OwnedReadHalf, Vec<u8>)> {
     let (addr, path) = endpoint(target, doc)?;
-    connect_and_sync(addr, &path).await
+    connect_and_sync(addr, &path, Address::new(target.framing, doc)).await
 }
 
-/// Opens a WebSocket and sends the first sync step (an empty state vector: send everything).
+/// Opens a WebSocket and sends the first sync step (an empty state vector: send everything),
+/// after the greeting its framing needs.
 pub async fn connect_and_sync(
     addr: SocketAddr,
     path: &str,
+    address: Address,
 ) -> anyhow::Result<(Writer, tokio::net::tcp::OwnedReadHalf, Vec<u8>)> {
     let (read, write, leftover) = ws::connect(addr, path).await?;
-    let writer: Writer = Arc::new(Mutex::new(write));
+    let greeting = address.greeting();
+    let writer: Writer = Arc::new(Socket {
+        half: Mutex::new(write),
+        address,
+    });
+    if let Some(greeting) = greeting {
+        let mut frame = Vec::with_capacity(greeting.len() + 14);
+        ws::encode_frame(&mut frame, ws::OP_BINARY, &greeting);
+        writer.write_all(&frame).await?;
+    }
     send(
         &writer,
         ws::OP_BINARY,
@@ -80,7 +110,10 @@ pub async fn read_until(
                 }
                 ws::OP_CLOSE => return false,
                 ws::OP_BINARY => {
-                    if let Ok(messages) = Message::decode_frame(payload) {
+                    let Some(payload) = writer.address.unwrap(payload) else {
+                        return true;
+                    };
+                    if let Ok(messages) = Message::decode_frame(&payload) {
                         for message in messages {
                             match message {
                                 Message::SyncStep1(_) => {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use concord_protocol::Message;
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
 use yrs::{Doc, GetString, StateVector, Text, Transact};
 
 use crate::client::{read_until, synced_client};
@@ -23,6 +22,7 @@ pub async fn build(
     paragraphs: usize,
     chars: usize,
     transactions: usize,
+    pace: u32,
 ) -> anyhow::Result<()> {
     let name = doc_name(&target, 0);
     // Concord: the paragraphs come from an import; the root schema types them as lines.
@@ -57,19 +57,25 @@ pub async fn build(
         ws::encode_frame(
             &mut batch,
             ws::OP_BINARY,
-            &Message::Update(&update).encode(),
+            &writer.address.wrap(&Message::Update(&update).encode()),
         );
-        if batch.len() > 64 * 1024 {
-            writer.lock().await.write_all(&batch).await?;
+        let due = (pace > 0).then(|| started + Duration::from_secs_f64(t as f64 / f64::from(pace)));
+        if batch.len() > 64 * 1024 || due.is_some_and(|due| due > Instant::now()) {
+            writer.write_all(&batch).await?;
             batch.clear();
+            if let Some(due) = due {
+                tokio::time::sleep_until(due.into()).await;
+            }
         }
     }
     ws::encode_frame(
         &mut batch,
         ws::OP_BINARY,
-        &Message::SyncStep1(StateVector::default()).encode(),
+        &writer
+            .address
+            .wrap(&Message::SyncStep1(StateVector::default()).encode()),
     );
-    writer.lock().await.write_all(&batch).await?;
+    writer.write_all(&batch).await?;
     let expected = text_len(&local, target.schema);
     let mirror = Doc::new();
     read_until(&writer, &mut read, leftover, &mirror, |doc, _| {

@@ -18,6 +18,7 @@
 mod client;
 mod coldload;
 mod document;
+mod framing;
 mod memory;
 mod report;
 mod run;
@@ -67,6 +68,11 @@ enum Command {
         chars: usize,
         #[arg(long, default_value_t = 20_000)]
         transactions: usize,
+        /// At most this many transactions a second (0: as fast as the socket takes them).
+        /// Some servers drop what a connection's queue cannot hold; paced, every server gets
+        /// the whole history.
+        #[arg(long, default_value_t = 0)]
+        pace: u32,
     },
     /// Time until a new client holds the whole text of the document `build` wrote.
     Coldload {
@@ -96,7 +102,8 @@ fn main() -> anyhow::Result<()> {
                 paragraphs,
                 chars,
                 transactions,
-            } => coldload::build(target, paragraphs, chars, transactions).await,
+                pace,
+            } => coldload::build(target, paragraphs, chars, transactions, pace).await,
             Command::Coldload { target, chars } => coldload::coldload(target, chars).await,
         }
     })

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use yrs::{Text, Transact};
 
 use crate::client::{connect_and_sync, send, Writer};
+use crate::framing::Address;
 use crate::document::{prepare_document, texts, writer_replica};
 use crate::report::print_report;
 use crate::stats::{Histogram, ProcStats};
@@ -94,11 +95,13 @@ async fn client(
     shared: Arc<Shared>,
     addr: SocketAddr,
     path: String,
+    address: Address,
     own_writer: Option<u64>,
     ready: tokio::sync::oneshot::Sender<Writer>,
 ) {
     let result = async {
-        let (writer, mut read, leftover) = connect_and_sync(addr, &path).await?;
+        let (writer, mut read, leftover) = connect_and_sync(addr, &path, address).await?;
+        let framing = writer.address.clone();
         let _ = ready.send(Arc::clone(&writer));
         let total_edits = shared.sent_at.len();
         let mut seen = vec![0u64; total_edits.div_ceil(64)];
@@ -128,6 +131,10 @@ async fn client(
                 }
                 ws::OP_CLOSE => return false,
                 ws::OP_BINARY => {
+                    let Some(payload) = framing.unwrap(payload) else {
+                        return !shared.stop.load(Ordering::Relaxed);
+                    };
+                    let payload = &payload[..];
                     // y-protocols sync: [0, step, ...]. Answer the server's sync step 1 with an
                     // empty update (a writer's edits reach the server as updates anyway).
                     if payload.len() >= 2 && payload[0] == 0 && payload[1] == 0 {
@@ -277,12 +284,14 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         let writer_index = (slot_in_doc < writers)
             .then(|| (slot_in_doc * docs + doc_index) as u64)
             .filter(|w| *w < writers_total);
-        let (addr, path) = endpoint_of(&target, &doc_name(&target, doc_index), i)?;
+        let doc = doc_name(&target, doc_index);
+        let (addr, path) = endpoint_of(&target, &doc, i)?;
+        let address = Address::new(target.framing, &doc);
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let permit = Arc::clone(&gate).acquire_owned().await?;
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            client(shared, addr, path, writer_index, ready_tx).await;
+            client(shared, addr, path, address, writer_index, ready_tx).await;
         });
         // Hold the permit until the handshake is done (or failed).
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
+pub use crate::framing::Framing;
+
 #[derive(Debug, clap::Args, Clone)]
 pub struct Target {
     /// URL template; `{doc}` becomes the document name, e.g.
@@ -34,6 +36,10 @@ pub struct Target {
     /// text `text`, for servers without Concord's schema and policy).
     #[arg(long, value_enum, default_value_t = Schema::Concord)]
     pub schema: Schema,
+    /// How the server frames messages: `y-websocket`, or `hocuspocus` (the document's name
+    /// before every message, an authentication first).
+    #[arg(long, value_enum, default_value_t = Framing::YWebsocket)]
+    pub framing: Framing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -91,6 +97,7 @@ mod tests {
             json: None,
             doc_prefix: "b".into(),
             schema: Schema::Concord,
+            framing: Framing::YWebsocket,
         };
         let (addr, path) = endpoint(&target, "b-1").expect("parses");
         assert_eq!(addr.port(), 9);
