@@ -58,7 +58,7 @@ if has reference || has hocuspocus; then
   fi
 fi
 YSWEET=$ROOT/bench/peers/y-sweet/bin/y-sweet
-if has ysweet && ! "$YSWEET" --version 2>/dev/null | grep -q '0\.9\.1'; then
+if has ysweet && ! grep -qs '"y-sweet 0\.9\.1 ' bench/peers/y-sweet/.crates.toml; then
   timeout 1800 cargo install y-sweet --version 0.9.1 --locked --root bench/peers/y-sweet >/dev/null
 fi
 python3 -c 'import matplotlib' 2>/dev/null || pip install --quiet matplotlib
