@@ -109,9 +109,16 @@ mod tests {
         // A sync reply reads as sync; an authentication answer and another document's
         // messages are nothing to the generator.
         let reply = [4, b'S', b'2', b'-', b'0', 4, 1, 2, 0, 0];
-        assert_eq!(address.unwrap(&reply).as_deref(), Some(&[0u8, 1, 2, 0, 0][..]));
-        assert!(address.unwrap(&[4, b'S', b'2', b'-', b'0', 2, 2, 0]).is_none());
-        assert!(address.unwrap(&[4, b'S', b'2', b'-', b'1', 0, 2, 0]).is_none());
+        assert_eq!(
+            address.unwrap(&reply).as_deref(),
+            Some(&[0u8, 1, 2, 0, 0][..])
+        );
+        assert!(address
+            .unwrap(&[4, b'S', b'2', b'-', b'0', 2, 2, 0])
+            .is_none());
+        assert!(address
+            .unwrap(&[4, b'S', b'2', b'-', b'1', 0, 2, 0])
+            .is_none());
         // y-websocket: untouched.
         let plain = Address::new(Framing::YWebsocket, "S2-0");
         assert!(plain.greeting().is_none());

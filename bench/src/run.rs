@@ -13,8 +13,8 @@ use tokio::sync::Semaphore;
 use yrs::{Text, Transact};
 
 use crate::client::{connect_and_sync, send, Writer};
-use crate::framing::Address;
 use crate::document::{prepare_document, texts, writer_replica};
+use crate::framing::Address;
 use crate::report::print_report;
 use crate::stats::{Histogram, ProcStats};
 use crate::target::{doc_name, endpoint_of, Schema, Target};
