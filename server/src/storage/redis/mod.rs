@@ -25,7 +25,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::AsyncCommands;
 use tokio::sync::{mpsc, oneshot};
 
 use lease::Leases;
@@ -207,6 +206,24 @@ impl RedisLog {
         Ok(conn)
     }
 
+    /// The document ids an index holds (`SMEMBERS` of a set, `HKEYS` of a hash), sorted.
+    async fn document_names(
+        &self,
+        command: &'static str,
+        key: String,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut conn = self.connection().await?;
+        let docs = redis::cmd(command)
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(unreachable);
+        self.keep_unless_broken(&docs).await;
+        let mut docs: Vec<String> = docs?;
+        docs.sort();
+        Ok(docs)
+    }
+
     /// A request that failed makes the next one connect afresh (the connection may be what
     /// broke).
     async fn keep_unless_broken<T>(&self, result: &Result<T, StorageError>) {
@@ -352,42 +369,18 @@ impl DocumentLog for RedisLog {
     }
 
     fn documents(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
-        Box::pin(async move {
-            let mut conn = self.connection().await?;
-            let docs = conn.smembers(keys::DOCUMENTS).await.map_err(unreachable);
-            self.keep_unless_broken(&docs).await;
-            let mut docs: Vec<String> = docs?;
-            docs.sort();
-            Ok(docs)
-        })
+        Box::pin(self.document_names("SMEMBERS", keys::DOCUMENTS.to_string()))
     }
 
     fn documents_with_open_silences(&self) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
-        Box::pin(async move {
-            let mut conn = self.connection().await?;
-            let docs = conn.hkeys(keys::OPEN_SILENCES).await.map_err(unreachable);
-            self.keep_unless_broken(&docs).await;
-            let mut docs: Vec<String> = docs?;
-            docs.sort();
-            Ok(docs)
-        })
+        Box::pin(self.document_names("HKEYS", keys::OPEN_SILENCES.to_string()))
     }
 
     fn documents_with_action<'a>(
         &'a self,
         action: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, StorageError>> {
-        Box::pin(async move {
-            let mut conn = self.connection().await?;
-            let docs = conn
-                .smembers(keys::action(action))
-                .await
-                .map_err(unreachable);
-            self.keep_unless_broken(&docs).await;
-            let mut docs: Vec<String> = docs?;
-            docs.sort();
-            Ok(docs)
-        })
+        Box::pin(self.document_names("SMEMBERS", keys::action(action)))
     }
 
     fn barrier(&self, done: Completion) {
