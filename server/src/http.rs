@@ -35,7 +35,7 @@ use crate::room::{CommandReplyTo, RoomRequest};
 use crate::{process_routes, read_routes, revision_routes};
 
 /// Initial read buffer of a WebSocket connection.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 
 pub struct AppState {
     pub ctx: ConnectionContext,
@@ -745,7 +745,8 @@ async fn upgrade(
                 };
                 upgraded
                     .tasks
-                    .track_future(crate::forward::pipe(socket, upstream, settings))
+                    // Boxed: inline, the pipe's state would size every connection's task.
+                    .track_future(Box::pin(crate::forward::pipe(socket, upstream, settings)))
                     .await;
                 return;
             }

@@ -84,7 +84,9 @@ pub async fn serve(
     ctx.sessions
         .insert(id, identity.clone(), Arc::clone(&state));
 
-    let room = match join(&ctx.rooms, &document, peer).await {
+    // Boxed: joining may load the document, a state the connection's task need not keep
+    // room for once it is served.
+    let room = match Box::pin(join(&ctx.rooms, &document, peer)).await {
         Ok(room) => Some(room),
         Err(reason) => {
             state.request_close(CloseCode::InternalError, reason);
@@ -234,7 +236,7 @@ impl Reader<'_> {
             let request = match message {
                 Message::SyncStep1(state_vector) => RoomRequest::SyncStep1 {
                     peer: self.id,
-                    state_vector,
+                    state_vector: Box::new(state_vector),
                 },
                 Message::SyncStep2(update) | Message::Update(update) => {
                     // Scanned before yrs decodes it (yrs trusts claimed lengths and nests
@@ -250,7 +252,7 @@ impl Reader<'_> {
                         peer: self.id,
                         seq: self.updates,
                         raw: frame.slice_ref(update),
-                        update: decoded,
+                        update: Box::new(decoded),
                     }
                 }
                 Message::Awareness(update) => {

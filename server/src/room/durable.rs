@@ -51,6 +51,9 @@ pub(super) enum Gated {
 /// diff).
 pub(super) const MAX_WAITING_BYTES: usize = 64 << 20;
 
+/// How many entries an empty wait queue keeps room for.
+const IDLE_WAITING: usize = 4;
+
 impl Gated {
     /// The bytes it holds while it waits.
     fn bytes(&self) -> usize {
@@ -128,6 +131,10 @@ impl Room {
                         self.waiting_bytes = self.waiting_bytes.saturating_sub(what.bytes());
                         self.release(what);
                     }
+                }
+                // A burst leaves the queue at its largest; an idle room gives that back.
+                if self.waiting.is_empty() && self.waiting.capacity() > IDLE_WAITING {
+                    self.waiting.shrink_to(IDLE_WAITING);
                 }
             }
             Err(err) => {

@@ -80,7 +80,9 @@ pub struct RoomConfig {
 /// How many log writes may wait for their commit at once, across every room.
 pub const STORAGE_CREDITS: usize = 8192;
 
-/// A request to a room.
+/// A request to a room. Its large payloads are boxed: the room's queue allocates slots in
+/// blocks of 32 requests, each the size of the largest variant, and every loaded room holds
+/// one or two such blocks (see the size test).
 pub enum RoomRequest {
     Join {
         peer: Peer,
@@ -92,7 +94,7 @@ pub enum RoomRequest {
     /// The peer's state vector: answer with what it lacks.
     SyncStep1 {
         peer: ConnId,
-        state_vector: StateVector,
+        state_vector: Box<StateVector>,
     },
     /// A document update (or sync step 2), already scanned and decoded by the connection.
     Update {
@@ -100,7 +102,7 @@ pub enum RoomRequest {
         /// This is the peer's `seq`-th update; `Ack(seq)` follows once it is durable.
         seq: u64,
         raw: Bytes,
-        update: Update,
+        update: Box<Update>,
     },
     Awareness {
         peer: ConnId,
@@ -265,10 +267,11 @@ impl Room {
         mut requests: mpsc::Receiver<RoomRequest>,
         shutdown: CancellationToken,
     ) {
-        if let Err(err) = self.load(&mut requests).await {
+        // Loading and retiring are boxed: inline, their states would size the room's task
+        // for as long as it serves.
+        if let Err(err) = Box::pin(self.load(&mut requests)).await {
             tracing::error!(doc = %self.name, error = %err, "document load failed");
-            self.retire(requests, Some(JoinError::LoadFailed(err)))
-                .await;
+            Box::pin(self.retire(requests, Some(JoinError::LoadFailed(err)))).await;
             return;
         }
         let Some(mut committed) = self.committed.take() else {
@@ -348,7 +351,7 @@ impl Room {
             }
         }
         self.committed = Some(committed);
-        self.retire(requests, None).await;
+        Box::pin(self.retire(requests, None)).await;
     }
 
     /// Handles a request, first taking a storage credit for one that may write; without one
@@ -431,7 +434,7 @@ impl Room {
                 seq,
                 raw,
                 update,
-            } => self.apply(peer, seq, raw, update),
+            } => self.apply(peer, seq, raw, *update),
             RoomRequest::Awareness { peer, raw } => self.publish_presence(peer, &raw),
             RoomRequest::QueryAwareness { peer } => {
                 if let Some(frame) = self.presence.frame() {
@@ -554,5 +557,19 @@ async fn sleep_until_or_forever(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Every loaded room holds its queue's blocks of 32 requests: a variant that grows past
+    /// this makes every idle document larger (S4 in the benchmarks).
+    #[test]
+    fn a_room_request_stays_small() {
+        let size = std::mem::size_of::<super::RoomRequest>();
+        assert!(
+            size <= 64,
+            "RoomRequest is {size} bytes: box its new payload"
+        );
     }
 }
