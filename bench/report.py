@@ -94,6 +94,7 @@ rows = [
     ("S2 p50 latency (ms)", lambda s: median_range(values(f"{s}-S2", "latency_ms", "p50"))),
     ("S2 p99 latency (ms)", lambda s: median_range(values(f"{s}-S2", "latency_ms", "p99"))),
     ("S2 server CPU per delivery (µs)", lambda s: median_range(values(f"{s}-S2", "server_cpu_us_per_delivery"))),
+    ("S2 of which in user space (µs)", lambda s: median_range(values(f"{s}-S2", "server_user_cpu_us_per_delivery"))),
     ("S2 deliveries lost", lambda s: median_range(values(f"{s}-S2", "lost"), 0)),
     ("S3 most clients on one doc, p99 < 100 ms, none lost", s3_best),
     ("S4 server memory per idle 5 KB document (KiB)", lambda s: median_range(values(f"{s}-S4", "server_kib_per_doc"))),

@@ -384,6 +384,23 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
     } else {
         cpu_per_node.iter().copied().sum::<Option<f64>>()
     };
+    // User space alone, summed over the nodes: what the server's own code costs, apart from
+    // the kernel's sends.
+    let server_user: Option<f64> = server_before
+        .iter()
+        .zip(&server_after)
+        .map(|(a, b)| match (a, b) {
+            (Some(a), Some(b)) => Some(b.user_seconds - a.user_seconds),
+            _ => None,
+        })
+        .sum();
+    let per_delivery = |seconds: f64| {
+        if delivered > 0 {
+            seconds * 1e6 / delivered as f64
+        } else {
+            0.0
+        }
+    };
     let server_after = server_after.into_iter().next().flatten();
     let report = json!({
         "label": target.label,
@@ -408,7 +425,8 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         },
         "server_cpu_seconds": server_cpu,
         "server_cpu_seconds_per_node": cpu_per_node,
-        "server_cpu_us_per_delivery": server_cpu.map(|c| if delivered > 0 { c * 1e6 / delivered as f64 } else { 0.0 }),
+        "server_cpu_us_per_delivery": server_cpu.map(per_delivery),
+        "server_user_cpu_us_per_delivery": server_user.filter(|_| !cpu_per_node.is_empty()).map(per_delivery),
         "server_rss_mib": server_after.as_ref().map(|s| s.rss_kib as f64 / 1024.0),
         "server_peak_rss_mib": server_after.as_ref().map(|s| s.peak_rss_kib as f64 / 1024.0),
         "generator_cpu_seconds": match (&self_before, &self_after) {

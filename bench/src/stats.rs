@@ -77,6 +77,8 @@ impl Histogram {
 #[derive(Debug, Clone)]
 pub struct ProcStats {
     pub cpu_seconds: f64,
+    /// Of which in user space (the rest is the kernel's: sends, receives, wake-ups).
+    pub user_seconds: f64,
     pub rss_kib: u64,
     pub peak_rss_kib: u64,
 }
@@ -95,8 +97,8 @@ impl ProcStats {
         // Fields after the command name (which may hold spaces) start after the last ')'.
         let rest = &stat[stat.rfind(')')? + 2..];
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        let user: f64 = fields.get(11)?.parse().ok()?;
+        let ticks: f64 = user + fields.get(12)?.parse::<f64>().ok()?;
         let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
         let kib = |key: &str| {
             status
@@ -108,6 +110,7 @@ impl ProcStats {
         Some(ProcStats {
             // Linux reports CPU time in clock ticks of 1/100 s (USER_HZ).
             cpu_seconds: ticks / 100.0,
+            user_seconds: user / 100.0,
             rss_kib: kib("VmRSS:")?,
             peak_rss_kib: kib("VmHWM:")?,
         })
