@@ -371,14 +371,14 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
         .map(|s| s.load(Ordering::Relaxed))
         .sum();
     // Per node (one entry for a single server), then added up.
-    let cpu_per_node: Vec<Option<f64>> = server_before
-        .iter()
-        .zip(&server_after)
-        .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => Some(b.cpu_seconds - a.cpu_seconds),
-            _ => None,
-        })
-        .collect();
+    let per_node = |seconds: fn(&ProcStats) -> f64| -> Vec<Option<f64>> {
+        server_before
+            .iter()
+            .zip(&server_after)
+            .map(|(a, b)| Some(seconds(b.as_ref()?) - seconds(a.as_ref()?)))
+            .collect()
+    };
+    let cpu_per_node = per_node(|p| p.cpu_seconds);
     let server_cpu = if cpu_per_node.is_empty() {
         None
     } else {
@@ -386,14 +386,7 @@ pub async fn run(params: RunParams) -> anyhow::Result<()> {
     };
     // User space alone, summed over the nodes: what the server's own code costs, apart from
     // the kernel's sends.
-    let server_user: Option<f64> = server_before
-        .iter()
-        .zip(&server_after)
-        .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => Some(b.user_seconds - a.user_seconds),
-            _ => None,
-        })
-        .sum();
+    let server_user: Option<f64> = per_node(|p| p.user_seconds).into_iter().sum();
     let per_delivery = |seconds: f64| {
         if delivered > 0 {
             seconds * 1e6 / delivered as f64
