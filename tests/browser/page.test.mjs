@@ -133,6 +133,13 @@ async function newPage () {
   browsers.push(context)
   const page = context.pages()[0] || await context.newPage()
   page.on('pageerror', (error) => console.error('page error:', error))
+  // What waits on "everything saved" asks the client itself (see the top of this file).
+  await context.addInitScript(() => {
+    window.allSaved = () => {
+      const status = JSON.parse(window.concord.client.status())
+      return status.saved && status.connection === 'synced'
+    }
+  })
   // The first bytes of every frame each way: printed when a wait times out, since a race
   // between the page and the server shows only in the order of the frames.
   page.frames = []
@@ -190,8 +197,8 @@ test('two delegations co-edit one amendment and see each other typing', async ()
   await until(ben, "Ana's typing", textIncludes, ['amendment-text:a1', 'in full respect of human rights'])
   await typeAtEnd(ben, 'amendment-text:a1', ' and dignity')
   await until(ana, "Ben's typing", textIncludes, ['amendment-text:a1', 'human rights and dignity'])
-  await until(ana, 'saved', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
-  await until(ben, 'saved', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+  await until(ana, 'saved', () => window.allSaved())
+  await until(ben, 'saved', () => window.allSaved())
   assert.equal(await valueOf(ana, 'amendment-text:a1'),
     'Cooperate to address migration. in full respect of human rights and dignity')
   // Presence shows the other delegation by mission.
@@ -252,14 +259,14 @@ test('text typed while the server restarts is all there after reconnection', asy
   const { server, t } = await negotiation('restart')
   const chair = await open(server, t.chair)
   await typeAtEnd(chair, 'body:p3', ' Before the outage.')
-  await until(chair, 'saved', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+  await until(chair, 'saved', () => window.allSaved())
   const port = server.addr.split(':')[1]
   await server.stop()
   await until(chair, 'offline', () => document.querySelector('#saved').dataset.state === 'offline')
   assert.match(await chair.locator('#banner').textContent(), /connection .* lost/i)
   await typeAtEnd(chair, 'body:p3', ' Typed while offline, every word.')
   const again = await startServer(server.dataDir, port)
-  await until(chair, 'saved after reconnection', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+  await until(chair, 'saved after reconnection', () => window.allSaved())
   // Another person sees it, and so does a fresh load from storage.
   const ben = await open(again, t.che)
   assert.equal(await valueOf(ben, 'body:p3'),
@@ -300,7 +307,7 @@ test('when the token expires the page says so and offers nothing to edit', async
   assert.equal(await ana.locator('#document textarea').count(), 0)
 })
 
-const saved = () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status()))
+const saved = () => window.allSaved()
 
 /** What the comparison on `page` shows of paragraph `id`: its insertions (words and mission)
  *  and deletions, in the new and old columns. */
@@ -1116,7 +1123,7 @@ test('a revoked link says so; a new link for the same person carries on with wha
   // A new link for Ana, pasted into the form: the page carries on, and what she typed is saved.
   await ana.locator('#signin-token').fill(t.mex)
   await ana.locator('#signin button[type="submit"]').click()
-  await until(ana, 'saved again', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+  await until(ana, 'saved again', () => window.allSaved())
   const a2 = (await api(server, t.chair, '/amendments')).amendments.find((a) => a.id === 'a2')
   assert.match(a2.text, /Typed before the new link\./)
 })
@@ -1270,7 +1277,7 @@ test('a refusal is said at its paragraph and stays; a lock arriving is said ther
   // A lock arriving while Ana types in the amendment: said at the paragraph, the focus kept there.
   const ana = await open(server, t.mex)
   await typeAtEnd(ana, 'amendment-text:a1', ' with care')
-  await until(ana, 'saved', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+  await until(ana, 'saved', () => window.allSaved())
   await command(server, t.chair, { type: 'lock', paragraph: 'p2', reason: 'agreed ad ref' })
   await until(ana, 'the lock said at 17', () =>
     (document.querySelector('[data-feedback="p2"] [data-note="locked"]') || {}).textContent?.startsWith('UN locked 17: agreed ad ref. You were typing here'))
@@ -1314,7 +1321,7 @@ test('recovered text is shown at its paragraph and proposed as an amendment from
   await ana.locator('[data-control="propose-rationale:p3"]').fill('As typed offline.')
   await ana.locator('[data-control="propose-submit:p3"]').click()
   await until(ana, 'proposed', () => !!document.querySelector('[data-feedback="p3"] [data-note="proposed"]') &&
-    ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+    window.allSaved())
   const made = (await api(server, t.mex, '/amendments')).amendments.find((a) => a.rationale === 'As typed offline.')
   assert.match(made.text, /Offline words\./)
 })
@@ -1337,7 +1344,7 @@ test('the propose form needs a rationale and makes one amendment with its text, 
   // Two clicks, one amendment.
   await ana.locator('[data-control="propose-submit:p3"]').dblclick()
   await until(ana, 'the amendment with its text', () =>
-    !!document.querySelector('[data-feedback="p3"] [data-note="proposed"]') && ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+    !!document.querySelector('[data-feedback="p3"] [data-note="proposed"]') && window.allSaved())
   const created = (await api(server, t.mex, '/amendments')).amendments.filter((a) => a.paragraph === 'p3' && a.rationale)
   assert.equal(created.length, 1)
   assert.deepEqual([created[0].text, created[0].on_behalf_of, created[0].new_after],
@@ -1349,7 +1356,7 @@ test('the propose form needs a rationale and makes one amendment with its text, 
   await ana.locator('[data-control="propose-rationale:p2"]').fill('A gap in the text.')
   await ana.locator('[data-control="propose-submit:p2"]').click()
   await until(ana, 'the new paragraph proposed', () => !!document.querySelector('[data-feedback="p2"] [data-note="proposed"]') &&
-    ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())))
+    window.allSaved())
   const inserted = (await api(server, t.mex, '/amendments')).amendments.find((a) => a.new_after)
   assert.deepEqual([inserted.paragraph, inserted.text], ['p2', 'Promote fair recruitment.'])
   // Deleting paragraph 18: the redline says so, and accepted, 18 is deleted (not emptied).
@@ -1358,7 +1365,7 @@ test('the propose form needs a rationale and makes one amendment with its text, 
   await ana.locator('[data-control="propose-rationale:p3"]').fill('Covered by paragraph 17.')
   await ana.locator('[data-control="propose-submit:p3"]').click()
   const deletion = async () => (await api(server, t.mex, '/amendments')).amendments.find((a) => a.rationale === 'Covered by paragraph 17.')
-  await until(ana, 'the deletion proposed', () => ((s) => s.saved && s.connection === 'synced')(JSON.parse(window.concord.client.status())) &&
+  await until(ana, 'the deletion proposed', () => window.allSaved() &&
     [...document.querySelectorAll('[data-paragraph="p3"] [data-proposes="delete"]')].length === 1)
   const proposed = await deletion()
   assert.equal(proposed.text, '')

@@ -51,7 +51,7 @@ pub(super) enum Gated {
 /// diff).
 pub(super) const MAX_WAITING_BYTES: usize = 64 << 20;
 
-/// How many entries an empty wait queue keeps room for.
+/// How many entries an empty wait queue keeps room for at the least.
 const IDLE_WAITING: usize = 4;
 
 impl Gated {
@@ -122,6 +122,7 @@ impl Room {
         match result {
             Ok(()) => {
                 self.durable = self.durable.max(n);
+                let mut released = 0;
                 while self
                     .waiting
                     .front()
@@ -130,11 +131,15 @@ impl Room {
                     if let Some((_, what)) = self.waiting.pop_front() {
                         self.waiting_bytes = self.waiting_bytes.saturating_sub(what.bytes());
                         self.release(what);
+                        released += 1;
                     }
                 }
-                // A burst leaves the queue at its largest; an idle room gives that back.
-                if self.waiting.is_empty() && self.waiting.capacity() > IDLE_WAITING {
-                    self.waiting.shrink_to(IDLE_WAITING);
+                // A burst leaves the queue at its largest: give that back once the commits
+                // release far less than it holds (a steadily busy room keeps its size, and
+                // reallocates nothing).
+                let keep = (released * 2).max(IDLE_WAITING);
+                if self.waiting.is_empty() && self.waiting.capacity() > keep * 4 {
+                    self.waiting.shrink_to(keep);
                 }
             }
             Err(err) => {
