@@ -145,23 +145,37 @@ fn merge_ten_updates(bencher: Bencher) {
     bencher.bench(|| yrs::merge_updates_v1(updates.iter().map(Vec::as_slice)).map(|m| m.len()));
 }
 
-/// Durable appends, 1,000 at a time (group commit: one fsync serves many): time per append.
+/// Durable appends, 1,000 at a time (group commit: one fsync serves many), by one delegate
+/// typing: time per append. Their audit records are one run, extended by each.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn durable_append_batch_of_1000(bencher: Bencher) {
     durable_appends(
         bencher.counter(divan::counter::ItemsCount::new(1000usize)),
         1000,
+        &["MEX"],
+    );
+}
+
+/// The same, by two missions taking turns keystroke by keystroke: every append writes a new
+/// audit record (the worst case for the audit).
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn durable_append_batch_of_1000_two_missions_in_turn(bencher: Bencher) {
+    durable_appends(
+        bencher.counter(divan::counter::ItemsCount::new(1000usize)),
+        1000,
+        &["MEX", "CHE"],
     );
 }
 
 /// One durable append on its own: the latency a lone keystroke waits for its `Ack`.
 #[divan::bench(sample_count = 20, sample_size = 1)]
 fn durable_append_alone(bencher: Bencher) {
-    durable_appends(bencher, 1);
+    durable_appends(bencher, 1, &["MEX"]);
 }
 
-/// Appends `batch` keystrokes to a fresh SQLite log and waits until the last is durable.
-fn durable_appends(bencher: Bencher, batch: usize) {
+/// Appends `batch` keystrokes by `missions` in turn to a fresh SQLite log and waits until the
+/// last is durable.
+fn durable_appends(bencher: Bencher, batch: usize, missions: &[&str]) {
     let f = fixture();
     let dir = std::env::temp_dir().join(format!("concord-bench-{}", fastrand::u64(..)));
     let log = Arc::new(SqliteLog::open(&dir).expect("storage"));
@@ -169,28 +183,34 @@ fn durable_appends(bencher: Bencher, batch: usize) {
         .enable_all()
         .build()
         .expect("runtime");
-    // A keystroke and its audit record, as the room logs it.
-    let entry = concord_server::storage::LogEntry {
-        update: Bytes::from(f.keystroke.clone()),
-        record: concord_server::audit::AuditRecord {
-            at_ms: 1_790_000_000_000,
-            person: "ana".into(),
-            mission: "MEX".into(),
-            action: "update".into(),
-            paragraphs: vec!["p17".into()],
-            deleted: Vec::new(),
-            claims: Vec::new(),
-        },
-    };
+    // A keystroke and its audit record, as the room logs it, for each mission.
+    let entries: Vec<concord_server::storage::LogEntry> = missions
+        .iter()
+        .map(|mission| concord_server::storage::LogEntry {
+            update: Bytes::from(f.keystroke.clone()),
+            record: concord_server::audit::AuditRecord {
+                at_ms: 1_790_000_000_000,
+                until_ms: 1_790_000_000_000,
+                updates: 1,
+                person: format!("{mission}-delegate"),
+                mission: (*mission).into(),
+                action: "update".into(),
+                paragraphs: vec!["p17".into()],
+                deleted: Vec::new(),
+                claims: Vec::new(),
+            },
+        })
+        .collect();
+    let entry = |i: usize| entries[i % entries.len()].clone();
     bencher.bench(|| {
         runtime.block_on(async {
             let (tx, rx) = tokio::sync::oneshot::channel();
-            for _ in 1..batch {
-                log.append("bench", entry.clone(), Box::new(|_| {}));
+            for i in 1..batch {
+                log.append("bench", entry(i), Box::new(|_| {}));
             }
             log.append(
                 "bench",
-                entry.clone(),
+                entry(0),
                 Box::new(move |r| {
                     let _ = tx.send(r);
                 }),

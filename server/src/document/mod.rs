@@ -202,6 +202,8 @@ impl DocumentCore {
             .collect();
         let record = AuditRecord {
             at_ms,
+            until_ms: at_ms,
+            updates: 1,
             person: author.person.to_string(),
             mission: author.mission.to_string(),
             action: "update".into(),
@@ -268,6 +270,8 @@ impl DocumentCore {
         }
         let record = AuditRecord {
             at_ms,
+            until_ms: at_ms,
+            updates: 1,
             person: author.person.to_string(),
             mission: author.mission.to_string(),
             action: command.name().to_string(),

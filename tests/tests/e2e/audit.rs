@@ -111,24 +111,25 @@ async fn the_audit_attributes_every_run_and_detects_tampering() -> anyhow::Resul
     let (intact, report) = verify(data.path())?;
     assert!(intact, "{report}");
     assert!(
-        report.contains("audit intact: 4 record(s) in 1 document(s)"),
+        report.contains("audit intact: 3 record(s) in 1 document(s)"),
         "{report}"
     );
 
-    // Each record says who did what.
+    // Each record says who did what; Ben's deletion and his word are one run of two updates.
     let db_path = data.path().join("concord.db");
     let db = rusqlite::Connection::open(&db_path)?;
-    let actions: Vec<(String, String, String)> = db
-        .prepare("SELECT action, mission, paragraphs FROM audit WHERE doc = 'gcm' ORDER BY n")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let actions: Vec<(String, String, String, i64)> = db
+        .prepare(
+            "SELECT action, mission, paragraphs, updates FROM audit WHERE doc = 'gcm' ORDER BY n",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     assert_eq!(
         actions,
         vec![
-            ("import-text".into(), "MEX".into(), r#"["p1"]"#.into()),
-            ("update".into(), "MEX".into(), r#"["p1"]"#.into()),
-            ("update".into(), "CHE".into(), r#"["p1"]"#.into()),
-            ("update".into(), "CHE".into(), r#"["p1"]"#.into()),
+            ("import-text".into(), "MEX".into(), r#"["p1"]"#.into(), 1),
+            ("update".into(), "MEX".into(), r#"["p1"]"#.into(), 1),
+            ("update".into(), "CHE".into(), r#"["p1"]"#.into(), 2),
         ]
     );
     drop(db);
@@ -157,12 +158,12 @@ async fn the_audit_attributes_every_run_and_detects_tampering() -> anyhow::Resul
     // The last record removed: the head says the chain was longer.
     std::fs::write(&db_path, &pristine)?;
     let db = rusqlite::Connection::open(&db_path)?;
-    db.execute("DELETE FROM audit WHERE doc = 'gcm' AND n = 4", [])?;
+    db.execute("DELETE FROM audit WHERE doc = 'gcm' AND n = 3", [])?;
     drop(db);
     let (intact, report) = verify(data.path())?;
     assert!(!intact);
     assert!(
-        report.contains("ends at record 3 but its head says 4"),
+        report.contains("ends at record 2 but its head says 3"),
         "{report}"
     );
     Ok(())

@@ -134,12 +134,15 @@ async fn integrators_read_documents_paragraphs_amendments_and_a_stable_audit() -
         (400, &Value::from("invalid-query"))
     );
 
-    // Some typing, then the audit a page at a time.
+    // Two co-facilitators typing in turn (a record each), then the audit a page at a time.
+    let co = server.token("cora", "MEX", Role::Facilitator, "gcm");
     let mut pen = Client::connect(&server.ws_url_with("gcm", &chair)).await?;
+    let mut co_pen = Client::connect(&server.ws_url_with("gcm", &co)).await?;
     let body = |txn: &yrs::TransactionMut| concord_protocol::schema::body_text(txn, "p2");
-    for _ in 0..20 {
-        let seq = pen.insert_into(&body, 0, "x")?;
-        pen.wait_acked(seq).await?;
+    for i in 0..20 {
+        let writer = if i % 2 == 0 { &mut pen } else { &mut co_pen };
+        let seq = writer.insert_into(&body, 0, "x")?;
+        writer.wait_acked(seq).await?;
     }
     let (_, everything) = get(&server, &chair, "/api/docs/gcm/audit?limit=1000").await?;
     let all: Vec<u64> = numbers(&everything);
@@ -170,6 +173,31 @@ async fn integrators_read_documents_paragraphs_amendments_and_a_stable_audit() -
         paged.len(),
         all.len() + 1,
         "the record added meanwhile comes last"
+    );
+    // The chair typing on is one record (a run), that says how many updates it stands for.
+    for _ in 0..5 {
+        let seq = pen.insert_into(&body, 0, "z")?;
+        pen.wait_acked(seq).await?;
+    }
+    let (_, after) = get(&server, &chair, "/api/docs/gcm/audit?limit=1000").await?;
+    assert_eq!(numbers(&after), paged, "no record was added");
+    let last = after["records"]
+        .as_array()
+        .and_then(|records| records.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&last["person"], &last["action"], &last["updates"]),
+        (
+            &Value::from("chair"),
+            &Value::from("update"),
+            &Value::from(6)
+        ),
+        "{last}"
+    );
+    assert!(
+        last["until_ms"].as_u64() >= last["at_ms"].as_u64(),
+        "{last}"
     );
     let (_, eu_records) = get(&server, &chair, "/api/docs/gcm/audit?mission=EU").await?;
     let actions: Vec<&str> = eu_records["records"]

@@ -101,10 +101,15 @@ pub(super) async fn sealed_records(
         .collect()
 }
 
+/// A stored record. This backend stores one record per update (a stream entry cannot be
+/// rewritten to extend a run).
 fn sealed(entry: &StreamId) -> Option<SealedRecord> {
+    let at_ms = number(entry, "at")?;
     Some(SealedRecord {
         n: number(entry, "n")?,
-        at_ms: number(entry, "at")?,
+        at_ms,
+        until_ms: at_ms,
+        updates: 1,
         person: text(entry, "person")?,
         mission: text(entry, "mission")?,
         action: text(entry, "action")?,
@@ -128,7 +133,7 @@ pub(super) async fn audit_page(
         if page.len() >= query.limit {
             break;
         }
-        if sealed.at_ms < query.since_ms || sealed.n <= query.after {
+        if sealed.until_ms < query.since_ms || sealed.n <= query.after {
             continue;
         }
         let record = sealed.record().map_err(|e| damaged(doc, e))?;

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::backend;
 use super::schema::DB_FILE;
-use crate::audit::{self, AuditRecord, SealedRecord, Verification};
+use crate::audit::{self, AuditRecord, SealedRecord, Verification, RUN_SPAN_MS};
 use crate::storage::AuditQuery;
 use crate::storage::{StorageError, StoredDocument};
 
@@ -77,18 +77,38 @@ pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification,
 /// hash of the record stored before it (zeros for the first), so a record removed, inserted or
 /// moved breaks the hash of the one after it.
 fn stored_records(conn: &Connection, doc: &str) -> Result<Vec<SealedRecord>, StorageError> {
-    let mut statement = conn
-        .prepare(
-            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
-                    update_hash, hash
-             FROM audit WHERE doc = ?1 ORDER BY n",
+    // A database this server has not migrated yet (verified read-only before it starts) has
+    // no runs: every record is one update.
+    let has_runs: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'updates'",
+            [],
+            |row| row.get::<_, i64>(0),
         )
+        .map_err(backend)?
+        > 0;
+    let runs = if has_runs {
+        "until_ms, updates"
+    } else {
+        "NULL, 1"
+    };
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
+                    update_hash, hash, {runs}
+             FROM audit WHERE doc = ?1 ORDER BY n"
+        ))
         .map_err(backend)?;
     let rows = statement
         .query_map(params![doc], |row| {
+            let at_ms = row.get::<_, i64>(1)?.max(0) as u64;
             Ok(SealedRecord {
                 n: row.get::<_, i64>(0)?.max(0) as u64,
-                at_ms: row.get::<_, i64>(1)?.max(0) as u64,
+                at_ms,
+                until_ms: row
+                    .get::<_, Option<i64>>(10)?
+                    .map_or(at_ms, |until| until.max(0) as u64),
+                updates: row.get::<_, i64>(11)?.clamp(0, i64::from(u32::MAX)) as u32,
                 person: row.get(2)?,
                 mission: row.get(3)?,
                 action: row.get(4)?,
@@ -169,8 +189,10 @@ pub(super) fn read_audit_page(
 ) -> Result<Vec<(u64, AuditRecord)>, StorageError> {
     let mut statement = conn
         .prepare_cached(
-            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims
-             FROM audit WHERE doc = ?1 AND at_ms >= ?2 AND n > ?3
+            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
+                    until_ms, updates
+             FROM audit WHERE doc = ?1 AND at_ms >= ?2 - ?7 AND coalesce(until_ms, at_ms) >= ?2
+               AND n > ?3
                AND (?4 IS NULL OR mission = ?4)
                AND (?5 IS NULL OR EXISTS
                     (SELECT 1 FROM json_each(audit.paragraphs) AS p WHERE p.value = ?5))
@@ -187,7 +209,9 @@ pub(super) fn read_audit_page(
                 clamp(query.after),
                 query.mission,
                 query.paragraph,
-                limit
+                limit,
+                // A run that began before `since` may reach into it (`audit/run.rs`).
+                RUN_SPAN_MS as i64
             ],
             |row| {
                 Ok((
@@ -201,13 +225,14 @@ pub(super) fn read_audit_page(
                         row.get::<_, String>(6)?,
                         row.get::<_, String>(7)?,
                     ),
+                    (row.get::<_, Option<i64>>(8)?, row.get::<_, i64>(9)?),
                 ))
             },
         )
         .map_err(backend)?;
     let mut records = Vec::new();
     for row in rows {
-        let (n, (at_ms, person, mission, action, paragraphs, deleted, claims)) =
+        let (n, (at_ms, person, mission, action, paragraphs, deleted, claims), (until, updates)) =
             row.map_err(backend)?;
         let parse = |what: &str, json: &str| {
             backend(format!(
@@ -220,6 +245,8 @@ pub(super) fn read_audit_page(
             n as u64,
             AuditRecord {
                 at_ms: at_ms as u64,
+                until_ms: until.unwrap_or(at_ms).max(0) as u64,
+                updates: updates.clamp(0, i64::from(u32::MAX)) as u32,
                 person,
                 mission,
                 action,

@@ -10,7 +10,7 @@ use super::backend;
 use crate::storage::StorageError;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 /// The database in `data_dir`.
 pub(crate) const DB_FILE: &str = "concord.db";
@@ -188,6 +188,19 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
             "BEGIN;
              ALTER TABLE audit DROP COLUMN prev;
              PRAGMA user_version = 5;
+             COMMIT;",
+        )
+        .map_err(backend)?;
+    }
+    if version < 6 {
+        // A record may stand for a run of one writer's consecutive updates (`audit/run.rs`):
+        // how many, and when the last was accepted. A single update leaves `until_ms` NULL
+        // (its `at_ms`) and `updates` at 1, neither of which takes a byte in a row.
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE audit ADD COLUMN until_ms INTEGER;
+             ALTER TABLE audit ADD COLUMN updates INTEGER NOT NULL DEFAULT 1;
+             PRAGMA user_version = 6;
              COMMIT;",
         )
         .map_err(backend)?;

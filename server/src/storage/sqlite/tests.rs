@@ -15,13 +15,19 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn entry(update: Bytes) -> LogEntry {
+    typed_by("MEX", 1, update)
+}
+
+/// A typed update of `mission`'s delegate, accepted at `at_ms`.
+fn typed_by(mission: &str, at_ms: u64, update: Bytes) -> LogEntry {
     LogEntry {
         update,
         record: AuditRecord {
-            at_ms: 1,
-            person: "ana".into(),
-            mission: "MEX".into(),
+            at_ms,
+            person: format!("{mission}-delegate"),
+            mission: mission.into(),
             action: "update".into(),
+            paragraphs: vec![format!("p{at_ms}")],
             ..AuditRecord::default()
         },
     }
@@ -127,8 +133,10 @@ async fn a_snapshot_gives_the_log_it_replaced_back() {
 async fn the_stored_prev_hash_goes_and_the_chain_still_verifies() {
     let dir = temp_dir("prev");
     let log = SqliteLog::open(&dir).expect("open");
+    // Two missions taking turns: one record per update (schema 4 had no runs).
     for i in 0..5u8 {
-        wait(|d| log.append("a", entry(Bytes::from(vec![i])), d))
+        let mission = ["MEX", "CHE"][usize::from(i % 2)];
+        wait(|d| log.append("a", typed_by(mission, 1, Bytes::from(vec![i])), d))
             .await
             .expect("append");
     }
@@ -136,7 +144,9 @@ async fn the_stored_prev_hash_goes_and_the_chain_still_verifies() {
     // As schema 4 had it.
     let conn = Connection::open(dir.join("concord.db")).expect("open");
     conn.execute_batch(
-        "ALTER TABLE audit ADD COLUMN prev BLOB NOT NULL DEFAULT x'';
+        "ALTER TABLE audit DROP COLUMN until_ms;
+         ALTER TABLE audit DROP COLUMN updates;
+         ALTER TABLE audit ADD COLUMN prev BLOB NOT NULL DEFAULT x'';
          PRAGMA user_version = 4;",
     )
     .expect("back to schema 4");
@@ -166,5 +176,134 @@ async fn the_stored_prev_hash_goes_and_the_chain_still_verifies() {
         .problems
         .iter()
         .any(|p| p.contains("record 4 was altered")));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn runs(dir: &Path) -> Vec<(i64, String, Option<i64>, i64, String)> {
+    let conn = Connection::open(dir.join("concord.db")).expect("open");
+    conn.prepare("SELECT n, mission, until_ms, updates, paragraphs FROM audit ORDER BY n")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect()
+        })
+        .expect("records")
+}
+
+/// A writer's consecutive keystrokes are one record, extended as each is stored; another
+/// writer, a command or a pause starts the next. Every update stays in the log, and the chain
+/// verifies.
+#[tokio::test]
+async fn a_writers_consecutive_updates_are_one_record_and_still_chained() {
+    let dir = temp_dir("runs");
+    let log = SqliteLog::open(&dir).expect("open");
+    let appends = [
+        ("MEX", 1_000),
+        ("MEX", 1_100),
+        ("MEX", 1_200),
+        ("CHE", 1_300),
+        ("MEX", 1_400),
+        ("MEX", 1_400 + crate::audit::RUN_GAP_MS + 1),
+    ];
+    for (i, (mission, at_ms)) in appends.into_iter().enumerate() {
+        let update = Bytes::from(vec![i as u8]);
+        wait(|d| log.append("a", typed_by(mission, at_ms, update), d))
+            .await
+            .expect("append");
+    }
+    let mut command = typed_by("MEX", 9_000, Bytes::from_static(b"lock"));
+    command.record.action = "lock".into();
+    wait(|d| log.append("a", command, d)).await.expect("append");
+    wait(|d| log.append("a", typed_by("MEX", 9_001, Bytes::from_static(b"x")), d))
+        .await
+        .expect("append");
+    assert_eq!(log.load("a").await.expect("load").updates.len(), 8);
+    let pages = log
+        .audit_page(
+            "a",
+            &crate::storage::AuditQuery {
+                since_ms: 1_150,
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    log.close().await.expect("close");
+
+    assert_eq!(
+        runs(&dir),
+        vec![
+            (
+                1,
+                "MEX".into(),
+                Some(1_200),
+                3,
+                r#"["p1000","p1100","p1200"]"#.into()
+            ),
+            (2, "CHE".into(), None, 1, r#"["p1300"]"#.into()),
+            (3, "MEX".into(), None, 1, r#"["p1400"]"#.into()),
+            (4, "MEX".into(), None, 1, r#"["p6401"]"#.into()),
+            (5, "MEX".into(), None, 1, r#"["p9000"]"#.into()),
+            (6, "MEX".into(), None, 1, r#"["p9001"]"#.into()),
+        ]
+    );
+    // The run began before `since` but reaches into it.
+    assert_eq!(
+        pages.first().map(|(n, r)| (*n, r.updates, r.until_ms)),
+        Some((1, 3, 1_200))
+    );
+    let report = verify_audit(&dir, None).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.records, 6);
+
+    // A run passed off as fewer updates, or given to another mission, is seen.
+    for tamper in [
+        "UPDATE audit SET updates = 2 WHERE n = 1",
+        "UPDATE audit SET until_ms = NULL, updates = 1 WHERE n = 1",
+        "UPDATE audit SET mission = 'CHE' WHERE n = 1",
+        "UPDATE audit SET paragraphs = '[\"p1000\"]' WHERE n = 1",
+    ] {
+        let pristine = std::fs::read(dir.join("concord.db")).expect("read");
+        let conn = Connection::open(dir.join("concord.db")).expect("open");
+        conn.execute(tamper, []).expect("tamper");
+        drop(conn);
+        let report = verify_audit(&dir, None).expect("verify");
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| p.contains("record 1 was altered")),
+            "{tamper}: {:?}",
+            report.problems
+        );
+        std::fs::write(dir.join("concord.db"), pristine).expect("restore");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The run open when the server stopped is not extended by the next server: its next update
+/// starts a record of its own, and the chain verifies.
+#[tokio::test]
+async fn a_restart_closes_the_open_run() {
+    let dir = temp_dir("restart-run");
+    let log = SqliteLog::open(&dir).expect("open");
+    for at_ms in [1_000, 1_001] {
+        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![1])), d))
+            .await
+            .expect("append");
+    }
+    log.close().await.expect("close");
+    let log = SqliteLog::open(&dir).expect("reopen");
+    for at_ms in [1_002, 1_003] {
+        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![2])), d))
+            .await
+            .expect("append");
+    }
+    log.close().await.expect("close");
+    let counts: Vec<(i64, i64)> = runs(&dir).into_iter().map(|r| (r.0, r.3)).collect();
+    assert_eq!(counts, vec![(1, 2), (2, 2)]);
+    assert!(verify_audit(&dir, None).expect("verify").is_intact());
     std::fs::remove_dir_all(dir).ok();
 }

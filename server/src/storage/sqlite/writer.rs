@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::backend;
 use super::read::stored_head;
-use crate::audit::{Head, SealedRecord};
+use crate::audit::{Head, OpenRun, SealedRecord, RUN_GAP_MS};
 use crate::storage::{Completion, LogEntry, LogSeq, StorageError};
 
 /// How many queued operations one commit takes at most.
@@ -48,28 +48,37 @@ impl Job {
     }
 }
 
-/// The last record of each document's audit chain, as the writer last committed it.
-type Heads = std::collections::HashMap<Box<str>, Head>;
+/// Where each document's audit chain ends, as the writer last committed it: the last
+/// record's number and hash, and that record while its writer's next updates may join it.
+#[derive(Default)]
+struct ChainEnd {
+    head: Head,
+    run: Option<OpenRun>,
+}
 
-fn head(
+type Heads = std::collections::HashMap<Box<str>, ChainEnd>;
+
+/// The end of `doc`'s chain (read from the database once, then kept). A run is only ever
+/// extended by the writer that started it: after a restart, the next update opens a new one.
+fn chain_end<'h>(
     txn: &rusqlite::Transaction<'_>,
-    heads: &mut Heads,
+    heads: &'h mut Heads,
     doc: &str,
-) -> Result<Head, StorageError> {
-    if let Some(head) = heads.get(doc) {
-        return Ok(*head);
+) -> Result<&'h mut ChainEnd, StorageError> {
+    if !heads.contains_key(doc) {
+        let head = match stored_head(txn, doc)? {
+            Some((n, hash)) => (
+                n as u64,
+                hash.try_into()
+                    .map_err(|_| backend(format!("audit head of {doc} is not a hash")))?,
+            ),
+            None => (0, [0; 32]),
+        };
+        heads.insert(doc.into(), ChainEnd { head, run: None });
     }
-    let stored = stored_head(txn, doc)?;
-    let head = match stored {
-        Some((n, hash)) => (
-            n as u64,
-            hash.try_into()
-                .map_err(|_| backend(format!("audit head of {doc} is not a hash")))?,
-        ),
-        None => (0, [0; 32]),
-    };
-    heads.insert(doc.into(), head);
-    Ok(head)
+    heads
+        .get_mut(doc)
+        .ok_or_else(|| backend(format!("audit head of {doc} vanished")))
 }
 
 /// Stores the chain heads of the documents a batch extended (once per document per batch, in
@@ -80,7 +89,10 @@ fn store_heads(
     extended: &std::collections::HashSet<&str>,
 ) -> Result<(), StorageError> {
     for doc in extended {
-        if let Some((n, hash)) = heads.get(*doc) {
+        if let Some(ChainEnd {
+            head: (n, hash), ..
+        }) = heads.get(*doc)
+        {
             txn.prepare_cached(
                 "INSERT INTO audit_heads (doc, n, hash) VALUES (?1, ?2, ?3)
                  ON CONFLICT (doc) DO UPDATE SET n = excluded.n, hash = excluded.hash",
@@ -92,36 +104,71 @@ fn store_heads(
     Ok(())
 }
 
-/// Writes the audit record of an appended update (and its claims), extending the chain.
+/// Writes the audit record of an appended update (and its claims), extending the chain: the
+/// open run of the chain's last record when the update joins it (the record is rewritten),
+/// else a new record.
 fn write_record(
     txn: &rusqlite::Transaction<'_>,
     heads: &mut Heads,
     doc: &str,
     entry: &LogEntry,
 ) -> Result<(), StorageError> {
-    let sealed = SealedRecord::seal(doc, head(txn, heads, doc)?, &entry.record, &entry.update);
-    txn.prepare_cached(
-        "INSERT INTO audit (doc, n, at_ms, person, mission, action, paragraphs, deleted, claims,
-                            update_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )
-    .and_then(|mut insert| {
-        insert.execute(params![
-            doc,
-            sealed.n as i64,
-            sealed.at_ms as i64,
-            sealed.person,
-            sealed.mission,
-            sealed.action,
-            sealed.paragraphs,
-            sealed.deleted,
-            sealed.claims,
-            // `prev` is the record before's `hash`: read back from there (`read.rs`).
-            sealed.update_hash,
-            sealed.hash
-        ])
-    })
-    .map_err(backend)?;
+    let end = chain_end(txn, heads, doc)?;
+    let joined = match &mut end.run {
+        Some(run) => run.join(doc, &entry.record, &entry.update),
+        None => false,
+    };
+    if let (true, Some(run)) = (joined, &end.run) {
+        let sealed = run.sealed();
+        txn.prepare_cached(
+            "UPDATE audit SET until_ms = ?3, updates = ?4, paragraphs = ?5, deleted = ?6,
+                              claims = ?7, update_hash = ?8, hash = ?9
+             WHERE doc = ?1 AND n = ?2",
+        )
+        .and_then(|mut update| {
+            update.execute(params![
+                doc,
+                sealed.n as i64,
+                sealed.until_ms as i64,
+                sealed.updates,
+                sealed.paragraphs,
+                sealed.deleted,
+                sealed.claims,
+                sealed.update_hash,
+                sealed.hash
+            ])
+        })
+        .map_err(backend)?;
+        end.head = sealed.head();
+    } else {
+        let sealed = SealedRecord::seal(doc, end.head, &entry.record, &entry.update);
+        txn.prepare_cached(
+            "INSERT INTO audit (doc, n, at_ms, person, mission, action, paragraphs, deleted,
+                                claims, update_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .and_then(|mut insert| {
+            insert.execute(params![
+                doc,
+                sealed.n as i64,
+                sealed.at_ms as i64,
+                sealed.person,
+                sealed.mission,
+                sealed.action,
+                sealed.paragraphs,
+                sealed.deleted,
+                sealed.claims,
+                // `prev` is the record before's `hash`: read back from there (`read.rs`). A
+                // single update's `until_ms` is its `at_ms` and is left NULL, its `updates`
+                // the column's default, 1: neither takes a byte.
+                sealed.update_hash,
+                sealed.hash
+            ])
+        })
+        .map_err(backend)?;
+        end.head = sealed.head();
+        end.run = OpenRun::start(&sealed, &entry.record);
+    }
     for claim in &entry.record.claims {
         txn.prepare_cached(
             "INSERT OR IGNORE INTO client_ids (doc, client, mission) VALUES (?1, ?2, ?3)",
@@ -129,13 +176,13 @@ fn write_record(
         .and_then(|mut insert| insert.execute(params![doc, claim.client as i64, claim.mission]))
         .map_err(backend)?;
     }
-    heads.insert(doc.into(), sealed.head());
     Ok(())
 }
 
 pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(64);
     let mut heads = Heads::new();
+    let mut commits = 0u64;
     // Documents whose write failed. Their later writes were issued on top of what is now lost
     // (the next keystrokes of the same client), so they are refused too, until the document is
     // loaded afresh: the log never holds an update without those before it.
@@ -161,6 +208,10 @@ pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
         freed |= batch.iter().any(|job| matches!(job, Job::Snapshot { .. }));
         match commit_batch(&mut conn, &mut heads, &batch) {
             Ok(seqs) => {
+                commits += 1;
+                if commits.is_multiple_of(CLOSE_RUNS_EVERY) {
+                    close_paused_runs(&mut heads, &batch);
+                }
                 for (job, seq) in batch.drain(..).zip(seqs) {
                     job.complete(Ok(seq));
                 }
@@ -191,6 +242,31 @@ pub(super) fn write_loop(mut conn: Connection, jobs: std_mpsc::Receiver<Job>) {
     // Every sender is gone: the queue is drained and committed.
     if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
         tracing::warn!(error = %err, "final checkpoint failed");
+    }
+}
+
+/// How many commits go between two sweeps of [`close_paused_runs`].
+const CLOSE_RUNS_EVERY: u64 = 1024;
+
+/// Forgets the open runs nobody can join any more (paused longer than a run's gap, as of the
+/// newest update in `batch`), so that the cache holds a run only for documents being typed in.
+fn close_paused_runs(heads: &mut Heads, batch: &[Job]) {
+    let newest = batch
+        .iter()
+        .filter_map(|job| match job {
+            Job::Append { entry, .. } => Some(entry.record.at_ms),
+            _ => None,
+        })
+        .max();
+    let Some(newest) = newest else { return };
+    for end in heads.values_mut() {
+        if end
+            .run
+            .as_ref()
+            .is_some_and(|run| run.sealed().until_ms.saturating_add(RUN_GAP_MS) < newest)
+        {
+            end.run = None;
+        }
     }
 }
 

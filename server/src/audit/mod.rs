@@ -8,15 +8,29 @@
 //! the chain, catches a removed last record). `concord audit verify` walks every chain. The
 //! chain is only as strong as its head: someone able to rewrite the whole table and its head
 //! consistently is out of its reach (that needs an anchor outside the database).
+//!
+//! A record of typed text may stand for a run of one writer's consecutive updates (`run.rs`):
+//! the embedded backend extends the chain's last record while its writer types, in the
+//! transaction that stores each update, instead of writing one record per keystroke.
+
+mod run;
+pub use run::{OpenRun, RUN_GAP_MS, RUN_SPAN_MS};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// What the audit keeps of one accepted update or command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What the audit keeps of one accepted update or command, or of a run of one writer's
+/// consecutive updates (`updates` of them, accepted from `at_ms` to `until_ms`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
-    /// Unix milliseconds, when the server accepted it.
+    /// Unix milliseconds, when the server accepted it (the run's first update).
     pub at_ms: u64,
+    /// When the run's last update was accepted: `at_ms` for a single update or a command.
+    #[serde(default)]
+    pub until_ms: u64,
+    /// How many consecutive updates the record stands for: 1 for a single one or a command.
+    #[serde(default = "one")]
+    pub updates: u32,
     pub person: String,
     pub mission: String,
     /// `update` for text typed by a client, else the command's name (`lock`, `accept`, ...).
@@ -28,6 +42,33 @@ pub struct AuditRecord {
     /// the writer's for a client's update, [`concord_protocol::policy::SERVER_OWNER`] for the
     /// id the server writes commands under, whoever asked for the command.
     pub claims: Vec<Claim>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for AuditRecord {
+    fn default() -> Self {
+        AuditRecord {
+            at_ms: 0,
+            until_ms: 0,
+            updates: 1,
+            person: String::new(),
+            mission: String::new(),
+            action: String::new(),
+            paragraphs: Vec::new(),
+            deleted: Vec::new(),
+            claims: Vec::new(),
+        }
+    }
+}
+
+impl AuditRecord {
+    /// When the record's last update was accepted (stored records before runs said nothing).
+    pub fn last_ms(&self) -> u64 {
+        self.until_ms.max(self.at_ms)
+    }
 }
 
 /// A client id and the mission that owns it.
@@ -106,6 +147,48 @@ pub fn chain_hash(
     hasher.finalize().into()
 }
 
+/// The hash of a record standing for a run of `updates` updates, up to `until_ms`: the fields
+/// of [`chain_hash`] and those two, under another tag (so that no run hashes like a single
+/// record, nor a single record like a run).
+#[allow(clippy::too_many_arguments)]
+pub fn run_chain_hash(
+    doc: &str,
+    n: u64,
+    at_ms: u64,
+    until_ms: u64,
+    updates: u32,
+    person: &str,
+    mission: &str,
+    action: &str,
+    paragraphs: &str,
+    deleted: &str,
+    claims: &str,
+    update_hash: &[u8],
+    prev: &[u8],
+) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(b"concord-audit-run-v1");
+    for field in [
+        doc.as_bytes(),
+        &n.to_be_bytes(),
+        &at_ms.to_be_bytes(),
+        &until_ms.to_be_bytes(),
+        &updates.to_be_bytes(),
+        person.as_bytes(),
+        mission.as_bytes(),
+        action.as_bytes(),
+        paragraphs.as_bytes(),
+        deleted.as_bytes(),
+        claims.as_bytes(),
+        update_hash,
+        prev,
+    ] {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field);
+    }
+    hasher.finalize().into()
+}
+
 pub fn update_hash(update: &[u8]) -> Hash {
     Sha256::digest(update).into()
 }
@@ -131,6 +214,11 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct SealedRecord {
     pub n: u64,
     pub at_ms: u64,
+    /// A run's last update's time (`at_ms` for one update).
+    pub until_ms: u64,
+    /// How many updates the record stands for; for a run (more than one), `update_hash` is
+    /// [`run::extend_update_hash`] folded over its updates' hashes.
+    pub updates: u32,
     pub person: String,
     pub mission: String,
     pub action: String,
@@ -152,6 +240,8 @@ impl SealedRecord {
         let mut sealed = SealedRecord {
             n: head.0 + 1,
             at_ms: record.at_ms,
+            until_ms: record.at_ms,
+            updates: 1,
             person: record.person.clone(),
             mission: record.mission.clone(),
             action: record.action.clone(),
@@ -172,6 +262,8 @@ impl SealedRecord {
             |what: &str, json: &str| format!("record {} has unreadable {what}: {json}", self.n);
         Ok(AuditRecord {
             at_ms: self.at_ms,
+            until_ms: self.until_ms,
+            updates: self.updates,
             person: self.person.clone(),
             mission: self.mission.clone(),
             action: self.action.clone(),
@@ -184,8 +276,30 @@ impl SealedRecord {
         })
     }
 
+    /// Whether the record stands for a run of several updates (hashed as one).
+    pub fn is_run(&self) -> bool {
+        self.updates != 1 || self.until_ms != self.at_ms
+    }
+
     /// The hash the record's fields give.
     pub fn recompute(&self, doc: &str) -> Hash {
+        if self.is_run() {
+            return run_chain_hash(
+                doc,
+                self.n,
+                self.at_ms,
+                self.until_ms,
+                self.updates,
+                &self.person,
+                &self.mission,
+                &self.action,
+                &self.paragraphs,
+                &self.deleted,
+                &self.claims,
+                &self.update_hash,
+                &self.prev,
+            );
+        }
         chain_hash(
             doc,
             self.n,
