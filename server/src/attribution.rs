@@ -20,7 +20,9 @@ pub struct Attribution {
     pub text: String,
     /// The body in reading order, run by run.
     pub runs: Vec<AttributedRun>,
-    /// Text deleted at or after `since_ms`, in the order it stood.
+    /// Text deleted at or after `since_ms`, in the order it stood (a run of typing that
+    /// reaches into `since_ms` is taken whole: its deletions may predate it by up to the
+    /// run's span).
     pub deletions: Vec<Deletion>,
     pub since_ms: u64,
 }
@@ -40,7 +42,10 @@ pub struct Deletion {
     pub written_by: Option<String>,
     pub deleted_by: String,
     pub person: String,
+    /// When: between `at_ms` and `until_ms`, the first and last update of the record that
+    /// deleted it (one person's run of typing; the same time for a single update or command).
     pub at_ms: u64,
+    pub until_ms: u64,
 }
 
 /// Builds the attribution of `paragraph` from the document's full state, the client-id owners
@@ -101,6 +106,7 @@ pub fn paragraph(
                 Some(last)
                     if last.deleted_by == record.mission
                         && last.at_ms == record.at_ms
+                        && last.until_ms == record.last_ms()
                         && last.written_by == written_by =>
                 {
                     last.text.push_str(text)
@@ -111,6 +117,7 @@ pub fn paragraph(
                     deleted_by: record.mission.clone(),
                     person: record.person.clone(),
                     at_ms: record.at_ms,
+                    until_ms: record.last_ms(),
                 }),
             }
         });

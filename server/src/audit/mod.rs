@@ -358,6 +358,9 @@ pub fn verify_chain(
     }
     match head {
         Some((n, hash)) if n == expected_n - 1 && hash == prev => {}
+        Some((n, _)) if n == expected_n - 1 => report.problems.push(format!(
+            "{doc}: the chain's last record {n} does not match its head (altered)"
+        )),
         Some((n, _)) => report.problems.push(format!(
             "{doc}: the chain ends at record {} but its head says {n}",
             expected_n - 1

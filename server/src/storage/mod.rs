@@ -46,8 +46,9 @@ pub struct LogEntry {
     pub record: AuditRecord,
 }
 
-/// Which audit records to read: at or after `since_ms`, after record number `after` (a
-/// page's cursor), by `mission`, touching `paragraph`; at most `limit`.
+/// Which audit records to read: ending at or after `since_ms` (a run that began before it
+/// counts when it reaches into it), after record number `after` (a page's cursor), by
+/// `mission`, touching `paragraph`; at most `limit`.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
     pub since_ms: u64,
@@ -85,7 +86,7 @@ pub trait DocumentLog: Send + Sync + 'static {
     /// durable.
     fn append(&self, doc: &str, entry: LogEntry, done: Completion);
 
-    /// The audit records of `doc` accepted at or after `since_ms`, oldest first.
+    /// The audit records of `doc` ending at or after `since_ms`, oldest first.
     fn audit<'a>(
         &'a self,
         doc: &'a str,

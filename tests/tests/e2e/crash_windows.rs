@@ -331,3 +331,59 @@ async fn no_ack_covers_a_failed_write() -> anyhow::Result<()> {
     server.kill().await;
     Ok(())
 }
+
+/// SIGKILL in the middle of a facilitator's run of typing: the run's record holds every
+/// acknowledged keystroke and nothing else, the next server starts a record of its own, and
+/// the chain verifies before and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_in_a_run_of_typing_keeps_every_answered_keystroke_in_the_audit(
+) -> anyhow::Result<()> {
+    let data = TempDir::new("crash-run");
+    let (mut server, un, _) = start(&data).await?;
+    let mut author = Client::connect(&url(&server, &un)).await?;
+    for word in ["One ", "two ", "three ", "four ", "five "] {
+        let seq = author.insert_into(&body, 0, word)?;
+        author.wait_acked(seq).await?;
+    }
+    server.fault("hold").await?;
+    let held = author.insert_into(&body, 0, "unsaved ")?;
+    server.wait_held(1).await?;
+    assert!(author.seen().acked < held);
+    server.kill().await;
+
+    let stored = concord_server::storage::sqlite::read_stored_audit(data.path(), DOC)?;
+    let typed: Vec<(String, u32)> = stored
+        .iter()
+        .filter(|r| r.action == "update")
+        .map(|r| (r.mission.clone(), r.updates))
+        .collect();
+    assert_eq!(typed, vec![("UN".to_string(), 5)], "{stored:?}");
+    let report = concord_server::storage::sqlite::verify_audit(data.path(), None)?;
+    assert!(report.is_intact(), "{:?}", report.problems);
+
+    // The author reconnects, re-sends what it holds (the lost keystroke among it) and types on.
+    let server = ProcessServer::start(BINARY, data.path(), &[]).await?;
+    let mut again = Client::connect(&url(&server, &un)).await?;
+    let seq = again.send_update(&author.with_doc(full_state))?;
+    again.wait_acked(seq).await?;
+    assert!(again.seen().rejections.is_empty());
+    for word in ["six ", "seven "] {
+        let seq = again.insert_into(&body, 0, word)?;
+        again.wait_acked(seq).await?;
+    }
+    server.kill().await;
+    let stored = concord_server::storage::sqlite::read_stored_audit(data.path(), DOC)?;
+    let typed: Vec<(String, u32)> = stored
+        .iter()
+        .filter(|r| r.action == "update")
+        .map(|r| (r.mission.clone(), r.updates))
+        .collect();
+    assert_eq!(
+        typed,
+        vec![("UN".to_string(), 5), ("UN".to_string(), 3)],
+        "{stored:?}"
+    );
+    let report = concord_server::storage::sqlite::verify_audit(data.path(), None)?;
+    assert!(report.is_intact(), "{:?}", report.problems);
+    Ok(())
+}

@@ -52,7 +52,10 @@ pub fn read_stored_audit(data_dir: &Path, doc: &str) -> Result<Vec<AuditRecord>,
 
 /// Walks every audit chain in the database at `data_dir` (read-only).
 pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification, StorageError> {
-    let conn = open_read_only(data_dir)?;
+    let mut conn = open_read_only(data_dir)?;
+    // One read transaction: records and heads as of one moment, even beside a server that
+    // goes on writing (it rewrites the last record of a run with each keystroke).
+    let conn = conn.transaction().map_err(backend)?;
     let mut docs: Vec<String> = conn
         .prepare("SELECT doc FROM audit UNION SELECT doc FROM audit_heads ORDER BY 1")
         .and_then(|mut s| {
@@ -73,25 +76,34 @@ pub fn verify_audit(data_dir: &Path, only: Option<&str>) -> Result<Verification,
     Ok(report)
 }
 
+/// The columns that say how many updates a record stands for and until when. A database
+/// this server has not migrated yet (read beside an older server, or verified before this one
+/// starts) has no runs: every record there is one update.
+fn has_runs(conn: &Connection) -> Result<bool, StorageError> {
+    let has_runs: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'updates'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(backend)?;
+    Ok(has_runs > 0)
+}
+
+/// What a query selects for a record's `until_ms` and `updates`, and its last update's time.
+fn run_columns(conn: &Connection) -> Result<(&'static str, &'static str), StorageError> {
+    Ok(if has_runs(conn)? {
+        ("until_ms, updates", "coalesce(until_ms, at_ms)")
+    } else {
+        ("NULL, 1", "at_ms")
+    })
+}
+
 /// A document's audit records as stored, in order. A record's `prev` is not stored: it is the
 /// hash of the record stored before it (zeros for the first), so a record removed, inserted or
 /// moved breaks the hash of the one after it.
 fn stored_records(conn: &Connection, doc: &str) -> Result<Vec<SealedRecord>, StorageError> {
-    // A database this server has not migrated yet (verified read-only before it starts) has
-    // no runs: every record is one update.
-    let has_runs: bool = conn
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('audit') WHERE name = 'updates'",
-            [],
-            |row| row.get::<_, i64>(0),
-        )
-        .map_err(backend)?
-        > 0;
-    let runs = if has_runs {
-        "until_ms, updates"
-    } else {
-        "NULL, 1"
-    };
+    let (runs, _) = run_columns(conn)?;
     let mut statement = conn
         .prepare(&format!(
             "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
@@ -187,17 +199,18 @@ pub(super) fn read_audit_page(
     doc: &str,
     query: &AuditQuery,
 ) -> Result<Vec<(u64, AuditRecord)>, StorageError> {
+    let (runs, last_ms) = run_columns(conn)?;
     let mut statement = conn
-        .prepare_cached(
-            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims,
-                    until_ms, updates
-             FROM audit WHERE doc = ?1 AND at_ms >= ?2 - ?7 AND coalesce(until_ms, at_ms) >= ?2
+        .prepare_cached(&format!(
+            "SELECT n, at_ms, person, mission, action, paragraphs, deleted, claims, {runs}
+             FROM audit AS a
+             WHERE doc = ?1 AND at_ms >= ?2 - ?7 AND {last_ms} >= ?2
                AND n > ?3
                AND (?4 IS NULL OR mission = ?4)
                AND (?5 IS NULL OR EXISTS
-                    (SELECT 1 FROM json_each(audit.paragraphs) AS p WHERE p.value = ?5))
-             ORDER BY n LIMIT ?6",
-        )
+                    (SELECT 1 FROM json_each(a.paragraphs) AS p WHERE p.value = ?5))
+             ORDER BY n LIMIT ?6"
+        ))
         .map_err(backend)?;
     let clamp = |v: u64| v.min(i64::MAX as u64) as i64;
     let limit = clamp(query.limit as u64);

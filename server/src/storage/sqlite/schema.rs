@@ -195,7 +195,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), StorageError> {
     if version < 6 {
         // A record may stand for a run of one writer's consecutive updates (`audit/run.rs`):
         // how many, and when the last was accepted. A single update leaves `until_ms` NULL
-        // (its `at_ms`) and `updates` at 1, neither of which takes a byte in a row.
+        // (its `at_ms`) and `updates` at 1: one header byte each in its row, no payload.
         conn.execute_batch(
             "BEGIN;
              ALTER TABLE audit ADD COLUMN until_ms INTEGER;

@@ -307,3 +307,114 @@ async fn a_restart_closes_the_open_run() {
     assert!(verify_audit(&dir, None).expect("verify").is_intact());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Another process on the same file extends the chain while this writer holds a run open:
+/// the writer's next keystroke fails (and the document must be reloaded) rather than rewrite
+/// a record that is no longer the last, which would break the chain.
+#[tokio::test]
+async fn a_run_extended_elsewhere_is_a_failed_write_not_a_broken_chain() {
+    let dir = temp_dir("two-writers");
+    let server = SqliteLog::open(&dir).expect("open");
+    wait(|d| server.append("a", typed_by("MEX", 1_000, Bytes::from_static(b"1")), d))
+        .await
+        .expect("append");
+    let other = SqliteLog::open(&dir).expect("second process");
+    wait(|d| other.append("a", typed_by("CHE", 1_001, Bytes::from_static(b"2")), d))
+        .await
+        .expect("append elsewhere");
+    other.close().await.expect("close");
+    let joined =
+        wait(|d| server.append("a", typed_by("MEX", 1_002, Bytes::from_static(b"3")), d)).await;
+    assert!(
+        matches!(&joined, Err(StorageError::Backend(e)) if e.contains("extended elsewhere")),
+        "{joined:?}"
+    );
+    server.close().await.expect("close");
+    let report = verify_audit(&dir, None).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.records, 2);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A commit that fails in the middle of a run leaves nothing cached ahead of the file: once
+/// the document is loaded again, the next update starts a record of its own after what was
+/// committed, and the chain verifies.
+#[tokio::test]
+async fn a_failed_commit_in_a_run_leaves_the_chain_whole() {
+    let dir = temp_dir("run-fails");
+    let log = SqliteLog::open(&dir).expect("open");
+    for at_ms in [1_000, 1_001] {
+        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![1])), d))
+            .await
+            .expect("append");
+    }
+    let conn = Connection::open(dir.join("concord.db")).expect("open");
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON audit WHEN NEW.updates = 3
+         BEGIN SELECT RAISE(ABORT, 'the disk says no'); END;",
+    )
+    .expect("trigger");
+    let failed = wait(|d| log.append("a", typed_by("MEX", 1_002, Bytes::from(vec![2])), d)).await;
+    assert!(failed.is_err(), "{failed:?}");
+    let refused = wait(|d| log.append("a", typed_by("MEX", 1_003, Bytes::from(vec![3])), d)).await;
+    assert!(
+        refused.is_err(),
+        "later writes wait for a reload: {refused:?}"
+    );
+    conn.execute_batch("DROP TRIGGER refuse;").expect("drop");
+    drop(conn);
+    let reloaded = log.load("a").await.expect("load");
+    assert_eq!(
+        reloaded.updates,
+        vec![vec![1], vec![1]],
+        "what failed is not stored"
+    );
+    wait(|d| log.append("a", typed_by("MEX", 1_004, Bytes::from(vec![4])), d))
+        .await
+        .expect("append after reload");
+    log.close().await.expect("close");
+    let counts: Vec<(i64, i64)> = runs(&dir).into_iter().map(|r| (r.0, r.3)).collect();
+    assert_eq!(counts, vec![(1, 2), (2, 1)]);
+    let report = verify_audit(&dir, None).expect("verify");
+    assert!(report.is_intact(), "{:?}", report.problems);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The command-line readers read the audit of a database an older server still has at
+/// schema 5 (no runs yet): every record is one update.
+#[tokio::test]
+async fn the_audit_of_an_unmigrated_database_reads_as_single_updates() {
+    let dir = temp_dir("schema5");
+    let log = SqliteLog::open(&dir).expect("open");
+    for (i, mission) in ["MEX", "CHE"].into_iter().enumerate() {
+        wait(|d| {
+            log.append(
+                "a",
+                typed_by(mission, 1_000 + i as u64, Bytes::from(vec![1])),
+                d,
+            )
+        })
+        .await
+        .expect("append");
+    }
+    log.close().await.expect("close");
+    let conn = Connection::open(dir.join("concord.db")).expect("open");
+    conn.execute_batch(
+        "ALTER TABLE audit DROP COLUMN until_ms;
+         ALTER TABLE audit DROP COLUMN updates;
+         PRAGMA user_version = 5;",
+    )
+    .expect("back to schema 5");
+    drop(conn);
+    let records = read_stored_audit(&dir, "a").expect("read");
+    let read: Vec<(String, u32, u64)> = records
+        .iter()
+        .map(|r| (r.mission.clone(), r.updates, r.until_ms))
+        .collect();
+    assert_eq!(
+        read,
+        vec![("MEX".into(), 1, 1_000), ("CHE".into(), 1, 1_001)]
+    );
+    assert!(verify_audit(&dir, None).expect("verify").is_intact());
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -114,31 +114,45 @@ fn write_record(
     entry: &LogEntry,
 ) -> Result<(), StorageError> {
     let end = chain_end(txn, heads, doc)?;
+    let extended = end.head;
     let joined = match &mut end.run {
         Some(run) => run.join(doc, &entry.record, &entry.update),
         None => false,
     };
     if let (true, Some(run)) = (joined, &end.run) {
         let sealed = run.sealed();
-        txn.prepare_cached(
-            "UPDATE audit SET until_ms = ?3, updates = ?4, paragraphs = ?5, deleted = ?6,
-                              claims = ?7, update_hash = ?8, hash = ?9
-             WHERE doc = ?1 AND n = ?2",
-        )
-        .and_then(|mut update| {
-            update.execute(params![
-                doc,
-                sealed.n as i64,
-                sealed.until_ms as i64,
-                sealed.updates,
-                sealed.paragraphs,
-                sealed.deleted,
-                sealed.claims,
-                sealed.update_hash,
-                sealed.hash
-            ])
-        })
-        .map_err(backend)?;
+        // Only the record this writer sealed last, and only while nothing follows it: had
+        // anyone else extended the chain meanwhile (another process on the same file),
+        // rewriting it would break the chain. That is a failed write instead, and the
+        // document is loaded again from what is stored.
+        let rewritten = txn
+            .prepare_cached(
+                "UPDATE audit SET until_ms = ?3, updates = ?4, paragraphs = ?5, deleted = ?6,
+                                  claims = ?7, update_hash = ?8, hash = ?9
+                 WHERE doc = ?1 AND n = ?2 AND hash = ?10
+                   AND NOT EXISTS (SELECT 1 FROM audit AS later WHERE later.doc = ?1 AND later.n > ?2)",
+            )
+            .and_then(|mut update| {
+                update.execute(params![
+                    doc,
+                    sealed.n as i64,
+                    sealed.until_ms as i64,
+                    sealed.updates,
+                    sealed.paragraphs,
+                    sealed.deleted,
+                    sealed.claims,
+                    sealed.update_hash,
+                    sealed.hash,
+                    &extended.1[..]
+                ])
+            })
+            .map_err(backend)?;
+        if rewritten != 1 {
+            return Err(backend(format!(
+                "the audit chain of {doc} no longer ends at record {}: it was extended elsewhere",
+                sealed.n
+            )));
+        }
         end.head = sealed.head();
     } else {
         let sealed = SealedRecord::seal(doc, end.head, &entry.record, &entry.update);
