@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum::extract::ws::WebSocketUpgrade;
+use crate::upgrade::SocketUpgrade;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -670,7 +670,7 @@ async fn upgrade(
     DocumentAccess { identity, doc }: DocumentAccess,
     headers: axum::http::HeaderMap,
     uri: axum::http::Uri,
-    ws: WebSocketUpgrade,
+    ws: SocketUpgrade,
 ) -> Result<Response, ApiError> {
     if state.ctx.shutdown.is_cancelled() {
         return Err(ApiError::new(
@@ -720,8 +720,33 @@ async fn upgrade(
     };
     let document: Arc<str> = doc.into();
     let upgraded = Arc::clone(&state);
-    // Concord's clients ask for its protocol; the answer names it, and only then does the
-    // connection get Concord's own messages.
+    let limits = connection::ReadLimits {
+        max_frame_bytes: limit,
+        read_buffer: READ_BUFFER,
+    };
+    let ws = match ws {
+        SocketUpgrade::Direct(ws) => {
+            // Concord's clients ask for its protocol; the answer names it, and only then does
+            // the connection get Concord's own messages.
+            let ws = ws.protocols(&[CONCORD_SUBPROTOCOL]);
+            let concord = ws.selected_protocol().is_some();
+            let (response, socket) = ws.accept();
+            tokio::spawn(async move {
+                if let Some((tcp, read_ahead)) = socket.await {
+                    let transport = connection::Transport::Direct { tcp, read_ahead };
+                    let served = ServedHere {
+                        document,
+                        identity,
+                        permit,
+                        concord,
+                    };
+                    served.serve(&upgraded, transport, limits).await;
+                }
+            });
+            return Ok(response);
+        }
+        SocketUpgrade::Axum(ws) => ws,
+    };
     let ws = ws.protocols([CONCORD_SUBPROTOCOL]);
     let concord = ws.selected_protocol().is_some();
     Ok(ws
@@ -752,18 +777,50 @@ async fn upgrade(
             }
             // Held for as long as the connection is served here.
             let _slot = slot;
-            let id = upgraded.next_connection.fetch_add(1, Ordering::Relaxed);
-            upgraded.open_connections.fetch_add(1, Ordering::Relaxed);
-            let task = connection::serve(
-                socket,
-                id,
+            let served = ServedHere {
                 document,
                 identity,
                 permit,
                 concord,
-                &upgraded.ctx,
-            );
-            upgraded.tasks.track_future(task).await;
-            upgraded.open_connections.fetch_sub(1, Ordering::Relaxed);
+            };
+            served
+                .serve(
+                    &upgraded,
+                    connection::Transport::Axum(Box::new(socket)),
+                    limits,
+                )
+                .await;
         }))
+}
+
+/// A connection served on this node, once upgraded.
+struct ServedHere {
+    document: Arc<str>,
+    identity: crate::auth::Identity,
+    permit: crate::limits::ConnectionPermit,
+    concord: bool,
+}
+
+impl ServedHere {
+    async fn serve(
+        self,
+        state: &Arc<AppState>,
+        transport: connection::Transport,
+        limits: connection::ReadLimits,
+    ) {
+        let id = state.next_connection.fetch_add(1, Ordering::Relaxed);
+        state.open_connections.fetch_add(1, Ordering::Relaxed);
+        let task = connection::serve(
+            transport,
+            limits,
+            id,
+            self.document,
+            self.identity,
+            self.permit,
+            self.concord,
+            &state.ctx,
+        );
+        state.tasks.track_future(task).await;
+        state.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
 }

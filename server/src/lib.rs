@@ -62,6 +62,7 @@ pub mod sessions;
 pub mod silence;
 pub mod storage;
 pub mod theme_changes;
+pub mod upgrade;
 pub mod web;
 
 pub use config::Config;

@@ -1,18 +1,20 @@
 //! What one connection shares with its room and with storage callbacks.
 //!
-//! The room pushes frames into the connection's bounded outbox and never waits on it. Everything
+//! The room hands frames to the connection's outbox (written straight into its socket, or
+//! queued when the socket is full, up to a bound) and never waits on it. Everything
 //! that must not be lost when the outbox is full travels beside it instead, as state the
 //! connection's writer picks up when woken: the durable-ack counter (acks coalesce, so they never
 //! need queue space), the lag flag (the room dropped frames for this connection and will resync
 //! it), and a close request.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use concord_protocol::CloseCode;
 
 use crate::auth::Identity;
+use crate::connection::socket::{Refused, Socket};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -24,9 +26,45 @@ pub type ConnId = u64;
 #[derive(Debug, Clone)]
 pub struct Peer {
     pub id: ConnId,
-    pub outbox: mpsc::Sender<Bytes>,
+    pub outbox: Outbox,
     pub state: std::sync::Arc<PeerState>,
     pub who: std::sync::Arc<Identity>,
+}
+
+/// Where the frames for one connection go.
+#[derive(Debug, Clone)]
+pub enum Outbox {
+    /// Written straight into the connection's socket when it has room, else queued there
+    /// (`connection/socket.rs`): a connection served on this node.
+    Direct(Arc<Socket>),
+    /// A bounded queue its writer task drains (connections through axum's WebSocket: with
+    /// several nodes, and in tests of the room).
+    Queue(mpsc::Sender<Bytes>),
+}
+
+/// Why a frame was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxError {
+    /// The connection holds as many frames as it may: it is too slow.
+    Full,
+    /// The connection is closing or gone.
+    Closed,
+}
+
+impl Outbox {
+    /// Hands over one message for the connection, never waiting.
+    pub fn try_send(&self, frame: Bytes) -> Result<(), OutboxError> {
+        match self {
+            Outbox::Direct(socket) => socket.send_binary(frame).map_err(|refused| match refused {
+                Refused::Full => OutboxError::Full,
+                Refused::Closed => OutboxError::Closed,
+            }),
+            Outbox::Queue(queue) => queue.try_send(frame).map_err(|err| match err {
+                mpsc::error::TrySendError::Full(_) => OutboxError::Full,
+                mpsc::error::TrySendError::Closed(_) => OutboxError::Closed,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Default)]

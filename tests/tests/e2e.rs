@@ -20,6 +20,8 @@ mod damaged_store;
 mod durability;
 #[path = "e2e/exports.rs"]
 mod exports;
+#[path = "e2e/handshake.rs"]
+mod handshake;
 #[path = "e2e/integrity.rs"]
 mod integrity;
 #[path = "e2e/interop.rs"]

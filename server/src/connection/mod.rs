@@ -2,9 +2,11 @@
 //!
 //! The connection is two halves. The reader decodes frames, checks them (nothing malformed
 //! reaches a room: updates are scanned for hostile structure and decoded here, off the room's
-//! task) and forwards requests to the room. The writer owns the socket's sending half: it sends
-//! what the room queued in the outbox, batching whatever is ready into one flush, plus the
-//! coalesced `Ack`, pings, and at the end the close frame.
+//! task) and forwards requests to the room. Frames for the client go into its outbox: on this
+//! node's own socket (`socket.rs`), the room writes them straight in while the socket has
+//! room, and the writer task (`direct.rs`) sends what had to wait, the coalesced `Ack`,
+//! pings, and at the end the close frame; on axum's WebSocket (several nodes), the writer
+//! (`writer.rs`) sends everything, batching whatever is ready into one flush.
 //!
 //! Close codes: 4400 malformed input (with the decoder's reason), 4413 a frame over the limit,
 //! 4000 no sign of life, 1001 shutdown or unload, 1011 the room failed.
@@ -17,9 +19,12 @@ use bytes::Bytes;
 use concord_protocol::command::{CommandError, CommandReply, Reply};
 use concord_protocol::update::scan_update_v1;
 use concord_protocol::{CloseCode, Message, Session};
-use futures_util::stream::SplitStream;
 use futures_util::StreamExt;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message as TungsteniteMessage};
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use yrs::updates::decoder::Decode;
 use yrs::Update;
@@ -28,13 +33,16 @@ use crate::auth::{Authenticator, Identity};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::limits::{ConnectionPermit, MissionLimits};
-use crate::peer::{ConnId, Peer, PeerState};
+use crate::peer::{ConnId, Outbox, Peer, PeerState};
 use crate::revocations::Revocations;
 use crate::room::registry::{RoomHandle, Rooms};
 use crate::room::{CommandReplyTo, RoomRequest};
 use crate::sessions::Sessions;
+use socket::Socket;
 use writer::write_loop;
 
+mod direct;
+pub(crate) mod socket;
 mod writer;
 
 /// How many times a connection looks a room up again when it retired under it.
@@ -56,10 +64,59 @@ pub struct ConnectionContext {
     pub cluster: Option<Arc<crate::storage::redis::RedisLog>>,
 }
 
+/// An upgraded socket: the TCP socket itself (with what the HTTP layer read past the
+/// handshake), or axum's WebSocket (with several nodes, whose forwarding works on it).
+pub enum Transport {
+    Direct { tcp: TcpStream, read_ahead: Bytes },
+    Axum(Box<WebSocket>),
+}
+
+/// One frame from the client, whichever the transport.
+enum Incoming {
+    Binary(Bytes),
+    Text,
+    Close,
+    Ping,
+    Pong,
+}
+
+type Received = Result<Incoming, Option<CloseReason>>;
+
+fn from_axum(frame: Result<WsMessage, axum::Error>) -> Received {
+    match frame {
+        Ok(WsMessage::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
+        Ok(WsMessage::Text(_)) => Ok(Incoming::Text),
+        Ok(WsMessage::Close(_)) => Ok(Incoming::Close),
+        Ok(WsMessage::Ping(_)) => Ok(Incoming::Ping),
+        Ok(WsMessage::Pong(_)) => Ok(Incoming::Pong),
+        Err(err) => Err(read_error(err)),
+    }
+}
+
+fn from_tungstenite(frame: Result<TungsteniteMessage, WsError>) -> Received {
+    match frame {
+        Ok(TungsteniteMessage::Binary(bytes)) => Ok(Incoming::Binary(bytes)),
+        Ok(TungsteniteMessage::Text(_)) => Ok(Incoming::Text),
+        Ok(TungsteniteMessage::Close(_)) => Ok(Incoming::Close),
+        Ok(TungsteniteMessage::Ping(_)) => Ok(Incoming::Ping),
+        // A raw frame is never handed out when reading.
+        Ok(TungsteniteMessage::Pong(_) | TungsteniteMessage::Frame(_)) => Ok(Incoming::Pong),
+        Err(err) => Err(close_for(&err)),
+    }
+}
+
+/// What bounds a direct connection's reads (axum's upgrade is told the same in `http.rs`).
+pub struct ReadLimits {
+    pub max_frame_bytes: usize,
+    pub read_buffer: usize,
+}
+
 /// Serves one upgraded socket until it closes. The identity was verified before the upgrade;
 /// the permit holds the mission's connection slot for as long as this runs.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
-    socket: WebSocket,
+    transport: Transport,
+    limits: ReadLimits,
     id: ConnId,
     document: Arc<str>,
     identity: Identity,
@@ -67,71 +124,132 @@ pub async fn serve(
     concord: bool,
     ctx: &ConnectionContext,
 ) {
-    let (sink, stream) = socket.split();
-    let (outbox, outbox_rx) = mpsc::channel::<Bytes>(ctx.config.outbox_frames.max(8));
     let state = Arc::new(PeerState::new(concord));
-    let peer = Peer {
+    let (ping, write_timeout) = (ctx.config.ping_interval, ctx.config.write_timeout);
+    let connection = Connection {
         id,
-        outbox: outbox.clone(),
+        document,
+        identity,
         state: Arc::clone(&state),
-        who: Arc::new(identity.clone()),
+        ctx,
     };
-
-    // The outbox is empty: the first frame always fits. Only Concord's clients are told.
-    if concord {
-        let _ = outbox.try_send(session_frame(&document, &identity, &ctx.config.clock));
-    }
-    ctx.sessions
-        .insert(id, identity.clone(), Arc::clone(&state));
-
-    // Boxed: joining may load the document, a state the connection's task need not keep
-    // room for once it is served.
-    let room = match Box::pin(join(&ctx.rooms, &document, peer)).await {
-        Ok(room) => Some(room),
-        Err(reason) => {
-            state.request_close(CloseCode::InternalError, reason);
-            None
+    match transport {
+        Transport::Direct { tcp, read_ahead } => {
+            let socket = Arc::new(Socket::new(tcp, ctx.config.outbox_frames));
+            let io = direct::SocketIo::new(Arc::clone(&socket), read_ahead);
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(limits.max_frame_bytes))
+                .max_frame_size(Some(limits.max_frame_bytes))
+                .read_buffer_size(limits.read_buffer);
+            let stream = WebSocketStream::from_raw_socket(io, Role::Server, Some(config))
+                .await
+                .map(from_tungstenite);
+            let outbox = Outbox::Direct(Arc::clone(&socket));
+            let start_writer = move |room| {
+                tokio::spawn(direct::write_loop(socket, state, room, ping, write_timeout))
+            };
+            connection.run(stream, outbox, start_writer).await;
         }
-    };
-    let writer = tokio::spawn(write_loop(
-        sink,
-        outbox_rx,
-        Arc::clone(&state),
-        room.clone().map(|room| (id, room)),
-        ctx.config.ping_interval,
-        ctx.config.write_timeout,
-    ));
+        Transport::Axum(socket) => {
+            let (sink, stream) = (*socket).split();
+            let (outbox, outbox_rx) = mpsc::channel::<Bytes>(ctx.config.outbox_frames.max(8));
+            let start_writer = move |room| {
+                tokio::spawn(write_loop(
+                    sink,
+                    outbox_rx,
+                    state,
+                    room,
+                    ping,
+                    write_timeout,
+                ))
+            };
+            connection
+                .run(stream.map(from_axum), Outbox::Queue(outbox), start_writer)
+                .await;
+        }
+    }
+}
 
-    let mut stream = stream;
-    if let Some(room) = &room {
-        let mut reader = Reader {
+/// One connection, whichever its transport.
+struct Connection<'a> {
+    id: ConnId,
+    document: Arc<str>,
+    identity: Identity,
+    state: Arc<PeerState>,
+    ctx: &'a ConnectionContext,
+}
+
+impl Connection<'_> {
+    async fn run<S>(
+        self,
+        mut stream: S,
+        outbox: Outbox,
+        start_writer: impl FnOnce(Option<(ConnId, RoomHandle)>) -> tokio::task::JoinHandle<()>,
+    ) where
+        S: futures_util::Stream<Item = Received> + Unpin,
+    {
+        let Connection {
             id,
-            room: room.clone(),
-            state: Arc::clone(&state),
-            ctx,
-            document: &document,
+            document,
             identity,
-            outbox,
-            updates: 0,
+            state,
+            ctx,
+        } = self;
+        let peer = Peer {
+            id,
+            outbox: outbox.clone(),
+            state: Arc::clone(&state),
+            who: Arc::new(identity.clone()),
         };
-        if let Some((code, reason)) = reader.read_loop(&mut stream, &ctx.shutdown).await {
-            state.request_close(code, reason);
+        // Nothing was sent yet: the first frame always fits. Only Concord's clients are told.
+        if state.speaks_concord() {
+            let _ = outbox.try_send(session_frame(&document, &identity, &ctx.config.clock));
         }
-        let _ = room.send(RoomRequest::Leave { peer: id }).await;
-    }
-    // Let the writer send its close frame, and drain what the peer still sends meanwhile so
-    // that closing the socket does not reset it before the peer has read the close frame.
-    state.request_close(CloseCode::GoingAway, "");
-    let linger = async {
-        while let Some(Ok(frame)) = stream.next().await {
-            if matches!(frame, WsMessage::Close(_)) {
-                break;
+        ctx.sessions
+            .insert(id, identity.clone(), Arc::clone(&state));
+
+        // Boxed: joining may load the document, a state the connection's task need not keep
+        // room for once it is served.
+        let room = match Box::pin(join(&ctx.rooms, &document, peer)).await {
+            Ok(room) => Some(room),
+            Err(reason) => {
+                state.request_close(CloseCode::InternalError, reason);
+                None
             }
+        };
+        let writer = start_writer(room.clone().map(|room| (id, room)));
+
+        if let Some(room) = &room {
+            let mut reader = Reader {
+                id,
+                room: room.clone(),
+                state: Arc::clone(&state),
+                ctx,
+                document: &document,
+                identity,
+                outbox,
+                updates: 0,
+            };
+            if let Some((code, reason)) = reader.read_loop(&mut stream, &ctx.shutdown).await {
+                state.request_close(code, reason);
+            }
+            let _ = room.send(RoomRequest::Leave { peer: id }).await;
         }
-    };
-    let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
-    let _ = tokio::time::timeout(CLOSE_LINGER, writer).await;
-    ctx.sessions.remove(id);
+        // Let the writer send its close frame, and drain what the peer still sends meanwhile
+        // so that closing the socket does not reset it before the peer has read the close
+        // frame.
+        state.request_close(CloseCode::GoingAway, "");
+        let linger = async {
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Incoming::Close) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
+        let _ = tokio::time::timeout(CLOSE_LINGER, writer).await;
+        ctx.sessions.remove(id);
+    }
 }
 
 fn session_frame(document: &str, identity: &Identity, clock: &Clock) -> Bytes {
@@ -167,7 +285,7 @@ struct Reader<'a> {
     document: &'a str,
     identity: Identity,
     /// For replies that come from the connection itself (rejections, refreshed sessions).
-    outbox: mpsc::Sender<Bytes>,
+    outbox: Outbox,
     /// Document updates received so far; the n-th is acknowledged with `Ack(n)`.
     updates: u64,
 }
@@ -178,7 +296,7 @@ impl Reader<'_> {
     /// Reads until the connection ends. Returns the close the server should send, if any.
     async fn read_loop(
         &mut self,
-        stream: &mut SplitStream<WebSocket>,
+        stream: &mut (impl futures_util::Stream<Item = Received> + Unpin),
         shutdown: &CancellationToken,
     ) -> Option<CloseReason> {
         loop {
@@ -196,10 +314,10 @@ impl Reader<'_> {
             let frame = match next {
                 Err(_) => return Some((CloseCode::LivenessTimeout, "no sign of life".into())),
                 Ok(None) => return None,
-                Ok(Some(Err(err))) => return read_error(err),
+                Ok(Some(Err(close))) => return close,
                 Ok(Some(Ok(frame))) => frame,
             };
-            if !matches!(frame, WsMessage::Pong(_) | WsMessage::Close(_))
+            if !matches!(frame, Incoming::Pong | Incoming::Close)
                 && !self.ctx.limits.allow_message(&self.identity.mission)
             {
                 return Some((
@@ -208,7 +326,7 @@ impl Reader<'_> {
                 ));
             }
             match frame {
-                WsMessage::Binary(bytes) => {
+                Incoming::Binary(bytes) => {
                     let limit = self.config().max_frame_bytes;
                     if bytes.len() > limit {
                         return Some((CloseCode::TooLarge, too_large(limit)));
@@ -217,14 +335,14 @@ impl Reader<'_> {
                         return Some(close);
                     }
                 }
-                WsMessage::Text(_) => {
+                Incoming::Text => {
                     return Some((
                         CloseCode::Malformed,
                         "text frames are not supported: send binary y-websocket frames".into(),
                     ))
                 }
-                WsMessage::Close(_) => return None,
-                WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+                Incoming::Close => return None,
+                Incoming::Ping | Incoming::Pong => {}
             }
         }
     }
@@ -386,16 +504,16 @@ fn too_large(limit: usize) -> String {
 
 /// The close a socket's read error calls for (the forwarding pipe closes alike).
 pub fn read_error(err: axum::Error) -> Option<CloseReason> {
-    use tokio_tungstenite::tungstenite::Error as WsError;
     let inner = err.into_inner();
-    match inner.downcast_ref::<WsError>() {
-        Some(WsError::Capacity(_)) => {
-            Some((CloseCode::TooLarge, "frame exceeds the size limit".into()))
-        }
-        Some(WsError::Utf8(_)) => {
-            Some((CloseCode::Malformed, "invalid UTF-8 in a text frame".into()))
-        }
-        Some(WsError::Protocol(err)) => Some((
+    inner.downcast_ref::<WsError>().and_then(close_for)
+}
+
+/// The close a WebSocket read error calls for: none when the socket is simply gone.
+fn close_for(err: &WsError) -> Option<CloseReason> {
+    match err {
+        WsError::Capacity(_) => Some((CloseCode::TooLarge, "frame exceeds the size limit".into())),
+        WsError::Utf8(_) => Some((CloseCode::Malformed, "invalid UTF-8 in a text frame".into())),
+        WsError::Protocol(err) => Some((
             CloseCode::Malformed,
             format!("WebSocket protocol error: {err}"),
         )),

@@ -131,7 +131,7 @@ async fn send_batch(
 }
 
 /// Close reasons are limited to 123 bytes by RFC 6455.
-fn truncate_reason(reason: &str) -> String {
+pub(super) fn truncate_reason(reason: &str) -> String {
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {
         end -= 1;

@@ -8,9 +8,8 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use concord_protocol::message::encode_update_frame;
 use concord_protocol::CloseCode;
-use tokio::sync::mpsc;
 
-use crate::peer::{ConnId, Peer};
+use crate::peer::{ConnId, OutboxError, Peer};
 
 #[derive(Default)]
 pub(crate) struct Peers {
@@ -125,12 +124,12 @@ impl Peers {
     /// One frame to one joined connection.
     pub fn send_to(&mut self, id: ConnId, frame: Bytes) {
         if let Some(peer) = self.joined.get(&id) {
-            if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame) {
+            if let Err(OutboxError::Full) = peer.outbox.try_send(frame) {
                 self.lag(id);
             }
         } else if let Some(reader) = self.readers.get(&id) {
             // A reader is sent whole states only: one that cannot take one reconnects.
-            if let Err(mpsc::error::TrySendError::Full(_)) = reader.outbox.try_send(frame) {
+            if let Err(OutboxError::Full) = reader.outbox.try_send(frame) {
                 reader
                     .state
                     .request_close(CloseCode::GoingAway, "too far behind; reconnect");
@@ -154,7 +153,7 @@ impl Peers {
             if except.contains(id) {
                 continue;
             }
-            if let Err(mpsc::error::TrySendError::Full(_)) = peer.outbox.try_send(frame.clone()) {
+            if let Err(OutboxError::Full) = peer.outbox.try_send(frame.clone()) {
                 lagged.push(*id);
             }
         }
@@ -245,11 +244,11 @@ mod tests {
 
     use super::*;
 
-    fn peer(id: ConnId, outbox: usize) -> (Peer, mpsc::Receiver<Bytes>) {
-        let (tx, rx) = mpsc::channel(outbox);
+    fn peer(id: ConnId, outbox: usize) -> (Peer, tokio::sync::mpsc::Receiver<Bytes>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(outbox);
         let peer = Peer {
             id,
-            outbox: tx,
+            outbox: crate::peer::Outbox::Queue(tx),
             state: Arc::default(),
             who: Arc::new(crate::auth::Identity {
                 person: "chair".into(),
@@ -273,7 +272,7 @@ mod tests {
     }
 
     /// The text of every update frame received.
-    fn texts(rx: &mut mpsc::Receiver<Bytes>) -> Vec<String> {
+    fn texts(rx: &mut tokio::sync::mpsc::Receiver<Bytes>) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(frame) = rx.try_recv() {
             let Ok(messages) = Message::decode_frame(&frame) else {
