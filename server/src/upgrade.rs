@@ -101,7 +101,9 @@ impl FromRequestParts<Arc<AppState>> for SocketUpgrade {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        if state.ctx.cluster.is_some() {
+        // With several nodes, and for anything but HTTP/1.1 (an HTTP/2 extended CONNECT has
+        // no TCP socket of its own), axum's WebSocket.
+        if state.ctx.cluster.is_some() || parts.version != axum::http::Version::HTTP_11 {
             return WebSocketUpgrade::from_request_parts(parts, state)
                 .await
                 .map(SocketUpgrade::Axum)

@@ -74,8 +74,9 @@ impl AsyncWrite for SocketIo {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        // After the close frame nothing more is sent: tungstenite's late answer is dropped,
-        // as the socket would drop it.
+        // Whole frames. After a close frame nothing more is taken (tungstenite's answer to the
+        // client's close, when ours went first, is dropped); a pong for a client that does not
+        // read is dropped once its queue is full.
         let _ = self.socket.send_raw(Bytes::copy_from_slice(buf));
         Poll::Ready(Ok(buf.len()))
     }
@@ -102,13 +103,15 @@ pub(super) async fn write_loop(
         tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
     let mut acked_sent = 0u64;
     loop {
+        if socket.is_closed() {
+            // The close frame is queued (or the socket failed): what waits before it goes out
+            // within one write timeout, however slowly the client reads.
+            let _ = tokio::time::timeout(write_timeout, drain(&socket, write_timeout)).await;
+            return;
+        }
         if drain(&socket, write_timeout).await.is_err() {
             // The socket is gone or stalled past the write timeout: abandon it.
             state.request_close(CloseCode::GoingAway, "write failed");
-            return;
-        }
-        if socket.is_closed() {
-            // The close frame is out (or the socket failed).
             return;
         }
         tokio::select! {

@@ -145,6 +145,8 @@ pub async fn serve(
                 .await
                 .map(from_tungstenite);
             let outbox = Outbox::Direct(Arc::clone(&socket));
+            // However the connection ends, the socket is done with when it does.
+            let _abandon = AbandonOnDrop(Arc::clone(&socket));
             let start_writer = move |room| {
                 tokio::spawn(direct::write_loop(socket, state, room, ping, write_timeout))
             };
@@ -167,6 +169,16 @@ pub async fn serve(
                 .run(stream.map(from_axum), Outbox::Queue(outbox), start_writer)
                 .await;
         }
+    }
+}
+
+/// Abandons the socket when the connection's task ends (or unwinds): the room may hold it a
+/// little longer, until it handles the connection's leave.
+struct AbandonOnDrop(Arc<Socket>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.abandon();
     }
 }
 
@@ -247,7 +259,11 @@ impl Connection<'_> {
             }
         };
         let _ = tokio::time::timeout(CLOSE_LINGER, linger).await;
-        let _ = tokio::time::timeout(CLOSE_LINGER, writer).await;
+        let abort = writer.abort_handle();
+        if tokio::time::timeout(CLOSE_LINGER, writer).await.is_err() {
+            // The writer's own deadline has passed too: it does not outlive the connection.
+            abort.abort();
+        }
         ctx.sessions.remove(id);
     }
 }

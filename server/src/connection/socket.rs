@@ -121,7 +121,7 @@ impl Socket {
         }
     }
 
-    pub fn tcp(&self) -> &TcpStream {
+    pub(super) fn tcp(&self) -> &TcpStream {
         &self.tcp
     }
 
@@ -136,19 +136,35 @@ impl Socket {
     /// Sends a binary frame carrying `payload`, now if the socket takes it, else after what
     /// waits; never waits itself. Refused when the connection already holds its most.
     pub fn send_binary(&self, payload: Bytes) -> Result<(), Refused> {
-        self.send(Frame::new(OP_BINARY, payload), true)
+        let how = Sending {
+            bounded: true,
+            last: false,
+        };
+        self.send(Frame::new(OP_BINARY, payload), how)
     }
 
     /// A control frame of the connection's own (ping, ack): taken even when the queue is full
     /// (there is at most one of each waiting at a time).
     pub fn send_control(&self, opcode: u8, payload: Bytes) -> Result<(), Refused> {
-        self.send(Frame::new(opcode, payload), false)
+        let how = Sending {
+            bounded: false,
+            last: false,
+        };
+        self.send(Frame::new(opcode, payload), how)
     }
 
-    /// Bytes tungstenite framed (its answers to pings and to the peer's close). Bounded like
-    /// the room's frames: a client that pings without reading cannot grow the queue.
+    /// Bytes tungstenite framed (its answers to pings and to the client's close). Bounded like
+    /// the room's frames: a client that pings without reading cannot grow the queue. Its
+    /// answer to a close is the last frame taken, as [`Socket::close`]'s is.
     pub fn send_raw(&self, bytes: Bytes) -> Result<(), Refused> {
-        self.send(Frame::raw(bytes), true)
+        let last = holds_close_frame(&bytes);
+        self.send(
+            Frame::raw(bytes),
+            Sending {
+                bounded: !last,
+                last,
+            },
+        )
     }
 
     /// Queues the close frame after everything waiting; nothing is taken after it.
@@ -156,20 +172,39 @@ impl Socket {
         let mut payload = Vec::with_capacity(2 + reason.len());
         payload.extend_from_slice(&code.to_be_bytes());
         payload.extend_from_slice(reason.as_bytes());
-        let _ = self.send(Frame::new(OP_CLOSE, payload.into()), false);
-        let mut queue = self.lock();
-        queue.closed = true;
-        drop(queue);
+        let frame = Frame::new(OP_CLOSE, payload.into());
+        let _ = self.send(
+            frame,
+            Sending {
+                bounded: false,
+                last: true,
+            },
+        );
         self.queued.notify_one();
     }
 
-    fn send(&self, mut frame: Frame, bounded: bool) -> Result<(), Refused> {
+    /// The connection is over (its task ended, however): nothing more is written, what waits
+    /// is dropped, and the client is told at the TCP level, even while the room still holds
+    /// this socket until it handles the connection's leave.
+    pub fn abandon(&self) {
+        let mut queue = self.lock();
+        queue.closed = true;
+        queue.frames.clear();
+        drop(queue);
+        let _ = socket2::SockRef::from(&self.tcp).shutdown(std::net::Shutdown::Both);
+        self.queued.notify_one();
+    }
+
+    fn send(&self, mut frame: Frame, how: Sending) -> Result<(), Refused> {
         let mut queue = self.lock();
         if queue.closed {
             return Err(Refused::Closed);
         }
+        // Set before the frame leaves the lock: nothing can follow a close frame.
+        queue.closed = how.last;
         if !queue.frames.is_empty() {
-            if bounded && queue.frames.len() >= self.max_frames {
+            if how.bounded && queue.frames.len() >= self.max_frames {
+                queue.closed = false;
                 return Err(Refused::Full);
             }
             queue.frames.push_back(frame);
@@ -177,6 +212,13 @@ impl Socket {
         }
         match self.tcp.try_write_vectored(&frame.remaining()) {
             Ok(n) if n >= frame.len() => return Ok(()),
+            Ok(0) => {
+                queue.failed = true;
+                queue.closed = true;
+                drop(queue);
+                self.queued.notify_one();
+                return Err(Refused::Closed);
+            }
             Ok(n) => frame.written = n,
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) => {
@@ -205,30 +247,40 @@ impl Socket {
 
     /// Writes what is queued, as the socket takes it. `Ok(true)` once nothing waits,
     /// `Ok(false)` when the socket is full for now (wait until it is writable, then again);
-    /// an error when it failed.
+    /// an error when it failed. The lock is taken for one vectored write at a time, so that a
+    /// room writing to this socket waits for one system call at most.
     pub fn write_queued(&self) -> io::Result<bool> {
-        let mut queue = self.lock();
-        if queue.failed {
-            return Err(io::ErrorKind::BrokenPipe.into());
-        }
-        while !queue.frames.is_empty() {
-            let slices: Vec<IoSlice<'_>> = queue
-                .frames
-                .iter()
-                .take(DRAIN_FRAMES)
-                .flat_map(|frame| frame.remaining())
-                .collect();
-            let written = match self.tcp.try_write_vectored(&slices) {
-                Ok(n) => n,
+        loop {
+            let mut queue = self.lock();
+            if queue.failed {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            if queue.frames.is_empty() {
+                return Ok(true);
+            }
+            let result = {
+                let slices: Vec<IoSlice<'_>> = queue
+                    .frames
+                    .iter()
+                    .take(DRAIN_FRAMES)
+                    .flat_map(|frame| frame.remaining())
+                    .collect();
+                self.tcp.try_write_vectored(&slices)
+            };
+            let written = match result {
+                Ok(0) => Err(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => Ok(n),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(err) => Err(err),
+            };
+            let mut left = match written {
+                Ok(n) => n,
                 Err(err) => {
                     queue.failed = true;
                     queue.closed = true;
                     return Err(err);
                 }
             };
-            drop(slices);
-            let mut left = written;
             while let Some(front) = queue.frames.front_mut() {
                 let rest = front.len() - front.written;
                 if left < rest {
@@ -239,8 +291,44 @@ impl Socket {
                 queue.frames.pop_front();
             }
         }
-        Ok(true)
     }
+}
+
+/// How a frame is taken.
+#[derive(Clone, Copy)]
+struct Sending {
+    /// Refused when the queue holds its most.
+    bounded: bool,
+    /// The close frame: nothing is taken after it.
+    last: bool,
+}
+
+/// Whether server frames `bytes` (as tungstenite frames them: unmasked, whole) hold a close.
+fn holds_close_frame(bytes: &[u8]) -> bool {
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        if bytes[at] & 0x0f == OP_CLOSE {
+            return true;
+        }
+        let (len, header) = match bytes[at + 1] & 0x7f {
+            126 if at + 4 <= bytes.len() => (
+                usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]])),
+                4,
+            ),
+            127 if at + 10 <= bytes.len() => {
+                let mut be = [0u8; 8];
+                be.copy_from_slice(&bytes[at + 2..at + 10]);
+                (
+                    usize::try_from(u64::from_be_bytes(be)).unwrap_or(usize::MAX),
+                    10,
+                )
+            }
+            126 | 127 => return false,
+            short => (usize::from(short), 2),
+        };
+        at = at.saturating_add(header).saturating_add(len);
+    }
+    false
 }
 
 #[cfg(test)]

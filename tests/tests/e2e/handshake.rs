@@ -1,6 +1,7 @@
 //! The WebSocket handshake the server answers itself (so that it holds the TCP socket):
 //! requests that are not a handshake are refused as before, the accept key is RFC 6455's,
-//! and frames a client sends in the same packets as its handshake are read, not lost.
+//! frames a client sends in the same packets as its handshake are read, not lost, and a
+//! client that closes gets one close frame, last.
 
 use concord_protocol::Role;
 use concord_tests::TestServer;
@@ -105,5 +106,97 @@ async fn the_server_answers_the_handshake_and_reads_what_comes_with_it() -> anyh
         "{head}"
     );
     assert!(has_sync_step2(&rest));
+    Ok(())
+}
+
+/// Reads `tcp` to its end and returns the server's frames as (opcode, payload).
+async fn frames_to_end(
+    tcp: &mut TcpStream,
+    mut bytes: Vec<u8>,
+) -> anyhow::Result<Vec<(u8, Vec<u8>)>> {
+    tokio::time::timeout(concord_tests::WAIT, tcp.read_to_end(&mut bytes)).await??;
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at + 2 <= bytes.len() {
+        let opcode = bytes[at] & 0x0f;
+        let mut len = usize::from(bytes[at + 1] & 0x7f);
+        at += 2;
+        if len == 126 {
+            len = usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
+            at += 2;
+        } else if len == 127 {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(&bytes[at..at + 8]);
+            len = usize::try_from(u64::from_be_bytes(be))?;
+            at += 8;
+        }
+        anyhow::ensure!(at + len <= bytes.len(), "truncated frame");
+        frames.push((opcode, bytes[at..at + len].to_vec()));
+        at += len;
+    }
+    Ok(frames)
+}
+
+/// A client that closes while others type gets exactly one close frame back, and nothing
+/// after it: neither the broadcasts still on their way nor the server's own close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_closes_gets_one_close_frame_and_nothing_after() -> anyhow::Result<()> {
+    let server = TestServer::start().await;
+    let url = server.draft("gcm").await?;
+    let mut typist = concord_tests::Client::connect(&url).await?;
+    let token = server.token("eve", "EU", Role::Delegation, "gcm");
+    let path = format!("/ws/gcm?token={token}");
+    let body = |txn: &yrs::TransactionMut| concord_tests::client::body(txn);
+    for round in 0..10 {
+        let mut tcp = TcpStream::connect(server.addr).await?;
+        let request = handshake(
+            &path,
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n",
+        );
+        tcp.write_all(request.as_bytes()).await?;
+        let mut received = Vec::new();
+        let mut buf = [0u8; 4096];
+        let end = loop {
+            let n = tokio::time::timeout(concord_tests::WAIT, tcp.read(&mut buf)).await??;
+            anyhow::ensure!(n > 0, "closed during the handshake");
+            received.extend_from_slice(&buf[..n]);
+            if let Some(at) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+        };
+        anyhow::ensure!(received.starts_with(b"HTTP/1.1 101"));
+        // Keystrokes on their way to this delegate while it closes (1000, masked).
+        for _ in 0..5 {
+            typist.insert_into(&body, 0, "x")?;
+        }
+        let mask = [1u8, 2, 3, 4];
+        let mut close = vec![0x88, 0x82];
+        close.extend_from_slice(&mask);
+        close.extend(
+            1000u16
+                .to_be_bytes()
+                .iter()
+                .zip(mask.iter())
+                .map(|(b, m)| b ^ m),
+        );
+        tcp.write_all(&close).await?;
+        for _ in 0..5 {
+            typist.insert_into(&body, 0, "y")?;
+        }
+        let frames = frames_to_end(&mut tcp, received[end..].to_vec()).await?;
+        let closes: Vec<usize> = frames
+            .iter()
+            .enumerate()
+            .filter(|(_, (opcode, _))| *opcode == 0x8)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(
+            closes,
+            vec![frames.len() - 1],
+            "round {round}: one close frame, last of {} frames",
+            frames.len()
+        );
+    }
     Ok(())
 }
