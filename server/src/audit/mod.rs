@@ -110,79 +110,11 @@ pub fn parse_claims(json: &str, record_mission: &str) -> serde_json::Result<Vec<
 
 pub type Hash = [u8; 32];
 
-/// The hash of record `n` of `doc`: everything the record says, the update it stands for, and
-/// the previous record's hash. Fields are length-prefixed so that no two records encode alike.
-#[allow(clippy::too_many_arguments)]
-pub fn chain_hash(
-    doc: &str,
-    n: u64,
-    at_ms: u64,
-    person: &str,
-    mission: &str,
-    action: &str,
-    paragraphs: &str,
-    deleted: &str,
-    claims: &str,
-    update_hash: &[u8],
-    prev: &[u8],
-) -> Hash {
+/// Hashes `fields` under `tag`, each length-prefixed so that no two records encode alike.
+fn hash_fields(tag: &[u8], fields: &[&[u8]]) -> Hash {
     let mut hasher = Sha256::new();
-    hasher.update(b"concord-audit-v1");
-    for field in [
-        doc.as_bytes(),
-        &n.to_be_bytes(),
-        &at_ms.to_be_bytes(),
-        person.as_bytes(),
-        mission.as_bytes(),
-        action.as_bytes(),
-        paragraphs.as_bytes(),
-        deleted.as_bytes(),
-        claims.as_bytes(),
-        update_hash,
-        prev,
-    ] {
-        hasher.update((field.len() as u64).to_be_bytes());
-        hasher.update(field);
-    }
-    hasher.finalize().into()
-}
-
-/// The hash of a record standing for a run of `updates` updates, up to `until_ms`: the fields
-/// of [`chain_hash`] and those two, under another tag (so that no run hashes like a single
-/// record, nor a single record like a run).
-#[allow(clippy::too_many_arguments)]
-pub fn run_chain_hash(
-    doc: &str,
-    n: u64,
-    at_ms: u64,
-    until_ms: u64,
-    updates: u32,
-    person: &str,
-    mission: &str,
-    action: &str,
-    paragraphs: &str,
-    deleted: &str,
-    claims: &str,
-    update_hash: &[u8],
-    prev: &[u8],
-) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update(b"concord-audit-run-v1");
-    for field in [
-        doc.as_bytes(),
-        &n.to_be_bytes(),
-        &at_ms.to_be_bytes(),
-        &until_ms.to_be_bytes(),
-        &updates.to_be_bytes(),
-        person.as_bytes(),
-        mission.as_bytes(),
-        action.as_bytes(),
-        paragraphs.as_bytes(),
-        deleted.as_bytes(),
-        claims.as_bytes(),
-        update_hash,
-        prev,
-    ] {
+    hasher.update(tag);
+    for field in fields {
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field);
     }
@@ -281,38 +213,30 @@ impl SealedRecord {
         self.updates != 1 || self.until_ms != self.at_ms
     }
 
-    /// The hash the record's fields give.
+    /// The hash the record's fields give: for record `n` of `doc`, everything the record
+    /// says, the update(s) it stands for and the previous record's hash. A run (more than one
+    /// update) also hashes how many and until when, under another tag, so that no run hashes
+    /// like a single record, nor a single record like a run.
     pub fn recompute(&self, doc: &str) -> Hash {
-        if self.is_run() {
-            return run_chain_hash(
-                doc,
-                self.n,
-                self.at_ms,
-                self.until_ms,
-                self.updates,
-                &self.person,
-                &self.mission,
-                &self.action,
-                &self.paragraphs,
-                &self.deleted,
-                &self.claims,
-                &self.update_hash,
-                &self.prev,
-            );
-        }
-        chain_hash(
-            doc,
-            self.n,
-            self.at_ms,
-            &self.person,
-            &self.mission,
-            &self.action,
-            &self.paragraphs,
-            &self.deleted,
-            &self.claims,
+        let (n, at_ms) = (self.n.to_be_bytes(), self.at_ms.to_be_bytes());
+        let (until_ms, updates) = (self.until_ms.to_be_bytes(), self.updates.to_be_bytes());
+        let said = [
+            self.person.as_bytes(),
+            self.mission.as_bytes(),
+            self.action.as_bytes(),
+            self.paragraphs.as_bytes(),
+            self.deleted.as_bytes(),
+            self.claims.as_bytes(),
             &self.update_hash,
             &self.prev,
-        )
+        ];
+        if self.is_run() {
+            let head: [&[u8]; 5] = [doc.as_bytes(), &n, &at_ms, &until_ms, &updates];
+            hash_fields(b"concord-audit-run-v1", &[&head[..], &said[..]].concat())
+        } else {
+            let head: [&[u8]; 3] = [doc.as_bytes(), &n, &at_ms];
+            hash_fields(b"concord-audit-v1", &[&head[..], &said[..]].concat())
+        }
     }
 
     /// Where the chain stands after this record.

@@ -14,10 +14,9 @@ use concord_protocol::{CloseCode, Message};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::socket::{Socket, OP_BINARY, OP_PING};
-use super::writer::truncate_reason;
+use super::writer::{ask_resync, truncate_reason};
 use crate::peer::{ConnId, PeerState};
 use crate::room::registry::RoomHandle;
-use crate::room::RoomRequest;
 
 /// The socket as tungstenite sees it: reads come from the TCP socket (after what the HTTP
 /// layer had read past the handshake); writes (tungstenite's answers to pings and to the
@@ -122,14 +121,10 @@ pub(super) async fn write_loop(
                     socket.close(code.code(), &truncate_reason(&reason));
                     continue;
                 }
-                if state.take_lagged() {
-                    // The room stopped sending to us and sends the whole document once asked.
-                    if let Some((peer, room)) = &room {
-                        if room.send(RoomRequest::Resync { peer: *peer }).await.is_err() {
-                            state.request_close(CloseCode::GoingAway, "document unloaded");
-                            continue;
-                        }
-                    }
+                // The room stopped sending to us and sends the whole document once asked (what
+                // was queued before still goes out: nothing of it is wrong, only late).
+                if state.take_lagged() && !ask_resync(room.as_ref(), &state).await {
+                    continue;
                 }
                 let acked = state.acked();
                 // Acks are Concord's: a stock Yjs client would not know them.

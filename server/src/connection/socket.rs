@@ -345,6 +345,15 @@ mod tests {
         (Socket::new(server, max_frames), client)
     }
 
+    /// Writes what `socket` queued as it drains, as the connection's writer task does.
+    fn drain_in_background(socket: Socket) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while !socket.write_queued().expect("drain") {
+                socket.tcp().writable().await.expect("writable");
+            }
+        })
+    }
+
     /// Reads server frames (unmasked) off `client` until `count` have come.
     async fn read_frames(client: &mut TcpStream, count: usize) -> Vec<(u8, Vec<u8>)> {
         let mut frames = Vec::new();
@@ -386,15 +395,7 @@ mod tests {
                 sent.push((0x82, payload));
             }
         }
-        let socket = std::sync::Arc::new(socket);
-        let drainer = {
-            let socket = std::sync::Arc::clone(&socket);
-            tokio::spawn(async move {
-                while !socket.write_queued().expect("drain") {
-                    socket.tcp().writable().await.expect("writable");
-                }
-            })
-        };
+        let drainer = drain_in_background(socket);
         let received = read_frames(&mut client, sent.len()).await;
         drainer.await.expect("drained");
         assert!(received == sent, "frames differ");
@@ -420,15 +421,7 @@ mod tests {
             .expect("a ping is taken");
         socket.close(1001, "bye");
         assert_eq!(socket.send_binary(Bytes::new()), Err(Refused::Closed));
-        let socket = std::sync::Arc::new(socket);
-        let drainer = {
-            let socket = std::sync::Arc::clone(&socket);
-            tokio::spawn(async move {
-                while !socket.write_queued().expect("drain") {
-                    socket.tcp().writable().await.expect("writable");
-                }
-            })
-        };
+        let drainer = drain_in_background(socket);
         let frames = read_frames(&mut client, taken + 2).await;
         drainer.await.expect("drained");
         assert!(frames[..taken]

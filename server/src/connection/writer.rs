@@ -55,11 +55,8 @@ pub(super) async fn write_loop(
                     // The room stopped sending to us; what is queued is superseded by the whole
                     // document the room sends once asked.
                     while outbox.try_recv().is_ok() {}
-                    if let Some((peer, room)) = &room {
-                        if room.send(RoomRequest::Resync { peer: *peer }).await.is_err() {
-                            state.request_close(CloseCode::GoingAway, "document unloaded");
-                            continue;
-                        }
+                    if !ask_resync(room.as_ref(), &state).await {
+                        continue;
                     }
                 }
                 let acked = state.acked();
@@ -83,6 +80,23 @@ pub(super) async fn write_loop(
             return;
         }
     }
+}
+
+/// Asks the room for the whole document again (the connection lagged). False when the room
+/// is gone: the connection is then closing.
+pub(super) async fn ask_resync(room: Option<&(ConnId, RoomHandle)>, state: &PeerState) -> bool {
+    let Some((peer, room)) = room else {
+        return true;
+    };
+    if room
+        .send(RoomRequest::Resync { peer: *peer })
+        .await
+        .is_err()
+    {
+        state.request_close(CloseCode::GoingAway, "document unloaded");
+        return false;
+    }
+    true
 }
 
 async fn send(

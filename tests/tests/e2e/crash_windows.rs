@@ -332,6 +332,16 @@ async fn no_ack_covers_a_failed_write() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The stored audit's records of typed text: (mission, how many updates each stands for).
+fn typed_runs(data: &TempDir) -> anyhow::Result<Vec<(String, u32)>> {
+    let stored = concord_server::storage::sqlite::read_stored_audit(data.path(), DOC)?;
+    Ok(stored
+        .iter()
+        .filter(|r| r.action == "update")
+        .map(|r| (r.mission.clone(), r.updates))
+        .collect())
+}
+
 /// SIGKILL in the middle of a facilitator's run of typing: the run's record holds every
 /// acknowledged keystroke and nothing else, the next server starts a record of its own, and
 /// the chain verifies before and after.
@@ -351,13 +361,8 @@ async fn a_crash_in_a_run_of_typing_keeps_every_answered_keystroke_in_the_audit(
     assert!(author.seen().acked < held);
     server.kill().await;
 
-    let stored = concord_server::storage::sqlite::read_stored_audit(data.path(), DOC)?;
-    let typed: Vec<(String, u32)> = stored
-        .iter()
-        .filter(|r| r.action == "update")
-        .map(|r| (r.mission.clone(), r.updates))
-        .collect();
-    assert_eq!(typed, vec![("UN".to_string(), 5)], "{stored:?}");
+    let typed = typed_runs(&data)?;
+    assert_eq!(typed, vec![("UN".to_string(), 5)]);
     let report = concord_server::storage::sqlite::verify_audit(data.path(), None)?;
     assert!(report.is_intact(), "{:?}", report.problems);
 
@@ -372,16 +377,11 @@ async fn a_crash_in_a_run_of_typing_keeps_every_answered_keystroke_in_the_audit(
         again.wait_acked(seq).await?;
     }
     server.kill().await;
-    let stored = concord_server::storage::sqlite::read_stored_audit(data.path(), DOC)?;
-    let typed: Vec<(String, u32)> = stored
-        .iter()
-        .filter(|r| r.action == "update")
-        .map(|r| (r.mission.clone(), r.updates))
-        .collect();
+    let typed = typed_runs(&data)?;
     assert_eq!(
         typed,
         vec![("UN".to_string(), 5), ("UN".to_string(), 3)],
-        "{stored:?}"
+        "{typed:?}"
     );
     let report = concord_server::storage::sqlite::verify_audit(data.path(), None)?;
     assert!(report.is_intact(), "{:?}", report.problems);
