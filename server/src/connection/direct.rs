@@ -10,11 +10,11 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use concord_protocol::{CloseCode, Message};
+use concord_protocol::CloseCode;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::socket::{Socket, OP_BINARY, OP_PING};
-use super::writer::{ask_resync, truncate_reason};
+use super::writer::{ack_due, ask_resync, ping_timer, truncate_reason};
 use crate::peer::{ConnId, PeerState};
 use crate::room::registry::RoomHandle;
 
@@ -98,8 +98,7 @@ pub(super) async fn write_loop(
     ping_interval: Duration,
     write_timeout: Duration,
 ) {
-    let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
+    let mut ping = ping_timer(ping_interval);
     let mut acked_sent = 0u64;
     loop {
         if socket.is_closed() {
@@ -126,10 +125,7 @@ pub(super) async fn write_loop(
                 if state.take_lagged() && !ask_resync(room.as_ref(), &state).await {
                     continue;
                 }
-                let acked = state.acked();
-                // Acks are Concord's: a stock Yjs client would not know them.
-                if acked > acked_sent && state.speaks_concord() {
-                    let ack = Message::Ack(acked).encode().into();
+                if let Some((acked, ack)) = ack_due(&state, acked_sent) {
                     if socket.send_control(OP_BINARY, ack).is_ok() {
                         acked_sent = acked;
                     }

@@ -29,8 +29,7 @@ pub(super) async fn write_loop(
     ping_interval: Duration,
     write_timeout: Duration,
 ) {
-    let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + ping_interval, ping_interval);
+    let mut ping = ping_timer(ping_interval);
     let mut acked_sent = 0u64;
     loop {
         let result = tokio::select! {
@@ -59,13 +58,12 @@ pub(super) async fn write_loop(
                         continue;
                     }
                 }
-                let acked = state.acked();
-                // Acks are Concord's: a stock Yjs client would not know them.
-                if acked > acked_sent && state.speaks_concord() {
-                    acked_sent = acked;
-                    send(&mut sink, write_timeout, Message::Ack(acked).encode().into()).await
-                } else {
-                    Ok(())
+                match ack_due(&state, acked_sent) {
+                    Some((acked, ack)) => {
+                        acked_sent = acked;
+                        send(&mut sink, write_timeout, ack).await
+                    }
+                    None => Ok(()),
                 }
             }
             frame = outbox.recv() => match frame {
@@ -80,6 +78,18 @@ pub(super) async fn write_loop(
             return;
         }
     }
+}
+
+/// The connection's ping timer: the first ping one interval after it starts.
+pub(super) fn ping_timer(every: Duration) -> tokio::time::Interval {
+    tokio::time::interval_at(tokio::time::Instant::now() + every, every)
+}
+
+/// The coalesced `Ack` to send, when more updates are durable than the last one said: the
+/// count and its frame's payload. Acks are Concord's: a stock Yjs client would not know them.
+pub(super) fn ack_due(state: &PeerState, sent: u64) -> Option<(u64, Bytes)> {
+    let acked = state.acked();
+    (acked > sent && state.speaks_concord()).then(|| (acked, Message::Ack(acked).encode().into()))
 }
 
 /// Asks the room for the whole document again (the connection lagged). False when the room

@@ -179,6 +179,15 @@ async fn the_stored_prev_hash_goes_and_the_chain_still_verifies() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// MEX's delegate types into document `a` at each of `times`, update bytes `[byte]`.
+async fn type_in(log: &SqliteLog, times: &[u64], byte: u8) {
+    for &at_ms in times {
+        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![byte])), d))
+            .await
+            .expect("append");
+    }
+}
+
 fn runs(dir: &Path) -> Vec<(i64, String, Option<i64>, i64, String)> {
     let conn = Connection::open(dir.join("concord.db")).expect("open");
     conn.prepare("SELECT n, mission, until_ms, updates, paragraphs FROM audit ORDER BY n")
@@ -289,18 +298,10 @@ async fn a_writers_consecutive_updates_are_one_record_and_still_chained() {
 async fn a_restart_closes_the_open_run() {
     let dir = temp_dir("restart-run");
     let log = SqliteLog::open(&dir).expect("open");
-    for at_ms in [1_000, 1_001] {
-        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![1])), d))
-            .await
-            .expect("append");
-    }
+    type_in(&log, &[1_000, 1_001], 1).await;
     log.close().await.expect("close");
     let log = SqliteLog::open(&dir).expect("reopen");
-    for at_ms in [1_002, 1_003] {
-        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![2])), d))
-            .await
-            .expect("append");
-    }
+    type_in(&log, &[1_002, 1_003], 2).await;
     log.close().await.expect("close");
     let counts: Vec<(i64, i64)> = runs(&dir).into_iter().map(|r| (r.0, r.3)).collect();
     assert_eq!(counts, vec![(1, 2), (2, 2)]);
@@ -343,11 +344,7 @@ async fn a_run_extended_elsewhere_is_a_failed_write_not_a_broken_chain() {
 async fn a_failed_commit_in_a_run_leaves_the_chain_whole() {
     let dir = temp_dir("run-fails");
     let log = SqliteLog::open(&dir).expect("open");
-    for at_ms in [1_000, 1_001] {
-        wait(|d| log.append("a", typed_by("MEX", at_ms, Bytes::from(vec![1])), d))
-            .await
-            .expect("append");
-    }
+    type_in(&log, &[1_000, 1_001], 1).await;
     let conn = Connection::open(dir.join("concord.db")).expect("open");
     conn.execute_batch(
         "CREATE TRIGGER refuse BEFORE UPDATE ON audit WHEN NEW.updates = 3
